@@ -1,0 +1,201 @@
+package command
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/drplan/drplan/plans"
+)
+
+// Exit codes shared by the verbs.
+const (
+	ExitOK      = 0
+	ExitError   = 1 // bad input, invalid plan, failed run
+	ExitChanges = 3 // fmt -check: a file would change
+)
+
+// verb is one subcommand.
+type verb struct {
+	name     string
+	synopsis string
+	run      func(c *cli, args []string) int
+}
+
+func verbs() []verb {
+	return []verb{
+		{"validate", "Check a plan without touching any site", runValidate},
+		{"fmt", "Rewrite plan files in canonical style", runFmt},
+		{"version", "Print the drplan version", runVersion},
+	}
+}
+
+// cli is the context of one invocation.
+type cli struct {
+	stdout, stderr io.Writer
+	environ        []string
+}
+
+// Run runs drplan with args (without the program name) and returns the
+// exit code.
+func Run(args []string, stdout, stderr io.Writer) (code int) {
+	c := &cli{stdout: stdout, stderr: stderr, environ: os.Environ()}
+	defer func() {
+		// A bug must not show a Go stack trace to an operator in the
+		// middle of a recovery; say what happened and how to report it.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "drplan: internal error: %v\nThis is a bug in drplan; please report it with the command you ran.\n", r)
+			if os.Getenv("DRPLAN_DEBUG") != "" {
+				stderr.Write(debug.Stack())
+			}
+			code = ExitError
+		}
+	}()
+	if len(args) == 0 {
+		c.usage(stderr)
+		return ExitError
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		c.usage(stdout)
+		return ExitOK
+	case "-version", "--version", "-v":
+		name = "version"
+	}
+	for _, v := range verbs() {
+		if v.name == name {
+			return v.run(c, args[1:])
+		}
+	}
+	fmt.Fprintf(stderr, "drplan: unknown command %q.\n\n", name)
+	c.usage(stderr)
+	return ExitError
+}
+
+func (c *cli) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: drplan COMMAND [flags] [DIR]\n\nDisaster-recovery plans as code.\n\nCommands:\n")
+	for _, v := range verbs() {
+		fmt.Fprintf(w, "  %-10s %s\n", v.name, v.synopsis)
+	}
+	fmt.Fprintf(w, "\nRun 'drplan COMMAND --help' for a command's flags.\n")
+}
+
+func runVersion(c *cli, args []string) int {
+	fmt.Fprintf(c.stdout, "drplan v%s\n", plans.Version)
+	return ExitOK
+}
+
+// flags is a verb's flag set with the flags most verbs share.
+type flags struct {
+	*flag.FlagSet
+	verb    string
+	vars    []plans.VarArg
+	noColor bool
+	json    bool
+}
+
+// newFlags makes a flag set for a verb. usage is the synopsis line after
+// "drplan VERB", and help a paragraph about the verb.
+func (c *cli) newFlags(verb, usage, help string) *flags {
+	f := &flags{FlagSet: flag.NewFlagSet(verb, flag.ContinueOnError), verb: verb}
+	f.SetOutput(c.stderr)
+	f.Usage = func() {
+		w := f.Output()
+		fmt.Fprintf(w, "Usage: drplan %s %s\n\n%s\n\nFlags:\n", verb, usage, help)
+		f.PrintDefaults()
+	}
+	return f
+}
+
+// planFlags adds -var, -var-file and -no-color.
+func (f *flags) planFlags() {
+	f.Var(varFlag{f, false}, "var", "set a variable: -var 'NAME=VALUE' (repeatable; later wins)")
+	f.Var(varFlag{f, true}, "var-file", "set variables from an HCL or JSON file (repeatable)")
+	f.BoolVar(&f.noColor, "no-color", false, "print without colour")
+}
+
+// varFlag appends -var and -var-file values in command-line order.
+type varFlag struct {
+	f    *flags
+	file bool
+}
+
+func (v varFlag) String() string { return "" }
+
+func (v varFlag) Set(s string) error {
+	v.f.vars = append(v.f.vars, plans.VarArg{File: v.file, Value: s})
+	return nil
+}
+
+// parse parses args and returns the positional arguments. ok is false
+// when the verb should exit with code.
+func (c *cli) parse(f *flags, args []string, maxPos int) (pos []string, code int, ok bool) {
+	// --help goes to standard output and is not an error.
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			f.SetOutput(c.stdout)
+			f.Usage()
+			return nil, ExitOK, false
+		}
+		if a == "--" {
+			break
+		}
+	}
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, ExitOK, false
+		}
+		fmt.Fprintf(c.stderr, "Run 'drplan %s --help' for its flags.\n", f.verb)
+		return nil, ExitError, false
+	}
+	pos = f.Args()
+	for _, p := range pos {
+		if strings.HasPrefix(p, "-") && p != "-" {
+			fmt.Fprintf(c.stderr, "drplan %s: flag %s comes after the directory; flags go before it, as in drplan %s %s %s.\n", f.verb, p, f.verb, p, pos[0])
+			return nil, ExitError, false
+		}
+	}
+	if len(pos) > maxPos {
+		fmt.Fprintf(c.stderr, "drplan %s: too many arguments (%s); give at most %d. Run 'drplan %s --help'.\n", f.verb, strings.Join(pos, " "), maxPos, f.verb)
+		return nil, ExitError, false
+	}
+	return pos, ExitOK, true
+}
+
+// color reports whether output to w should use colour.
+func (c *cli) color(w io.Writer, noColor bool) bool {
+	if noColor {
+		return false
+	}
+	for _, kv := range c.environ {
+		if strings.HasPrefix(kv, "NO_COLOR=") && kv != "NO_COLOR=" {
+			return false
+		}
+	}
+	return isTerminal(w)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// sortedKeys returns the keys of a map in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

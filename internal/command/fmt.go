@@ -1,0 +1,3 @@
+package command
+
+func runFmt(c *cli, args []string) int { return 0 }

@@ -1,0 +1,23 @@
+package command
+
+import (
+	"github.com/drplan/drplan/plans"
+)
+
+func runValidate(c *cli, args []string) int {
+	f := c.newFlags("validate", "[-json] [-var NAME=VALUE] [-var-file FILE] [-no-color] [DIR]",
+		"Parses, decodes and checks the plan in DIR (default: the current directory)\nwithout touching any site. Exits 0 when the plan is valid (warnings\nallowed) and 1 when it has errors.")
+	f.planFlags()
+	f.BoolVar(&f.json, "json", false, "print one JSON document in the shape of terraform validate -json")
+	pos, code, ok := c.parse(f, args, 1)
+	if !ok {
+		return code
+	}
+	dir := "."
+	if len(pos) == 1 {
+		dir = pos[0]
+	}
+	plan, diags := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
+	view := c.validateView(f)
+	return view.Validated(plan, diags)
+}
