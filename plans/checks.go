@@ -60,14 +60,18 @@ func (l *loader) checkReplication(g *ProtectionGroup, a attrs, rpoOK bool) {
 					better = append(better, string(m))
 				}
 			}
+			alt := "no method keeps an RPO that short"
+			if len(better) > 0 {
+				alt = "methods that keep it: " + strings.Join(better, ", ")
+			}
 			l.errorf(a.rng("rpo"), "RPO outside the method's range",
-				"%s keeps RPOs of %s, so it cannot keep %s. Change the RPO, or use a method that keeps it: %s.",
-				r.Method, rr, units.FormatDuration(r.RPO), strings.Join(better, ", "))
+				"%s keeps RPOs of %s, so it cannot keep %s. Change the RPO, or the method (%s).",
+				r.Method, rr, units.FormatDuration(r.RPO), alt)
 		}
 	}
 	switch {
 	case r.Method == CDP && !a.has("journal") && a.has("method"):
-		l.errorf(r.DeclRange, "Missing journal", "cdp keeps every point in a journal window: set journal, such as journal = \"24h\".")
+		l.errorf(a.rng("method"), "Missing journal", "cdp keeps every point in a journal window: set journal, such as journal = \"24h\".")
 	case r.Method != CDP && a.has("journal") && r.Method != "":
 		l.errorf(a.rng("journal"), "Journal without CDP", "journal is the window of recoverable points of cdp replication; %s has no journal. Remove it, or use method = \"cdp\".", r.Method)
 	case r.Method == CDP && r.Journal > 0 && r.Journal < r.RPO:
@@ -164,29 +168,26 @@ func (l *loader) checkGroups() {
 	owner := map[string]*ProtectionGroup{}
 	for _, g := range l.plan.ProtectionGroups {
 		if s := l.site(g.Site); s != nil && s.Role == RoleRecovery {
-			l.errorf(g.DeclRange, "Protected site is a recovery site", "Group %q protects VMs of site %q, whose role is \"recovery\". Set that site's role to \"protected\" or \"both\", or pick another site.", g.Name, s.Name)
+			l.errorf(g.SiteRange, "Protected site is a recovery site", "Group %q protects VMs of site %q, whose role is \"recovery\". Set that site's role to \"protected\" or \"both\", or pick another site.", g.Name, s.Name)
 		}
 		if s := l.site(g.RecoverySite); s != nil && s.Role == RoleProtected {
-			l.errorf(g.DeclRange, "Recovery site is a protected site", "Group %q recovers to site %q, whose role is \"protected\". Set that site's role to \"recovery\" or \"both\", or pick another site.", g.Name, s.Name)
+			l.errorf(g.RecoverySiteRange, "Recovery site is a protected site", "Group %q recovers to site %q, whose role is \"protected\". Set that site's role to \"recovery\" or \"both\", or pick another site.", g.Name, s.Name)
 		}
 		if g.Site != "" && g.Site == g.RecoverySite {
-			l.errorf(g.DeclRange, "Group recovers to its own site", "Group %q has site and recovery_site both %q. Replicas must live at another site.", g.Name, g.Site)
+			l.errorf(g.RecoverySiteRange, "Group recovers to its own site", "Group %q has site and recovery_site both %q. Replicas must live at another site.", g.Name, g.Site)
 		}
-		if len(g.VMs) == 0 && len(g.Selectors) == 0 && g.VMsRange == g.DeclRange {
+		if len(g.VMs) == 0 && len(g.Selectors) == 0 && g.VMsRange == g.DeclRange && !l.incomplete[g.Name] {
 			l.errorf(g.DeclRange, "Protection group protects nothing", "Group %q has neither vms nor a select block. List VM names in vms, or add select { folder = … } or select { tag = … }.", g.Name)
 		}
 		for _, s := range g.Selectors {
 			if s.Folder == "" && s.Tag == "" && s.Name == "" {
 				l.errorf(s.DeclRange, "Empty selector", "A select block needs at least one of folder, tag or name; an empty one would match every VM of the site.")
 			}
-			if s.Tag != "" {
-				l.checkTags([]string{s.Tag}, s.DeclRange)
-			}
-			if s.Name != "" {
-				l.checkGlobs([]string{s.Name}, s.DeclRange)
-			}
 		}
 		l.checkGlobs(g.Exclude, g.DeclRange)
+		if l.incomplete[g.Name] {
+			continue
+		}
 		for _, vm := range g.VMs {
 			if other := owner[vm]; other != nil && other != g {
 				l.errorf(g.VMsRange, "VM in two protection groups", "VM %q is in group %q and group %q. A VM is replicated by exactly one group: remove it from one.", vm, other.Name, g.Name)
@@ -329,6 +330,9 @@ func (l *loader) checkPlacement(p *RecoveryPlan) {
 	var members []string
 	uncertain := false // selectors whose matches are unknown here
 	seenGroup := map[string]bool{}
+	if l.incomplete["plan:"+p.Name] {
+		return // its protection_groups did not decode; anything said here would mislead
+	}
 	for _, name := range p.ProtectionGroups {
 		g := l.group(name)
 		if g == nil {
@@ -339,7 +343,7 @@ func (l *loader) checkPlacement(p *RecoveryPlan) {
 			continue
 		}
 		seenGroup[name] = true
-		if len(g.Selectors) > 0 && l.opts.SelectorMatches == nil {
+		if len(g.Selectors) > 0 && l.opts.SelectorMatches == nil || l.incomplete[name] {
 			uncertain = true
 		}
 		for _, vm := range g.Members() {
@@ -381,6 +385,9 @@ func (l *loader) checkPlacement(p *RecoveryPlan) {
 			plural(len(dups[k]), "VM", "VMs"), quoteList(dups[k])+verb(len(dups[k])), k.first, k.second, pronoun(len(dups[k])))
 	}
 	var missing []string
+	if uncertain {
+		members = nil // which VMs the groups hold is only known at plan time
+	}
 	for _, vm := range members {
 		if tierOf[vm] == nil {
 			missing = append(missing, fmt.Sprintf("%q (group %s)", vm, protectedBy[vm]))
@@ -390,14 +397,22 @@ func (l *loader) checkPlacement(p *RecoveryPlan) {
 		l.errorf(p.DeclRange, "VMs in no tier", "Recovery plan %q would leave %s behind: %s. Add %s to a tier's vms, for example vms = protection_group.NAME.vms.",
 			p.Name, plural(len(missing), "VM", "VMs"), strings.Join(missing, ", "), pronoun(len(missing)))
 	}
+	byTier := map[*Tier][]string{}
 	for _, vm := range strangers {
-		t := strangerTier[vm]
-		detail := fmt.Sprintf("Tier %q names VM %q, but none of the plan's protection groups protects it, so it has no replica to recover.", t.Name, vm)
-		if g := l.owningGroup(vm); g != "" {
-			detail += fmt.Sprintf(" It is in group %q: add protection_group.%s to protection_groups.", g, g)
-		} else {
-			detail += " Add it to a protection group's vms, or remove it from the tier."
+		byTier[strangerTier[vm]] = append(byTier[strangerTier[vm]], vm)
+	}
+	for _, t := range p.Tiers {
+		vms := byTier[t]
+		if len(vms) == 0 {
+			continue
 		}
+		detail := fmt.Sprintf("Tier %q names %s %s, but none of the plan's protection groups protects %s, so there is no replica to recover.", t.Name, plural(len(vms), "VM", "VMs"), quoteList(vms), pronoun(len(vms)))
+		for _, vm := range vms {
+			if g := l.owningGroup(vm); g != "" {
+				detail += fmt.Sprintf(" %q is in group %q: add protection_group.%s to protection_groups.", vm, g, g)
+			}
+		}
+		detail += " Otherwise add them to a protection group's vms, or remove them from the tier."
 		l.errorf(t.VMsRange, "VM not protected by the plan", "%s", detail)
 	}
 

@@ -35,8 +35,12 @@ func (l *loader) decodeProtectionGroup(b *hcl.Block) *ProtectionGroup {
 	a := l.attrs(content, nil)
 	g.Site, _ = a.ref("site", addrs.Site)
 	g.RecoverySite, _ = a.ref("recovery_site", addrs.Site)
-	if a.strings("vms", &g.VMs) {
+	g.SiteRange, g.RecoverySiteRange = a.rng("site"), a.rng("recovery_site")
+	if a.has("vms") {
 		g.VMsRange = a.rng("vms")
+		if !a.strings("vms", &g.VMs) {
+			l.incomplete[g.Name] = true
+		}
 	}
 	a.strings("exclude", &g.Exclude)
 	g.Matched = l.opts.SelectorMatches[g.Name]
@@ -50,8 +54,12 @@ func (l *loader) decodeProtectionGroup(b *hcl.Block) *ProtectionGroup {
 			s := &Selector{DeclRange: nb.DefRange}
 			sa := l.attrs(c, nil)
 			sa.str("folder", &s.Folder)
-			sa.str("tag", &s.Tag)
-			sa.str("name", &s.Name)
+			if sa.str("tag", &s.Tag) {
+				l.checkTags([]string{s.Tag}, sa.rng("tag"))
+			}
+			if sa.str("name", &s.Name) {
+				l.checkGlobs([]string{s.Name}, sa.rng("name"))
+			}
 			g.Selectors = append(g.Selectors, s)
 		}
 	}

@@ -88,7 +88,11 @@ func (l *loader) decodeRecoveryPlan(b *hcl.Block) *RecoveryPlan {
 	}
 
 	a := l.attrs(content, sc)
-	if refs, _ := a.refs("protection_groups", addrs.ProtectionGroup); refs != nil {
+	refs, ok := a.refs("protection_groups", addrs.ProtectionGroup)
+	if !ok {
+		l.incomplete["plan:"+p.Name] = true
+	}
+	if refs != nil {
 		for _, r := range refs {
 			p.ProtectionGroups = append(p.ProtectionGroups, r.Name)
 		}

@@ -105,7 +105,8 @@ func LoadSources(dir string, sources map[string][]byte, opts LoadOptions) (*Plan
 		vals:   map[addrs.Kind]map[string]cty.Value{},
 		funcs:  functions(dir),
 
-		evaluated: map[hcl.Expression]evalResult{},
+		evaluated:  map[hcl.Expression]evalResult{},
+		incomplete: map[string]bool{},
 	}
 	l.load(sources)
 	l.plan.Files = l.parser.Files()
@@ -127,6 +128,9 @@ type loader struct {
 	vals  map[addrs.Kind]map[string]cty.Value
 	funcs map[string]function.Function
 	ctx   *hcl.EvalContext // nil when vals changed since it was built
+	// incomplete marks groups whose VM list, and plans whose group list,
+	// did not decode: checks that need them stay quiet rather than mislead.
+	incomplete map[string]bool
 	// evaluated holds the expressions evalSymbols computed already.
 	evaluated map[hcl.Expression]evalResult
 }

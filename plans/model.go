@@ -160,6 +160,8 @@ type ProtectionGroup struct {
 	Replication *Replication
 	DeclRange   hcl.Range
 	VMsRange    hcl.Range
+	// SiteRange and RecoverySiteRange locate the two site references.
+	SiteRange, RecoverySiteRange hcl.Range
 }
 
 // Members returns the group's VMs: the explicit names, then the selector

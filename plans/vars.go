@@ -78,7 +78,8 @@ type variableDecl struct {
 	v           *Variable
 	defaults    *typeexpr.Defaults
 	validations []*hcl.BodyContent
-	set         bool
+	set         bool // a value was settled
+	given       bool // a value was given, whether or not it was usable
 }
 
 // decodeVariables decodes the variable blocks and settles each value from,
@@ -107,6 +108,7 @@ func (l *loader) decodeVariables(blocks hcl.Blocks) {
 			}
 		}
 		if at := content.Attributes["default"]; at != nil {
+			d.given = true
 			if len(at.Expr.Variables()) > 0 {
 				l.errorf(at.Expr.Range(), "Variables not allowed", "A variable's default must be a constant: it cannot refer to other values. Use a local value to compute it.")
 			} else if val, ok := l.settle(d, at.Expr, "the default"); ok {
@@ -155,7 +157,7 @@ func (l *loader) decodeVariables(blocks hcl.Blocks) {
 
 	for _, d := range order {
 		v := d.v
-		if !d.set {
+		if !d.set && !d.given {
 			l.errorf(v.DeclRange, "No value for required variable",
 				"The variable %q has no default and no value was given. Set it with -var '%s=…', a -var-file, or the environment variable %s%s, or give it a default.", v.Name, v.Name, EnvVarPrefix, v.Name)
 		} else if !l.validate(d) {
@@ -183,6 +185,7 @@ func (l *loader) undeclared(name string, decls map[string]*variableDecl, rng hcl
 // environment: taken as is for primitive types, parsed as an HCL
 // expression for lists, maps and objects.
 func (l *loader) setRaw(d *variableDecl, raw, from string) {
+	d.given = true
 	ty := d.v.Type
 	if ty.IsPrimitiveType() || ty == cty.DynamicPseudoType {
 		if val, ok := l.convertVar(d, cty.StringVal(raw), hcl.Range{}, from); ok {
@@ -263,6 +266,7 @@ func (l *loader) applyVarFile(decls map[string]*variableDecl, path string) {
 			l.errorf(at.Expr.Range(), "Variables not allowed", "Values in a variable file must be constants; they cannot refer to other values.")
 			continue
 		}
+		d.given = true
 		if val, ok := l.settle(d, at.Expr, path); ok {
 			d.v.Value, d.v.ValueRange, d.set = val, at.Expr.Range(), true
 		}

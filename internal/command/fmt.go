@@ -1,3 +1,172 @@
 package command
 
-func runFmt(c *cli, args []string) int { return 0 }
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/rogpeppe/go-internal/diff"
+
+	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/plans"
+)
+
+func runFmt(c *cli, args []string) int {
+	f := c.newFlags("fmt", "[-check] [-diff] [-recursive] [-list=false] [-write=false] [DIR|FILE|-]",
+		"Rewrites *.drplan.hcl files in canonical HCL style. With a directory it\nformats the plan files in it (and below it with -recursive); with a file,\nthat file; with -, standard input to standard output. A file with syntax\nerrors is reported and never rewritten. Exits 3 with -check when a file\nwould change, 1 on errors.")
+	check := f.Bool("check", false, "change nothing; exit 3 if any file is not formatted")
+	showDiff := f.Bool("diff", false, "print the differences")
+	recursive := f.Bool("recursive", false, "also format plan files in subdirectories")
+	list := f.Bool("list", true, "print the names of files whose formatting differs")
+	write := f.Bool("write", true, "write the result back to the files")
+	f.BoolVar(&f.noColor, "no-color", false, "print without colour")
+	pos, code, ok := c.parse(f, args, 1)
+	if !ok {
+		return code
+	}
+	target := "."
+	if len(pos) == 1 {
+		target = pos[0]
+	}
+	if *check {
+		*write = false
+	}
+
+	if target == "-" {
+		src, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "drplan fmt: cannot read standard input: %v\n", err)
+			return ExitError
+		}
+		out, diags := format("<stdin>", src)
+		if diags.HasErrors() {
+			c.fmtDiags(f, "<stdin>", src, diags)
+			return ExitError
+		}
+		c.stdout.Write(out)
+		return ExitOK
+	}
+
+	files, err := fmtTargets(target, *recursive)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan fmt: %v\n", err)
+		return ExitError
+	}
+	changed, failed := false, false
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "drplan fmt: cannot read %s: %v\n", name, err)
+			failed = true
+			continue
+		}
+		out, diags := format(name, src)
+		if diags.HasErrors() {
+			c.fmtDiags(f, name, src, diags)
+			failed = true
+			continue
+		}
+		if bytes.Equal(src, out) {
+			continue
+		}
+		changed = true
+		if *list {
+			fmt.Fprintln(c.stdout, name)
+		}
+		if *showDiff {
+			c.stdout.Write(diff.Diff("old/"+filepath.ToSlash(name), src, "new/"+filepath.ToSlash(name), out))
+		}
+		if *write {
+			if err := writeKeepingMode(name, out); err != nil {
+				fmt.Fprintf(c.stderr, "drplan fmt: cannot write %s: %v\n", name, err)
+				failed = true
+			}
+		}
+	}
+	switch {
+	case failed:
+		return ExitError
+	case *check && changed:
+		return ExitChanges
+	}
+	return ExitOK
+}
+
+// format returns src in canonical style, or the syntax errors that stop
+// it from being formatted safely.
+func format(name string, src []byte) ([]byte, hcl.Diagnostics) {
+	if _, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos); diags.HasErrors() {
+		return nil, diags
+	}
+	return hclwrite.Format(src), nil
+}
+
+func (c *cli) fmtDiags(f *flags, name string, src []byte, diags hcl.Diagnostics) {
+	files := map[string]*hcl.File{name: {Bytes: src}}
+	diagview.Text{Files: files, Color: c.color(c.stderr, f.noColor)}.Write(c.stderr, diags)
+	fmt.Fprintf(c.stderr, "%s was not formatted: fix the syntax errors above first.\n", name)
+}
+
+// fmtTargets lists the files to format for a file or directory argument.
+func fmtTargets(target string, recursive bool) ([]string, error) {
+	st, err := os.Stat(target)
+	if err != nil {
+		return nil, fmt.Errorf("no such file or directory: %s", target)
+	}
+	if !st.IsDir() {
+		if strings.HasSuffix(target, ".json") {
+			return nil, fmt.Errorf("%s is JSON; fmt formats native HCL syntax only", target)
+		}
+		return []string{target}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != target && (!recursive || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), plans.HCLSuffix) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	return files, err
+}
+
+// writeKeepingMode replaces a file's contents, keeping its permissions,
+// through a temporary file so that a crash never leaves half a plan.
+func writeKeepingMode(name string, data []byte) error {
+	st, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}

@@ -104,7 +104,11 @@ func (t Text) snippet(b *bytes.Buffer, rng *hcl.Range) {
 	if rng.Start.Line < 1 || rng.Start.Line > len(lines) {
 		return
 	}
-	last := min(rng.End.Line, rng.Start.Line+2, len(lines))
+	end := rng.End.Line
+	if end > rng.Start.Line && rng.End.Column == 1 {
+		end-- // the range stops at the start of a line: show only up to the previous one
+	}
+	last := min(end, rng.Start.Line+2, len(lines))
 	last = max(last, rng.Start.Line)
 	for n := rng.Start.Line; n <= last; n++ {
 		text := strings.TrimRight(strings.ReplaceAll(lines[n-1], "\t", " "), "\r")
@@ -114,7 +118,7 @@ func (t Text) snippet(b *bytes.Buffer, rng *hcl.Range) {
 		if n == rng.Start.Line {
 			from = rng.Start.Column
 		}
-		if n == rng.End.Line {
+		if n == rng.End.Line && n == end {
 			to = rng.End.Column
 		}
 		if to <= from {

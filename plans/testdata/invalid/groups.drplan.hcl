@@ -1,0 +1,56 @@
+site "east" {
+  role       = "protected"
+  datacenter = "DC-East"
+}
+
+site "west" {
+  role       = "recovery"
+  datacenter = "DC-West"
+}
+
+protection_group "web" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = ["web-01", "web-02"]
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+protection_group "empty" { # ERROR: Protection group protects nothing
+  site          = site.east
+  recovery_site = site.west
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+protection_group "again" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = ["web-01"] # ERROR: VM in two protection groups
+  select { # ERROR: Empty selector
+  }
+  select {
+    tag = "tier-1" # ERROR: Invalid tag
+  }
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+recovery_plan "shop" {
+  protection_groups = [protection_group.web]
+  network_mapping {
+    from = "VM Network"
+    to   = "DR-Prod"
+    test = "DR-Bubble"
+  }
+  tier "web" {
+    priority = 1
+    vms      = protection_group.web.vms
+  }
+}

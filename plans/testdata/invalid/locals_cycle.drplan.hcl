@@ -1,0 +1,38 @@
+locals {
+  a = local.b # ERROR: Cycle in references
+  b = local.c
+  c = local.a
+  d = local.a
+}
+site "east" {
+  role       = "protected"
+  datacenter = "DC-East"
+}
+
+site "west" {
+  role       = "recovery"
+  datacenter = "DC-West"
+}
+
+protection_group "web" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = ["web-01", "web-02"]
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+recovery_plan "shop" {
+  protection_groups = [protection_group.web]
+  network_mapping {
+    from = "VM Network"
+    to   = "DR-Prod"
+    test = "DR-Bubble"
+  }
+  tier "web" {
+    priority = 1
+    vms      = protection_group.web.vms
+  }
+}

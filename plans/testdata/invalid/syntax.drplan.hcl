@@ -1,0 +1,4 @@
+site "east" {
+  role = "protected"
+  datacenter = # ERROR: Invalid expression
+}

@@ -1,0 +1,46 @@
+site "east" {
+  role       = "protected"
+  datacenter = "DC-East"
+}
+
+site "west" {
+  role       = "recovery"
+  datacenter = "DC-West"
+}
+
+protection_group "web" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = ["web-01", "web-02"]
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+protection_group "db" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = ["db-01", "db-02"]
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+recovery_plan "shop" { # ERROR: VMs in no tier
+  protection_groups = [protection_group.web, protection_group.db]
+  network_mapping {
+    from = "VM Network"
+    to   = "DR-Prod"
+    test = "DR-Bubble"
+  }
+  tier "db" {
+    priority = 1
+    vms      = ["db-01", "web-01"]
+  }
+  tier "web" {
+    priority = 2
+    vms      = concat(protection_group.web.vms, ["cache-01"]) # ERROR: VM in two tiers # ERROR: VM not protected by the plan
+  }
+}
