@@ -7,8 +7,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/drplan/drplan/internal/units"
 	"github.com/drplan/drplan/addrs"
+	"github.com/drplan/drplan/internal/units"
 )
 
 var simulationSchema = &hcl.BodySchema{

@@ -487,15 +487,15 @@ type Simulation struct {
 // SimVM sets simulated properties of the VMs whose names match Pattern,
 // or declares a VM that no protection group names.
 type SimVM struct {
-	Pattern  string
-	BootTime time.Duration // 0: the simulation's default
-	CPUs     int
-	Memory   units.Size
-	Disk     units.Size
-	Site     string
-	Folder   string
-	Tags     []string
-	Networks []string
+	Pattern   string
+	BootTime  time.Duration // 0: the simulation's default
+	CPUs      int
+	Memory    units.Size
+	Disk      units.Size
+	Site      string
+	Folder    string
+	Tags      []string
+	Networks  []string
 	DeclRange hcl.Range
 }
 
