@@ -181,11 +181,11 @@ func (l *loader) load(sources map[string][]byte) {
 	l.decodeMeta(byType["drplan"])
 	l.decodeVariables(byType["variable"])
 	locals := l.declareLocals(byType["locals"])
-	l.declare(addrs.Site, byType["site"])
-	l.declare(addrs.ProtectionGroup, byType["protection_group"])
+	sites := l.declare(addrs.Site, byType["site"])
+	groups := l.declare(addrs.ProtectionGroup, byType["protection_group"])
 	l.declare(addrs.RecoveryPlan, byType["recovery_plan"])
 
-	l.evalSymbols(locals, byType["site"], byType["protection_group"])
+	l.evalSymbols(locals, sites, groups)
 
 	for _, b := range byType["site"] {
 		l.plan.Sites = append(l.plan.Sites, l.decodeSite(b))
@@ -212,11 +212,16 @@ func (l *loader) load(sources map[string][]byte) {
 }
 
 // declare records the names of labelled blocks of one kind, reporting
-// duplicates at the later label with a pointer to the first.
-func (l *loader) declare(kind addrs.Kind, blocks hcl.Blocks) {
+// duplicates at the later label with a pointer to the first, and returns
+// the blocks whose names were accepted.
+func (l *loader) declare(kind addrs.Kind, blocks hcl.Blocks) hcl.Blocks {
+	var ok hcl.Blocks
 	for _, b := range blocks {
-		l.declareName(kind, b.Labels[0], b.LabelRanges[0])
+		if l.declareName(kind, b.Labels[0], b.LabelRanges[0]) {
+			ok = append(ok, b)
+		}
 	}
+	return ok
 }
 
 func (l *loader) declareName(kind addrs.Kind, name string, rng hcl.Range) bool {
