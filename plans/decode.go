@@ -87,13 +87,18 @@ func (a attrs) integer(name string, dst *int, lo, hi int) bool {
 }
 
 func (a attrs) strings(name string, dst *[]string) bool {
-	v, ok := a.value(name, cty.List(cty.String))
+	at := a.m[name]
+	if at == nil {
+		return false
+	}
+	v, ok := a.l.eval(at.Expr, a.sc)
 	if !ok {
 		return false
 	}
-	list, ok := stringList(v)
-	if !ok {
-		a.l.errorf(a.rng(name), "Incorrect attribute value type", "Inappropriate value for attribute %q: the list must not hold null.", name)
+	v, _ = a.l.unmark(v)
+	list, err := toStrings(v)
+	if err != nil {
+		a.l.errorf(at.Expr.Range(), "Incorrect attribute value type", "Inappropriate value for attribute %q: %v.", name, err)
 		return false
 	}
 	*dst = list
@@ -230,8 +235,7 @@ func (a attrs) secret(name string, dst *Secret) bool {
 	if !ok {
 		return false
 	}
-	sens := isSensitive(v)
-	v, _ = v.UnmarkDeep()
+	_, sens := a.l.unmark(v)
 	s, ok := a.value(name, cty.String)
 	if !ok {
 		return false

@@ -92,10 +92,8 @@ func (l *loader) decodeRecoveryPlan(b *hcl.Block) *RecoveryPlan {
 	if !ok {
 		l.incomplete["plan:"+p.Name] = true
 	}
-	if refs != nil {
-		for _, r := range refs {
-			p.ProtectionGroups = append(p.ProtectionGroups, r.Name)
-		}
+	for _, r := range refs {
+		p.ProtectionGroups = append(p.ProtectionGroups, r.Name)
 	}
 	a.duration("rto", &p.RTO)
 	a.integer("max_parallel", &p.MaxParallel, 1, 10000)

@@ -21,6 +21,9 @@ type scope struct {
 	plan  string
 	tiers map[string]hcl.Range
 	steps map[string]hcl.Range
+
+	ctx    *hcl.EvalContext // cached child of parent
+	parent *hcl.EvalContext
 }
 
 // referable lists the kinds an expression may refer to.
@@ -136,12 +139,15 @@ func (l *loader) context(sc *scope) *hcl.EvalContext {
 	if sc == nil {
 		return l.ctx
 	}
-	child := l.ctx.NewChild()
-	child.Variables = map[string]cty.Value{
-		string(addrs.Tier): nameObjects(sc.tiers),
-		string(addrs.Step): nameObjects(sc.steps),
+	if sc.ctx == nil || sc.parent != l.ctx {
+		sc.parent = l.ctx
+		sc.ctx = l.ctx.NewChild()
+		sc.ctx.Variables = map[string]cty.Value{
+			string(addrs.Tier): nameObjects(sc.tiers),
+			string(addrs.Step): nameObjects(sc.steps),
+		}
 	}
-	return child
+	return sc.ctx
 }
 
 // nameObjects makes the value of tier.NAME or step.NAME: an object with
@@ -169,15 +175,19 @@ func (l *loader) eval(expr hcl.Expression, sc *scope) (cty.Value, bool) {
 	if r, done := l.evaluated[expr]; done {
 		return r.val, r.ok
 	}
-	if !l.checkRefs(expr, sc) {
-		return cty.DynamicVal, false
+	ctx := l.funcsOnly
+	if len(expr.Variables()) > 0 {
+		if !l.checkRefs(expr, sc) {
+			return cty.DynamicVal, false
+		}
+		ctx = l.context(sc)
 	}
-	v, diags := expr.Value(l.context(sc))
+	v, diags := expr.Value(ctx)
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() {
 		return cty.DynamicVal, false
 	}
-	if isSensitive(v) {
+	if _, sens := l.unmark(v); sens {
 		l.plan.secrets.addValue(v)
 	}
 	return v, true
@@ -191,7 +201,7 @@ func (l *loader) evalAs(expr hcl.Expression, sc *scope, ty cty.Type, what string
 	if !ok {
 		return v, false
 	}
-	v, _ = v.UnmarkDeep()
+	v, _ = l.unmark(v)
 	cv, err := convert.Convert(v, ty)
 	if err != nil {
 		l.errorf(expr.Range(), "Incorrect attribute value type", "Inappropriate value for %s: %s.", what, convertError(err, ty))
@@ -281,8 +291,10 @@ func (l *loader) evalSymbols(locals []*Local, sites, groups hcl.Blocks) {
 		}
 		matched := l.opts.SelectorMatches[name]
 		sym.build = func(v map[string]cty.Value) cty.Value {
-			explicit, _ := stringList(v["vms"])
-			exclude, _ := stringList(v["exclude"])
+			vms, _ := l.unmark(v["vms"])
+			excl, _ := l.unmark(v["exclude"])
+			explicit, _ := stringList(vms)
+			exclude, _ := stringList(excl)
 			return cty.ObjectVal(map[string]cty.Value{
 				"name": cty.StringVal(name),
 				"vms":  stringListVal(groupMembers(explicit, matched, exclude)),
@@ -407,25 +419,40 @@ func matchesAny(patterns []string, name string) bool {
 	return false
 }
 
-// stringList converts a value to a Go string slice.
+// stringList converts an unmarked value to a Go string slice.
 func stringList(v cty.Value) ([]string, bool) {
 	if v == cty.NilVal || v.IsNull() || !v.IsWhollyKnown() {
 		return nil, false
 	}
-	v, _ = v.UnmarkDeep()
-	lv, err := convert.Convert(v, cty.List(cty.String))
-	if err != nil || lv.IsNull() {
-		return nil, false
+	out, err := toStrings(v)
+	return out, err == nil
+}
+
+// toStrings converts a list, set or tuple to strings element by element.
+// It does what converting to list(string) does, without unifying the
+// element types of a whole tuple first, which costs dearly for the long
+// VM lists of large plans.
+func toStrings(v cty.Value) ([]string, error) {
+	ty := v.Type()
+	if !ty.IsListType() && !ty.IsTupleType() && !ty.IsSetType() {
+		return nil, fmt.Errorf("list of string required, but have %s", ty.FriendlyName())
 	}
-	out := make([]string, 0, lv.LengthInt())
-	for it := lv.ElementIterator(); it.Next(); {
+	out := make([]string, 0, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
 		if e.IsNull() {
-			return nil, false
+			return nil, fmt.Errorf("element %d: must not be null", len(out))
+		}
+		if e.Type() != cty.String {
+			s, err := convert.Convert(e, cty.String)
+			if err != nil {
+				return nil, fmt.Errorf("element %d: %v", len(out), err)
+			}
+			e = s
 		}
 		out = append(out, e.AsString())
 	}
-	return out, true
+	return out, nil
 }
 
 func stringListVal(list []string) cty.Value {

@@ -108,6 +108,7 @@ func LoadSources(dir string, sources map[string][]byte, opts LoadOptions) (*Plan
 		evaluated:  map[hcl.Expression]evalResult{},
 		incomplete: map[string]bool{},
 	}
+	l.funcsOnly = &hcl.EvalContext{Functions: l.funcs}
 	l.load(sources)
 	l.plan.Files = l.parser.Files()
 	l.plan.secrets.redactDiagnostics(l.diags)
@@ -127,6 +128,10 @@ type loader struct {
 	// vals holds the values that expressions may refer to, by kind and name.
 	vals  map[addrs.Kind]map[string]cty.Value
 	funcs map[string]function.Function
+	// marks is set once a sensitive variable brought marked values in.
+	marks bool
+	// funcsOnly evaluates expressions that refer to nothing.
+	funcsOnly *hcl.EvalContext
 	ctx   *hcl.EvalContext // nil when vals changed since it was built
 	// incomplete marks groups whose VM list, and plans whose group list,
 	// did not decode: checks that need them stay quiet rather than mislead.

@@ -78,13 +78,18 @@ func (s secretSet) redactDiagnostics(diags hcl.Diagnostics) {
 	}
 }
 
-// isSensitive reports whether v or anything inside it is marked sensitive.
-func isSensitive(v cty.Value) bool {
-	_, pvm := v.UnmarkDeepWithPaths()
+// unmark returns v without marks, and whether it or anything inside it
+// was sensitive. Only sensitive variables bring marks into a plan, so a
+// plan without any skips the deep walk.
+func (l *loader) unmark(v cty.Value) (cty.Value, bool) {
+	if !l.marks {
+		return v, false
+	}
+	v, pvm := v.UnmarkDeepWithPaths()
 	for _, pm := range pvm {
 		if _, ok := pm.Marks[sensitive]; ok {
-			return true
+			return v, true
 		}
 	}
-	return false
+	return v, false
 }

@@ -164,6 +164,7 @@ func (l *loader) decodeVariables(blocks hcl.Blocks) {
 			v.Value = cty.DynamicVal
 		}
 		if v.Sensitive {
+			l.marks = true
 			v.Value = v.Value.Mark(sensitive)
 			l.plan.secrets.addValue(v.Value)
 		}
