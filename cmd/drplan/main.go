@@ -1,6 +1,3 @@
-// Command drplan runs disaster-recovery plans written as code: it
-// validates and formats *.drplan.hcl plans. See internal/command for the
-// verbs and README.md for a tour.
 package main
 
 import (
