@@ -221,6 +221,11 @@ func (l *loader) settle(d *variableDecl, expr hcl.Expression, from string) (cty.
 }
 
 func (l *loader) convertVar(d *variableDecl, val cty.Value, rng hcl.Range, from string) (cty.Value, bool) {
+	if d.v.Sensitive {
+		// Whether or not the value turns out valid, it is a secret: the
+		// messages and snippets about it must not show it.
+		l.plan.secrets.addValue(val)
+	}
 	if d.defaults != nil {
 		val = d.defaults.Apply(val)
 	}

@@ -29,7 +29,7 @@ type validateHuman struct {
 
 func (v validateHuman) Validated(plan *plans.Plan, diags hcl.Diagnostics) int {
 	c := v.c
-	diagview.Text{Files: plan.Files, Color: v.color}.Write(c.stderr, diags)
+	diagview.Text{Files: plan.Files, Color: v.color, Redact: plan.Redact}.Write(c.stderr, diags)
 	errs, warns := count(diags)
 	if errs > 0 {
 		fmt.Fprintf(c.stderr, "\nThe plan is not valid: %s, %s.\n", n(errs, "error"), n(warns, "warning"))
@@ -49,7 +49,7 @@ func (v validateHuman) Validated(plan *plans.Plan, diags hcl.Diagnostics) int {
 type validateJSON struct{ c *cli }
 
 func (v validateJSON) Validated(plan *plans.Plan, diags hcl.Diagnostics) int {
-	doc := diagview.NewDocument(plan.Files, diags)
+	doc := diagview.NewDocument(plan.Files, diags, plan.Redact)
 	diagview.WriteJSON(v.c.stdout, doc)
 	if !doc.Valid {
 		return ExitError

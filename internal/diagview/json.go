@@ -55,11 +55,12 @@ type Snippet struct {
 	Values               []any   `json:"values"`
 }
 
-// NewDocument builds the JSON document for diags.
-func NewDocument(files map[string]*hcl.File, diags hcl.Diagnostics) Document {
+// NewDocument builds the JSON document for diags. redact, if not nil,
+// scrubs secrets from snippets of source code.
+func NewDocument(files map[string]*hcl.File, diags hcl.Diagnostics, redact func(string) string) Document {
 	doc := Document{FormatVersion: FormatVersion, Diagnostics: []Diagnostic{}}
 	for _, d := range diags {
-		doc.Diagnostics = append(doc.Diagnostics, NewDiagnostic(files, d))
+		doc.Diagnostics = append(doc.Diagnostics, NewDiagnostic(files, d, redact))
 		if d.Severity == hcl.DiagError {
 			doc.ErrorCount++
 		} else {
@@ -71,7 +72,7 @@ func NewDocument(files map[string]*hcl.File, diags hcl.Diagnostics) Document {
 }
 
 // NewDiagnostic converts one diagnostic.
-func NewDiagnostic(files map[string]*hcl.File, d *hcl.Diagnostic) Diagnostic {
+func NewDiagnostic(files map[string]*hcl.File, d *hcl.Diagnostic, redact func(string) string) Diagnostic {
 	out := Diagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
 	if d.Severity == hcl.DiagWarning {
 		out.Severity = "warning"
@@ -83,6 +84,13 @@ func NewDiagnostic(files map[string]*hcl.File, d *hcl.Diagnostic) Diagnostic {
 			End:      Pos{r.End.Line, r.End.Column, r.End.Byte},
 		}
 		out.Snippet = snippet(files[r.Filename], *r)
+		if s := out.Snippet; s != nil && redact != nil {
+			if code := redact(s.Code); code != s.Code {
+				// Offsets into the original line would now point
+				// elsewhere: highlight the whole redacted code.
+				s.Code, s.HighlightStartOffset, s.HighlightEndOffset = code, 0, len(code)
+			}
+		}
 	}
 	return out
 }

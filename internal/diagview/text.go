@@ -17,6 +17,9 @@ type Text struct {
 	Files map[string]*hcl.File
 	Color bool
 	Width int // wrap details at this many columns; 0 means 78
+	// Redact, if set, scrubs secrets from the source lines shown: a
+	// sensitive default or a literal password sits in the plan's own text.
+	Redact func(string) string
 }
 
 const (
@@ -112,6 +115,12 @@ func (t Text) snippet(b *bytes.Buffer, rng *hcl.Range) {
 	last = max(last, rng.Start.Line)
 	for n := rng.Start.Line; n <= last; n++ {
 		text := strings.TrimRight(strings.ReplaceAll(lines[n-1], "\t", " "), "\r")
+		if t.Redact != nil {
+			if r := t.Redact(text); r != text {
+				fmt.Fprintf(b, "  %3d: %s\n", n, r)
+				continue // the underline would no longer line up
+			}
+		}
 		prefix := fmt.Sprintf("  %3d: ", n)
 		fmt.Fprintf(b, "%s%s\n", prefix, text)
 		from, to := 1, len([]rune(text))+1

@@ -26,6 +26,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty duration; write a number with a unit, such as \"90s\", \"15m\" or \"1h30m\"")
 	}
+	if strings.ContainsAny(s, " \t") {
+		return 0, fmt.Errorf("%q has spaces; write each number with its unit right after it, such as \"5m\" or \"1h30m\" (units ms, s, m, h, d)", s)
+	}
 	rest := s
 	var total float64
 	for rest != "" {

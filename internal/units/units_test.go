@@ -26,6 +26,7 @@ func TestParseDuration(t *testing.T) {
 		{in: "-5m", err: "not a duration"},
 		{in: "1..5h", err: "not a number"},
 		{in: "15min", err: "not a duration"},
+		{in: "5 minutes", err: "has spaces"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := ParseDuration(tc.in)
