@@ -3,6 +3,7 @@ package examples
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -33,7 +34,14 @@ func TestExamples(t *testing.T) {
 		n++
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			plan, diags := plans.Load(dir, plans.LoadOptions{Environ: []string{}})
+			_, lookErr := exec.LookPath("terraform")
 			for _, d := range diags {
+				if d.Summary == "Terraform not found" && lookErr != nil {
+					// validate is right to warn on a machine without
+					// terraform; the example itself is fine.
+					t.Logf("expected without terraform on PATH: %s", describe(d))
+					continue
+				}
 				t.Errorf("%s", describe(d))
 			}
 			if len(plan.RecoveryPlans) == 0 || len(plan.ProtectionGroups) == 0 {
