@@ -1,0 +1,63 @@
+package diagview
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+func testDiag() (map[string]*hcl.File, hcl.Diagnostics) {
+	src := []byte("site \"east\" {\n  password = \"hunter22\"\n}\n")
+	files := map[string]*hcl.File{"a.drplan.hcl": {Bytes: src}}
+	rng := hcl.Range{Filename: "a.drplan.hcl",
+		Start: hcl.Pos{Line: 2, Column: 14, Byte: 27}, End: hcl.Pos{Line: 2, Column: 24, Byte: 37}}
+	return files, hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Password given as a literal", Detail: "Use a sensitive variable.", Subject: &rng}}
+}
+
+func TestTextUnderlinesSubject(t *testing.T) {
+	files, diags := testDiag()
+	var b bytes.Buffer
+	if err := (Text{Files: files}).Write(&b, diags); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	lines := strings.Split(out, "\n")
+	var code, carets string
+	for i, l := range lines {
+		if strings.Contains(l, `password = "hunter22"`) {
+			code, carets = l, lines[i+1]
+		}
+	}
+	if code == "" {
+		t.Fatalf("source line missing:\n%s", out)
+	}
+	at := strings.Index(code, `"hunter22"`)
+	if strings.Index(carets, "^") != at || strings.Count(carets, "^") != len(`"hunter22"`) {
+		t.Errorf("underline does not sit under the subject:\n%s\n%s", code, carets)
+	}
+	for _, want := range []string{"Warning: Password given as a literal", "on a.drplan.hcl line 2", "Use a sensitive variable."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestRedactedSnippets(t *testing.T) {
+	files, diags := testDiag()
+	redact := func(s string) string { return strings.ReplaceAll(s, "hunter22", "(sensitive)") }
+	var b bytes.Buffer
+	(Text{Files: files, Redact: redact}).Write(&b, diags)
+	if strings.Contains(b.String(), "hunter22") {
+		t.Errorf("text shows the secret:\n%s", b.String())
+	}
+	doc := NewDocument(files, diags, redact)
+	s := doc.Diagnostics[0].Snippet
+	if strings.Contains(s.Code, "hunter22") || s.HighlightEndOffset > len(s.Code) {
+		t.Errorf("json snippet %+v", s)
+	}
+	if !doc.Valid || doc.WarningCount != 1 || doc.ErrorCount != 0 {
+		t.Errorf("counts: %+v", doc)
+	}
+}
