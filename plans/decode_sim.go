@@ -22,7 +22,7 @@ var simulationSchema = &hcl.BodySchema{
 var simVMSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "boot_time"}, {Name: "cpus"}, {Name: "memory"}, {Name: "disk"},
-		{Name: "site"}, {Name: "folder"}, {Name: "tags"}, {Name: "networks"},
+		{Name: "site"}, {Name: "folder"}, {Name: "tags"}, {Name: "networks"}, {Name: "replicated"},
 	},
 }
 
@@ -97,7 +97,7 @@ func (l *loader) decodeSimulation(blocks hcl.Blocks) {
 }
 
 func (l *loader) decodeSimVM(b *hcl.Block) *SimVM {
-	v := &SimVM{Pattern: b.Labels[0], DeclRange: b.DefRange}
+	v := &SimVM{Pattern: b.Labels[0], Replicated: true, DeclRange: b.DefRange}
 	c, diags := b.Body.Content(simVMSchema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(c, nil)
@@ -111,6 +111,7 @@ func (l *loader) decodeSimVM(b *hcl.Block) *SimVM {
 		l.checkTags(v.Tags, a.rng("tags"))
 	}
 	a.strings("networks", &v.Networks)
+	a.boolean("replicated", &v.Replicated)
 	return v
 }
 

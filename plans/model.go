@@ -487,16 +487,19 @@ type Simulation struct {
 // SimVM sets simulated properties of the VMs whose names match Pattern,
 // or declares a VM that no protection group names.
 type SimVM struct {
-	Pattern   string
-	BootTime  time.Duration // 0: the simulation's default
-	CPUs      int
-	Memory    units.Size
-	Disk      units.Size
-	Site      string
-	Folder    string
-	Tags      []string
-	Networks  []string
-	DeclRange hcl.Range
+	Pattern  string
+	BootTime time.Duration // 0: the simulation's default
+	CPUs     int
+	Memory   units.Size
+	Disk     units.Size
+	Site     string
+	Folder   string
+	Tags     []string
+	Networks []string
+	// Replicated false declares a VM that its group\'s selectors match but
+	// that has no replica: drift, for drift detection to find.
+	Replicated bool
+	DeclRange  hcl.Range
 }
 
 // FaultKind names an injected fault.

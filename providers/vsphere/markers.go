@@ -1,0 +1,117 @@
+package vsphere
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Custom attributes (vim.CustomFieldsManager fields on VirtualMachine)
+// through which drplan state lives in vCenter.
+const (
+	// FieldReplica marks a replica VM: its value is a ReplicaInfo.
+	FieldReplica = "drplan.replica"
+	// FieldPoints holds a replica's recovery points: a RecoveryPoints.
+	FieldPoints = "drplan.points"
+	// FieldRun marks an object created by a run; its value is the run id.
+	FieldRun = "drplan.run"
+)
+
+// ReplicaFolder is the VM folder, under a recovery site's datacenter, that
+// holds replicas.
+const ReplicaFolder = "drplan-replicas"
+
+// ReplicaInfo says which protected VM a replica copies.
+type ReplicaInfo struct {
+	VM    string // name of the protected VM
+	Group string // protection group
+	Site  string // protected site
+}
+
+// String encodes the info as the value of FieldReplica.
+func (r ReplicaInfo) String() string {
+	return url.Values{"vm": {r.VM}, "group": {r.Group}, "site": {r.Site}}.Encode()
+}
+
+// ParseReplicaInfo decodes a FieldReplica value.
+func ParseReplicaInfo(s string) (ReplicaInfo, error) {
+	v, err := url.ParseQuery(s)
+	if err != nil || v.Get("vm") == "" {
+		return ReplicaInfo{}, fmt.Errorf("%q is not a %s value", s, FieldReplica)
+	}
+	return ReplicaInfo{VM: v.Get("vm"), Group: v.Get("group"), Site: v.Get("site")}, nil
+}
+
+// RecoveryPoints are the points in time a replica can be recovered to.
+// Discrete methods keep a list of points (oldest first); continuous data
+// protection keeps every point between JournalStart and the latest point.
+type RecoveryPoints struct {
+	Times        []time.Time
+	Continuous   bool
+	JournalStart time.Time
+}
+
+// Latest returns the newest point, or the zero time when there is none.
+func (p RecoveryPoints) Latest() time.Time {
+	if len(p.Times) == 0 {
+		return time.Time{}
+	}
+	return p.Times[len(p.Times)-1]
+}
+
+// Has reports whether t is a point the replica can be recovered to.
+func (p RecoveryPoints) Has(t time.Time) bool {
+	if p.Continuous {
+		return !t.Before(p.JournalStart) && !t.After(p.Latest())
+	}
+	for _, x := range p.Times {
+		if x.Equal(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// String encodes the points as the value of FieldPoints:
+// "2026-11-21T10:00:00Z 2026-11-21T10:15:00Z", or for a journal
+// "cdp 2026-11-20T10:00:00Z 2026-11-21T10:00:00Z".
+func (p RecoveryPoints) String() string {
+	var parts []string
+	if p.Continuous {
+		parts = append(parts, "cdp", p.JournalStart.UTC().Format(time.RFC3339Nano))
+		if l := p.Latest(); !l.IsZero() {
+			parts = append(parts, l.UTC().Format(time.RFC3339Nano))
+		}
+		return strings.Join(parts, " ")
+	}
+	for _, t := range p.Times {
+		parts = append(parts, t.UTC().Format(time.RFC3339Nano))
+	}
+	return strings.Join(parts, " ")
+}
+
+// ParseRecoveryPoints decodes a FieldPoints value.
+func ParseRecoveryPoints(s string) (RecoveryPoints, error) {
+	var p RecoveryPoints
+	fields := strings.Fields(s)
+	if len(fields) > 0 && fields[0] == "cdp" {
+		p.Continuous = true
+		fields = fields[1:]
+		if len(fields) == 0 || len(fields) > 2 {
+			return p, fmt.Errorf("%q is not a journal window", s)
+		}
+	}
+	for i, f := range fields {
+		t, err := time.Parse(time.RFC3339Nano, f)
+		if err != nil {
+			return p, fmt.Errorf("%q in %s is not a time: %v", f, FieldPoints, err)
+		}
+		if p.Continuous && i == 0 {
+			p.JournalStart = t
+			continue
+		}
+		p.Times = append(p.Times, t)
+	}
+	return p, nil
+}
