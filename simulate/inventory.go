@@ -1,0 +1,274 @@
+package simulate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vapi/rest"
+	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/drplan/drplan/internal/units"
+	"github.com/drplan/drplan/providers/vsphere"
+)
+
+// GuestIPKey is the extraConfig key under which a simulated VM carries the
+// address its guest takes when it boots (guest customization overrides
+// it). Clones copy it, so a drill copy comes up with its source's address,
+// inside its isolated network.
+const GuestIPKey = "guestinfo.drplan.ip"
+
+// IsolatedDescription marks the port groups drills use: no uplinks, no
+// route to production.
+const IsolatedDescription = "drplan test network: isolated, no uplinks"
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// createNetworks adds a distributed port group for each network the site
+// needs.
+func (s *Site) createNetworks(ctx context.Context, finder *find.Finder) error {
+	if len(s.spec.networks) == 0 {
+		return nil
+	}
+	nets, err := finder.NetworkList(ctx, "*")
+	if err != nil {
+		return err
+	}
+	var dvs *object.DistributedVirtualSwitch
+	exists := map[string]bool{}
+	for _, n := range nets {
+		if d, ok := n.(*object.DistributedVirtualSwitch); ok {
+			dvs = d
+		}
+		exists[path.Base(n.GetInventoryPath())] = true
+	}
+	if dvs == nil {
+		return fmt.Errorf("the simulated datacenter has no distributed switch")
+	}
+	var specs []types.DVPortgroupConfigSpec
+	for _, n := range s.spec.networks {
+		if exists[n.name] {
+			continue // such as the standard "VM Network"
+		}
+		spec := types.DVPortgroupConfigSpec{Name: n.name, Type: string(types.DistributedVirtualPortgroupPortgroupTypeEarlyBinding), NumPorts: 1024}
+		if n.isolated {
+			spec.Description = IsolatedDescription
+		}
+		specs = append(specs, spec)
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	task, err := dvs.AddPortgroup(ctx, specs)
+	if err != nil {
+		return err
+	}
+	return task.Wait(ctx)
+}
+
+// createTags creates the categories and tags the site's VMs and selectors
+// use, through the vAPI tagging endpoint, and returns tag IDs by
+// CATEGORY:TAG.
+func (s *Site) createTags(ctx context.Context) (map[string]string, error) {
+	ids := map[string]string{}
+	if len(s.spec.tags) == 0 {
+		return ids, nil
+	}
+	m, err := s.tagManager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cats := map[string]string{}
+	for _, t := range s.spec.tags {
+		cat, name, _ := strings.Cut(t, ":")
+		if cats[cat] == "" {
+			id, err := m.CreateCategory(ctx, &tags.Category{Name: cat, Cardinality: "MULTIPLE", AssociableTypes: []string{"VirtualMachine"}})
+			if err != nil {
+				return nil, fmt.Errorf("tag category %s: %w", cat, err)
+			}
+			cats[cat] = id
+		}
+		id, err := m.CreateTag(ctx, &tags.Tag{Name: name, CategoryID: cats[cat]})
+		if err != nil {
+			return nil, fmt.Errorf("tag %s: %w", t, err)
+		}
+		ids[t] = id
+	}
+	return ids, nil
+}
+
+// tagManager logs in to the site's vAPI endpoint over HTTPS.
+func (s *Site) tagManager(ctx context.Context) (*tags.Manager, error) {
+	sc := soap.NewClient(s.URL, true)
+	vc, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	rc := rest.NewClient(vc)
+	if err := rc.Login(ctx, s.URL.User); err != nil {
+		return nil, fmt.Errorf("vAPI login: %w", err)
+	}
+	return tags.NewManager(rc), nil
+}
+
+func (s *Site) attachTags(ctx context.Context, ids map[string]string, v *VM, vm *object.VirtualMachine) error {
+	if len(v.Tags) == 0 {
+		return nil
+	}
+	m, err := s.tagManager(ctx)
+	if err != nil {
+		return err
+	}
+	var list []string
+	for _, t := range v.Tags {
+		list = append(list, ids[t])
+	}
+	return m.AttachMultipleTagsToObject(ctx, list, vm)
+}
+
+// placement holds what VM creation needs at a site.
+type placement struct {
+	pool      *object.ResourcePool
+	datastore *object.Datastore
+	networks  map[string]types.BaseVirtualDeviceBackingInfo
+}
+
+func (s *Site) placementEnv(ctx context.Context, finder *find.Finder) (*placement, error) {
+	pool, err := finder.DefaultResourcePool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := finder.DefaultDatastore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	env := &placement{pool: pool, datastore: ds, networks: map[string]types.BaseVirtualDeviceBackingInfo{}}
+	for _, n := range s.spec.networks {
+		ref, err := finder.Network(ctx, networkPath(s.Datacenter, n.name))
+		if err != nil {
+			return nil, fmt.Errorf("port group %s: %w", n.name, err)
+		}
+		backing, err := ref.EthernetCardBackingInfo(ctx)
+		if err != nil {
+			return nil, err
+		}
+		env.networks[n.name] = backing
+	}
+	return env, nil
+}
+
+// createVM creates a VM with its disk and NICs. Replicas get their NICs
+// disconnected at power-on until recovery connects them.
+func (s *Site) createVM(ctx context.Context, env *placement, folder *object.Folder, v *VM, networks []string, replica bool) (*object.VirtualMachine, error) {
+	var devices object.VirtualDeviceList
+	scsi, err := devices.CreateSCSIController("pvscsi")
+	if err != nil {
+		return nil, err
+	}
+	devices = append(devices, scsi)
+	disk := devices.CreateDisk(scsi.(types.BaseVirtualController), env.datastore.Reference(), "")
+	disk.CapacityInBytes = int64(v.Disk)
+	disk.CapacityInKB = int64(v.Disk) / 1024
+	devices = append(devices, disk)
+	for _, n := range networks {
+		backing := env.networks[n]
+		if backing == nil {
+			return nil, fmt.Errorf("no port group %q at site %s", n, s.Name)
+		}
+		nic, err := devices.CreateEthernetCard("vmxnet3", backing)
+		if err != nil {
+			return nil, err
+		}
+		nic.GetVirtualDevice().Connectable = &types.VirtualDeviceConnectInfo{StartConnected: !replica, AllowGuestControl: true}
+		devices = append(devices, nic)
+	}
+	changes, err := devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
+	if err != nil {
+		return nil, err
+	}
+	spec := types.VirtualMachineConfigSpec{
+		Name:         v.Name,
+		GuestId:      string(types.VirtualMachineGuestOsIdentifierOtherLinux64Guest),
+		NumCPUs:      int32(v.CPUs),
+		MemoryMB:     int64(v.Memory) >> 20,
+		Files:        &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s]", env.datastore.Name())},
+		DeviceChange: changes,
+		ExtraConfig: []types.BaseOptionValue{
+			&types.OptionValue{Key: GuestIPKey, Value: v.IP.String()},
+			&types.OptionValue{Key: BootTimeKey, Value: units.FormatDuration(v.BootTime)},
+			&types.OptionValue{Key: SourceVMKey, Value: v.Name},
+		},
+	}
+	task, err := folder.CreateVM(ctx, spec, env.pool, nil)
+	if err != nil {
+		return nil, err
+	}
+	info, err := task.WaitForResult(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return object.NewVirtualMachine(s.client, info.Result.(types.ManagedObjectReference)), nil
+}
+
+// powerOnBooted powers on a VM of the site's running inventory and makes
+// its guest look booted at once: the world starts in steady state.
+func (s *Site) powerOnBooted(ctx context.Context, vm *object.VirtualMachine, v *VM) error {
+	task, err := vm.PowerOn(ctx)
+	if err != nil {
+		return err
+	}
+	if err := task.Wait(ctx); err != nil {
+		return fmt.Errorf("powering on %s: %w", v.Name, err)
+	}
+	s.setGuest(vm.Reference(), true, v.IP.String())
+	return nil
+}
+
+// placeReplicas creates, at this recovery site, a powered-off replica of
+// every protected VM recovered here, in the replica folder, marked with
+// what it copies. Its NICs sit on the networks the plan maps its
+// networks to, disconnected.
+func (s *Site) placeReplicas(ctx context.Context, parallel int) error {
+	if len(s.spec.replicas) == 0 {
+		return nil
+	}
+	finder := find.NewFinder(s.client)
+	dc, err := finder.Datacenter(ctx, s.Datacenter)
+	if err != nil {
+		return err
+	}
+	finder.SetDatacenter(dc)
+	env, err := s.placementEnv(ctx, finder)
+	if err != nil {
+		return err
+	}
+	folders := dcFolders(ctx, dc)
+	folder, err := s.folder(ctx, folders, vsphere.ReplicaFolder)
+	if err != nil {
+		return err
+	}
+	return forEach(ctx, parallel, s.spec.replicas, func(ctx context.Context, v *VM) error {
+		vm, err := s.createVM(ctx, env, folder, v, v.RecoveryNetworks, true)
+		if err != nil {
+			return fmt.Errorf("replica of %s: %w", v.Name, err)
+		}
+		info := vsphere.ReplicaInfo{VM: v.Name, Group: v.Group, Site: v.Site}
+		if err := s.setField(ctx, vm.Reference(), vsphere.FieldReplica, info.String()); err != nil {
+			return err
+		}
+		s.world.engine.register(s, vm.Reference(), v)
+		return nil
+	})
+}

@@ -1,0 +1,373 @@
+package simulate
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	_ "github.com/vmware/govmomi/vapi/simulator" // vAPI endpoints: tags
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/providers/vsphere"
+)
+
+// Options tune a world beyond what the plan says.
+type Options struct {
+	// Username and Password are the credentials every simulated vCenter
+	// accepts; empty means "drplan" and a random password.
+	Username, Password string
+	// Parallel bounds concurrent API calls while the world is built; 0
+	// means 16.
+	Parallel int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// World is a running simulated datacenter: one vCenter per site.
+type World struct {
+	Plan      *plans.Plan
+	Sites     []*Site
+	TimeScale float64
+
+	spec    *spec
+	now     func() time.Time
+	start   time.Time
+	engine  *engine
+	closeMu sync.Mutex
+	closed  bool
+}
+
+// Site is one simulated vCenter.
+type Site struct {
+	Name       string
+	Datacenter string
+	// URL is the SDK endpoint with credentials, as GOVC_URL takes it.
+	URL *url.URL
+	// CertificatePEM and Thumbprint identify the endpoint's TLS
+	// certificate, for clients that verify it.
+	CertificatePEM []byte
+	Thumbprint     string
+
+	Model  *simulator.Model
+	Server *simulator.Server
+
+	world  *World
+	spec   *siteSpec
+	client *vim25.Client // in-process, for the simulator's own work
+	fields map[string]int32
+	down   atomic.Bool
+	calls  sync.Map // method name -> *atomic.Int64
+	boot   *bootModel
+	faults *faultSet
+}
+
+// modelMu serialises model creation: two govmomi simulator models built
+// at the same time race on package state.
+var modelMu sync.Mutex
+
+// New builds and starts the simulated world of a plan. The world runs
+// until Close.
+func New(ctx context.Context, p *plans.Plan, opts Options) (*World, error) {
+	s, err := newSpec(p)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Username == "" {
+		opts.Username = "drplan"
+	}
+	if opts.Password == "" {
+		opts.Password = randomPassword()
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = 16
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w := &World{Plan: p, TimeScale: plans.DefaultTimeScale, spec: s, now: opts.Now}
+	if p.Simulation != nil {
+		w.TimeScale = p.Simulation.TimeScale
+	}
+	w.start = w.now()
+	for _, ss := range s.sites {
+		site, err := w.startSite(ss, opts)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("site %s: %w", ss.name, err)
+		}
+		w.Sites = append(w.Sites, site)
+	}
+	for _, site := range w.Sites {
+		if err := site.populate(ctx, opts.Parallel); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("site %s: %w", site.Name, err)
+		}
+	}
+	w.engine = newEngine(w)
+	for _, site := range w.Sites {
+		if err := site.placeReplicas(ctx, opts.Parallel); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("site %s: %w", site.Name, err)
+		}
+	}
+	if err := w.engine.start(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	for _, site := range w.Sites {
+		site.faults = newFaultSet(site)
+		site.boot = newBootModel(site)
+		site.Model.Map().Handler = site.intercept
+	}
+	return w, nil
+}
+
+// Site returns the site with the given plan name, or nil.
+func (w *World) Site(name string) *Site {
+	for _, s := range w.Sites {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// VMs returns every VM the world holds at its sites (not the replicas),
+// in plan order.
+func (w *World) VMs() []*VM { return w.spec.order }
+
+// Scale turns a plan duration into the wall-clock duration it takes in
+// this world.
+func (w *World) Scale(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * w.TimeScale)
+}
+
+// PlanTime turns a wall-clock duration into plan time.
+func (w *World) PlanTime(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / w.TimeScale)
+}
+
+// Close stops the replication engine and every site's server.
+func (w *World) Close() {
+	w.closeMu.Lock()
+	defer w.closeMu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	if w.engine != nil {
+		w.engine.stop()
+	}
+	for _, s := range w.Sites {
+		if s.boot != nil {
+			s.boot.stop()
+		}
+		s.down.Store(false)
+		s.Server.Close()
+		s.Model.Remove()
+	}
+}
+
+// Calls returns how many calls of each vSphere API method the site has
+// served to clients since it started (the simulator's own are not counted).
+func (s *Site) Calls() map[string]int64 {
+	out := map[string]int64{}
+	s.calls.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+func (w *World) startSite(ss *siteSpec, opts Options) (*Site, error) {
+	modelMu.Lock()
+	defer modelMu.Unlock()
+	m := simulator.VPX()
+	m.Autostart = false
+	m.Datacenter = 1
+	m.Cluster = 1
+	m.ClusterHost = ss.hosts
+	m.Host = 0
+	m.Machine = 0
+	m.Portgroup = 1 // brings the distributed switch the port groups join
+	m.Datastore = 1
+	if err := m.Create(); err != nil {
+		return nil, err
+	}
+	cert, pemBytes, thumb, err := newCertificate(ss.name)
+	if err != nil {
+		return nil, err
+	}
+	m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	m.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword(opts.Username, opts.Password)}
+	m.Service.RegisterEndpoints = true
+	srv := m.Service.NewServer()
+	site := &Site{
+		Name: ss.name, Datacenter: ss.datacenter, Model: m, Server: srv, world: w, spec: ss,
+		URL: srv.URL, CertificatePEM: pemBytes, Thumbprint: thumb, fields: map[string]int32{},
+	}
+	site.wrapHTTP()
+	site.client, err = vim25.NewClient(context.Background(), m.Service)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return site, nil
+}
+
+// populate lays out the site's inventory: datacenter name, networks,
+// folders, custom attributes, tags and VMs.
+func (s *Site) populate(ctx context.Context, parallel int) error {
+	c := s.client
+	finder := find.NewFinder(c)
+	dc, err := finder.Datacenter(ctx, "DC0")
+	if err != nil {
+		return err
+	}
+	if s.Datacenter != "DC0" {
+		task, err := dc.Rename(ctx, s.Datacenter)
+		if err != nil {
+			return err
+		}
+		if err := task.Wait(ctx); err != nil {
+			return fmt.Errorf("renaming the datacenter to %q: %w", s.Datacenter, err)
+		}
+	}
+	finder.SetDatacenter(dc)
+
+	fm := object.NewCustomFieldsManager(c)
+	for _, name := range []string{vsphere.FieldReplica, vsphere.FieldPoints, vsphere.FieldRun} {
+		def, err := fm.Add(ctx, name, "", nil, nil)
+		if err != nil {
+			return fmt.Errorf("custom attribute %s: %w", name, err)
+		}
+		s.fields[name] = def.Key
+	}
+
+	if err := s.createNetworks(ctx, finder); err != nil {
+		return err
+	}
+	folders := dcFolders(ctx, dc)
+	for _, f := range s.spec.folders {
+		if _, err := s.folder(ctx, folders, f); err != nil {
+			return err
+		}
+	}
+	tagIDs, err := s.createTags(ctx)
+	if err != nil {
+		return err
+	}
+
+	env, err := s.placementEnv(ctx, finder)
+	if err != nil {
+		return err
+	}
+	return forEach(ctx, parallel, s.spec.vms, func(ctx context.Context, v *VM) error {
+		folder, err := s.folder(ctx, folders, v.Folder)
+		if err != nil {
+			return err
+		}
+		vm, err := s.createVM(ctx, env, folder, v, v.Networks, false)
+		if err != nil {
+			return fmt.Errorf("VM %s: %w", v.Name, err)
+		}
+		if err := s.attachTags(ctx, tagIDs, v, vm); err != nil {
+			return err
+		}
+		return s.powerOnBooted(ctx, vm, v)
+	})
+}
+
+// dcFolderSet resolves and creates VM folders by path, once each.
+type dcFolderSet struct {
+	mu    sync.Mutex
+	root  *object.Folder
+	cache map[string]*object.Folder
+}
+
+func dcFolders(ctx context.Context, dc *object.Datacenter) *dcFolderSet {
+	f, _ := dc.Folders(ctx)
+	return &dcFolderSet{root: f.VmFolder, cache: map[string]*object.Folder{}}
+}
+
+func (s *Site) folder(ctx context.Context, set *dcFolderSet, p string) (*object.Folder, error) {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return set.root, nil
+	}
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	cur := set.root
+	for i, part := range strings.Split(p, "/") {
+		key := strings.Join(strings.Split(p, "/")[:i+1], "/")
+		if f := set.cache[key]; f != nil {
+			cur = f
+			continue
+		}
+		f, err := cur.CreateFolder(ctx, part)
+		if err != nil {
+			return nil, fmt.Errorf("folder %s: %w", key, err)
+		}
+		set.cache[key] = f
+		cur = f
+	}
+	return cur, nil
+}
+
+// forEach runs f over items with at most parallel calls at once and
+// returns the first error.
+func forEach[T any](ctx context.Context, parallel int, items []T, f func(context.Context, T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for _, it := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := f(ctx, it); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.Canceled) {
+		first = ctx.Err()
+	}
+	return first
+}
+
+// networkPath is the inventory path of a port group, for finders.
+func networkPath(dc, name string) string { return path.Join("/", dc, "network", name) }
+
+// setField sets a custom attribute on an object through the API.
+func (s *Site) setField(ctx context.Context, ref types.ManagedObjectReference, field, value string) error {
+	return object.NewCustomFieldsManager(s.client).Set(ctx, ref, s.fields[field], value)
+}
