@@ -1,6 +1,8 @@
 package simulate
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"path"
 	"sync/atomic"
@@ -106,6 +108,9 @@ func (s *Site) Down() bool { return s.down.Load() }
 
 // wrapHTTP puts the outage switch in front of the site's HTTP handler.
 func (s *Site) wrapHTTP() {
+	// Clients that refuse the site's certificate (as they should until
+	// told its thumbprint) are their own business, not log noise.
+	s.Server.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
 	inner := s.Server.Server.Config.Handler
 	s.Server.Server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.down.Load() {
