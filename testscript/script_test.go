@@ -1,9 +1,15 @@
 package testscript
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	ts "github.com/rogpeppe/go-internal/testscript"
 
@@ -33,6 +39,91 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			return nil
 		},
+		Cmds: map[string]func(*ts.TestScript, bool, []string){
+			"waitfile": cmdWaitFile,
+			"simenv":   cmdSimEnv,
+			"govc":     cmdGovc,
+		},
 		RequireExplicitExec: true,
 	})
+}
+
+// cmdWaitFile waits up to a minute for a file to appear: waitfile FILE.
+func cmdWaitFile(s *ts.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		s.Fatalf("usage: waitfile FILE")
+	}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(s.MkAbs(args[0])); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.Fatalf("%s did not appear within a minute", args[0])
+}
+
+// cmdSimEnv points govc at a site of a running drplan sim serve: simenv
+// STATE SITE sets GOVC_URL, GOVC_INSECURE and GOVC_DATACENTER from the
+// -state file.
+func cmdSimEnv(s *ts.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		s.Fatalf("usage: simenv STATEFILE SITE")
+	}
+	var st struct {
+		Sites []struct{ Name, Datacenter, URL string }
+	}
+	s.Check(json.Unmarshal([]byte(s.ReadFile(args[0])), &st))
+	for _, site := range st.Sites {
+		if site.Name == args[1] {
+			s.Setenv("GOVC_URL", site.URL)
+			s.Setenv("GOVC_INSECURE", "1")
+			s.Setenv("GOVC_DATACENTER", site.Datacenter)
+			return
+		}
+	}
+	s.Fatalf("no site %s in %s", args[1], args[0])
+}
+
+// govcVersion is the govc the scripts drive the simulated sites with.
+const govcVersion = "v0.45.0"
+
+var (
+	govcOnce sync.Once
+	govcPath string
+	govcErr  error
+)
+
+// cmdGovc runs govc, installing it through the Go module proxy on first
+// use into the user's cache directory.
+func cmdGovc(s *ts.TestScript, neg bool, args []string) {
+	govcOnce.Do(func() { govcPath, govcErr = installGovc() })
+	if govcErr != nil {
+		s.Fatalf("govc is needed to drive the simulated sites and could not be installed: %v", govcErr)
+	}
+	err := s.Exec(govcPath, args...)
+	if neg && err == nil {
+		s.Fatalf("unexpected govc success")
+	}
+	if !neg && err != nil {
+		s.Fatalf("govc %s: %v", strings.Join(args, " "), err)
+	}
+}
+
+func installGovc() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	bin := filepath.Join(cache, "drplan-test-tools", "govc-"+govcVersion)
+	exe := filepath.Join(bin, "govc")
+	if _, err := os.Stat(exe); err == nil {
+		return exe, nil
+	}
+	cmd := exec.Command("go", "install", "github.com/vmware/govmomi/govc@"+govcVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+bin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go install govc@%s: %v\n%s", govcVersion, err, out)
+	}
+	return exe, nil
 }

@@ -30,6 +30,7 @@ func verbs() []verb {
 	return []verb{
 		{"validate", "Check a plan without touching any site", runValidate},
 		{"fmt", "Rewrite plan files in canonical style", runFmt},
+		{"sim", "Serve a plan's simulated sites as vSphere endpoints (sim serve)", runSim},
 		{"version", "Print the drplan version", runVersion},
 	}
 }

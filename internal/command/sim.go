@@ -1,0 +1,101 @@
+package command
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/simulate"
+)
+
+// SimState is what sim serve -state writes: how to reach each simulated
+// site.
+type SimState struct {
+	Plan  string         `json:"plan"`
+	Sites []SimSiteState `json:"sites"`
+}
+
+// SimSiteState describes one simulated vCenter.
+type SimSiteState struct {
+	Name       string `json:"name"`
+	Datacenter string `json:"datacenter"`
+	URL        string `json:"url"` // with credentials, as GOVC_URL takes it
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+	Thumbprint string `json:"thumbprint"`
+	// Certificate is the PEM certificate of the endpoint, for clients
+	// that verify TLS against a CA file (GOVC_TLS_CA_CERTS).
+	Certificate string `json:"certificate"`
+}
+
+func runSim(c *cli, args []string) int {
+	if len(args) == 0 || args[0] != "serve" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fmt.Fprintln(c.stdout, "Usage: drplan sim serve [-state FILE] [-var NAME=VALUE] [DIR]\n\nRun 'drplan sim serve --help' for its flags.")
+			return ExitOK
+		}
+		fmt.Fprintln(c.stderr, "Usage: drplan sim serve [-state FILE] [DIR]\n\ndrplan sim has one subcommand, serve.")
+		return ExitError
+	}
+	f := c.newFlags("sim serve", "[-state FILE] [-var NAME=VALUE] [-var-file FILE] [DIR]",
+		"Starts the simulated sites of the plan in DIR as vSphere API endpoints on\nloopback and prints one GOVC_URL per site, so that govc and any other\nvSphere client can look at and change the simulated world. Runs until\ninterrupted (SIGINT or SIGTERM), then shuts down cleanly.")
+	f.planFlags()
+	state := f.String("state", "", "also write the endpoints as JSON to `FILE`")
+	pos, code, ok := c.parse(f, args[1:], 1)
+	if !ok {
+		return code
+	}
+	dir := "."
+	if len(pos) == 1 {
+		dir = pos[0]
+	}
+	plan, diags := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
+	if diags.HasErrors() {
+		return c.validateView(f).Validated(plan, diags)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	w, err := simulate.New(ctx, plan, simulate.Options{})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan sim serve: cannot build the simulated world: %v\n", err)
+		return ExitError
+	}
+	defer w.Close()
+
+	st := SimState{Plan: plan.Name}
+	for _, s := range w.Sites {
+		pass, _ := s.URL.User.Password()
+		st.Sites = append(st.Sites, SimSiteState{
+			Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(),
+			Username: s.URL.User.Username(), Password: pass,
+			Thumbprint: s.Thumbprint, Certificate: string(s.CertificatePEM),
+		})
+		fmt.Fprintf(c.stdout, "site %s GOVC_URL=%s GOVC_INSECURE=1 GOVC_DATACENTER=%s\n", s.Name, s.URL, s.Datacenter)
+	}
+	if *state != "" {
+		b, _ := json.MarshalIndent(st, "", "  ")
+		if err := writeFileAtomic(*state, append(b, '\n'), 0o600); err != nil {
+			fmt.Fprintf(c.stderr, "drplan sim serve: cannot write %s: %v\n", *state, err)
+			return ExitError
+		}
+	}
+	fmt.Fprintf(c.stdout, "Serving %d simulated sites of plan %q (time scale %g). Press Ctrl-C to stop.\n", len(w.Sites), plan.Name, w.TimeScale)
+	<-ctx.Done()
+	fmt.Fprintln(c.stdout, "Stopping the simulated sites.")
+	return ExitOK
+}
+
+// writeFileAtomic writes a file through a temporary file and a rename, so
+// that a reader never sees half of it.
+func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
+}
