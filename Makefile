@@ -26,8 +26,9 @@ $(BIN)/staticcheck:
 fuzz: ## fuzz the plan loader for FUZZTIME (default 60s)
 	$(GO) test ./plans -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
 
-bench: ## validate a generated 10,000-VM plan against raw parsing and terraform validate
+bench: ## validate a 10,000-VM plan vs raw parsing and terraform validate; build 1,000- and 5,000-VM worlds
 	$(GO) run ./internal/tools/bench
+	$(GO) test ./simulate -run '^$$' -bench World -benchtime 1x
 
 clean:
 	rm -rf $(BIN)

@@ -5,11 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vapi/tags"
 	"github.com/vmware/govmomi/vim25"
@@ -138,6 +142,47 @@ func (s *Site) attachTags(ctx context.Context, ids map[string]string, v *VM, vm 
 	return m.AttachMultipleTagsToObject(ctx, list, vm)
 }
 
+// createDatastore gives the site a datastore of its own, mounted on every
+// host, in a directory on a memory file system where there is one: VM
+// creation in the simulator is mostly file creation.
+func (s *Site) createDatastore(ctx context.Context, finder *find.Finder) error {
+	base := ""
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		base = "/dev/shm"
+	}
+	dir, err := os.MkdirTemp(base, "drplan-sim-")
+	if err != nil {
+		dir, err = os.MkdirTemp("", "drplan-sim-")
+		if err != nil {
+			return err
+		}
+	}
+	s.dir = dir
+	s.datastore = s.Datacenter + "-datastore"
+	local := filepath.Join(dir, s.datastore)
+	if err := os.Mkdir(local, 0o700); err != nil {
+		return err
+	}
+	hosts, err := finder.HostSystemList(ctx, "*/*")
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		dss, err := h.ConfigManager().DatastoreSystem(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = dss.CreateNasDatastore(ctx, types.HostNasVolumeSpec{
+			RemoteHost: "nfs." + strings.ToLower(s.Name) + ".sim", RemotePath: "/exports/" + s.datastore,
+			LocalPath: local, AccessMode: string(types.HostMountModeReadWrite), Type: string(types.HostFileSystemVolumeFileSystemTypeNFS),
+		})
+		if err != nil {
+			return fmt.Errorf("datastore on %s: %w", h.Name(), err)
+		}
+	}
+	return nil
+}
+
 // placement holds what VM creation needs at a site.
 type placement struct {
 	pool      *object.ResourcePool
@@ -150,7 +195,7 @@ func (s *Site) placementEnv(ctx context.Context, finder *find.Finder) (*placemen
 	if err != nil {
 		return nil, err
 	}
-	ds, err := finder.DefaultDatastore(ctx)
+	ds, err := finder.Datastore(ctx, s.datastore)
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +260,11 @@ func (s *Site) createVM(ctx context.Context, env *placement, folder *object.Fold
 	if err != nil {
 		return nil, err
 	}
-	info, err := task.WaitForResult(ctx)
+	res, err := s.wait(ctx, task)
 	if err != nil {
 		return nil, err
 	}
-	return object.NewVirtualMachine(s.client, info.Result.(types.ManagedObjectReference)), nil
+	return object.NewVirtualMachine(s.client, res.(types.ManagedObjectReference)), nil
 }
 
 // powerOnBooted powers on a VM of the site's running inventory and makes
@@ -229,7 +274,7 @@ func (s *Site) powerOnBooted(ctx context.Context, vm *object.VirtualMachine, v *
 	if err != nil {
 		return err
 	}
-	if err := task.Wait(ctx); err != nil {
+	if _, err := s.wait(ctx, task); err != nil {
 		return fmt.Errorf("powering on %s: %w", v.Name, err)
 	}
 	s.setGuest(vm.Reference(), true, v.IP.String())
@@ -271,4 +316,40 @@ func (s *Site) placeReplicas(ctx context.Context, parallel int) error {
 		s.world.engine.register(s, vm.Reference(), v)
 		return nil
 	})
+}
+
+// wait waits for a task the site's in-process client started and returns
+// its result. It reads the task in the simulator's registry instead of
+// going through the property collector, which costs more than the work
+// itself when the world is built.
+func (s *Site) wait(ctx context.Context, task *object.Task) (types.AnyType, error) {
+	t, ok := s.Model.Map().Get(task.Reference()).(*simulator.Task)
+	if !ok {
+		info, err := task.WaitForResult(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return info.Result, nil
+	}
+	lockCtx := &simulator.Context{}
+	pause := 100 * time.Microsecond
+	for {
+		var info types.TaskInfo
+		s.Model.Map().WithLock(lockCtx, t, func() { info = t.Info })
+		switch info.State {
+		case types.TaskInfoStateSuccess:
+			return info.Result, nil
+		case types.TaskInfoStateError:
+			if info.Error != nil {
+				return nil, fmt.Errorf("%s: %s", task.Reference().Value, info.Error.LocalizedMessage)
+			}
+			return nil, fmt.Errorf("%s failed", task.Reference().Value)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Millisecond)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path"
 	"strings"
 	"sync"
@@ -67,10 +68,12 @@ type Site struct {
 	spec   *siteSpec
 	client *vim25.Client // in-process, for the simulator's own work
 	fields map[string]int32
-	down   atomic.Bool
-	calls  sync.Map // method name -> *atomic.Int64
-	boot   *bootModel
-	faults *faultSet
+	// dir holds the site's datastore files; datastore is its name.
+	dir, datastore string
+	down           atomic.Bool
+	calls          sync.Map // method name -> *atomic.Int64
+	boot           *bootModel
+	faults         *faultSet
 }
 
 // modelMu serialises model creation: two govmomi simulator models built
@@ -175,8 +178,13 @@ func (w *World) Close() {
 			s.boot.stop()
 		}
 		s.down.Store(false)
+		// A client blocked in WaitForUpdatesEx would hold Close forever.
+		s.Server.Server.CloseClientConnections()
 		s.Server.Close()
 		s.Model.Remove()
+		if s.dir != "" {
+			os.RemoveAll(s.dir)
+		}
 	}
 }
 
@@ -257,6 +265,9 @@ func (s *Site) populate(ctx context.Context, parallel int) error {
 	}
 
 	if err := s.createNetworks(ctx, finder); err != nil {
+		return err
+	}
+	if err := s.createDatastore(ctx, finder); err != nil {
 		return err
 	}
 	folders := dcFolders(ctx, dc)
@@ -367,7 +378,15 @@ func forEach[T any](ctx context.Context, parallel int, items []T, f func(context
 // networkPath is the inventory path of a port group, for finders.
 func networkPath(dc, name string) string { return path.Join("/", dc, "network", name) }
 
-// setField sets a custom attribute on an object through the API.
-func (s *Site) setField(ctx context.Context, ref types.ManagedObjectReference, field, value string) error {
-	return object.NewCustomFieldsManager(s.client).Set(ctx, ref, s.fields[field], value)
+// setField sets a custom attribute on an object: the simulator's own
+// CustomFieldsManager.SetField, called in process, as the replication
+// products that keep such attributes up to date would through the API.
+// Clients read the values through the API as usual.
+func (s *Site) setField(_ context.Context, ref types.ManagedObjectReference, field, value string) error {
+	cfm := s.Model.Map().CustomFieldsManager()
+	res := cfm.SetField(s.context(), &types.SetField{This: cfm.Self, Entity: ref, Key: s.fields[field], Value: value})
+	if f := res.Fault(); f != nil {
+		return fmt.Errorf("setting %s on %s: %v", field, ref.Value, f.VimFault())
+	}
+	return nil
 }

@@ -71,6 +71,9 @@ func connect(t testing.TB, s *Site) *client {
 	ctx := context.Background()
 	sc := soap.NewClient(s.URL, false)
 	sc.SetThumbprint(s.URL.Host, s.Thumbprint)
+	// Keep a connection per concurrent caller: the default of two idle
+	// connections makes parallel callers pay a TLS handshake per call.
+	sc.DefaultTransport().MaxIdleConnsPerHost = 64
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		t.Fatal(err)
@@ -364,3 +367,73 @@ recovery_plan "shop" {
   }
 }
 `
+
+// TestDriftAndCapacity: a simulation vm with replicated = false is a VM
+// its group's selector matches that has no replica (drift to detect), and
+// a site's capacity block sizes its cluster.
+func TestDriftAndCapacity(t *testing.T) {
+	w := newWorld(t, loadSource(t, `
+site "east" {
+  role       = "protected"
+  datacenter = "DC-East"
+}
+
+site "west" {
+  role       = "recovery"
+  datacenter = "DC-West"
+  capacity {
+    cpu_ghz = 400
+    memory  = "4TiB"
+    storage = "100TiB"
+  }
+}
+
+protection_group "apps" {
+  site          = site.east
+  recovery_site = site.west
+  select {
+    folder = "prod/apps"
+  }
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+simulation {
+  vm "app-01" {
+    folder = "prod/apps"
+  }
+  vm "app-02" {
+    folder     = "prod/apps"
+    replicated = false
+  }
+  vm "other-01" {
+    folder = "prod/other"
+  }
+}
+`))
+	east, west := connect(t, w.Site("east")), connect(t, w.Site("west"))
+	vms := east.vms()
+	for _, p := range []string{"prod/apps/app-01", "prod/apps/app-02", "prod/other/other-01"} {
+		if _, ok := vms[p]; !ok {
+			t.Errorf("%s missing at east", p)
+		}
+	}
+	replicas := west.vms()
+	if _, ok := replicas[vsphere.ReplicaFolder+"/app-01"]; !ok {
+		t.Error("app-01, matched by the selector, has no replica")
+	}
+	for p := range replicas {
+		if strings.HasSuffix(p, "/app-02") || strings.HasSuffix(p, "/other-01") {
+			t.Errorf("%s has a replica", p)
+		}
+	}
+	hosts, err := west.finder.HostSystemList(context.Background(), "*/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts) < 8 {
+		t.Errorf("west has %d hosts for 400 GHz and 4 TiB, want at least 8", len(hosts))
+	}
+}
