@@ -169,7 +169,7 @@ simulation {
 `))
 	c := connect(t, w.Site("west"))
 	g1, g2 := c.points("g-01"), c.points("g-02")
-	if g1.String() != g2.String() || len(g1.Times) != 3 {
+	if vsphere.FormatRecoveryPoints(g1) != vsphere.FormatRecoveryPoints(g2) || len(g1.Times) != 3 {
 		t.Errorf("consistency group points differ or retention is off:\n%s\n%s", g1, g2)
 	}
 	if gap := g1.Times[1].Sub(g1.Times[0]); gap != w.Scale(15*time.Minute) {
@@ -184,7 +184,7 @@ simulation {
 	}
 	j := c.points("j-01")
 	if !j.Continuous || w.PlanTime(j.Latest().Sub(j.JournalStart)).Round(time.Minute) != 4*time.Hour {
-		t.Errorf("journal %s, want a continuous 4h window", j)
+		t.Errorf("journal %s, want a continuous 4h window", vsphere.FormatRecoveryPoints(j))
 	}
 
 	time.Sleep(w.Scale(15*time.Minute) + 300*time.Millisecond)

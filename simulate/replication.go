@@ -176,7 +176,7 @@ func (e *engine) write(ctx context.Context, gs *groupState) error {
 	}
 	updates := make([]update, 0, len(gs.replicas))
 	for _, r := range gs.replicas {
-		updates = append(updates, update{r.site, r.ref, r.points.String()})
+		updates = append(updates, update{r.site, r.ref, vsphere.FormatRecoveryPoints(r.points)})
 	}
 	e.mu.Unlock()
 	for _, u := range updates {

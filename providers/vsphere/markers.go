@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/drplan/drplan/inventory"
 )
 
 // Custom attributes (vim.CustomFieldsManager fields on VirtualMachine)
@@ -43,40 +45,13 @@ func ParseReplicaInfo(s string) (ReplicaInfo, error) {
 	return ReplicaInfo{VM: v.Get("vm"), Group: v.Get("group"), Site: v.Get("site")}, nil
 }
 
-// RecoveryPoints are the points in time a replica can be recovered to.
-// Discrete methods keep a list of points (oldest first); continuous data
-// protection keeps every point between JournalStart and the latest point.
-type RecoveryPoints struct {
-	Times        []time.Time
-	Continuous   bool
-	JournalStart time.Time
-}
+// RecoveryPoints are a replica's points in time; see package inventory.
+type RecoveryPoints = inventory.RecoveryPoints
 
-// Latest returns the newest point, or the zero time when there is none.
-func (p RecoveryPoints) Latest() time.Time {
-	if len(p.Times) == 0 {
-		return time.Time{}
-	}
-	return p.Times[len(p.Times)-1]
-}
-
-// Has reports whether t is a point the replica can be recovered to.
-func (p RecoveryPoints) Has(t time.Time) bool {
-	if p.Continuous {
-		return !t.Before(p.JournalStart) && !t.After(p.Latest())
-	}
-	for _, x := range p.Times {
-		if x.Equal(t) {
-			return true
-		}
-	}
-	return false
-}
-
-// String encodes the points as the value of FieldPoints:
+// FormatRecoveryPoints encodes points as the value of FieldPoints:
 // "2026-11-21T10:00:00Z 2026-11-21T10:15:00Z", or for a journal
 // "cdp 2026-11-20T10:00:00Z 2026-11-21T10:00:00Z".
-func (p RecoveryPoints) String() string {
+func FormatRecoveryPoints(p RecoveryPoints) string {
 	var parts []string
 	if p.Continuous {
 		parts = append(parts, "cdp", p.JournalStart.UTC().Format(time.RFC3339Nano))

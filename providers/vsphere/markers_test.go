@@ -12,8 +12,8 @@ func TestRecoveryPointsRoundTrip(t *testing.T) {
 		{Continuous: true, JournalStart: t0, Times: []time.Time{t0.Add(24 * time.Hour)}},
 		{},
 	} {
-		back, err := ParseRecoveryPoints(p.String())
-		if err != nil || back.String() != p.String() || !back.Latest().Equal(p.Latest()) {
+		back, err := ParseRecoveryPoints(FormatRecoveryPoints(p))
+		if err != nil || FormatRecoveryPoints(back) != FormatRecoveryPoints(p) || !back.Latest().Equal(p.Latest()) {
 			t.Errorf("round trip of %q: %q, %v", p, back, err)
 		}
 	}

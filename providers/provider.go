@@ -1,0 +1,158 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/drplan/drplan/inventory"
+)
+
+// SiteConfig says how to reach one site's vCenter.
+type SiteConfig struct {
+	Name       string // plan site name
+	Datacenter string
+	URL        string // https://host/sdk; may carry credentials
+	Username   string
+	Password   string
+	// Insecure turns TLS verification off. Otherwise the certificate must
+	// chain to a trusted CA, to CACertificate, or match Thumbprint.
+	Insecure      bool
+	Thumbprint    string
+	CACertificate []byte // PEM
+	// ReadOnly makes every mutating call fail: a drill opens protected
+	// sites this way, so that it cannot change them even by mistake.
+	ReadOnly bool
+}
+
+// Connector opens sites.
+type Connector interface {
+	Open(ctx context.Context, cfg SiteConfig) (Site, error)
+}
+
+// VM identifies a VM at a site.
+type VM struct {
+	Site string
+	// Path is the inventory path under the datacenter's vm folder:
+	// "drplan-replicas/web-01".
+	Path string
+	// Ref is the managed object ID, when known; unique only within Site.
+	Ref string
+}
+
+func (v VM) String() string { return v.Site + ":" + v.Path }
+
+// CloneRequest asks for a drill copy of a replica.
+type CloneRequest struct {
+	Replica VM
+	// Point is the recovery point to copy; the zero time means the latest.
+	Point time.Time
+	Name  string // name of the copy
+	// Folder is the folder path for the copy, created when missing.
+	Folder string
+	// Networks are the port groups of the copy's NICs, in order.
+	Networks []string
+	// RunID marks the copy (and the folder, when created) as the run's.
+	RunID string
+}
+
+// IPSettings re-address a VM's first NIC through guest customization.
+type IPSettings struct {
+	Address netip.Prefix
+	Gateway netip.Addr
+	DNS     []netip.Addr
+	// Hostname is the guest's host name; "" keeps the VM's name.
+	Hostname string
+}
+
+// WaitFor is the readiness signal WaitReady waits for.
+type WaitFor string
+
+// Readiness signals.
+const (
+	WaitNone      WaitFor = "none"      // powered on is enough
+	WaitHeartbeat WaitFor = "heartbeat" // guest heartbeat green
+	WaitIP        WaitFor = "ip"        // tools running and an IP address reported
+)
+
+// Readiness is what WaitReady observed of one VM.
+type Readiness struct {
+	VM    VM
+	Ready bool
+	IP    string
+	At    time.Time // when it became ready
+	Err   error     // why not, when not ready
+}
+
+// Site is one opened site. Its methods are safe for concurrent use.
+type Site interface {
+	// Name is the plan's name of the site.
+	Name() string
+	// Inventory reads the site's inventory.
+	Inventory(ctx context.Context) (*inventory.Site, error)
+
+	// Clone makes the drill copy of a replica from a recovery point,
+	// marked with the run id, and returns it powered off.
+	Clone(ctx context.Context, req CloneRequest) (VM, error)
+	// SetNetworks puts the VM's NICs, in order, on the given port groups.
+	SetNetworks(ctx context.Context, vm VM, networks []string) error
+	// Customize sets the VM's address for its next power-on.
+	Customize(ctx context.Context, vm VM, ip IPSettings) error
+	// PowerOn powers the VM on; a VM already on is not an error.
+	PowerOn(ctx context.Context, vm VM) error
+	// PowerOff powers the VM off; a VM already off is not an error.
+	PowerOff(ctx context.Context, vm VM) error
+	// WaitReady waits, for all of vms together, until each is ready or
+	// timeout has passed, and returns one Readiness per VM in order.
+	WaitReady(ctx context.Context, vms []VM, waitFor WaitFor, timeout time.Duration) []Readiness
+	// Destroy deletes the VM; a VM already gone is not an error.
+	Destroy(ctx context.Context, vm VM) error
+	// Marked lists every VM and folder the run created that still exists.
+	Marked(ctx context.Context, runID string) ([]VM, error)
+
+	// Calls returns how many API calls the site has made so far.
+	Calls() int64
+	// Close ends the session.
+	Close(ctx context.Context) error
+}
+
+// ErrorKind classifies provider errors for the runner.
+type ErrorKind int
+
+// Error kinds.
+const (
+	// Permanent errors will fail again: bad input, missing objects,
+	// refused permissions.
+	Permanent ErrorKind = iota
+	// Transient errors may pass on a retry: connection trouble, a busy
+	// object, a server-side hiccup.
+	Transient
+	// ReadOnlyViolation is a mutating call on a read-only site.
+	ReadOnlyViolation
+)
+
+// Error is an error from a Site: the operation, the object, the kind and
+// the cause.
+type Error struct {
+	Op     string // "clone", "power_on", …
+	Object string // the VM or object acted on
+	Kind   ErrorKind
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Object == "" {
+		return fmt.Sprintf("%s: %v", e.Op, e.Err)
+	}
+	return fmt.Sprintf("%s %s: %v", e.Op, e.Object, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable reports whether err is worth another try.
+func Retryable(err error) bool {
+	var pe *Error
+	return errors.As(err, &pe) && pe.Kind == Transient
+}
