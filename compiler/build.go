@@ -1,0 +1,571 @@
+package compiler
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/drplan/drplan/addrs"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/steps"
+)
+
+// build lays out the steps of the mode.
+func (b *builder) build() {
+	tiers := b.sortedTiers()
+	for _, t := range tiers {
+		b.add(&steps.Step{Addr: tierStart(t.Name), Kind: steps.Barrier, Phase: steps.PhaseControl, Tier: t.Name})
+		b.add(&steps.Step{Addr: tierDone(t.Name), Kind: steps.Barrier, Phase: steps.PhaseControl, Tier: t.Name})
+	}
+	prepared := b.prepare()
+	switch b.mode {
+	case plans.ModeTest, plans.ModeMigrate, plans.ModeFailover, plans.ModeFailback:
+		for _, t := range tiers {
+			b.recoverTier(t, prepared)
+		}
+	case plans.ModeCleanup:
+		for i := len(tiers) - 1; i >= 0; i-- {
+			b.cleanTier(tiers[i])
+		}
+	case plans.ModeReprotect:
+		for _, name := range b.rp.ProtectionGroups {
+			g := b.groups[name]
+			s := b.add(&steps.Step{Addr: addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String() + "/reverse", Kind: steps.Reverse,
+				Phase: steps.PhaseReplicas, Group: g.Name, Site: g.RecoverySite, Timeout: steps.Duration(30 * time.Minute), OnFailure: string(plans.Halt)})
+			after(s, prepared...)
+			for _, t := range tiers {
+				after(b.byAddr[tierStart(t.Name)], s.Addr)
+			}
+		}
+	}
+	b.wireGraph(prepared)
+	b.finish()
+}
+
+// prepare adds what comes before any tier: at the protected site the
+// shutdowns and final syncs of a migration, the power-offs of a failover;
+// at the recovery site the suspension of suspend_at_recovery VMs. It
+// returns the addresses tiers must wait for.
+func (b *builder) prepare() []string {
+	var gate []string
+	switch b.mode {
+	case plans.ModeMigrate, plans.ModeFailback:
+		for _, name := range b.rp.ProtectionGroups {
+			g := b.groups[name]
+			sync := b.add(&steps.Step{Addr: addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String() + "/sync", Kind: steps.Sync,
+				Phase: steps.PhasePrepare, Group: g.Name, Site: b.toSite(g), Timeout: steps.Duration(30 * time.Minute), OnFailure: string(plans.Halt)})
+			for _, vm := range g.Members() {
+				sd := b.add(&steps.Step{Addr: "protected/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/shutdown", Kind: steps.Shutdown,
+					Phase: steps.PhasePrepare, VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true,
+					Args: steps.Args{Target: b.productionPath(g, vm)}, Timeout: steps.Duration(b.startupOf(vm).Timeout), OnFailure: string(plans.Halt)})
+				after(sync, sd.Addr)
+			}
+		}
+	case plans.ModeFailover:
+		for _, name := range b.rp.ProtectionGroups {
+			g := b.groups[name]
+			for _, vm := range g.Members() {
+				b.add(&steps.Step{Addr: "protected/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/power_off", Kind: steps.PowerOff,
+					Phase: steps.PhasePrepare, VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true, Optional: true,
+					Args: steps.Args{Target: b.productionPath(g, vm)}, Timeout: steps.Duration(2 * time.Minute), OnFailure: string(plans.Continue)})
+			}
+		}
+	}
+	for _, sv := range b.suspendVMs() {
+		kind, action, prefix := steps.PowerOff, "power_off", "suspend/"
+		if b.mode == plans.ModeCleanup || b.mode == plans.ModeFailback {
+			kind, action, prefix = steps.PowerOn, "power_on", "resume/"
+		}
+		s := b.add(&steps.Step{Addr: prefix + addrs.Ref{Kind: addrs.VM, Name: sv.name}.String() + "/" + action, Kind: kind,
+			Phase: steps.PhasePrepare, VM: sv.name, Site: sv.site, Slot: true, Args: steps.Args{Target: sv.path},
+			Timeout: steps.Duration(5 * time.Minute), OnFailure: string(plans.Continue)})
+		if kind == steps.PowerOff {
+			gate = append(gate, s.Addr)
+		}
+	}
+	return gate
+}
+
+type suspendVM struct{ name, site, path string }
+
+// suspendVMs are the VMs at the recovery sites of the plan's groups that
+// suspend_at_recovery names: powered off before recovery (test, failover,
+// migrate), powered on again by cleanup and failback.
+func (b *builder) suspendVMs() []suspendVM {
+	if len(b.rp.SuspendAtRecovery) == 0 || b.mode == plans.ModeReprotect {
+		return nil
+	}
+	sites := map[string]bool{}
+	for _, name := range b.rp.ProtectionGroups {
+		sites[b.groups[name].RecoverySite] = true
+	}
+	var out []suspendVM
+	for _, site := range sortedKeys(sites) {
+		s := b.inv.Sites[site]
+		if s == nil {
+			continue
+		}
+		for _, v := range s.VMs {
+			if v.Replica != nil || v.Run != "" || b.groupOf[v.Name] != nil || !matchesAny(b.rp.SuspendAtRecovery, v.Name) {
+				continue
+			}
+			out = append(out, suspendVM{v.Name, site, v.Path()})
+		}
+	}
+	slices.SortFunc(out, func(a, c suspendVM) int { return strings.Compare(a.site+"/"+a.name, c.site+"/"+c.name) })
+	return out
+}
+
+// startupOf is a VM's startup: its tier's, with its vm block's overrides.
+func (b *builder) startupOf(vm string) plans.Startup {
+	st := plans.DefaultStartup
+	if t := b.tierOf[vm]; t != nil {
+		st = t.Startup
+	}
+	if o := b.rp.VM(vm); o != nil {
+		st = o.Startup.Apply(st)
+	}
+	return st
+}
+
+// recoverTier adds each VM's sequence: copy or promote, connect,
+// customize, power on, wait, settle.
+func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
+	start, done := b.byAddr[tierStart(t.Name)], b.byAddr[tierDone(t.Name)]
+	after(start, prepared...)
+	for _, vm := range t.VMs {
+		g := b.groupOf[vm]
+		if g == nil {
+			continue
+		}
+		st := b.startupOf(vm)
+		site := b.toSite(g)
+		base := steps.Step{Tier: t.Name, VM: vm, Group: g.Name, Site: site, OnFailure: string(t.OnFailure), Slot: true, Timeout: steps.Duration(10 * time.Minute)}
+		step := func(action string, kind steps.Kind, phase steps.Phase, args steps.Args) *steps.Step {
+			s := base
+			s.Addr, s.Kind, s.Phase, s.Args = vmAddr(t.Name, vm, action), kind, phase, args
+			return b.add(&s)
+		}
+		var target string
+		var storage *steps.Step
+		if b.mode == plans.ModeTest {
+			folder := DrillFolder + "/" + RunPlaceholder
+			target = folder + "/" + vm
+			storage = step("copy", steps.Copy, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Folder: folder, Point: b.opts.Point, Networks: b.networks(g, vm)})
+		} else {
+			target = b.productionPath(g, vm)
+			storage = step("promote", steps.Promote, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Point: b.opts.Point})
+			switch b.mode {
+			case plans.ModeMigrate, plans.ModeFailback:
+				after(storage, addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String()+"/sync")
+			case plans.ModeFailover:
+				after(storage, "protected/"+addrs.Ref{Kind: addrs.VM, Name: vm}.String()+"/power_off")
+			}
+		}
+		last := storage
+		if b.mode != plans.ModeTest {
+			c := step("connect", steps.Connect, steps.PhaseNetwork, steps.Args{Target: target, Networks: b.networks(g, vm)})
+			after(c, last.Addr)
+			last = c
+		}
+		if ip := b.address(g, vm); ip != nil {
+			c := step("customize", steps.Customize, steps.PhaseNetwork, steps.Args{Target: target, IP: ip})
+			after(c, last.Addr)
+			last = c
+		}
+		if st.Action == plans.NoPowerOn {
+			after(done, last.Addr)
+			continue
+		}
+		on := step("power_on", steps.PowerOn, steps.PhasePowerOn, steps.Args{Target: target})
+		after(on, last.Addr, start.Addr)
+		if o := b.rp.VM(vm); o != nil {
+			for _, dep := range o.After {
+				if dt := b.tierOf[dep]; dt != nil && b.groupOf[dep] != nil {
+					after(on, b.readyAddr(dt.Name, dep))
+				}
+			}
+		}
+		wait := step("wait_ready", steps.WaitReady, steps.PhaseBoot, steps.Args{Target: target, WaitFor: string(st.WaitFor)})
+		wait.Slot, wait.Timeout, wait.Estimate = false, steps.Duration(st.Timeout), steps.Duration(b.bootTime(vm))
+		if st.WaitFor == plans.WaitNone {
+			wait.Estimate = 0
+		}
+		after(wait, on.Addr)
+		last = wait
+		if st.Delay > 0 {
+			s := step("settle", steps.Settle, steps.PhaseSettle, steps.Args{Delay: steps.Duration(st.Delay)})
+			s.Slot, s.Estimate, s.Timeout = false, steps.Duration(st.Delay), steps.Duration(st.Delay+time.Minute)
+			after(s, wait.Addr)
+			last = s
+		}
+		after(done, last.Addr)
+	}
+}
+
+// readyAddr is the step after which a VM counts as up: its settle step if
+// it has one, else its wait.
+func (b *builder) readyAddr(tier, vm string) string {
+	if b.startupOf(vm).Delay > 0 {
+		return vmAddr(tier, vm, "settle")
+	}
+	if b.startupOf(vm).Action == plans.NoPowerOn {
+		return tierStart(tier)
+	}
+	return vmAddr(tier, vm, "wait_ready")
+}
+
+// cleanTier undoes a drill's tier: power off and destroy each copy.
+func (b *builder) cleanTier(t *plans.Tier) {
+	start, done := b.byAddr[tierStart(t.Name)], b.byAddr[tierDone(t.Name)]
+	for _, vm := range t.VMs {
+		g := b.groupOf[vm]
+		if g == nil {
+			continue
+		}
+		target := DrillFolder + "/" + RunPlaceholder + "/" + vm
+		base := steps.Step{Tier: t.Name, VM: vm, Group: g.Name, Site: g.RecoverySite, OnFailure: string(plans.Continue), Slot: true,
+			Timeout: steps.Duration(10 * time.Minute), Retries: 2, Phase: steps.PhaseCleanup, Args: steps.Args{Target: target}}
+		off := base
+		off.Addr, off.Kind = vmAddr(t.Name, vm, "power_off"), steps.PowerOff
+		b.add(&off)
+		after(&off, start.Addr)
+		del := base
+		del.Addr, del.Kind = vmAddr(t.Name, vm, "destroy"), steps.Destroy
+		b.add(&del)
+		after(&del, off.Addr)
+		after(done, del.Addr)
+	}
+}
+
+// networks are the port groups a VM's NICs go to in this run.
+func (b *builder) networks(g *plans.ProtectionGroup, vm string) []string {
+	var out []string
+	for _, n := range b.nicNetworks(g, vm) {
+		if m := b.mapping(n); m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// nicNetworks are the port groups of the VM's NICs where it comes from,
+// or, when that site cannot be read, of its replica.
+func (b *builder) nicNetworks(g *plans.ProtectionGroup, vm string) []string {
+	var nets []string
+	if v := b.inventoryVM(b.fromSite(g), vm); v != nil {
+		for _, n := range v.NICs {
+			nets = append(nets, n.Network)
+		}
+		return nets
+	}
+	if r := b.replica(b.toSite(g), vm); r != nil {
+		for _, n := range r.NICs {
+			nets = append(nets, b.unmapRecovery(n.Network))
+		}
+	}
+	return nets
+}
+
+// mapping maps a network the VM sits on where it comes from to the one it
+// goes to in this mode; "" when no mapping says.
+func (b *builder) mapping(n string) string {
+	for _, m := range b.rp.NetworkMappings {
+		switch {
+		case b.mode == plans.ModeTest && m.From == n:
+			return m.Test
+		case b.forward && m.From == n:
+			return m.To
+		case !b.forward && m.To == n:
+			return m.From
+		}
+	}
+	return ""
+}
+
+// unmapRecovery turns a replica's recovery-side network back into the
+// protected-side network it maps from (for VMs whose protected site
+// cannot be read).
+func (b *builder) unmapRecovery(n string) string {
+	for _, m := range b.rp.NetworkMappings {
+		if b.forward && m.To == n {
+			return m.From
+		}
+		if !b.forward && m.From == n {
+			return m.To
+		}
+	}
+	return n
+}
+
+// address is the address a VM gets in this run, or nil to keep its own:
+// its vm block's ip (every recovery mode), else in failover, migration
+// and failback the first ip_rule that matches its current address, with
+// the host part kept.
+func (b *builder) address(g *plans.ProtectionGroup, vm string) *steps.IP {
+	if o := b.rp.VM(vm); o != nil && o.IP != nil {
+		ip := &steps.IP{Address: o.IP.Address.String()}
+		if o.IP.Gateway.IsValid() {
+			ip.Gateway = o.IP.Gateway.String()
+		}
+		return ip
+	}
+	if b.mode == plans.ModeTest {
+		return nil
+	}
+	var cur string
+	if v := b.inventoryVM(b.fromSite(g), vm); v != nil {
+		cur = v.IP
+	} else if r := b.replica(b.toSite(g), vm); r != nil {
+		cur = r.IP
+	}
+	addr, err := netip.ParseAddr(cur)
+	if err != nil {
+		return nil
+	}
+	for _, r := range b.rp.IPRules {
+		from, to := r.FromCIDR, r.ToCIDR
+		if !b.forward {
+			from, to = to, from
+		}
+		if !from.IsValid() || !to.IsValid() || !from.Contains(addr) {
+			continue
+		}
+		ip := &steps.IP{Address: netip.PrefixFrom(Rebase(addr, from, to), to.Bits()).String()}
+		gw := r.Gateway
+		if !b.forward {
+			gw = netip.Addr{}
+		}
+		if gw.IsValid() {
+			ip.Gateway = gw.String()
+		}
+		if b.forward {
+			for _, d := range r.DNS {
+				ip.DNS = append(ip.DNS, d.String())
+			}
+		}
+		return ip
+	}
+	return nil
+}
+
+// Rebase moves addr from one network into another, keeping as much of its
+// host part as the target network holds.
+func Rebase(addr netip.Addr, from, to netip.Prefix) netip.Addr {
+	a, t := addr.As16(), to.Masked().Addr().As16()
+	hostBits := 128 - to.Bits()
+	if to.Addr().Is4() {
+		hostBits = 32 - to.Bits()
+	}
+	out := t
+	for i := 15; i >= 0 && hostBits > 0; i-- {
+		take := min(hostBits, 8)
+		mask := byte(1<<take - 1)
+		out[i] = t[i]&^mask | a[i]&mask
+		hostBits -= take
+	}
+	r := netip.AddrFrom16(out)
+	if to.Addr().Is4() {
+		r = r.Unmap()
+	}
+	return r
+}
+
+// bootTime is a VM's expected boot time: measured by past drills, else
+// the simulation block's, else the default.
+func (b *builder) bootTime(vm string) time.Duration {
+	if d, ok := b.opts.BootTimes[vm]; ok {
+		return d
+	}
+	sim := b.p.Simulation
+	if sim == nil {
+		return DefaultBootTime
+	}
+	boot := sim.BootTime
+	var exact bool
+	for _, sv := range sim.VMs {
+		isGlob := strings.ContainsAny(sv.Pattern, "*?[")
+		if sv.BootTime == 0 || (exact && isGlob) {
+			continue
+		}
+		if ok := globMatch(sv.Pattern, vm); ok {
+			boot = sv.BootTime
+			exact = exact || !isGlob
+		}
+	}
+	return boot
+}
+
+// wireGraph links tiers and custom steps through priorities, after and
+// before, leaving out the steps the mode does not run but keeping the
+// order they imposed (a left-out step is passed through).
+func (b *builder) wireGraph(prepared []string) {
+	deps := map[string][]string{} // node -> what it waits for
+	g := plans.PlanGraph(b.rp)
+	for _, n := range g.Nodes() {
+		for _, d := range g.DependsOn(n) {
+			deps[n] = append(deps[n], d)
+		}
+	}
+	in := map[string]bool{}
+	for _, s := range b.rp.Steps {
+		addr := addrs.Ref{Kind: addrs.Step, Name: s.Name}.String()
+		in[addr] = s.RunsIn(b.mode)
+	}
+	// Pass left-out steps through.
+	for _, s := range b.rp.Steps {
+		n := addrs.Ref{Kind: addrs.Step, Name: s.Name}.String()
+		keep := in[n] || b.mode == plans.ModeCleanup && s.Terraform != nil && s.RunsIn(plans.ModeTest)
+		if keep {
+			continue
+		}
+		for m, ds := range deps {
+			if i := slices.Index(ds, n); i >= 0 {
+				ds = slices.Delete(ds, i, i+1)
+				for _, x := range deps[n] {
+					if !slices.Contains(ds, x) && x != m {
+						ds = append(ds, x)
+					}
+				}
+				deps[m] = ds
+			}
+		}
+		delete(deps, n)
+	}
+	if b.mode == plans.ModeCleanup {
+		// Undo in reverse: what started last is cleaned up first.
+		rev := map[string][]string{}
+		for n, ds := range deps {
+			for _, d := range ds {
+				rev[d] = append(rev[d], n)
+			}
+		}
+		deps = rev
+	}
+	for _, s := range b.rp.Steps {
+		n := addrs.Ref{Kind: addrs.Step, Name: s.Name}.String()
+		if in[n] {
+			b.customStep(s, n)
+		} else if b.mode == plans.ModeCleanup && s.Terraform != nil && s.RunsIn(plans.ModeTest) {
+			b.terraformCleanup(s, n)
+		}
+	}
+	// node -> step address it stands for, as a dependency and as a dependent
+	asDep := func(n string) string {
+		if strings.HasPrefix(n, "tier.") {
+			return n + "/done"
+		}
+		return n
+	}
+	asDependent := func(n string) string {
+		if strings.HasPrefix(n, "tier.") {
+			return n + "/start"
+		}
+		return n
+	}
+	for n, ds := range deps {
+		s := b.byAddr[asDependent(n)]
+		if s == nil {
+			continue
+		}
+		for _, d := range ds {
+			if b.byAddr[asDep(d)] != nil {
+				after(s, asDep(d))
+			}
+		}
+	}
+	for _, s := range b.order {
+		if s.Kind == steps.Custom {
+			after(s, prepared...)
+		}
+	}
+}
+
+// customStep adds a plan step.
+func (b *builder) customStep(s *plans.Step, addr string) {
+	st := &steps.Step{Addr: addr, Kind: steps.Custom, Phase: steps.PhaseCustom, Timeout: steps.Duration(s.Timeout),
+		Retries: s.Retries, OnFailure: string(s.OnFailure), Estimate: steps.Duration(customEstimate(s))}
+	switch s.Kind {
+	case plans.CommandStep:
+		dir := s.Command.Dir
+		st.Args.Command = &steps.Command{Run: s.Command.Run, Env: s.Command.Env, Dir: dir}
+	case plans.HTTPStep:
+		h := s.HTTP
+		st.Args.HTTP = &steps.HTTP{URL: h.URL, Method: h.Method, Headers: h.Headers, ExpectStatus: h.ExpectStatus, ExpectBody: h.ExpectBody}
+	case plans.TCPStep:
+		st.Args.TCP = &steps.TCP{Address: s.TCP.Address}
+	case plans.GuestStep:
+		g := s.Guest
+		st.Args.Guest = &steps.Guest{VM: g.VM, Run: g.Run, Username: g.Username, Password: g.Password.Reveal()}
+		if grp := b.groupOf[g.VM]; grp != nil {
+			st.Site = b.toSite(grp)
+		}
+	case plans.PromptStep:
+		st.Args.Prompt = &steps.Prompt{Message: s.Prompt.Message}
+	case plans.TerraformStep:
+		tf := s.Terraform
+		st.Args.Terraform = &steps.Terraform{Dir: tf.Dir, Vars: tf.Vars, Binary: tf.Binary}
+		if b.mode == plans.ModeTest {
+			st.Args.Terraform.Workspace = "drplan-drill-" + RunPlaceholder
+		}
+	case plans.WaitStep:
+		st.Args.Wait = &steps.Wait{Duration: steps.Duration(s.Wait.Duration)}
+	}
+	b.add(st)
+}
+
+// terraformCleanup destroys, in a drill's cleanup, what a Terraform step
+// applied in the drill's own workspace.
+func (b *builder) terraformCleanup(s *plans.Step, addr string) {
+	tf := s.Terraform
+	b.add(&steps.Step{Addr: addr, Kind: steps.Custom, Phase: steps.PhaseCleanup, Timeout: steps.Duration(s.Timeout),
+		Retries: s.Retries, OnFailure: string(plans.Continue), Estimate: steps.Duration(customEstimate(s)),
+		Args: steps.Args{Terraform: &steps.Terraform{Dir: tf.Dir, Vars: tf.Vars, Binary: tf.Binary, Workspace: "drplan-drill-" + RunPlaceholder, Destroy: true}}})
+}
+
+func customEstimate(s *plans.Step) time.Duration {
+	switch s.Kind {
+	case plans.WaitStep:
+		return s.Wait.Duration
+	case plans.HTTPStep, plans.TCPStep:
+		return 5 * time.Second
+	case plans.PromptStep:
+		return 0
+	case plans.TerraformStep:
+		return time.Minute
+	}
+	return 30 * time.Second
+}
+
+// finish adds the closing steps: cleanup proves nothing is left, and
+// every run ends at one barrier.
+func (b *builder) finish() {
+	var ends []string
+	for _, s := range b.order {
+		if s.Kind == steps.Barrier && strings.HasSuffix(s.Addr, "/done") || s.Kind == steps.Custom {
+			ends = append(ends, s.Addr)
+		}
+	}
+	if b.mode == plans.ModeCleanup {
+		sites := map[string]bool{}
+		for _, name := range b.rp.ProtectionGroups {
+			sites[b.groups[name].RecoverySite] = true
+		}
+		for _, site := range sortedKeys(sites) {
+			v := b.add(&steps.Step{Addr: "site." + site + "/verify_gone", Kind: steps.VerifyGone, Phase: steps.PhaseCleanup, Site: site,
+				Args: steps.Args{Folder: DrillFolder + "/" + RunPlaceholder}, Timeout: steps.Duration(5 * time.Minute), OnFailure: string(plans.Halt)})
+			after(v, ends...)
+		}
+	}
+	for _, s := range b.order {
+		if s.Kind == steps.VerifyGone {
+			ends = append(ends, s.Addr)
+		}
+	}
+	for _, s := range b.order {
+		if strings.HasPrefix(s.Addr, "resume/") {
+			after(s, ends...)
+		}
+	}
+}

@@ -1,0 +1,343 @@
+package compiler
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/drplan/drplan/internal/units"
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/plans"
+)
+
+// Summaries of the diagnostics that report drift between a plan and its
+// sites; -detailed-exitcode looks for them.
+const (
+	SummaryVMNotFound     = "VM not found"
+	SummaryUnprotected    = "Unprotected VM"
+	SummaryReplicaMissing = "Replica missing"
+	SummaryReplicaStale   = "Replica older than the RPO"
+)
+
+// IsDrift reports whether a diagnostic reports drift.
+func IsDrift(d *hcl.Diagnostic) bool {
+	switch d.Summary {
+	case SummaryVMNotFound, SummaryUnprotected, SummaryReplicaMissing, SummaryReplicaStale:
+		return true
+	}
+	return false
+}
+
+// checkInventory makes the checks that need the sites' inventories.
+func (b *builder) checkInventory() {
+	b.checkVMsExist()
+	b.checkUnprotected()
+	b.checkNetworks()
+	b.checkCapacity()
+	b.checkReplicas()
+}
+
+func (b *builder) siteReachable(name string) bool {
+	s := b.inv.Sites[name]
+	return s != nil && s.Reachable
+}
+
+// checkVMsExist reports named VMs that are not at their protected site.
+func (b *builder) checkVMsExist() {
+	for _, name := range b.rp.ProtectionGroups {
+		g := b.groups[name]
+		if g == nil || !b.siteReachable(g.Site) {
+			continue
+		}
+		site := b.inv.Sites[g.Site]
+		var names []string
+		for _, v := range site.VMs {
+			if v.Replica == nil && v.Run == "" {
+				names = append(names, v.Name)
+			}
+		}
+		for _, vm := range g.VMs {
+			if matchesAny(g.Exclude, vm) || b.inventoryVM(g.Site, vm) != nil {
+				continue
+			}
+			if b.mode == plans.ModeFailback && b.inventoryVM(g.RecoverySite, vm) != nil {
+				continue // failed over: it lives at the recovery site now
+			}
+			detail := fmt.Sprintf("Group %q protects VM %q, but datacenter %s of site %q has no VM of that name.", g.Name, vm, site.Datacenter, g.Site)
+			if s := closest(vm, names); s != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+			detail += " Correct the name, or remove it if the VM was retired."
+			sev := hcl.DiagError
+			if b.mode == plans.ModeFailover || b.mode == plans.ModeReprotect || b.mode == plans.ModeCleanup {
+				sev = hcl.DiagWarning // recovery goes on from the replica
+			}
+			b.diag(sev, g.VMsRange, SummaryVMNotFound, detail)
+		}
+	}
+}
+
+// checkUnprotected warns about VMs that sit where a selector looks but
+// that no group protects.
+func (b *builder) checkUnprotected() {
+	member := map[string]bool{}
+	for _, g := range b.p.ProtectionGroups {
+		for _, vm := range g.Members() {
+			member[vm] = true
+		}
+	}
+	for _, g := range b.p.ProtectionGroups {
+		site := b.inv.Sites[g.Site]
+		if site == nil || !site.Reachable {
+			continue
+		}
+		for _, sel := range g.Selectors {
+			var lost []string
+			for _, v := range site.VMs {
+				if v.Replica == nil && v.Run == "" && !member[v.Name] && !matchesAny(g.Exclude, v.Name) && selectsLoosely(sel, v) {
+					lost = append(lost, v.Name)
+				}
+			}
+			if len(lost) > 0 {
+				b.warnf(sel.DeclRange, SummaryUnprotected, "%s %s sit%s where this selector of group %q looks (%s) but no protection group protects %s. Widen the selector, add %s to vms, or exclude %s explicitly.",
+					plural(len(lost), "VM", "VMs"), quoteList(lost), plural(len(lost), "s", ""), g.Name, selectorText(sel), pronoun(len(lost)), pronoun(len(lost)), pronoun(len(lost)))
+			}
+		}
+	}
+}
+
+func selectorText(s *plans.Selector) string {
+	var parts []string
+	if s.Folder != "" {
+		parts = append(parts, "folder "+s.Folder)
+	}
+	if s.Tag != "" {
+		parts = append(parts, "tag "+s.Tag)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// checkNetworks reports NICs on networks that no mapping maps.
+func (b *builder) checkNetworks() {
+	if b.mode == plans.ModeReprotect || b.mode == plans.ModeCleanup {
+		return
+	}
+	unmapped := map[string][]string{}
+	for _, t := range b.rp.Tiers {
+		for _, vm := range t.VMs {
+			g := b.groupOf[vm]
+			if g == nil {
+				continue
+			}
+			for _, n := range b.nicNetworks(g, vm) {
+				if b.mapping(n) == "" && !slices.Contains(unmapped[n], vm) {
+					unmapped[n] = append(unmapped[n], vm)
+				}
+			}
+		}
+	}
+	for _, n := range sortedKeys(unmapped) {
+		vms := unmapped[n]
+		b.errorf(b.rp.DeclRange, "Network without a mapping", "%s %s %s a NIC on port group %q, which no network_mapping of recovery plan %q maps, so recovery would not know where to connect %s. Add network_mapping { from = %q  to = …  test = … }.",
+			plural(len(vms), "VM", "VMs"), quoteList(vms), plural(len(vms), "has", "have"), n, b.rp.Name, pronoun(len(vms)), n)
+	}
+}
+
+// checkCapacity compares what recovers at each site with what the site
+// can run: its capacity block, else its hosts as read.
+func (b *builder) checkCapacity() {
+	if b.mode == plans.ModeCleanup || b.mode == plans.ModeReprotect {
+		return
+	}
+	type need struct{ cpus, mem, disk int64 }
+	needs := map[string]*need{}
+	for vm, g := range b.groupOf {
+		src := b.inventoryVM(b.fromSite(g), vm)
+		if src == nil {
+			src = b.replica(b.toSite(g), vm)
+		}
+		if src == nil {
+			continue
+		}
+		n := needs[b.toSite(g)]
+		if n == nil {
+			n = &need{}
+			needs[b.toSite(g)] = n
+		}
+		n.cpus += int64(src.CPUs)
+		n.mem += src.MemoryBytes
+		for _, d := range src.Disks {
+			n.disk += d.Bytes
+		}
+	}
+	for _, site := range b.p.Sites {
+		n := needs[site.Name]
+		if n == nil {
+			continue
+		}
+		// A vCPU is counted at 2 GHz, as sizing guides do.
+		ghz, mem, storage := float64(0), int64(0), int64(0)
+		rng := site.DeclRange
+		if c := site.Capacity; c != nil {
+			ghz, mem, storage, rng = c.CPUGHz, int64(c.Memory), int64(c.Storage), c.DeclRange
+		} else if s := b.inv.Sites[site.Name]; s != nil && s.Reachable {
+			ghz, mem, storage = float64(s.Capacity.CPUMHz)/1000, s.Capacity.MemoryBytes, s.Capacity.StorageBytes
+		}
+		var short []string
+		if needGHz := float64(n.cpus) * 2; ghz > 0 && needGHz > ghz {
+			short = append(short, fmt.Sprintf("CPU: %d vCPUs need about %.0f GHz, the site has %.0f GHz", n.cpus, needGHz, ghz))
+		}
+		if mem > 0 && n.mem > mem {
+			short = append(short, fmt.Sprintf("memory: %s needed, %s available", units.Size(n.mem), units.Size(mem)))
+		}
+		if storage > 0 && n.disk > storage {
+			short = append(short, fmt.Sprintf("storage: %s needed, %s available", units.Size(n.disk), units.Size(storage)))
+		}
+		if len(short) > 0 {
+			b.errorf(rng, "Recovery site too small", "The VMs that recovery plan %q brings up at site %q need more than it has. %s. Add capacity, suspend more VMs there with suspend_at_recovery, or recover fewer VMs.",
+				b.rp.Name, site.Name, strings.Join(short, "; "))
+		}
+	}
+}
+
+// checkReplicas reports protected VMs without a replica, replicas older
+// than the RPO, and a requested point the replicas do not have.
+func (b *builder) checkReplicas() {
+	if b.mode == plans.ModeCleanup || b.mode == plans.ModeReprotect || b.mode == plans.ModeFailback {
+		return
+	}
+	sev := hcl.DiagWarning
+	if b.mode == plans.ModeMigrate {
+		sev = hcl.DiagError
+	}
+	var at time.Time
+	if b.opts.Point != "latest" && b.opts.Point != "latest-consistent" {
+		t, err := time.Parse(time.RFC3339Nano, b.opts.Point)
+		if err != nil {
+			b.errorf(hcl.Range{}, "Invalid recovery point", "%q is not a recovery point; use latest, latest-consistent or an RFC 3339 time such as 2026-11-21T10:15:00Z.", b.opts.Point)
+			return
+		}
+		at = t
+	}
+	for _, name := range b.rp.ProtectionGroups {
+		g := b.groups[name]
+		if g == nil || g.Replication == nil || !b.siteReachable(g.RecoverySite) {
+			continue
+		}
+		var missing []string
+		var replicas []*inventory.VM
+		for _, vm := range g.Members() {
+			r := b.replica(g.RecoverySite, vm)
+			if r == nil {
+				missing = append(missing, vm)
+				continue
+			}
+			replicas = append(replicas, r)
+		}
+		if len(missing) > 0 {
+			b.diag(hcl.DiagError, g.DeclRange, SummaryReplicaMissing, fmt.Sprintf("%s %s of group %q %s no replica at site %q, so recovery cannot bring %s up. Configure replication for %s, or take %s out of the group.",
+				plural(len(missing), "VM", "VMs"), quoteList(missing), g.Name, plural(len(missing), "has", "have"), g.RecoverySite, pronoun(len(missing)), pronoun(len(missing)), pronoun(len(missing))))
+			if b.mode == plans.ModeTest {
+				b.diags[len(b.diags)-1].Severity = hcl.DiagWarning
+			}
+		}
+		if len(replicas) == 0 {
+			continue
+		}
+		latest := replicas[0].Replica.Points.Latest()
+		for _, r := range replicas[1:] {
+			if l := r.Replica.Points.Latest(); l.Before(latest) {
+				latest = l
+			}
+		}
+		age := b.opts.Now.Sub(latest)
+		if b.opts.TimeScale > 0 {
+			age = time.Duration(float64(age) / b.opts.TimeScale)
+		}
+		if rpo := g.Replication.RPO; !latest.IsZero() && age > rpo && rpo > 0 {
+			b.diag(sev, g.Replication.DeclRange, SummaryReplicaStale, fmt.Sprintf("The latest recovery point of group %q is %s old, more than its RPO of %s: replication is lagging or stopped. Check the replication of the group's VMs.",
+				g.Name, units.FormatDuration(age.Round(time.Second)), units.FormatDuration(rpo)))
+		}
+		if !at.IsZero() {
+			var lacking []string
+			for _, r := range replicas {
+				if !r.Replica.Points.Has(at) {
+					lacking = append(lacking, r.Replica.Of)
+				}
+			}
+			if len(lacking) > 0 {
+				b.errorf(g.DeclRange, "Recovery point not available", "The replicas of %s in group %q have no point at %s. Points they hold: %s. Choose one of those, latest, or latest-consistent.",
+					quoteList(lacking), g.Name, at.UTC().Format(time.RFC3339), pointsText(replicas))
+			}
+		}
+	}
+}
+
+func pointsText(rs []*inventory.VM) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rs {
+		p := r.Replica.Points
+		if p.Continuous {
+			s := "any time from " + p.JournalStart.UTC().Format(time.RFC3339) + " to " + p.Latest().UTC().Format(time.RFC3339)
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+			continue
+		}
+		for _, t := range p.Times {
+			s := t.UTC().Format(time.RFC3339Nano)
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	sort.Strings(out)
+	if len(out) > 12 {
+		out = append(out[len(out)-12:], "…")
+	}
+	return strings.Join(out, ", ")
+}
+
+func closest(given string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := levenshtein.Distance(given, c, nil); d < bestD && d <= max(2, len(given)/3) {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func pronoun(n int) string { return plural(n, "it", "them") }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,371 @@
+package compiler
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/drplan/drplan/addrs"
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/steps"
+)
+
+// Options choose what to compile.
+type Options struct {
+	Mode plans.Mode
+	// RecoveryPlan names the recovery plan; "" picks the only one.
+	RecoveryPlan string
+	// Point is the recovery point: "latest" (default), "latest-consistent"
+	// or an RFC 3339 time.
+	Point string
+	// Now is the moment replica ages are measured at; zero means the
+	// snapshot's time.
+	Now time.Time
+	// TimeScale is the simulated world's time scale (plan time = wall
+	// time ÷ TimeScale); 0 for a live target.
+	TimeScale float64
+	// Estimates override the expected plan-time duration of step kinds.
+	Estimates map[steps.Kind]time.Duration
+	// BootTimes gives measured boot times of VMs (from past drills); they
+	// win over the simulation block and the default.
+	BootTimes map[string]time.Duration
+}
+
+// Placeholders the runner replaces in step arguments.
+const (
+	// RunPlaceholder stands for the id of the run (for cleanup: of the
+	// test run it cleans up).
+	RunPlaceholder = "{run}"
+	// DrillFolder is the VM folder, at recovery sites, that holds the
+	// copies a drill makes; each run gets a subfolder.
+	DrillFolder = "drplan-drill"
+)
+
+// Default plan-time estimates of step kinds, as a vCenter takes them.
+var defaultEstimates = map[steps.Kind]time.Duration{
+	steps.Copy:       30 * time.Second,
+	steps.Promote:    10 * time.Second,
+	steps.Connect:    5 * time.Second,
+	steps.Customize:  5 * time.Second,
+	steps.PowerOn:    5 * time.Second,
+	steps.PowerOff:   5 * time.Second,
+	steps.Shutdown:   time.Minute,
+	steps.Destroy:    5 * time.Second,
+	steps.Sync:       30 * time.Second,
+	steps.Reverse:    30 * time.Second,
+	steps.VerifyGone: 5 * time.Second,
+}
+
+// DefaultBootTime is a VM's expected boot time when neither a past drill
+// nor the simulation block says.
+const DefaultBootTime = 45 * time.Second
+
+// builder holds the state of one compilation.
+type builder struct {
+	p     *plans.Plan
+	rp    *plans.RecoveryPlan
+	inv   *inventory.Snapshot
+	opts  Options
+	mode  plans.Mode
+	diags hcl.Diagnostics
+	prog  *steps.Program
+
+	groups  map[string]*plans.ProtectionGroup
+	groupOf map[string]*plans.ProtectionGroup // VM -> group
+	tierOf  map[string]*plans.Tier
+	order   []*steps.Step
+	byAddr  map[string]*steps.Step
+	// forward is false for failback: VMs go from the recovery site back
+	// to the protected one.
+	forward bool
+}
+
+// Compile builds the program of one run mode. p must have been loaded
+// with the selector matches of inv (see SelectorMatches) so that tiers
+// list every VM. The program is nil when there are errors.
+func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Program, hcl.Diagnostics) {
+	if opts.Point == "" {
+		opts.Point = "latest"
+	}
+	if opts.Now.IsZero() {
+		opts.Now = inv.Taken
+	}
+	b := &builder{p: p, inv: inv, opts: opts, mode: opts.Mode, groups: map[string]*plans.ProtectionGroup{},
+		groupOf: map[string]*plans.ProtectionGroup{}, tierOf: map[string]*plans.Tier{}, byAddr: map[string]*steps.Step{},
+		forward: opts.Mode != plans.ModeFailback}
+	if !slices.Contains(plans.Modes, opts.Mode) {
+		b.errorf(hcl.Range{}, "Unknown run mode", "%q is not a run mode; use one of %s.", opts.Mode, modeWords())
+		return nil, b.diags
+	}
+	b.rp = b.pickPlan()
+	if b.rp == nil {
+		return nil, b.diags
+	}
+	for _, g := range p.ProtectionGroups {
+		b.groups[g.Name] = g
+	}
+	for _, name := range b.rp.ProtectionGroups {
+		if g := b.groups[name]; g != nil {
+			for _, vm := range g.Members() {
+				b.groupOf[vm] = g
+			}
+		}
+	}
+	for _, t := range b.rp.Tiers {
+		for _, vm := range t.VMs {
+			if b.tierOf[vm] == nil {
+				b.tierOf[vm] = t
+			}
+		}
+	}
+	b.prog = &steps.Program{
+		FormatVersion: steps.FormatVersion, Plan: p.Name, RecoveryPlan: b.rp.Name, Mode: string(opts.Mode),
+		MaxParallel: b.rp.MaxParallel, RTO: steps.Duration(b.rp.RTO), TimeScale: opts.TimeScale,
+	}
+	b.checkInventory()
+	b.describeSites()
+	b.describeGroups()
+	if b.diags.HasErrors() {
+		return nil, b.diags
+	}
+	b.build()
+	b.prog.Steps = topoSort(b.order)
+	b.estimate()
+	b.prog.Hash = Hash(p, inv, opts)
+	b.addSecrets()
+	return b.prog, b.diags
+}
+
+func modeWords() string {
+	var w []string
+	for _, m := range plans.Modes {
+		w = append(w, string(m))
+	}
+	return strings.Join(w, ", ")
+}
+
+func (b *builder) pickPlan() *plans.RecoveryPlan {
+	if len(b.p.RecoveryPlans) == 0 {
+		b.errorf(hcl.Range{}, "No recovery plan", "The plan has no recovery_plan block, so there is nothing to run. Add one that lists protection groups and tiers.")
+		return nil
+	}
+	if b.opts.RecoveryPlan == "" {
+		if len(b.p.RecoveryPlans) > 1 {
+			var names []string
+			for _, rp := range b.p.RecoveryPlans {
+				names = append(names, rp.Name)
+			}
+			b.errorf(hcl.Range{}, "Several recovery plans", "The plan has recovery plans %s; name the one to run with -recovery-plan NAME.", strings.Join(names, ", "))
+			return nil
+		}
+		return b.p.RecoveryPlans[0]
+	}
+	for _, rp := range b.p.RecoveryPlans {
+		if rp.Name == b.opts.RecoveryPlan {
+			return rp
+		}
+	}
+	b.errorf(hcl.Range{}, "No such recovery plan", "There is no recovery_plan %q in the plan.", b.opts.RecoveryPlan)
+	return nil
+}
+
+func (b *builder) errorf(rng hcl.Range, summary, format string, args ...any) {
+	b.diag(hcl.DiagError, rng, summary, fmt.Sprintf(format, args...))
+}
+
+func (b *builder) warnf(rng hcl.Range, summary, format string, args ...any) {
+	b.diag(hcl.DiagWarning, rng, summary, fmt.Sprintf(format, args...))
+}
+
+func (b *builder) diag(sev hcl.DiagnosticSeverity, rng hcl.Range, summary, detail string) {
+	d := &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: b.p.Redact(detail)}
+	if rng.Filename != "" {
+		r := rng
+		d.Subject = &r
+	}
+	b.diags = append(b.diags, d)
+}
+
+// fromSite and toSite are where a group's VMs come from and go to in this
+// run.
+func (b *builder) fromSite(g *plans.ProtectionGroup) string {
+	if b.forward {
+		return g.Site
+	}
+	return g.RecoverySite
+}
+
+func (b *builder) toSite(g *plans.ProtectionGroup) string {
+	if b.forward {
+		return g.RecoverySite
+	}
+	return g.Site
+}
+
+func (b *builder) describeSites() {
+	roles := map[string]string{}
+	for _, name := range b.rp.ProtectionGroups {
+		g := b.groups[name]
+		if g == nil {
+			continue
+		}
+		roles[b.fromSite(g)] = "protected"
+		if _, set := roles[b.toSite(g)]; !set || b.mode == plans.ModeReprotect {
+			roles[b.toSite(g)] = "recovery"
+		}
+	}
+	for _, s := range b.p.Sites {
+		role, ok := roles[s.Name]
+		if !ok {
+			continue
+		}
+		readOnly := role == "protected" && (b.mode == plans.ModeTest || b.mode == plans.ModeCleanup)
+		b.prog.Sites = append(b.prog.Sites, steps.Site{Name: s.Name, Datacenter: s.Datacenter, Role: role, ReadOnly: readOnly})
+	}
+}
+
+func (b *builder) describeGroups() {
+	for _, name := range b.rp.ProtectionGroups {
+		g := b.groups[name]
+		if g == nil || g.Replication == nil {
+			continue
+		}
+		b.prog.Groups = append(b.prog.Groups, steps.Group{
+			Name: g.Name, Site: b.fromSite(g), RecoverySite: b.toSite(g), Method: string(g.Replication.Method),
+			RPO: steps.Duration(g.Replication.RPO), Consistency: string(g.Consistency), Point: b.opts.Point,
+			VMs: g.Members(),
+		})
+	}
+}
+
+// add appends a step, keeping its address unique.
+func (b *builder) add(s *steps.Step) *steps.Step {
+	if b.byAddr[s.Addr] != nil {
+		panic("compiler: duplicate step address " + s.Addr)
+	}
+	if est, ok := b.opts.Estimates[s.Kind]; ok {
+		s.Estimate = steps.Duration(est)
+	} else if s.Estimate == 0 {
+		s.Estimate = steps.Duration(defaultEstimates[s.Kind])
+	}
+	b.order = append(b.order, s)
+	b.byAddr[s.Addr] = s
+	return s
+}
+
+func after(s *steps.Step, deps ...string) {
+	for _, d := range deps {
+		if d != "" && !slices.Contains(s.After, d) {
+			s.After = append(s.After, d)
+		}
+	}
+}
+
+func tierStart(t string) string { return addrs.Ref{Kind: addrs.Tier, Name: t}.String() + "/start" }
+func tierDone(t string) string  { return addrs.Ref{Kind: addrs.Tier, Name: t}.String() + "/done" }
+func vmAddr(t, vm, action string) string {
+	return addrs.Ref{Kind: addrs.Tier, Name: t}.String() + "/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/" + action
+}
+
+// sortedTiers returns the plan's tiers by priority, then declaration.
+func (b *builder) sortedTiers() []*plans.Tier {
+	ts := slices.Clone(b.rp.Tiers)
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Priority < ts[j].Priority })
+	return ts
+}
+
+// inventoryVM returns a VM's inventory entry at a site (not a replica or a
+// run's copy), or nil.
+func (b *builder) inventoryVM(site, name string) *inventory.VM {
+	s := b.inv.Sites[site]
+	if s == nil {
+		return nil
+	}
+	if v := s.VM(name); v != nil && v.Replica == nil && v.Run == "" {
+		return v
+	}
+	return nil
+}
+
+// replica returns the replica of a VM at a site, or nil.
+func (b *builder) replica(site, name string) *inventory.VM {
+	if s := b.inv.Sites[site]; s != nil {
+		return s.ReplicaOf(name)
+	}
+	return nil
+}
+
+// sourcePath is the VM a recovery starts from at the recovery site: the
+// replica, or (failing back onto a site whose VM was kept) the VM itself.
+func (b *builder) sourcePath(g *plans.ProtectionGroup, vm string) string {
+	if r := b.replica(b.toSite(g), vm); r != nil {
+		return r.Path()
+	}
+	if v := b.inventoryVM(b.toSite(g), vm); v != nil {
+		return v.Path()
+	}
+	return vm // no replica: reported by checkReplicas; the step will fail
+}
+
+// productionPath is where a recovered VM lives: the folder it had at its
+// protected site.
+func (b *builder) productionPath(g *plans.ProtectionGroup, vm string) string {
+	if v := b.inventoryVM(b.fromSite(g), vm); v != nil {
+		return v.Path()
+	}
+	return vm
+}
+
+// addSecrets tells the program which of its argument strings are
+// sensitive, so that its renderings hide them.
+func (b *builder) addSecrets() {
+	for _, s := range b.order {
+		if g := s.Args.Guest; g != nil && g.Password != "" {
+			b.prog.AddSecret(g.Password)
+		}
+		for _, v := range secretsIn(b.p, s) {
+			b.prog.AddSecret(v)
+		}
+	}
+}
+
+// secretsIn returns the argument strings of a step that hold a sensitive
+// value.
+func secretsIn(p *plans.Plan, s *steps.Step) []string {
+	var all []string
+	add := func(v string) {
+		if p.IsSensitive(v) {
+			all = append(all, v)
+		}
+	}
+	if c := s.Args.Command; c != nil {
+		for _, a := range c.Run {
+			add(a)
+		}
+		for _, v := range c.Env {
+			add(v)
+		}
+	}
+	if h := s.Args.HTTP; h != nil {
+		add(h.URL)
+		for _, v := range h.Headers {
+			add(v)
+		}
+	}
+	if t := s.Args.Terraform; t != nil {
+		for _, v := range t.Vars {
+			add(v)
+		}
+	}
+	if g := s.Args.Guest; g != nil {
+		for _, a := range g.Run {
+			add(a)
+		}
+	}
+	return all
+}

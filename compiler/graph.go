@@ -1,0 +1,237 @@
+package compiler
+
+import (
+	"container/heap"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/steps"
+)
+
+func globMatch(pattern, name string) bool {
+	ok, _ := path.Match(pattern, name)
+	return ok
+}
+
+// topoSort orders steps so that each comes after what it waits for,
+// keeping the build order among steps that are ready together.
+func topoSort(in []*steps.Step) []*steps.Step {
+	index := map[string]int{}
+	for i, s := range in {
+		index[s.Addr] = i
+	}
+	waiting := make([]int, len(in))
+	dependents := make([][]int, len(in))
+	for i, s := range in {
+		sort.Slice(s.After, func(a, b int) bool { return index[s.After[a]] < index[s.After[b]] })
+		for _, d := range s.After {
+			j, ok := index[d]
+			if !ok {
+				panic("compiler: " + s.Addr + " waits for unknown step " + d)
+			}
+			waiting[i]++
+			dependents[j] = append(dependents[j], i)
+		}
+	}
+	ready := &intHeap{}
+	for i := range in {
+		if waiting[i] == 0 {
+			heap.Push(ready, i)
+		}
+	}
+	out := make([]*steps.Step, 0, len(in))
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
+		out = append(out, in[i])
+		for _, j := range dependents[i] {
+			if waiting[j]--; waiting[j] == 0 {
+				heap.Push(ready, j)
+			}
+		}
+	}
+	if len(out) != len(in) {
+		panic("compiler: the step graph has a cycle")
+	}
+	return out
+}
+
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// estimate simulates the run: steps start as soon as what they wait for
+// is done and, for VM steps, a slot is free (earlier steps in program
+// order first); each takes its estimate. The makespan is the RTO
+// estimate, and each tier's start and done come from its barriers.
+func (b *builder) estimate() {
+	p := b.prog
+	finish := schedule(p.Steps, p.MaxParallel)
+	var total time.Duration
+	for _, f := range finish {
+		total = max(total, f)
+	}
+	p.Estimate.Total = steps.Duration(total)
+	for _, t := range b.sortedTiers() {
+		var start, done time.Duration
+		if i := stepIndex(p, tierStart(t.Name)); i >= 0 {
+			start = finish[i]
+		}
+		if i := stepIndex(p, tierDone(t.Name)); i >= 0 {
+			done = finish[i]
+		}
+		p.Estimate.Tiers = append(p.Estimate.Tiers, steps.TierEstimate{Tier: t.Name, Start: steps.Duration(start), Done: steps.Duration(done), VMs: len(t.VMs)})
+	}
+}
+
+func stepIndex(p *steps.Program, addr string) int {
+	for i, s := range p.Steps {
+		if s.Addr == addr {
+			return i
+		}
+	}
+	return -1
+}
+
+// schedule returns each step's finish time when the steps run as the
+// runner runs them: a step starts once everything it waits for is done;
+// a VM step also needs one of slots free slots, and among ready VM steps
+// the earliest in program order goes first. Steps must be in topological
+// order.
+func schedule(list []*steps.Step, slots int) []time.Duration {
+	if slots <= 0 {
+		slots = 1
+	}
+	index := make(map[string]int, len(list))
+	for i, s := range list {
+		index[s.Addr] = i
+	}
+	waiting := make([]int, len(list))
+	dependents := make([][]int, len(list))
+	for i, s := range list {
+		for _, d := range s.After {
+			waiting[i]++
+			dependents[index[d]] = append(dependents[index[d]], i)
+		}
+	}
+	finish := make([]time.Duration, len(list))
+	ready := &intHeap{}
+	running := &eventHeap{}
+	for i := range list {
+		if waiting[i] == 0 {
+			heap.Push(ready, i)
+		}
+	}
+	var now time.Duration
+	free := slots
+	for ready.Len() > 0 || running.Len() > 0 {
+		// Start what can start now, in program order.
+		var blocked []int
+		for ready.Len() > 0 {
+			i := heap.Pop(ready).(int)
+			if list[i].Slot {
+				if free == 0 {
+					blocked = append(blocked, i)
+					continue
+				}
+				free--
+			}
+			heap.Push(running, event{at: now + time.Duration(list[i].Estimate), step: i})
+		}
+		for _, i := range blocked {
+			heap.Push(ready, i)
+		}
+		if running.Len() == 0 {
+			break
+		}
+		// Finish everything that ends at the next moment.
+		now = (*running)[0].at
+		for running.Len() > 0 && (*running)[0].at == now {
+			e := heap.Pop(running).(event)
+			finish[e.step] = now
+			if list[e.step].Slot {
+				free++
+			}
+			for _, j := range dependents[e.step] {
+				if waiting[j]--; waiting[j] == 0 {
+					heap.Push(ready, j)
+				}
+			}
+		}
+	}
+	return finish
+}
+
+type event struct {
+	at   time.Duration
+	step int
+}
+
+type eventHeap []event
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(i, j int) bool {
+	return h[i].at < h[j].at || h[i].at == h[j].at && h[i].step < h[j].step
+}
+func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x any)   { *h = append(*h, x.(event)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// Hash identifies what a program was compiled from: the plan's files,
+// its variables' values, the options and the inventory (less what changes
+// on its own, such as recovery point times and addresses).
+func Hash(p *plans.Plan, inv *inventory.Snapshot, opts Options) string {
+	h := sha256.New()
+	names := make([]string, 0, len(p.Files))
+	for n := range p.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "file %s %d\n", path.Base(n), len(p.Files[n].Bytes))
+		h.Write(p.Files[n].Bytes)
+	}
+	for _, v := range p.Variables {
+		fmt.Fprintf(h, "var %s %#v\n", v.Name, v.Value.GoString())
+	}
+	fmt.Fprintf(h, "mode %s plan %s point %s\n", opts.Mode, opts.RecoveryPlan, opts.Point)
+	for _, site := range sortedKeys(inv.Sites) {
+		s := inv.Sites[site]
+		fmt.Fprintf(h, "site %s %s %v\n", site, s.Datacenter, s.Reachable)
+		vms := make([]string, 0, len(s.VMs))
+		for _, v := range s.VMs {
+			line := fmt.Sprintf("%s %s %d %d", v.Path(), v.Run, v.CPUs, v.MemoryBytes)
+			if v.Replica != nil {
+				line += " replica-of " + v.Replica.Of
+			}
+			for _, n := range v.NICs {
+				line += " nic " + n.Network
+			}
+			vms = append(vms, line)
+		}
+		sort.Strings(vms)
+		for _, l := range vms {
+			fmt.Fprintln(h, l)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
