@@ -191,11 +191,11 @@ func TestOrdering(t *testing.T) {
 	}{
 		{mode: plans.ModeTest,
 			waits: [][2]string{
-				{"tier.app/vm.app-01/power_on", "tier.db/vm.db-01/settle"},                // priorities, settle delay
-				{"tier.web/start", "tier.app/done"},                                      // approve left out: passed through
-				{"tier.web/vm.web-02/power_on", "tier.web/vm.web-01/wait_ready"},         // VM-level after
-				{"step.smoke", "tier.web/done"},                                          // after a tier
-				{"tier.db/start", "suspend/vm.dev-01/power_off"},                         // suspend first
+				{"tier.app/vm.app-01/power_on", "tier.db/vm.db-01/settle"},       // priorities, settle delay
+				{"tier.web/start", "tier.app/done"},                              // approve left out: passed through
+				{"tier.web/vm.web-02/power_on", "tier.web/vm.web-01/wait_ready"}, // VM-level after
+				{"step.smoke", "tier.web/done"},                                  // after a tier
+				{"tier.db/start", "suspend/vm.dev-01/power_off"},                 // suspend first
 			},
 			free:  [][2]string{{"tier.web/vm.web-01/copy", "tier.db/done"}}, // copies do not wait for tiers
 			has:   []string{"tier.db/vm.db-01/copy", "step.smoke"},
