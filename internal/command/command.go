@@ -30,6 +30,9 @@ func verbs() []verb {
 	return []verb{
 		{"validate", "Check a plan without touching any site", runValidate},
 		{"fmt", "Rewrite plan files in canonical style", runFmt},
+		{"plan", "Compile the steps of a run mode against the sites and estimate the RTO", runPlan},
+		{"graph", "Print the step graph of a run mode in Graphviz DOT", runGraph},
+		{"drill", "Drill the plan: test, verify, clean up, report (simulated sites by default)", runDrill},
 		{"sim", "Serve a plan's simulated sites as vSphere endpoints (sim serve)", runSim},
 		{"version", "Print the drplan version", runVersion},
 	}

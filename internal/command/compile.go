@@ -1,0 +1,107 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/steps"
+)
+
+// targetFlags adds --sim and --live.
+func (f *flags) targetFlags() (sim, live *bool) {
+	return f.Bool("sim", false, "act on the plan's simulated sites, built in process"),
+		f.Bool("live", false, "act on the real vCenters of the sites' vcenter blocks (or GOVC_*)")
+}
+
+// chooseTarget checks that exactly one of --sim and --live is given, or
+// none when the verb has a default.
+func (c *cli) chooseTarget(verb string, sim, live bool, def string) (bool, bool) {
+	switch {
+	case sim && live:
+		fmt.Fprintf(c.stderr, "drplan %s: choose one target: --sim or --live, not both.\n", verb)
+		return false, false
+	case sim:
+		return true, true
+	case live:
+		return false, true
+	case def == "sim":
+		return true, true
+	}
+	fmt.Fprintf(c.stderr, "drplan %s: choose a target: --sim (the plan's simulated sites) or --live (the real vCenters of its sites).\n", verb)
+	return false, false
+}
+
+// compiled is a plan compiled for a mode against a target.
+type compiled struct {
+	plan   *plans.Plan
+	prog   *steps.Program
+	diags  hcl.Diagnostics
+	target *target
+	snap   *inventory.Snapshot
+}
+
+// compileFor loads the plan, reads the target's inventory, resolves
+// selectors, and compiles the mode. On failure it has shown why and
+// returns the exit code. The caller closes the target.
+func (c *cli) compileFor(ctx context.Context, f *flags, dir string, sim bool, opts compiler.Options) (*compiled, int) {
+	loadOpts := plans.LoadOptions{Vars: f.vars, Environ: c.environ}
+	plan, diags := plans.Load(dir, loadOpts)
+	if diags.HasErrors() {
+		c.validateView(f).Validated(plan, diags)
+		return nil, ExitError
+	}
+	t, err := openTarget(ctx, plan, sim)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan %s: %v\n", f.verb, err)
+		return nil, ExitError
+	}
+	snap, errs := t.snapshot(ctx)
+	if t.world != nil {
+		opts.TimeScale = t.world.TimeScale
+	}
+	for _, name := range sortedNames(errs) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site unreachable",
+			Detail: fmt.Sprintf("Site %q could not be read: %v. Checks that need its inventory are skipped.", name, plan.Redact(errs[name].Error()))})
+	}
+	loadOpts.SelectorMatches = compiler.SelectorMatches(plan, snap)
+	plan2, diags2 := plans.Load(dir, loadOpts)
+	diags = append(diags2, diags...)
+	if diags.HasErrors() {
+		t.close()
+		c.validateView(f).Validated(plan2, diags)
+		return nil, ExitError
+	}
+	prog, cdiags := compiler.Compile(plan2, snap, opts)
+	diags = append(diags, cdiags...)
+	return &compiled{plan: plan2, prog: prog, diags: diags, target: t, snap: snap}, ExitOK
+}
+
+// drift reports whether the diagnostics found drift.
+func drift(diags hcl.Diagnostics) bool {
+	return slices.ContainsFunc(diags, compiler.IsDrift)
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// modeFlag parses -mode.
+func modeFlag(verb, s string) (plans.Mode, error) {
+	for _, m := range plans.Modes {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("drplan %s: -mode %q is not a run mode; use one of test, cleanup, migrate, failover, reprotect, failback", verb, s)
+}

@@ -1,0 +1,305 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/report"
+	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/steps"
+)
+
+// newRunID makes a run id that sorts by time: 20261122T001500Z-3f9a.
+func newRunID() string {
+	b := make([]byte, 2)
+	rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// stateDir is where runs live: -state-dir, else DRPLAN_HOME, else
+// .drplan in the plan directory.
+func (c *cli) stateDir(flagValue, planDir string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	for _, kv := range c.environ {
+		if v, ok := strings.CutPrefix(kv, "DRPLAN_HOME="); ok && v != "" {
+			return v
+		}
+	}
+	return filepath.Join(planDir, ".drplan")
+}
+
+func runDrill(c *cli, args []string) int {
+	f := c.newFlags("drill", "[--sim|--live] [--keep] [--auto-approve] [-point P] [-state-dir DIR] [DIR]",
+		"Runs a drill: the test mode of the plan (copies of the replicas, booted\non the isolated test networks, in plan order, custom steps run), checks\nthat every VM came up, every step passed and the RTO and RPO targets\nheld, then cleans up and proves that nothing is left. The protected site\nis read-only throughout, and compared before and after. Without a\ntarget it drills against the simulated sites.")
+	f.planFlags()
+	sim, live := f.targetFlags()
+	keep := f.Bool("keep", false, "keep the drill's VMs for inspection; clean up later with drplan run -mode cleanup")
+	auto := f.Bool("auto-approve", false, "answer every prompt step with yes")
+	point := f.String("point", "latest", "recovery `POINT`: latest, latest-consistent or an RFC 3339 time")
+	rp := f.String("recovery-plan", "", "the recovery plan to drill when there are several")
+	state := f.String("state-dir", "", "keep runs, journals and reports in `DIR` (default DIR/.drplan)")
+	pos, code, ok := c.parse(f, args, 1)
+	if !ok {
+		return code
+	}
+	isSim, ok := c.chooseTarget("drill", *sim, *live, "sim")
+	if !ok {
+		return ExitError
+	}
+	dir := "."
+	if len(pos) == 1 {
+		dir = pos[0]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	started := time.Now()
+	cp, code := c.compileFor(ctx, f, dir, isSim, compiler.Options{Mode: plans.ModeTest, Point: *point, RecoveryPlan: *rp})
+	if cp == nil {
+		return code
+	}
+	defer cp.target.close()
+	diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
+	if cp.prog == nil {
+		return ExitError
+	}
+	cleanProg, cdiags := compiler.Compile(cp.plan, cp.snap, compiler.Options{Mode: plans.ModeCleanup, Point: *point, RecoveryPlan: *rp, TimeScale: cp.target.timeScale()})
+	if cdiags.HasErrors() {
+		diagview.Text{Files: cp.plan.Files, Redact: cp.plan.Redact}.Write(c.stderr, cdiags)
+		return ExitError
+	}
+
+	runID := newRunID()
+	runDir := filepath.Join(c.stateDir(*state, dir), "runs", runID)
+	journal, err := runner.OpenJournal(runDir, cp.plan.Redact)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan drill: cannot open the run's journal: %v\n", err)
+		return ExitError
+	}
+	defer journal.Close()
+	if b, err := cp.prog.JSON(); err == nil {
+		os.WriteFile(filepath.Join(runDir, "program.json"), b, 0o644)
+	}
+	if b, err := cleanProg.JSON(); err == nil {
+		os.WriteFile(filepath.Join(runDir, "cleanup.json"), b, 0o644)
+	}
+	fmt.Fprintf(c.stdout, "Drill %s of plan %q against the %s sites (%d VMs, estimated RTO %s).\n",
+		runID, cp.plan.Name, targetWord(cp.target), countVMs(cp.prog), cp.prog.Estimate.Total)
+
+	opener := func(ctx context.Context, site string, readOnly bool) (providers.Site, error) {
+		return cp.target.site(ctx, site, readOnly)
+	}
+	exec := &runner.Executor{PlanDir: dir, RunDir: runDir, AutoApprove: *auto, TimeScale: cp.target.timeScale(),
+		Terminal: isTerminal(os.Stdin) && isTerminal(c.stdout), In: os.Stdin, Out: c.stdout}
+	progress := newProgress(c.stdout, cp.prog)
+
+	before := protectedFingerprint(cp.snap, cp.prog)
+	res, err := runner.Run(ctx, cp.prog, runner.Options{RunID: runID, Journal: journal, Open: opener, Custom: exec, Observer: progress.observe})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan drill: %v\n", err)
+		return ExitError
+	}
+	var checks []report.Check
+	programs := []*steps.Program{cp.prog}
+	if res.Canceled {
+		fmt.Fprintf(c.stderr, "\nInterrupted. The run's journal is in %s.\n", runDir)
+		if isSim {
+			fmt.Fprintf(c.stderr, "The simulated sites end with this process, so there is nothing to clean up.\n")
+		} else {
+			fmt.Fprintf(c.stderr, "Resume it with: drplan resume -state-dir %s %s\nor clean up with: drplan run -mode cleanup -run %s --live %s\n", c.stateDir(*state, dir), runID, runID, dir)
+		}
+	} else if !*keep {
+		fmt.Fprintf(c.stdout, "Cleaning up.\n")
+		cctx := context.WithoutCancel(ctx)
+		cres, err := runner.Run(cctx, cleanProg, runner.Options{RunID: runID, Journal: journal, Open: opener, Custom: exec, Observer: progress.observe})
+		if err == nil {
+			programs = append(programs, cleanProg)
+			checks = append(checks, report.Check{Name: "cleanup", Passed: cres.Passed,
+				Detail: fmt.Sprintf("every copy powered off and destroyed, nothing of run %s left at the recovery sites", runID)})
+			if !cres.Passed {
+				checks[len(checks)-1].Detail = "cleanup did not finish: see the cleanup steps; run drplan run -mode cleanup -run " + runID + " to finish it"
+			}
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "Kept the drill's VMs (folder %s/%s). Clean up later with: drplan run -mode cleanup -run %s %s %s\n",
+			compiler.DrillFolder, runID, runID, targetFlag(isSim), dir)
+	}
+
+	// The protected site must be exactly as it was.
+	after, err := cp.target.snapshotSites(context.WithoutCancel(ctx), protectedSites(cp.prog))
+	fp := report.Check{Name: "protected site unchanged", Passed: err == nil}
+	if err != nil {
+		fp.Detail = "could not read the protected site afterwards: " + err.Error()
+	} else if diff := compareFingerprints(before, protectedFingerprint(after, cp.prog)); diff != "" {
+		fp.Passed, fp.Detail = false, "the protected site changed during the drill: "+diff
+	} else {
+		fp.Detail = "every protected VM's power state, NICs, CPUs, memory and disks are as before"
+	}
+	checks = append([]report.Check{fp}, checks...)
+
+	events, _ := runner.ReadJournal(runDir)
+	var warnings []string
+	for _, d := range cp.diags {
+		warnings = append(warnings, d.Summary+": "+d.Detail)
+	}
+	rep := report.Build(report.Input{Target: cp.target.kind, Programs: programs, Events: events, Checks: checks, Warnings: warnings})
+	rep.RunID = runID
+	rep.Checks = append(rep.Checks, drillChecks(rep)...)
+	if rep.Result == "passed" {
+		for _, ch := range rep.Checks {
+			if !ch.Passed {
+				rep.Result = "failed"
+			}
+		}
+	}
+	var buf bytes.Buffer
+	rep.WriteJSON(&buf)
+	if err := writeFileAtomic(filepath.Join(runDir, "report.json"), []byte(cp.plan.Redact(buf.String())), 0o644); err != nil {
+		fmt.Fprintf(c.stderr, "drplan drill: cannot write the report: %v\n", err)
+	}
+	writeSummaryTo(c.stdout, rep, time.Since(started))
+	fmt.Fprintf(c.stdout, "Report: %s\n", filepath.Join(runDir, "report.json"))
+	if rep.Result != "passed" {
+		return ExitError
+	}
+	return ExitOK
+}
+
+func targetWord(t *target) string {
+	if t.kind == "sim" {
+		return "simulated"
+	}
+	return "live"
+}
+
+func targetFlag(sim bool) string {
+	if sim {
+		return "--sim"
+	}
+	return "--live"
+}
+
+func countVMs(p *steps.Program) int {
+	n := 0
+	for _, g := range p.Groups {
+		n += len(g.VMs)
+	}
+	return n
+}
+
+// drillChecks are the verifications of a drill's recovery: every VM
+// ready, every custom step passed, RTO and RPO within target.
+func drillChecks(r *report.Report) []report.Check {
+	var notReady []string
+	for _, v := range r.VMs {
+		if v.Status != "ready" {
+			notReady = append(notReady, v.VM+" ("+v.Status+")")
+		}
+	}
+	vms := report.Check{Name: "every VM ready", Passed: len(notReady) == 0, Detail: fmt.Sprintf("%d VMs came up", len(r.VMs)-len(notReady))}
+	if len(notReady) > 0 {
+		vms.Detail = "not ready: " + strings.Join(notReady, ", ")
+	}
+	var failed []string
+	for _, s := range r.Steps {
+		if s.Run == r.Mode && s.Kind == string(steps.Custom) && s.Status != runner.StatusOK {
+			failed = append(failed, s.Addr+" ("+s.Status+")")
+		}
+	}
+	custom := report.Check{Name: "every custom step passed", Passed: len(failed) == 0, Detail: "all passed"}
+	if len(failed) > 0 {
+		custom.Detail = strings.Join(failed, ", ")
+	}
+	rto := report.Check{Name: "RTO", Passed: r.RTO.Met}
+	rto.Detail = fmt.Sprintf("achieved %s", secs(r.RTO.AchievedSeconds))
+	if r.RTO.TargetSeconds > 0 {
+		rto.Detail += " against a target of " + secs(r.RTO.TargetSeconds)
+	}
+	rpo := report.Check{Name: "RPO", Passed: true}
+	var parts []string
+	for _, g := range r.RPO {
+		parts = append(parts, fmt.Sprintf("%s %s (target %s)", g.Group, secs(g.AchievedSeconds), secs(g.TargetSeconds)))
+		if !g.Met {
+			rpo.Passed = false
+		}
+	}
+	rpo.Detail = strings.Join(parts, ", ")
+	return []report.Check{vms, custom, rto, rpo}
+}
+
+// secs renders plan seconds as a duration.
+func secs(s float64) string {
+	return steps.Duration(time.Duration(s * float64(time.Second)).Round(time.Second)).String()
+}
+
+// protectedSites lists the sites a program must not change.
+func protectedSites(p *steps.Program) []string {
+	var out []string
+	for _, s := range p.Sites {
+		if s.ReadOnly {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// protectedFingerprint describes the protected VMs of the program's
+// protected sites: what a drill must leave exactly as it was.
+func protectedFingerprint(snap *inventory.Snapshot, p *steps.Program) map[string]string {
+	out := map[string]string{}
+	for _, name := range protectedSites(p) {
+		s := snap.Sites[name]
+		if s == nil {
+			continue
+		}
+		for _, v := range s.VMs {
+			var nics []string
+			for _, n := range v.NICs {
+				nics = append(nics, fmt.Sprintf("%s/%v", n.Network, n.Connected))
+			}
+			var disks []string
+			for _, d := range v.Disks {
+				disks = append(disks, fmt.Sprintf("%s/%d", d.Datastore, d.Bytes))
+			}
+			out[name+":"+v.Path()] = fmt.Sprintf("power=%s cpus=%d memory=%d nics=%v disks=%v", v.PowerState, v.CPUs, v.MemoryBytes, nics, disks)
+		}
+	}
+	return out
+}
+
+func compareFingerprints(before, after map[string]string) string {
+	var diffs []string
+	for k, b := range before {
+		a, ok := after[k]
+		switch {
+		case !ok:
+			diffs = append(diffs, k+" is gone")
+		case a != b:
+			diffs = append(diffs, fmt.Sprintf("%s was %q, is %q", k, b, a))
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			diffs = append(diffs, k+" appeared")
+		}
+	}
+	sort.Strings(diffs)
+	return strings.Join(diffs, "; ")
+}

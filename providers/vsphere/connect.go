@@ -1,0 +1,292 @@
+package vsphere
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/session/keepalive"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/drplan/drplan/providers"
+)
+
+// Connector opens vSphere sites. The zero value is ready to use.
+type Connector struct {
+	// KeepAlive is how long a session may sit idle before the connector
+	// sends a keep-alive call; 0 means 5 minutes (vCenter drops idle
+	// sessions after 30).
+	KeepAlive time.Duration
+	// Getenv reads the GOVC_* fallback settings; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// NewConnector returns a Connector with default settings.
+func NewConnector() *Connector { return &Connector{} }
+
+var (
+	_ providers.Connector = Connector{}
+	_ providers.Connector = (*Connector)(nil)
+)
+
+// Idle HTTP connections kept per vCenter: parallel callers otherwise pay
+// a TLS handshake per call.
+const maxIdleConnsPerHost = 64
+
+// Open logs in to a site's vCenter and resolves its datacenter.
+//
+// The endpoint is cfg.URL; credentials in the URL are used unless
+// cfg.Username and cfg.Password are set. When cfg.URL is empty, GOVC_URL,
+// GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE and GOVC_DATACENTER stand in
+// for the empty settings, as they do for govc. The server's certificate
+// must chain to the system's roots or to cfg.CACertificate, or match
+// cfg.Thumbprint, unless cfg.Insecure.
+func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (providers.Site, error) {
+	const op = "open"
+	getenv := c.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg = withEnvironment(cfg, getenv)
+	if cfg.URL == "" {
+		return nil, permanent(op, cfg.Name, "no vCenter URL: set the site's URL or GOVC_URL")
+	}
+	u, err := soap.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, permanent(op, cfg.Name, "vCenter URL %q: %v", redact(cfg.URL), err)
+	}
+	user := u.User
+	if cfg.Username != "" {
+		user = url.UserPassword(cfg.Username, cfg.Password)
+	}
+	if user == nil || user.Username() == "" {
+		return nil, permanent(op, cfg.Name, "no user name for %s: put it in the URL or the site's username", u.Host)
+	}
+	u.User = nil
+
+	sc := soap.NewClient(u, cfg.Insecure)
+	tr := sc.DefaultTransport()
+	tr.MaxIdleConnsPerHost = maxIdleConnsPerHost
+	if cfg.Thumbprint != "" {
+		sc.SetThumbprint(u.Host, cfg.Thumbprint)
+	}
+	if len(cfg.CACertificate) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(cfg.CACertificate) {
+			return nil, permanent(op, cfg.Name, "the CA certificate holds no PEM certificate")
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+
+	s := &site{name: cfg.Name, readOnly: cfg.ReadOnly, user: user, sc: sc}
+	s.calls.Add(1) // vim25.NewClient reads the service content
+	vc, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		sc.CloseIdleConnections()
+		return nil, fail(op, u.Host, err)
+	}
+	counted := &countingRoundTripper{next: sc, calls: &s.calls}
+	idle := c.KeepAlive
+	if idle <= 0 {
+		idle = 5 * time.Minute
+	}
+	s.relogin = &reloginRoundTripper{next: keepalive.NewHandlerSOAP(counted, idle, nil), site: s}
+	vc.RoundTripper = s.relogin
+	s.vc = vc
+	s.sm = session.NewManager(vc)
+	if err := s.sm.Login(ctx, user); err != nil {
+		sc.CloseIdleConnections()
+		return nil, fail(op, u.Host, err)
+	}
+
+	dcName := cfg.Datacenter
+	finder := find.NewFinder(vc, false)
+	var dc *object.Datacenter
+	if dcName == "" {
+		dc, err = finder.DefaultDatacenter(ctx)
+	} else {
+		dc, err = finder.Datacenter(ctx, dcName)
+	}
+	if err != nil {
+		s.Close(context.WithoutCancel(ctx))
+		return nil, fail(op, cfg.Name, fmt.Errorf("datacenter %q: %w", dcName, err))
+	}
+	folders, err := dc.Folders(ctx)
+	if err != nil {
+		s.Close(context.WithoutCancel(ctx))
+		return nil, fail(op, cfg.Name, err)
+	}
+	s.dc = dc
+	s.datacenter = dc.Name()
+	s.vmFolder = folders.VmFolder.Reference()
+	s.vmFolderPath = folders.VmFolder.InventoryPath
+	s.folderRefs = map[string]types.ManagedObjectReference{}
+	return s, nil
+}
+
+// withEnvironment fills what cfg leaves empty from the GOVC_* variables
+// when it names no URL.
+func withEnvironment(cfg providers.SiteConfig, getenv func(string) string) providers.SiteConfig {
+	if cfg.URL != "" {
+		return cfg
+	}
+	cfg.URL = getenv("GOVC_URL")
+	if cfg.Username == "" {
+		cfg.Username = getenv("GOVC_USERNAME")
+		if cfg.Password == "" {
+			cfg.Password = getenv("GOVC_PASSWORD")
+		}
+	}
+	if cfg.Username == "" && cfg.Password == "" && getenv("GOVC_PASSWORD") != "" {
+		// A password alone goes with the URL's user name.
+		if u, err := soap.ParseURL(cfg.URL); err == nil && u.User != nil && u.User.Username() != "" {
+			cfg.Username, cfg.Password = u.User.Username(), getenv("GOVC_PASSWORD")
+		}
+	}
+	if b, err := strconv.ParseBool(getenv("GOVC_INSECURE")); err == nil && b {
+		cfg.Insecure = true
+	}
+	if cfg.Datacenter == "" {
+		cfg.Datacenter = getenv("GOVC_DATACENTER")
+	}
+	return cfg
+}
+
+// redact hides the password of a URL for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// countingRoundTripper counts the SOAP calls that go through it.
+type countingRoundTripper struct {
+	next  soap.RoundTripper
+	calls *atomic.Int64
+}
+
+func (c *countingRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
+	c.calls.Add(1)
+	return c.next.RoundTrip(ctx, req, res)
+}
+
+// countingTransport counts the HTTP requests of the vAPI (REST) client.
+type countingTransport struct {
+	next  http.RoundTripper
+	calls *atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.calls.Add(1)
+	return c.next.RoundTrip(req)
+}
+
+// reloginRoundTripper logs in again when the server has forgotten the
+// session (a NotAuthenticated fault: the session expired, or vCenter
+// restarted) and retries the call once. A call that read nothing and
+// changed nothing is also retried once after a dropped connection; a
+// mutating call is not, since the server may have carried it out before
+// the connection dropped, and its error goes back as Transient for the
+// caller to decide.
+type reloginRoundTripper struct {
+	next soap.RoundTripper
+	site *site
+
+	mu  sync.Mutex
+	gen atomic.Uint64 // sessions logged in so far; see login
+}
+
+func (r *reloginRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
+	switch req.(type) {
+	case *methods.LoginBody, *methods.LogoutBody, *methods.LoginByTokenBody,
+		*methods.LoginExtensionByCertificateBody, *methods.RetrieveServiceContentBody:
+		return r.next.RoundTrip(ctx, req, res)
+	}
+	gen := r.gen.Load()
+	err := r.next.RoundTrip(ctx, req, res)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if connectionError(err) {
+		if !readOnlyCall(req) {
+			return err
+		}
+		reset(res)
+		err = r.next.RoundTrip(ctx, req, res)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	if !isNotAuthenticated(err) {
+		return err
+	}
+	if lerr := r.login(ctx, gen); lerr != nil {
+		return fmt.Errorf("%w (logging in again failed: %v)", err, lerr)
+	}
+	reset(res)
+	return r.next.RoundTrip(ctx, req, res)
+}
+
+// login logs in again unless another caller already did since gen.
+func (r *reloginRoundTripper) login(ctx context.Context, gen uint64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gen.Load() != gen {
+		return nil
+	}
+	if err := r.site.sm.Login(ctx, r.site.user); err != nil {
+		return err
+	}
+	r.gen.Add(1)
+	return nil
+}
+
+// session returns the number of the current session: objects that live
+// in a session (property collectors) are good only in the session that
+// made them.
+func (r *reloginRoundTripper) session() uint64 { return r.gen.Load() }
+
+func isNotAuthenticated(err error) bool {
+	return isFault(err, &types.NotAuthenticated{})
+}
+
+// reset clears a response body before it is decoded again: a fault
+// decoded from the first try would otherwise stick.
+func reset(res soap.HasFault) {
+	v := reflect.ValueOf(res)
+	if v.Kind() == reflect.Pointer && !v.IsNil() {
+		v.Elem().SetZero()
+	}
+}
+
+// readOnlyCall reports whether a call changes nothing on the server, so
+// that sending it again is harmless.
+func readOnlyCall(req soap.HasFault) bool {
+	switch req.(type) {
+	case *methods.RetrievePropertiesBody, *methods.RetrievePropertiesExBody,
+		*methods.ContinueRetrievePropertiesExBody, *methods.WaitForUpdatesExBody,
+		*methods.FindByInventoryPathBody, *methods.FindChildBody,
+		*methods.CurrentTimeBody:
+		return true
+	}
+	return false
+}

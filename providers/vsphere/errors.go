@@ -1,0 +1,225 @@
+package vsphere
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"reflect"
+	"strings"
+	"syscall"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/drplan/drplan/providers"
+)
+
+// fail wraps err as the *providers.Error of an operation on an object,
+// classified by classify. An err that already is a *providers.Error is
+// returned as it is.
+func fail(op, object string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &providers.Error{Op: op, Object: object, Kind: classify(err), Err: describe(err)}
+}
+
+// permanent is a Permanent error built from a message.
+func permanent(op, object, format string, args ...any) error {
+	return &providers.Error{Op: op, Object: object, Kind: providers.Permanent, Err: fmt.Errorf(format, args...)}
+}
+
+// classify says whether err may pass on a retry. Connection trouble,
+// timeouts and the faults of a busy or briefly unwell server are
+// Transient; everything else (missing objects, bad arguments, refused
+// permissions, untrusted certificates, a cancelled context) is Permanent.
+func classify(err error) providers.ErrorKind {
+	if f := firstFault(err); f != nil {
+		if transientFault(f) {
+			return providers.Transient
+		}
+		return providers.Permanent
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return providers.Permanent
+	case errors.Is(err, context.DeadlineExceeded):
+		return providers.Transient
+	case untrusted(err):
+		return providers.Permanent
+	case connectionError(err):
+		return providers.Transient
+	}
+	return providers.Permanent
+}
+
+// transientFault reports whether a vSphere fault is worth another try.
+// InvalidPowerState is a kind of InvalidState but says the VM is in the
+// wrong state for the call, which a retry does not change; callers that
+// accept "already there" look for it before they get here.
+func transientFault(f types.BaseMethodFault) bool {
+	switch f.(type) {
+	case *types.InvalidPowerState, *types.InvalidPowerStateFault:
+		return false
+	case *types.SystemErrorFault, // also what the simulator's injected generic faults are
+		*types.TaskInProgress, *types.VAppTaskInProgress,
+		*types.ResourceInUse, *types.InvalidState, *types.InvalidHostState,
+		*types.HostCommunication, *types.HostNotConnected, *types.HostNotReachable,
+		*types.ConcurrentAccess, *types.NetworkDisruptedAndConfigRolledBack,
+		*types.FailToLockFaultToleranceVMs, *types.Timedout, *types.RequestCanceled,
+		*types.NotAuthenticated: // only reaches here when logging in again failed
+		return true
+	}
+	return false
+}
+
+// firstFault returns the outermost vSphere fault err carries, or nil.
+func firstFault(err error) types.BaseMethodFault {
+	var found types.BaseMethodFault
+	fault.In(err, func(f types.BaseMethodFault, _ string, _ []types.LocalizableMessage) bool {
+		found = f
+		return true
+	})
+	return found
+}
+
+// isFault reports whether err carries a fault of the given type anywhere
+// in its chain of causes.
+func isFault(err error, target types.BaseMethodFault) bool {
+	return err != nil && fault.Is(err, target)
+}
+
+// notFound reports whether err says the object does not exist.
+func notFound(err error) bool {
+	return isFault(err, &types.ManagedObjectNotFound{}) || isFault(err, &types.NotFound{})
+}
+
+// alreadyInState reports whether err is an InvalidPowerState fault whose
+// existing state is want: the VM already is where the call would put it.
+func alreadyInState(err error, want types.VirtualMachinePowerState) bool {
+	var ips *types.InvalidPowerState
+	if _, ok := fault.As(err, &ips); ok && ips.ExistingState == want {
+		return true
+	}
+	return false
+}
+
+// connectionError reports whether err is trouble reaching the server:
+// refused, reset or dropped connections, network timeouts, and the
+// gateway statuses a proxy in front of a restarting vCenter answers with.
+func connectionError(err error) bool {
+	if err == nil || untrusted(err) {
+		return false
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var op *net.OpError
+	var dns *net.DNSError
+	if errors.As(err, &op) || errors.As(err, &dns) {
+		return true
+	}
+	var to interface{ Timeout() bool }
+	if errors.As(err, &to) && to.Timeout() {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"connection reset", "server closed", "broken pipe", "connection refused",
+		"502 Bad Gateway", "503 Service Unavailable", "504 Gateway Timeout"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// untrusted reports whether err is a refused TLS certificate.
+func untrusted(err error) bool {
+	if soap.IsCertificateUntrusted(err) {
+		return true
+	}
+	var ci x509.CertificateInvalidError
+	if errors.As(err, &ci) {
+		return true
+	}
+	return strings.Contains(err.Error(), "thumbprint does not match")
+}
+
+// faultError names the vSphere fault behind an error whose own message
+// says little ("", "ServerFaultCode: …"), and keeps the original as its
+// cause for errors.As and govmomi's fault package.
+type faultError struct {
+	name, msg string
+	err       error
+}
+
+func (e *faultError) Error() string {
+	if e.msg == "" || e.msg == e.name {
+		return e.name
+	}
+	return e.name + ": " + e.msg
+}
+
+func (e *faultError) Unwrap() error { return e.err }
+
+// describe makes err readable: a vSphere fault becomes "Name: message".
+func describe(err error) error {
+	f := firstFault(err)
+	if f == nil {
+		return err
+	}
+	name := faultName(f)
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "ServerFaultCode: ")
+	if m := faultMessage(f); msg == "" || msg == name || msg == reflect.TypeOf(f).Elem().Name() {
+		msg = m
+	}
+	return &faultError{name: name, msg: msg, err: err}
+}
+
+// faultName is the vSphere name of a fault: SystemError, InvalidPowerState.
+func faultName(f types.BaseMethodFault) string {
+	t := reflect.TypeOf(f)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	name := t.Name()
+	if name == "SystemErrorFault" {
+		return "SystemError"
+	}
+	return name
+}
+
+// faultMessage says what a fault's fields say, for the faults whose
+// localized message is often empty.
+func faultMessage(f types.BaseMethodFault) string {
+	switch f := f.(type) {
+	case *types.InvalidPowerState:
+		return fmt.Sprintf("the VM is %s", f.ExistingState)
+	case *types.SystemErrorFault:
+		return f.Reason
+	case *types.DuplicateName:
+		return fmt.Sprintf("%q already exists", f.Name)
+	case *types.InvalidArgument:
+		return "invalid " + f.InvalidProperty
+	case *types.ManagedObjectNotFound:
+		return fmt.Sprintf("%s %s does not exist", f.Obj.Type, f.Obj.Value)
+	case *types.NoPermission:
+		return "missing privilege " + f.PrivilegeId
+	}
+	if mf := f.GetMethodFault(); mf != nil && mf.FaultCause != nil {
+		return mf.FaultCause.LocalizedMessage
+	}
+	return ""
+}

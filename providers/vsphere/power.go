@@ -1,0 +1,219 @@
+package vsphere
+
+import (
+	"context"
+	"net"
+	"strings"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/drplan/drplan/providers"
+)
+
+// PowerOn powers the VM on; a VM already on is not an error.
+func (s *site) PowerOn(ctx context.Context, vm providers.VM) error {
+	return s.power(ctx, "power_on", vm, types.VirtualMachinePowerStatePoweredOn)
+}
+
+// PowerOff powers the VM off (hard); a VM already off is not an error.
+func (s *site) PowerOff(ctx context.Context, vm providers.VM) error {
+	return s.power(ctx, "power_off", vm, types.VirtualMachinePowerStatePoweredOff)
+}
+
+func (s *site) power(ctx context.Context, op string, vm providers.VM, want types.VirtualMachinePowerState) error {
+	obj := s.object(vm)
+	if err := s.refuse(op, vm); err != nil {
+		return err
+	}
+	ref, err := s.refOf(ctx, op, vm)
+	if err != nil {
+		return err
+	}
+	return fail(op, obj, s.setPower(ctx, ref, want))
+}
+
+// setPower powers a VM on or off and waits; already there is success.
+func (s *site) setPower(ctx context.Context, ref types.ManagedObjectReference, want types.VirtualMachinePowerState) error {
+	v := object.NewVirtualMachine(s.vc, ref)
+	var t *object.Task
+	var err error
+	if want == types.VirtualMachinePowerStatePoweredOn {
+		t, err = v.PowerOn(ctx)
+	} else {
+		t, err = v.PowerOff(ctx)
+	}
+	if err == nil {
+		_, err = s.wait(ctx, t)
+	}
+	if err != nil && alreadyInState(err, want) {
+		return nil
+	}
+	return err
+}
+
+// Customize gives the VM's first NIC a fixed address, gateway and DNS
+// servers, and the guest a host name, through guest customization
+// (LinuxPrep) applied at its next power-on. Its other NICs take DHCP.
+func (s *site) Customize(ctx context.Context, vm providers.VM, ip providers.IPSettings) error {
+	const op = "customize"
+	obj := s.object(vm)
+	if err := s.refuse(op, vm); err != nil {
+		return err
+	}
+	if !ip.Address.IsValid() {
+		return permanent(op, obj, "no address to set")
+	}
+	ref, err := s.refOf(ctx, op, vm)
+	if err != nil {
+		return err
+	}
+	var m mo.VirtualMachine
+	if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"name", "config.hardware"}, &m); err != nil {
+		return fail(op, obj, err)
+	}
+	nics := 0
+	if m.Config != nil {
+		nics = len(object.VirtualDeviceList(m.Config.Hardware.Device).SelectByType((*types.VirtualEthernetCard)(nil)))
+	}
+	if nics == 0 {
+		return permanent(op, obj, "the VM has no NIC to give an address")
+	}
+	host := ip.Hostname
+	if host == "" {
+		host = m.Name
+	}
+	spec := customizationSpec(host, ip, nics)
+	t, err := object.NewVirtualMachine(s.vc, ref).Customize(ctx, spec)
+	if err == nil {
+		_, err = s.wait(ctx, t)
+	}
+	return fail(op, obj, err)
+}
+
+// customizationSpec is the LinuxPrep spec of a re-addressed VM.
+func customizationSpec(host string, ip providers.IPSettings, nics int) types.CustomizationSpec {
+	name, domain, _ := strings.Cut(host, ".")
+	if domain == "" {
+		domain = "localdomain"
+	}
+	first := types.CustomizationIPSettings{}
+	addr := ip.Address.Addr()
+	if addr.Is4() || addr.Is4In6() {
+		mask := net.CIDRMask(ip.Address.Bits(), 32)
+		first.Ip = &types.CustomizationFixedIp{IpAddress: addr.Unmap().String()}
+		first.SubnetMask = net.IP(mask).String()
+		if ip.Gateway.IsValid() {
+			first.Gateway = []string{ip.Gateway.String()}
+		}
+	} else {
+		first.Ip = &types.CustomizationDhcpIpGenerator{}
+		v6 := &types.CustomizationIPSettingsIpV6AddressSpec{
+			Ip: []types.BaseCustomizationIpV6Generator{&types.CustomizationFixedIpV6{IpAddress: addr.String(), SubnetMask: int32(ip.Address.Bits())}},
+		}
+		if ip.Gateway.IsValid() {
+			v6.Gateway = []string{ip.Gateway.String()}
+		}
+		first.IpV6Spec = v6
+	}
+	var dns []string
+	for _, d := range ip.DNS {
+		dns = append(dns, d.String())
+	}
+	first.DnsServerList = dns
+	nicMap := []types.CustomizationAdapterMapping{{Adapter: first}}
+	for range nics - 1 {
+		nicMap = append(nicMap, types.CustomizationAdapterMapping{Adapter: types.CustomizationIPSettings{Ip: &types.CustomizationDhcpIpGenerator{}}})
+	}
+	return types.CustomizationSpec{
+		Identity: &types.CustomizationLinuxPrep{
+			HostName:   &types.CustomizationFixedName{Name: name},
+			Domain:     domain,
+			HwClockUTC: types.NewBool(true),
+		},
+		GlobalIPSettings: types.CustomizationGlobalIPSettings{DnsServerList: dns},
+		NicSettingMap:    nicMap,
+	}
+}
+
+// Destroy deletes the VM, powering it off first when it is on; a VM
+// already gone is not an error. It also deletes an empty folder, as
+// Marked lists the folders a run created. It refuses to delete a replica
+// (a VM marked drplan.replica) or a folder that is not empty.
+func (s *site) Destroy(ctx context.Context, vm providers.VM) error {
+	const op = "destroy"
+	obj := s.object(vm)
+	if err := s.refuse(op, vm); err != nil {
+		return err
+	}
+	var ref types.ManagedObjectReference
+	if vm.Ref != "" {
+		ref = refFromID(vm.Ref)
+	} else {
+		if strings.Trim(vm.Path, "/") == "" {
+			return permanent(op, obj, "no VM named")
+		}
+		var err error
+		if ref, err = s.lookup(ctx, vm.Path); err != nil {
+			return fail(op, obj, err)
+		}
+		if ref.Value == "" {
+			return nil // gone already
+		}
+	}
+	var err error
+	if ref.Type == "Folder" {
+		err = s.destroyFolder(ctx, op, obj, ref)
+	} else {
+		err = s.destroyVM(ctx, op, obj, ref)
+	}
+	if notFound(err) {
+		return nil
+	}
+	return fail(op, obj, err)
+}
+
+func (s *site) destroyVM(ctx context.Context, op, obj string, ref types.ManagedObjectReference) error {
+	var m mo.VirtualMachine
+	if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"runtime.powerState", "customValue"}, &m); err != nil {
+		return err
+	}
+	fields, err := s.fieldKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if key, ok := fields[FieldReplica]; ok && fieldValue(m.CustomValue, key, true) != "" {
+		return permanent(op, obj, "the VM is a replica (%s is set); drplan does not destroy replicas", FieldReplica)
+	}
+	if m.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOff {
+		if err := s.setPower(ctx, ref, types.VirtualMachinePowerStatePoweredOff); err != nil {
+			return err
+		}
+	}
+	t, err := object.NewVirtualMachine(s.vc, ref).Destroy(ctx)
+	if err == nil {
+		_, err = s.wait(ctx, t)
+	}
+	return err
+}
+
+func (s *site) destroyFolder(ctx context.Context, op, obj string, ref types.ManagedObjectReference) error {
+	if ref == s.vmFolder {
+		return permanent(op, obj, "the datacenter's vm folder cannot be destroyed")
+	}
+	var f mo.Folder
+	if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"childEntity"}, &f); err != nil {
+		return err
+	}
+	if n := len(f.ChildEntity); n > 0 {
+		return permanent(op, obj, "the folder is not empty: it holds %d objects", n)
+	}
+	t, err := object.NewFolder(s.vc, ref).Destroy(ctx)
+	if err == nil {
+		_, err = s.wait(ctx, t)
+	}
+	s.forgetFolders()
+	return err
+}

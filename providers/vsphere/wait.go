@@ -1,0 +1,236 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/drplan/drplan/internal/units"
+	"github.com/drplan/drplan/providers"
+)
+
+// maxWait bounds one WaitForUpdatesEx call, so that the wait notices its
+// deadline without cutting a call (and its connection) short.
+const maxWait = 5 * time.Second
+
+// readiness is what WaitReady has seen of one VM.
+type readiness struct {
+	power, tools, beat, ip string
+	gone, ready, done       bool
+	at                      time.Time
+}
+
+func (r *readiness) apply(changes []types.PropertyChange) {
+	for _, c := range changes {
+		val := c.Val
+		if c.Op == types.PropertyChangeOpRemove {
+			val = nil
+		}
+		switch c.Name {
+		case "runtime.powerState":
+			r.power = fmt.Sprint(valueOr(val, ""))
+		case "guest.toolsRunningStatus":
+			r.tools = fmt.Sprint(valueOr(val, ""))
+		case "guestHeartbeatStatus":
+			r.beat = fmt.Sprint(valueOr(val, ""))
+		case "guest.ipAddress":
+			r.ip = fmt.Sprint(valueOr(val, ""))
+		}
+	}
+}
+
+func valueOr(v any, def string) any {
+	if v == nil {
+		return def
+	}
+	return v
+}
+
+// satisfies reports whether the VM shows the signal.
+func (r *readiness) satisfies(w providers.WaitFor) bool {
+	if r.gone || r.power != string(types.VirtualMachinePowerStatePoweredOn) {
+		return false
+	}
+	switch w {
+	case providers.WaitHeartbeat:
+		return r.beat == string(types.ManagedEntityStatusGreen)
+	case providers.WaitIP:
+		return r.tools == string(types.VirtualMachineToolsRunningStatusGuestToolsRunning) && r.ip != ""
+	}
+	return true
+}
+
+// seen says what the VM last showed, for the error of a VM that did not
+// become ready.
+func (r *readiness) seen(w providers.WaitFor) string {
+	running := r.tools == string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)
+	switch {
+	case r.gone:
+		return "the VM no longer exists"
+	case r.power == "":
+		return "nothing reported"
+	case r.power != string(types.VirtualMachinePowerStatePoweredOn):
+		return "the VM is " + r.power
+	case w == providers.WaitHeartbeat && running:
+		return "tools running, heartbeat " + orWord(r.beat, "unknown")
+	case w == providers.WaitIP && running:
+		return "tools running, no IP address"
+	case w == providers.WaitNone:
+		return "the VM is " + r.power
+	}
+	return "tools not running"
+}
+
+func orWord(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// notReady is the error of a VM that did not become ready in time; it
+// is context.DeadlineExceeded for errors.Is.
+type notReady struct{ msg string }
+
+func (e *notReady) Error() string { return e.msg }
+func (e *notReady) Unwrap() error { return context.DeadlineExceeded }
+
+// waitProps are the properties readiness depends on.
+var waitProps = []string{"runtime.powerState", "guestHeartbeatStatus", "guest.toolsRunningStatus", "guest.ipAddress"}
+
+// WaitReady waits until every VM shows the signal or timeout has passed,
+// with one property filter over the whole batch: WaitForUpdatesEx calls
+// of at most five seconds each, a few calls however many VMs. A VM not
+// ready in time gets a Transient error that says what was last seen of it
+// and that is context.DeadlineExceeded for errors.Is.
+func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor providers.WaitFor, timeout time.Duration) []providers.Readiness {
+	const op = "wait_ready"
+	out := make([]providers.Readiness, len(vms))
+	deadline := time.Now().Add(timeout)
+	if waitFor == "" {
+		waitFor = providers.WaitNone
+	}
+	states := map[types.ManagedObjectReference]*readiness{}
+	refs := make([]types.ManagedObjectReference, len(vms))
+	var objects []types.ObjectSpec
+	for i, vm := range vms {
+		out[i].VM = vm
+		switch waitFor {
+		case providers.WaitNone, providers.WaitHeartbeat, providers.WaitIP:
+		default:
+			out[i].Err = permanent(op, s.object(vm), "unknown readiness signal %q", waitFor)
+			continue
+		}
+		ref, err := s.refOf(ctx, op, vm)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		refs[i] = ref
+		if states[ref] == nil {
+			states[ref] = &readiness{}
+			objects = append(objects, types.ObjectSpec{Obj: ref})
+		}
+	}
+	var waitErr error
+	if len(objects) > 0 {
+		waitErr = s.waitBatch(ctx, objects, states, waitFor, deadline)
+	}
+	what := map[providers.WaitFor]string{providers.WaitNone: "power-on", providers.WaitHeartbeat: "heartbeat", providers.WaitIP: "IP address"}[waitFor]
+	for i, vm := range vms {
+		st := states[refs[i]]
+		if out[i].Err != nil || st == nil {
+			continue
+		}
+		out[i].IP = st.ip
+		if st.ready {
+			out[i].Ready, out[i].At = true, st.at
+			continue
+		}
+		obj := s.object(vm)
+		switch {
+		case st.gone:
+			out[i].Err = permanent(op, obj, "the VM no longer exists")
+		case waitErr != nil:
+			out[i].Err = fail(op, obj, fmt.Errorf("waiting for %s: %w (last seen: %s)", what, waitErr, st.seen(waitFor)))
+		default:
+			out[i].Err = &providers.Error{Op: op, Object: obj, Kind: providers.Transient,
+				Err: &notReady{fmt.Sprintf("no %s after %s: %s", what, units.FormatDuration(timeout), st.seen(waitFor))}}
+		}
+	}
+	return out
+}
+
+// waitBatch follows the VMs' readiness properties until all are ready or
+// the deadline passes; it returns an error only when the wait itself
+// failed.
+func (s *site) waitBatch(ctx context.Context, objects []types.ObjectSpec, states map[types.ManagedObjectReference]*readiness,
+	waitFor providers.WaitFor, deadline time.Time) error {
+	c, err := s.collector(ctx)
+	if err != nil {
+		return err
+	}
+	clean := false
+	defer func() { s.release(c, clean) }()
+	filter := types.CreateFilter{Spec: types.PropertyFilterSpec{
+		ObjectSet: objects,
+		PropSet:   []types.PropertySpec{{Type: "VirtualMachine", PathSet: waitProps}},
+	}}
+	pf, err := c.pc.CreateFilter(ctx, filter)
+	if err != nil {
+		return err
+	}
+	pending := len(states)
+	onUpdates := func(updates []types.ObjectUpdate) bool {
+		now := time.Now()
+		for _, u := range updates {
+			st := states[u.Obj]
+			if st == nil {
+				continue
+			}
+			if u.Kind == types.ObjectUpdateKindLeave {
+				st.gone = true
+			}
+			st.apply(u.ChangeSet)
+			if st.done {
+				continue
+			}
+			if st.satisfies(waitFor) {
+				st.ready, st.at, st.done = true, now, true
+				pending--
+			} else if st.gone {
+				st.done = true // nothing more to wait for
+				pending--
+			}
+		}
+		return pending <= 0 || !now.Before(deadline)
+	}
+	for pending > 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		secs := int32(min(left, maxWait).Round(time.Second) / time.Second)
+		secs = max(secs, 1)
+		opts := &property.WaitOptions{Options: &types.WaitOptions{MaxWaitSeconds: &secs}}
+		wctx, cancel := context.WithDeadline(ctx, deadline)
+		err := c.pc.WaitForUpdatesEx(wctx, opts, onUpdates)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+				return nil // the deadline cut the last call short
+			}
+			return err
+		}
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := pf.Destroy(dctx); err == nil {
+		clean = true
+	}
+	return nil
+}

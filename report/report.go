@@ -1,0 +1,400 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/steps"
+)
+
+// SchemaVersion is the version of the report's JSON form.
+const SchemaVersion = 1
+
+// Report is the account of one run (a drill: its test and its cleanup).
+type Report struct {
+	SchemaVersion int       `json:"schema_version"`
+	RunID         string    `json:"run_id"`
+	Plan          string    `json:"plan"`
+	RecoveryPlan  string    `json:"recovery_plan"`
+	Mode          string    `json:"mode"`
+	Target        string    `json:"target"` // sim or live
+	Result        string    `json:"result"` // passed, failed, interrupted
+	Start         time.Time `json:"start"`
+	End           time.Time `json:"end"`
+	// TimeScale is the simulated world's; plan seconds are wall seconds
+	// divided by it. 0 (live) means plan time is wall time.
+	TimeScale   float64      `json:"time_scale,omitempty"`
+	WallSeconds float64      `json:"wall_seconds"`
+	RTO         RTO          `json:"rto"`
+	RPO         []RPO        `json:"rpo"`
+	VMs         []VM         `json:"vms"`
+	Steps       []Step       `json:"steps"`
+	Checks      []Check      `json:"checks"`
+	Figures     Figures      `json:"figures"`
+	Warnings    []string     `json:"warnings"`
+	Runs        []RunSummary `json:"runs"`
+}
+
+// RTO compares the achieved recovery time with the target, in plan
+// seconds.
+type RTO struct {
+	TargetSeconds   float64 `json:"target_seconds,omitempty"`
+	AchievedSeconds float64 `json:"achieved_seconds"`
+	EstimateSeconds float64 `json:"estimate_seconds"`
+	Met             bool    `json:"met"`
+	Tiers           []Tier  `json:"tiers"`
+}
+
+// Tier is when a tier's VMs were all up, in plan seconds from the start.
+type Tier struct {
+	Tier         string  `json:"tier"`
+	StartSeconds float64 `json:"start_seconds"`
+	DoneSeconds  float64 `json:"done_seconds"`
+	VMs          int     `json:"vms"`
+}
+
+// RPO is a group's achieved recovery point.
+type RPO struct {
+	Group           string  `json:"group"`
+	TargetSeconds   float64 `json:"target_seconds"`
+	AchievedSeconds float64 `json:"achieved_seconds"` // plan seconds
+	Point           string  `json:"point,omitempty"`
+	Met             bool    `json:"met"`
+}
+
+// VM is one VM's recovery.
+type VM struct {
+	VM           string  `json:"vm"`
+	Tier         string  `json:"tier"`
+	Site         string  `json:"site"`
+	Status       string  `json:"status"` // ready, failed, skipped, not_run
+	IP           string  `json:"ip,omitempty"`
+	StartSeconds float64 `json:"start_seconds"` // plan seconds from the run's start
+	ReadySeconds float64 `json:"ready_seconds,omitempty"`
+	PlanSeconds  float64 `json:"plan_seconds"` // from its first step to ready
+	WallSeconds  float64 `json:"wall_seconds"`
+	Error        string  `json:"error,omitempty"`
+}
+
+// Step is one step's outcome.
+type Step struct {
+	Run          string            `json:"run"` // the mode of the run it belongs to
+	Addr         string            `json:"addr"`
+	Kind         string            `json:"kind"`
+	Phase        string            `json:"phase"`
+	Tier         string            `json:"tier,omitempty"`
+	VM           string            `json:"vm,omitempty"`
+	Status       string            `json:"status"` // ok, failed, skipped, optional_failed, not_run
+	StartSeconds float64           `json:"start_seconds,omitempty"`
+	EndSeconds   float64           `json:"end_seconds,omitempty"`
+	PlanSeconds  float64           `json:"plan_seconds"`
+	WallSeconds  float64           `json:"wall_seconds"`
+	Attempts     int               `json:"attempts,omitempty"`
+	Error        string            `json:"error,omitempty"`
+	Detail       map[string]string `json:"detail,omitempty"`
+}
+
+// Check is one verification a drill makes.
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+}
+
+// Figures are counts about the run.
+type Figures struct {
+	APICalls      int64   `json:"api_calls"`
+	APICallsPerVM float64 `json:"api_calls_per_vm"`
+}
+
+// RunSummary is one program run inside the report (a drill has two).
+type RunSummary struct {
+	Mode        string  `json:"mode"`
+	Result      string  `json:"result"`
+	WallSeconds float64 `json:"wall_seconds"`
+	APICalls    int64   `json:"api_calls"`
+}
+
+// Input is what a report is built from.
+type Input struct {
+	Target   string
+	Programs []*steps.Program // in the order they ran
+	Events   []runner.Event
+	Checks   []Check
+	Warnings []string
+}
+
+// Build makes the report of a run from its journal. The first program is
+// the one whose recovery (RTO, RPO, VMs) the report is about.
+func Build(in Input) *Report {
+	r := &Report{SchemaVersion: SchemaVersion, Target: in.Target, Checks: in.Checks, Warnings: in.Warnings,
+		RPO: []RPO{}, VMs: []VM{}, Steps: []Step{}, Runs: []RunSummary{}}
+	if r.Checks == nil {
+		r.Checks = []Check{}
+	}
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	if len(in.Programs) == 0 {
+		return r
+	}
+	main := in.Programs[0]
+	r.Plan, r.RecoveryPlan, r.Mode, r.TimeScale = main.Plan, main.RecoveryPlan, main.Mode, main.TimeScale
+	toPlan := func(wall float64) float64 {
+		if r.TimeScale > 0 {
+			return wall / r.TimeScale
+		}
+		return wall
+	}
+
+	// Split the journal into the runs it holds.
+	type runEvents struct {
+		start, end time.Time
+		result     string
+		calls      int64
+		events     []runner.Event
+	}
+	var runs []*runEvents
+	for _, e := range in.Events {
+		if e.Type == runner.EventRunStarted || len(runs) == 0 {
+			runs = append(runs, &runEvents{start: e.Time})
+			if r.RunID == "" {
+				r.Start = e.Time
+			}
+		}
+		cur := runs[len(runs)-1]
+		cur.events = append(cur.events, e)
+		if e.Type == runner.EventRunFinished {
+			cur.end, cur.result = e.Time, e.Result
+			cur.calls = int64(e.Figures["api_calls"])
+		}
+	}
+	for i, p := range in.Programs {
+		if i >= len(runs) {
+			r.Runs = append(r.Runs, RunSummary{Mode: p.Mode, Result: "not_run"})
+			continue
+		}
+		re := runs[i]
+		end := re.end
+		if end.IsZero() && len(re.events) > 0 {
+			end = re.events[len(re.events)-1].Time
+			re.result = "interrupted"
+		}
+		r.End = end
+		r.Runs = append(r.Runs, RunSummary{Mode: p.Mode, Result: re.result, WallSeconds: end.Sub(re.start).Seconds(), APICalls: re.calls})
+		r.Figures.APICalls += re.calls
+		r.addSteps(p, re.events, re.start, toPlan)
+	}
+	if len(runs) > 0 {
+		r.Start = runs[0].start
+	}
+	r.WallSeconds = r.End.Sub(r.Start).Seconds()
+
+	// Recovery figures come from the first program's run.
+	first := runs
+	if len(first) > 0 {
+		r.recovery(main, first[0].events, first[0].start, toPlan)
+	}
+	if n := len(r.VMs); n > 0 && len(r.Runs) > 0 {
+		r.Figures.APICallsPerVM = float64(r.Runs[0].APICalls) / float64(n)
+	}
+	r.Result = "passed"
+	for _, rs := range r.Runs {
+		if rs.Result != "passed" {
+			r.Result = rs.Result
+			if rs.Result != "interrupted" {
+				r.Result = "failed"
+			}
+			break
+		}
+	}
+	for _, c := range r.Checks {
+		if !c.Passed && r.Result == "passed" {
+			r.Result = "failed"
+		}
+	}
+	return r
+}
+
+func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Time, toPlan func(float64) float64) {
+	type state struct {
+		start, end time.Time
+		status     string
+		attempts   int
+		err        string
+		detail     map[string]string
+	}
+	st := map[string]*state{}
+	for _, e := range events {
+		if e.Step == "" {
+			continue
+		}
+		s := st[e.Step]
+		if s == nil {
+			s = &state{status: runner.StatusNotRun}
+			st[e.Step] = s
+		}
+		switch e.Type {
+		case runner.EventStepStarted:
+			if s.start.IsZero() {
+				s.start = e.Time
+			}
+			s.attempts = e.Attempt
+		case runner.EventStepFinished:
+			s.end, s.status, s.err = e.Time, e.Result, e.Error
+			if e.Detail != nil {
+				s.detail = e.Detail
+			}
+		case runner.EventStepSkipped:
+			s.status, s.err = runner.StatusSkipped, "skipped because "+e.Detail["because"]+" failed"
+		}
+	}
+	for _, ps := range p.Steps {
+		if ps.Kind == steps.Barrier {
+			continue
+		}
+		s := st[ps.Addr]
+		out := Step{Run: p.Mode, Addr: ps.Addr, Kind: string(ps.Kind), Phase: string(ps.Phase), Tier: ps.Tier, VM: ps.VM, Status: runner.StatusNotRun}
+		if s != nil {
+			out.Status, out.Attempts, out.Error, out.Detail = s.status, s.attempts, s.err, s.detail
+			if !s.start.IsZero() {
+				out.StartSeconds = toPlan(s.start.Sub(start).Seconds())
+			}
+			if !s.end.IsZero() && !s.start.IsZero() {
+				out.EndSeconds = toPlan(s.end.Sub(start).Seconds())
+				out.WallSeconds = s.end.Sub(s.start).Seconds()
+				out.PlanSeconds = toPlan(out.WallSeconds)
+			}
+			if s.status == runner.StatusNotRun && !s.start.IsZero() {
+				out.Status = "interrupted"
+			}
+		}
+		r.Steps = append(r.Steps, out)
+	}
+}
+
+// recovery fills RTO, RPO and the VMs from the recovery run.
+func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Time, toPlan func(float64) float64) {
+	r.RTO.TargetSeconds = time.Duration(p.RTO).Seconds()
+	r.RTO.EstimateSeconds = time.Duration(p.Estimate.Total).Seconds()
+	ends := map[string]time.Time{}
+	var last time.Time
+	for _, e := range events {
+		if e.Type == runner.EventStepFinished && e.Result == runner.StatusOK {
+			ends[e.Step] = e.Time
+			if e.Time.After(last) {
+				last = e.Time
+			}
+		}
+	}
+	if !last.IsZero() {
+		r.RTO.AchievedSeconds = toPlan(last.Sub(start).Seconds())
+	}
+	for _, t := range p.Estimate.Tiers {
+		tr := Tier{Tier: t.Tier, VMs: t.VMs}
+		if e, ok := ends["tier."+t.Tier+"/start"]; ok {
+			tr.StartSeconds = toPlan(e.Sub(start).Seconds())
+		}
+		if e, ok := ends["tier."+t.Tier+"/done"]; ok {
+			tr.DoneSeconds = toPlan(e.Sub(start).Seconds())
+		}
+		r.RTO.Tiers = append(r.RTO.Tiers, tr)
+	}
+	allOK := true
+	for _, s := range r.Steps {
+		if s.Run == p.Mode && s.Status != runner.StatusOK && s.Status != runner.StatusOptionalFailed {
+			allOK = false
+		}
+	}
+	r.RTO.Met = allOK && (r.RTO.TargetSeconds == 0 || r.RTO.AchievedSeconds <= r.RTO.TargetSeconds)
+
+	// VMs: from their steps in the recovery run.
+	byVM := map[string]*VM{}
+	var order []string
+	for _, s := range r.Steps {
+		if s.Run != p.Mode || s.VM == "" || s.Tier == "" {
+			continue
+		}
+		v := byVM[s.VM]
+		if v == nil {
+			v = &VM{VM: s.VM, Tier: s.Tier, Status: "ready", StartSeconds: s.StartSeconds}
+			byVM[s.VM] = v
+			order = append(order, s.VM)
+		}
+		if ps := p.Step(s.Addr); ps != nil {
+			v.Site = ps.Site
+		}
+		switch s.Status {
+		case runner.StatusOK:
+			if s.Kind == string(steps.WaitReady) {
+				v.ReadySeconds, v.IP = s.EndSeconds, s.Detail["ip"]
+			}
+		case runner.StatusSkipped, runner.StatusNotRun, "interrupted":
+			if v.Status == "ready" {
+				v.Status = s.Status
+			}
+		default:
+			v.Status, v.Error = "failed", s.Error
+		}
+		v.WallSeconds += s.WallSeconds
+	}
+	for _, name := range order {
+		v := byVM[name]
+		if v.ReadySeconds > 0 {
+			v.PlanSeconds = v.ReadySeconds - v.StartSeconds
+		}
+		if v.Status == "ready" && v.ReadySeconds == 0 && hasWait(p, name) {
+			v.Status = "not_ready"
+		}
+		r.VMs = append(r.VMs, *v)
+	}
+
+	// RPO: the age of the point each group was recovered from.
+	ages := map[string]float64{}
+	points := map[string]string{}
+	for _, s := range r.Steps {
+		if s.Run != p.Mode || s.Detail["point_age_seconds"] == "" {
+			continue
+		}
+		age, _ := strconv.ParseFloat(s.Detail["point_age_seconds"], 64)
+		ps := p.Step(s.Addr)
+		if ps == nil {
+			continue
+		}
+		if a := toPlan(age); a > ages[ps.Group] {
+			ages[ps.Group], points[ps.Group] = a, s.Detail["point"]
+		}
+	}
+	for _, g := range p.Groups {
+		age, ok := ages[g.Name]
+		target := time.Duration(g.RPO).Seconds()
+		rp := RPO{Group: g.Name, TargetSeconds: target, AchievedSeconds: age, Point: points[g.Name]}
+		// Synchronous replication loses nothing while its link is up.
+		if g.Method == "array_sync" {
+			rp.AchievedSeconds = 0
+		}
+		rp.Met = ok && rp.AchievedSeconds <= target || g.Method == "array_sync" && ok
+		r.RPO = append(r.RPO, rp)
+	}
+	sort.SliceStable(r.RPO, func(i, j int) bool { return r.RPO[i].Group < r.RPO[j].Group })
+}
+
+func hasWait(p *steps.Program, vm string) bool {
+	for _, s := range p.Steps {
+		if s.VM == vm && s.Kind == steps.WaitReady {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

@@ -1,0 +1,119 @@
+package runner
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Event is one line of a run's journal.
+type Event struct {
+	Time time.Time `json:"time"`
+	Type string    `json:"type"`
+	// Step is the step's address for step events.
+	Step    string `json:"step,omitempty"`
+	Attempt int    `json:"attempt,omitempty"`
+	// Result is "ok", "failed", "skipped" or "optional_failed" for step
+	// ends, "passed", "failed" or "interrupted" for run ends.
+	Result string `json:"result,omitempty"`
+	Error  string `json:"error,omitempty"`
+	// Retryable says whether a failure was transient.
+	Retryable bool              `json:"retryable,omitempty"`
+	Detail    map[string]string `json:"detail,omitempty"`
+	// Figures carries numbers: durations in seconds, counts.
+	Figures map[string]float64 `json:"figures,omitempty"`
+}
+
+// Event types.
+const (
+	EventRunStarted   = "run_started"
+	EventStepStarted  = "step_started"
+	EventStepFinished = "step_finished"
+	EventStepFailed   = "step_failed" // one attempt failed
+	EventStepSkipped  = "step_skipped"
+	EventVMReady      = "vm_ready"
+	EventFigures      = "figures"
+	EventRunFinished  = "run_finished"
+	EventNote         = "note"
+)
+
+// JournalName is the journal's file name in a run's directory.
+const JournalName = "journal.jsonl"
+
+// Journal appends events to a run's journal file. Each Write is on disk
+// (fsync) when it returns.
+type Journal struct {
+	mu     sync.Mutex
+	f      *os.File
+	redact func(string) string
+}
+
+// OpenJournal opens (creating or appending to) the journal in dir.
+// redact scrubs secrets from every string written.
+func OpenJournal(dir string, redact func(string) string) (*Journal, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, JournalName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if redact == nil {
+		redact = func(s string) string { return s }
+	}
+	return &Journal{f: f, redact: redact}, nil
+}
+
+// Write appends an event and syncs it to disk.
+func (j *Journal) Write(e Event) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	e.Error = j.redact(e.Error)
+	for k, v := range e.Detail {
+		e.Detail[k] = j.redact(v)
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := j.f.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	return j.f.Sync()
+}
+
+// Close closes the journal.
+func (j *Journal) Close() error { return j.f.Close() }
+
+// ReadJournal reads every event of the journal in dir. A last line cut
+// short by a crash is ignored.
+func ReadJournal(dir string) ([]Event, error) {
+	f, err := os.Open(filepath.Join(dir, JournalName))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Event
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		var e Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			if !sc.Scan() {
+				break // a torn last line: the crash it records
+			}
+			return out, fmt.Errorf("%s line %d: %v", filepath.Join(dir, JournalName), line, err)
+		}
+		out = append(out, e)
+	}
+	return out, sc.Err()
+}

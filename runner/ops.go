@@ -1,0 +1,307 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/steps"
+)
+
+// errNotAvailable marks step kinds this build cannot run yet.
+var errNotAvailable = errors.New("not available in this version of drplan")
+
+// do carries out one attempt of a step.
+func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) {
+	a := s.Args
+	switch s.Kind {
+	case steps.Barrier:
+		return nil, nil
+	case steps.Settle:
+		return nil, sleep(ctx, scale(r.prog, time.Duration(a.Delay)))
+	case steps.Custom:
+		if r.opts.Custom == nil {
+			return nil, fmt.Errorf("custom step %s: %w", s.Addr, errNotAvailable)
+		}
+		out, err := r.opts.Custom.RunStep(ctx, s, r.env)
+		if err == nil && len(out) > 0 {
+			r.mu.Lock()
+			r.env.Outputs[s.Addr] = out
+			r.mu.Unlock()
+		}
+		return out, err
+	}
+	site, err := r.site(ctx, s.Site)
+	if err != nil {
+		return nil, &providers.Error{Op: "open", Object: "site " + s.Site, Kind: providers.Transient, Err: err}
+	}
+	target := r.vm(s.Site, r.expand(a.Target))
+	switch s.Kind {
+	case steps.Copy:
+		point, detail, err := r.point(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		vm, err := site.Clone(ctx, providers.CloneRequest{
+			Replica: providers.VM{Site: s.Site, Path: a.Source}, Point: point, Name: path.Base(target.Path),
+			Folder: r.expand(a.Folder), Networks: a.Networks, RunID: r.opts.Placeholder,
+		})
+		if err != nil {
+			return nil, err
+		}
+		vm.Path = target.Path
+		r.remember(vm)
+		detail["vm"] = vm.String()
+		return detail, nil
+	case steps.Connect:
+		return nil, site.SetNetworks(ctx, target, a.Networks)
+	case steps.Customize:
+		ip, err := ipSettings(a.IP, path.Base(target.Path))
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"address": a.IP.Address}, site.Customize(ctx, target, ip)
+	case steps.PowerOn:
+		return nil, site.PowerOn(ctx, target)
+	case steps.PowerOff:
+		return nil, site.PowerOff(ctx, target)
+	case steps.Destroy:
+		return nil, site.Destroy(ctx, target)
+	case steps.WaitReady:
+		rd := r.batcher(site, providers.WaitFor(a.WaitFor), scale(r.prog, time.Duration(s.Timeout))).wait(ctx, target)
+		if rd.Err != nil {
+			return nil, rd.Err
+		}
+		r.mu.Lock()
+		r.env.VMs[s.VM] = rd.IP
+		r.mu.Unlock()
+		r.emit(Event{Type: EventVMReady, Step: s.Addr, Detail: map[string]string{"vm": s.VM, "ip": rd.IP, "tier": s.Tier}})
+		return map[string]string{"ip": rd.IP}, nil
+	case steps.VerifyGone:
+		left, err := site.Marked(ctx, r.opts.Placeholder)
+		if err != nil {
+			return nil, err
+		}
+		if len(left) > 0 {
+			var names []string
+			for _, v := range left {
+				names = append(names, v.Path)
+			}
+			return nil, fmt.Errorf("%d objects of run %s are still at site %s: %v", len(left), r.opts.Placeholder, s.Site, names)
+		}
+		return map[string]string{"left": "0"}, nil
+	}
+	return nil, fmt.Errorf("%s (%s): %w", s.Addr, s.Kind, errNotAvailable)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func ipSettings(ip *steps.IP, host string) (providers.IPSettings, error) {
+	var out providers.IPSettings
+	p, err := netip.ParsePrefix(ip.Address)
+	if err != nil {
+		return out, err
+	}
+	out.Address, out.Hostname = p, host
+	if ip.Gateway != "" {
+		if out.Gateway, err = netip.ParseAddr(ip.Gateway); err != nil {
+			return out, err
+		}
+	}
+	for _, d := range ip.DNS {
+		a, err := netip.ParseAddr(d)
+		if err != nil {
+			return out, err
+		}
+		out.DNS = append(out.DNS, a)
+	}
+	return out, nil
+}
+
+// point resolves a copy's recovery point and says which point that is
+// and how old it was, for the report's RPO. The recovery site is read
+// once per run.
+func (r *run) point(ctx context.Context, s *steps.Step) (time.Time, map[string]string, error) {
+	inv, err := r.inventory(ctx, s.Site)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	detail := map[string]string{}
+	var group []*inventory.VM
+	var mine *inventory.VM
+	for _, v := range inv.VMs {
+		if v.Replica == nil || v.Run != "" {
+			continue
+		}
+		if v.Replica.Group == s.Group {
+			group = append(group, v)
+		}
+		if v.Path() == s.Args.Source {
+			mine = v
+		}
+	}
+	if mine == nil {
+		return time.Time{}, nil, &providers.Error{Op: "copy", Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no replica at site %s", s.Site)}
+	}
+	var at time.Time
+	switch p := s.Args.Point; p {
+	case "", "latest":
+		at = mine.Replica.Points.Latest()
+	case "latest-consistent":
+		// The newest point every replica of the group has.
+		for _, t := range mine.Replica.Points.Times {
+			all := true
+			for _, v := range group {
+				all = all && v.Replica.Points.Has(t)
+			}
+			if all && t.After(at) {
+				at = t
+			}
+		}
+		if at.IsZero() {
+			return time.Time{}, nil, &providers.Error{Op: "copy", Object: s.Args.Source, Kind: providers.Permanent,
+				Err: fmt.Errorf("the replicas of group %s have no point in common", s.Group)}
+		}
+	default:
+		t, err := time.Parse(time.RFC3339Nano, p)
+		if err != nil {
+			return time.Time{}, nil, err
+		}
+		at = t
+	}
+	detail["point"] = at.UTC().Format(time.RFC3339Nano)
+	detail["point_age_seconds"] = fmt.Sprintf("%.3f", time.Since(at).Seconds())
+	if s.Args.Point == "" || s.Args.Point == "latest" {
+		return time.Time{}, detail, nil // the replica's current state
+	}
+	return at, detail, nil
+}
+
+// inventory reads a site's inventory once per run.
+func (r *run) inventory(ctx context.Context, site string) (*inventory.Site, error) {
+	r.mu.Lock()
+	if r.invs == nil {
+		r.invs = map[string]*invOnce{}
+	}
+	o := r.invs[site]
+	if o == nil {
+		o = &invOnce{}
+		r.invs[site] = o
+	}
+	r.mu.Unlock()
+	o.once.Do(func() {
+		s, err := r.site(ctx, site)
+		if err != nil {
+			o.err = err
+			return
+		}
+		o.inv, o.err = s.Inventory(ctx)
+	})
+	return o.inv, o.err
+}
+
+type invOnce struct {
+	once sync.Once
+	inv  *inventory.Site
+	err  error
+}
+
+// batcher gathers the wait_ready steps of one site that start at about
+// the same time into one WaitReady call: one property-collector filter
+// per batch, not one per VM.
+type batcher struct {
+	site    providers.Site
+	waitFor providers.WaitFor
+	timeout time.Duration
+
+	mu      sync.Mutex
+	pending []*waiter
+	timer   *time.Timer
+}
+
+type waiter struct {
+	vm   providers.VM
+	done chan providers.Readiness
+}
+
+// Batches close after batchWindow or at batchMax VMs.
+const (
+	batchWindow = 20 * time.Millisecond
+	batchMax    = 64
+)
+
+func (r *run) batcher(site providers.Site, waitFor providers.WaitFor, timeout time.Duration) *batcher {
+	key := fmt.Sprintf("%s/%s/%s", site.Name(), waitFor, timeout)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.batchers[key]
+	if b == nil {
+		b = &batcher{site: site, waitFor: waitFor, timeout: timeout}
+		r.batchers[key] = b
+	}
+	return b
+}
+
+func (b *batcher) wait(ctx context.Context, vm providers.VM) providers.Readiness {
+	w := &waiter{vm: vm, done: make(chan providers.Readiness, 1)}
+	b.mu.Lock()
+	b.pending = append(b.pending, w)
+	switch {
+	case len(b.pending) >= batchMax:
+		b.flushLocked(ctx)
+	case b.timer == nil:
+		b.timer = time.AfterFunc(batchWindow, func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.flushLocked(ctx)
+		})
+	}
+	b.mu.Unlock()
+	select {
+	case rd := <-w.done:
+		return rd
+	case <-ctx.Done():
+		return providers.Readiness{VM: vm, Err: ctx.Err()}
+	}
+}
+
+func (b *batcher) flushLocked(ctx context.Context) {
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	batch := b.pending
+	b.pending = nil
+	if len(batch) == 0 {
+		return
+	}
+	go func() {
+		vms := make([]providers.VM, len(batch))
+		for i, w := range batch {
+			vms[i] = w.vm
+		}
+		res := b.site.WaitReady(ctx, vms, b.waitFor, b.timeout)
+		for i, w := range batch {
+			if i < len(res) {
+				w.done <- res[i]
+			} else {
+				w.done <- providers.Readiness{VM: w.vm, Err: errors.New("no answer for this VM")}
+			}
+		}
+	}()
+}

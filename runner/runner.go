@@ -1,0 +1,398 @@
+package runner
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/steps"
+)
+
+// Opener opens a site of the program for the runner.
+type Opener func(ctx context.Context, site string, readOnly bool) (providers.Site, error)
+
+// Options configure a run.
+type Options struct {
+	RunID string
+	// Placeholder is what "{run}" in step arguments stands for: the run id,
+	// or for a cleanup the id of the drill it cleans up. "" means RunID.
+	Placeholder string
+	Journal     *Journal
+	Open        Opener
+	// Custom runs custom steps; nil runs none (they fail).
+	Custom CustomRunner
+	// Done lists steps a previous attempt of the run finished (resume):
+	// they are not run again.
+	Done map[string]bool
+	// Observer, if set, is told of every event as it is journaled.
+	Observer func(Event)
+	// Backoff is the first pause before a retry (doubling each time); 0
+	// means one second of plan time.
+	Backoff time.Duration
+}
+
+// CustomRunner executes custom steps.
+type CustomRunner interface {
+	RunStep(ctx context.Context, s *steps.Step, env *Env) (map[string]string, error)
+}
+
+// Env is what a custom step may know of the run.
+type Env struct {
+	RunID string
+	Mode  string
+	// VMs maps each recovered VM to its address, as far as known.
+	VMs     map[string]string
+	Outputs map[string]map[string]string // step address -> outputs
+	Site    func(ctx context.Context, name string) (providers.Site, error)
+	Program *steps.Program
+}
+
+// Result is what a run did.
+type Result struct {
+	RunID    string
+	Passed   bool
+	Start    time.Time
+	End      time.Time
+	Steps    map[string]*StepResult
+	Halted   string // address of the step that halted the run
+	Canceled bool   // interrupted by the caller (SIGINT, SIGTERM)
+	APICalls int64
+}
+
+// StepResult is what happened to one step.
+type StepResult struct {
+	Addr     string
+	Status   string // ok, failed, skipped, optional_failed, not_run
+	Start    time.Time
+	End      time.Time
+	Attempts int
+	Err      error
+	Detail   map[string]string
+}
+
+// Status values of a StepResult.
+const (
+	StatusOK             = "ok"
+	StatusFailed         = "failed"
+	StatusSkipped        = "skipped"
+	StatusOptionalFailed = "optional_failed"
+	StatusNotRun         = "not_run"
+)
+
+// run is the state of one execution.
+type run struct {
+	prog *steps.Program
+	opts Options
+
+	index      map[string]int
+	dependents [][]int
+	waiting    []int
+
+	mu       sync.Mutex
+	results  []*StepResult
+	vms      map[string]providers.VM // site/path -> handle with ref
+	env      *Env
+	halted   string
+	sites    map[string]providers.Site
+	siteKeys []string
+	batchers map[string]*batcher
+	invs     map[string]*invOnce
+}
+
+// Run executes the program until every step has finished or been skipped,
+// a halting step failed, or ctx is canceled. In-flight steps finish (or
+// are canceled with ctx) before Run returns.
+func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error) {
+	if opts.Placeholder == "" {
+		opts.Placeholder = opts.RunID
+	}
+	if opts.Backoff == 0 {
+		opts.Backoff = scale(prog, time.Second)
+	}
+	r := &run{prog: prog, opts: opts, index: map[string]int{}, vms: map[string]providers.VM{}, sites: map[string]providers.Site{},
+		batchers: map[string]*batcher{}}
+	r.env = &Env{RunID: opts.RunID, Mode: prog.Mode, VMs: map[string]string{}, Outputs: map[string]map[string]string{}, Program: prog,
+		Site: func(ctx context.Context, name string) (providers.Site, error) { return r.site(ctx, name) }}
+	for i, s := range prog.Steps {
+		r.index[s.Addr] = i
+		r.results = append(r.results, &StepResult{Addr: s.Addr, Status: StatusNotRun})
+	}
+	r.dependents = make([][]int, len(prog.Steps))
+	r.waiting = make([]int, len(prog.Steps))
+	for i, s := range prog.Steps {
+		for _, d := range s.After {
+			j, ok := r.index[d]
+			if !ok {
+				return nil, fmt.Errorf("step %s waits for %s, which the program does not have", s.Addr, d)
+			}
+			r.waiting[i]++
+			r.dependents[j] = append(r.dependents[j], i)
+		}
+	}
+	res := &Result{RunID: opts.RunID, Start: time.Now()}
+	r.emit(Event{Type: EventRunStarted, Detail: map[string]string{"mode": prog.Mode, "plan": prog.Plan, "recovery_plan": prog.RecoveryPlan, "hash": prog.Hash},
+		Figures: map[string]float64{"time_scale": prog.TimeScale, "steps": float64(len(prog.Steps))}})
+	r.schedule(ctx)
+	res.End = time.Now()
+	res.Steps = map[string]*StepResult{}
+	passed := true
+	for _, sr := range r.results {
+		res.Steps[sr.Addr] = sr
+		if sr.Status == StatusFailed || sr.Status == StatusNotRun || sr.Status == StatusSkipped {
+			passed = false
+		}
+	}
+	for _, s := range r.sites {
+		res.APICalls += s.Calls()
+	}
+	res.Halted, res.Canceled, res.Passed = r.halted, ctx.Err() != nil, passed && ctx.Err() == nil
+	result := "passed"
+	switch {
+	case res.Canceled:
+		result = "interrupted"
+	case !res.Passed:
+		result = "failed"
+	}
+	r.emit(Event{Type: EventRunFinished, Result: result, Detail: map[string]string{"halted_by": r.halted},
+		Figures: map[string]float64{"api_calls": float64(res.APICalls), "wall_seconds": res.End.Sub(res.Start).Seconds()}})
+	return res, nil
+}
+
+func scale(p *steps.Program, d time.Duration) time.Duration {
+	if p.TimeScale > 0 {
+		return time.Duration(float64(d) * p.TimeScale)
+	}
+	return d
+}
+
+func (r *run) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	if r.opts.Journal != nil {
+		if err := r.opts.Journal.Write(e); err != nil {
+			// A run that cannot journal must not go on blind.
+			r.mu.Lock()
+			if r.halted == "" {
+				r.halted = "journal: " + err.Error()
+			}
+			r.mu.Unlock()
+		}
+	}
+	if r.opts.Observer != nil {
+		r.opts.Observer(e)
+	}
+}
+
+// schedule is the main loop: start ready steps in program order, VM
+// steps only while a slot is free; react to each finished step.
+func (r *run) schedule(ctx context.Context) {
+	type done struct {
+		i   int
+		err error
+	}
+	finished := make(chan done)
+	ready := &intHeap{}
+	for i := range r.prog.Steps {
+		if r.waiting[i] == 0 {
+			heap.Push(ready, i)
+		}
+	}
+	free := max(r.prog.MaxParallel, 1)
+	running := 0
+	stopping := false
+	for {
+		if ctx.Err() != nil || r.isHalted() {
+			stopping = true
+		}
+		var blocked []int
+		for !stopping && ready.Len() > 0 {
+			i := heap.Pop(ready).(int)
+			s := r.prog.Steps[i]
+			if r.opts.Done[s.Addr] {
+				r.results[i].Status = StatusOK
+				r.release(i, ready)
+				continue
+			}
+			if s.Slot {
+				if free == 0 {
+					blocked = append(blocked, i)
+					continue
+				}
+				free--
+			}
+			running++
+			go func() {
+				err := r.execute(ctx, s, r.results[i])
+				finished <- done{i, err}
+			}()
+		}
+		for _, i := range blocked {
+			heap.Push(ready, i)
+		}
+		if running == 0 {
+			return
+		}
+		d := <-finished
+		running--
+		s := r.prog.Steps[d.i]
+		if s.Slot {
+			free++
+		}
+		switch {
+		case d.err == nil:
+			r.release(d.i, ready)
+		case s.Optional:
+			r.results[d.i].Status = StatusOptionalFailed
+			r.release(d.i, ready)
+		case s.OnFailure == "continue":
+			r.skipDependents(d.i, s.Addr)
+		default:
+			r.mu.Lock()
+			if r.halted == "" {
+				r.halted = s.Addr
+			}
+			r.mu.Unlock()
+		}
+	}
+}
+
+func (r *run) isHalted() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.halted != ""
+}
+
+// release marks a step done and readies the steps that waited only for it.
+func (r *run) release(i int, ready *intHeap) {
+	for _, j := range r.dependents[i] {
+		if r.waiting[j]--; r.waiting[j] == 0 && r.results[j].Status == StatusNotRun {
+			heap.Push(ready, j)
+		}
+	}
+}
+
+// skipDependents marks everything that waits on a failed step skipped.
+func (r *run) skipDependents(i int, cause string) {
+	todo := slicesClone(r.dependents[i])
+	for len(todo) > 0 {
+		j := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if r.results[j].Status != StatusNotRun {
+			continue
+		}
+		r.results[j].Status = StatusSkipped
+		r.emit(Event{Type: EventStepSkipped, Step: r.prog.Steps[j].Addr, Result: StatusSkipped, Detail: map[string]string{"because": cause}})
+		todo = append(todo, r.dependents[j]...)
+	}
+}
+
+func slicesClone(s []int) []int { return append([]int(nil), s...) }
+
+// execute runs one step with its timeout and retries, journaling each
+// attempt.
+func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error {
+	res.Start = time.Now()
+	var err error
+	for attempt := 1; ; attempt++ {
+		res.Attempts = attempt
+		r.emit(Event{Type: EventStepStarted, Step: s.Addr, Attempt: attempt})
+		sctx, cancel := ctx, context.CancelFunc(func() {})
+		if s.Timeout > 0 && s.Kind != steps.WaitReady {
+			sctx, cancel = context.WithTimeout(ctx, scale(r.prog, time.Duration(s.Timeout)))
+		}
+		var detail map[string]string
+		detail, err = r.do(sctx, s)
+		cancel()
+		if err == nil {
+			res.End, res.Status, res.Detail = time.Now(), StatusOK, detail
+			r.emit(Event{Type: EventStepFinished, Step: s.Addr, Attempt: attempt, Result: StatusOK, Detail: detail,
+				Figures: map[string]float64{"seconds": res.End.Sub(res.Start).Seconds()}})
+			return nil
+		}
+		if errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
+		}
+		retry := (providers.Retryable(err) || isRetryableCustom(err)) && attempt <= s.Retries && ctx.Err() == nil
+		r.emit(Event{Type: EventStepFailed, Step: s.Addr, Attempt: attempt, Error: err.Error(), Retryable: retry})
+		if !retry {
+			break
+		}
+		pause := r.opts.Backoff << (attempt - 1)
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+		}
+	}
+	res.End, res.Err = time.Now(), err
+	res.Status = StatusFailed
+	result := StatusFailed
+	if s.Optional {
+		result = StatusOptionalFailed
+	}
+	r.emit(Event{Type: EventStepFinished, Step: s.Addr, Attempt: res.Attempts, Result: result, Error: err.Error(),
+		Figures: map[string]float64{"seconds": res.End.Sub(res.Start).Seconds()}})
+	return err
+}
+
+// expand replaces the run placeholder in an argument.
+func (r *run) expand(s string) string { return strings.ReplaceAll(s, "{run}", r.opts.Placeholder) }
+
+// site opens a site of the program, once.
+func (r *run) site(ctx context.Context, name string) (providers.Site, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.sites[name]; s != nil {
+		return s, nil
+	}
+	readOnly := false
+	for _, ps := range r.prog.Sites {
+		if ps.Name == name {
+			readOnly = ps.ReadOnly
+		}
+	}
+	if r.opts.Open == nil {
+		return nil, fmt.Errorf("no way to open site %s", name)
+	}
+	s, err := r.opts.Open(ctx, name, readOnly)
+	if err != nil {
+		return nil, err
+	}
+	r.sites[name] = s
+	return s, nil
+}
+
+// vm returns the handle of a VM the run knows (with its reference once
+// it has one).
+func (r *run) vm(site, path string) providers.VM {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.vms[site+"/"+path]; ok {
+		return v
+	}
+	return providers.VM{Site: site, Path: path}
+}
+
+func (r *run) remember(v providers.VM) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.vms[v.Site+"/"+v.Path] = v
+}
+
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
