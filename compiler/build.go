@@ -553,9 +553,13 @@ func (b *builder) finish() {
 			sites[b.groups[name].RecoverySite] = true
 		}
 		for _, site := range sortedKeys(sites) {
+			folder := DrillFolder + "/" + RunPlaceholder
+			rm := b.add(&steps.Step{Addr: "site." + site + "/remove_folder", Kind: steps.Destroy, Phase: steps.PhaseCleanup, Site: site,
+				Args: steps.Args{Target: folder}, Timeout: steps.Duration(5 * time.Minute), Retries: 2, OnFailure: string(plans.Continue)})
+			after(rm, ends...)
 			v := b.add(&steps.Step{Addr: "site." + site + "/verify_gone", Kind: steps.VerifyGone, Phase: steps.PhaseCleanup, Site: site,
-				Args: steps.Args{Folder: DrillFolder + "/" + RunPlaceholder}, Timeout: steps.Duration(5 * time.Minute), OnFailure: string(plans.Halt)})
-			after(v, ends...)
+				Args: steps.Args{Folder: folder}, Timeout: steps.Duration(5 * time.Minute), OnFailure: string(plans.Halt)})
+			after(v, rm.Addr)
 		}
 	}
 	for _, s := range b.order {

@@ -276,9 +276,12 @@ func TestCleanupInvertsTest(t *testing.T) {
 		}
 	}
 	for _, s := range clean.Steps {
-		if s.Kind == steps.Destroy {
+		if s.Kind == steps.Destroy && s.VM != "" {
 			undone = append(undone, s.Site+":"+s.Args.Target)
 		}
+	}
+	if rm := clean.Step("site.west/remove_folder"); rm == nil || rm.Args.Target != DrillFolder+"/"+RunPlaceholder || !waits(clean, "site.west/verify_gone", rm.Addr) {
+		t.Errorf("cleanup does not remove the drill's folder before verifying: %+v", rm)
 	}
 	slices.Sort(made)
 	slices.Sort(undone)

@@ -172,22 +172,22 @@ simulation {
 	if vsphere.FormatRecoveryPoints(g1) != vsphere.FormatRecoveryPoints(g2) || len(g1.Times) != 3 {
 		t.Errorf("consistency group points differ or retention is off:\n%s\n%s", g1, g2)
 	}
-	if gap := g1.Times[1].Sub(g1.Times[0]); gap != w.Scale(15*time.Minute) {
-		t.Errorf("points %v apart, want 15m × 0.001", gap)
+	if gap := g1.Times[1].Sub(g1.Times[0]); gap != w.Scale(15*time.Minute/2) {
+		t.Errorf("points %v apart, want half the 15m RPO × 0.001", gap)
 	}
 	s1, s2 := c.points("s-01"), c.points("s-02")
 	if s1.Latest().Equal(s2.Latest()) {
 		t.Errorf("per-VM replication gave both VMs the same point %v", s1.Latest())
 	}
-	if age := w.PlanTime(time.Since(s1.Latest())); age < 2*time.Hour || age > 3*time.Hour+5*time.Minute {
-		t.Errorf("lagging group's latest point is %v old in plan time, want 2h to 3h", age)
+	if age := w.PlanTime(time.Since(s1.Latest())); age < 2*time.Hour || age > 2*time.Hour+35*time.Minute {
+		t.Errorf("lagging group's latest point is %v old in plan time, want 2h to 2h30m", age)
 	}
 	j := c.points("j-01")
 	if !j.Continuous || w.PlanTime(j.Latest().Sub(j.JournalStart)).Round(time.Minute) != 4*time.Hour {
 		t.Errorf("journal %s, want a continuous 4h window", vsphere.FormatRecoveryPoints(j))
 	}
 
-	time.Sleep(w.Scale(15*time.Minute) + 300*time.Millisecond)
+	time.Sleep(w.Scale(15*time.Minute/2) + 150*time.Millisecond)
 	g1b := c.points("g-01")
 	if !g1b.Latest().After(g1.Latest()) || len(g1b.Times) != 3 || !g1b.Times[0].Equal(g1.Times[1]) {
 		t.Errorf("points did not advance by one RPO:\nbefore %s\nafter  %s", g1, g1b)

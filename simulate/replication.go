@@ -16,7 +16,9 @@ import (
 // recovery points on the group's schedule and writes them to the replicas'
 // FieldPoints attribute, where any vSphere client can read them.
 //
-// Points are wall-clock times. A group takes a point every RPO × time_scale;
+// Points are wall-clock times. A group takes a point every half RPO ×
+// time_scale, as replication schedulers do to stay within the RPO, so an
+// on-time group's points are never older than half its RPO;
 // a replication_lag fault makes every point lag behind by lag × time_scale.
 // Methods that keep several points keep retention of them (the CDP journal
 // keeps its window); consistency = "group" gives all of a group's replicas
@@ -72,12 +74,12 @@ func newEngine(w *World) *engine {
 		case plans.ArraySync:
 			gs.period, gs.keep = 2*minPeriod, 1
 		case plans.CDP:
-			gs.period = w.Scale(r.RPO)
+			gs.period = w.Scale(r.RPO / 2)
 			gs.journal = w.Scale(r.Journal)
 		case plans.Host:
-			gs.period, gs.keep = w.Scale(r.RPO), 1
+			gs.period, gs.keep = w.Scale(r.RPO/2), 1
 		default:
-			gs.period = w.Scale(r.RPO)
+			gs.period = w.Scale(r.RPO / 2)
 		}
 		gs.period = max(gs.period, minPeriod)
 		e.groups[g.Name] = gs

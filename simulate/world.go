@@ -264,6 +264,7 @@ func (s *Site) populate(ctx context.Context, parallel int) error {
 		s.fields[name] = def.Key
 	}
 
+	s.sizeHosts()
 	if err := s.createNetworks(ctx, finder); err != nil {
 		return err
 	}
@@ -299,6 +300,32 @@ func (s *Site) populate(ctx context.Context, parallel int) error {
 		}
 		return s.powerOnBooted(ctx, vm, v)
 	})
+}
+
+// Simulated host hardware: vcsim's hosts are tiny; these are sized like a
+// current two-socket server, so that capacity checks against a simulated
+// site mean something.
+const (
+	HostCores  = 24
+	HostMHz    = 2400
+	HostMemory = 512 << 30
+)
+
+// sizeHosts gives every host of the site the simulated server hardware.
+func (s *Site) sizeHosts() {
+	ctx := s.context()
+	for _, obj := range s.Model.Map().All("HostSystem") {
+		h, ok := obj.(*simulator.HostSystem)
+		if !ok {
+			continue
+		}
+		s.Model.Map().WithLock(ctx, h, func() {
+			hw := *h.Summary.Hardware
+			hw.NumCpuCores, hw.CpuMhz, hw.MemorySize = HostCores, HostMHz, HostMemory
+			hw.NumCpuThreads = 2 * HostCores
+			ctx.Update(h, []types.PropertyChange{{Name: "summary.hardware", Val: &hw}})
+		})
+	}
 }
 
 // dcFolderSet resolves and creates VM folders by path, once each.

@@ -1,0 +1,120 @@
+package examples
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/providers/vsphere"
+	"github.com/drplan/drplan/simulate"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden programs")
+
+// snapshot builds an example's simulated world and reads it the way the
+// CLI does: through the vSphere provider, over HTTPS.
+func snapshot(t *testing.T, p *plans.Plan) (*inventory.Snapshot, float64) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := simulate.New(ctx, p, simulate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	snap := &inventory.Snapshot{Taken: time.Now(), Sites: map[string]*inventory.Site{}}
+	for _, s := range w.Sites {
+		pass, _ := s.URL.User.Password()
+		site, err := vsphere.Connector{}.Open(ctx, providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(),
+			Username: s.URL.User.Username(), Password: pass, Thumbprint: s.Thumbprint, ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := site.Inventory(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv.Name, inv.Reachable = s.Name, true
+		snap.Sites[s.Name] = inv
+		site.Close(ctx)
+	}
+	return snap, w.TimeScale
+}
+
+// TestGoldenPrograms compiles every example, and the shared conformance
+// plan, for every mode against its
+// simulated world and compares the program with testdata/golden (rewrite
+// with -update). Two compiles must give the same bytes.
+func TestGoldenPrograms(t *testing.T) {
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := map[string]string{"conformance": filepath.Join("..", "..", "shared", "spec", "conformance", "full")}
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != "testdata" {
+			dirs[e.Name()] = e.Name()
+		}
+	}
+	for name, dir := range dirs {
+		t.Run(name, func(t *testing.T) {
+			p, diags := plans.Load(dir, plans.LoadOptions{Environ: []string{}})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			snap, scale := snapshot(t, p)
+			p, diags = plans.Load(dir, plans.LoadOptions{Environ: []string{}, SelectorMatches: compiler.SelectorMatches(p, snap)})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			for _, mode := range plans.Modes {
+				opts := compiler.Options{Mode: mode, TimeScale: scale}
+				prog, diags := compiler.Compile(p, snap, opts)
+				var got []byte
+				if diags.HasErrors() {
+					// A mode the example's sites refuse (the faults
+					// example's lagging replication refuses a migration):
+					// the golden file holds the errors.
+					for _, d := range diags {
+						if d.Severity == hcl.DiagError {
+							got = append(got, []byte("error: "+d.Summary+"\n")...)
+						}
+					}
+				} else {
+					var err error
+					if got, err = prog.JSON(); err != nil {
+						t.Fatal(err)
+					}
+					again, _ := compiler.Compile(p, snap, opts)
+					if b, _ := again.JSON(); !bytes.Equal(got, b) {
+						t.Errorf("%s: two compiles differ", mode)
+					}
+				}
+				golden := filepath.Join("testdata", "golden", name+"."+string(mode)+".json")
+				if *update {
+					os.MkdirAll(filepath.Dir(golden), 0o755)
+					if err := os.WriteFile(golden, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (go test ./examples -run Golden -update writes it)", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s: the program differs from %s; if the change is intended, rerun with -update", mode, golden)
+				}
+			}
+		})
+	}
+}
