@@ -44,12 +44,12 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 	target := r.vm(s.Site, r.expand(a.Target))
 	switch s.Kind {
 	case steps.Copy:
-		point, detail, err := r.point(ctx, s)
+		point, replicaRef, detail, err := r.point(ctx, s)
 		if err != nil {
 			return nil, err
 		}
 		vm, err := site.Clone(ctx, providers.CloneRequest{
-			Replica: providers.VM{Site: s.Site, Path: a.Source}, Point: point, Name: path.Base(target.Path),
+			Replica: providers.VM{Site: s.Site, Path: a.Source, Ref: replicaRef}, Point: point, Name: path.Base(target.Path),
 			Folder: r.expand(a.Folder), Networks: a.Networks, RunID: r.opts.Placeholder,
 		})
 		if err != nil {
@@ -76,6 +76,9 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 	case steps.WaitReady:
 		rd := r.batcher(site, providers.WaitFor(a.WaitFor), scale(r.prog, time.Duration(s.Timeout))).wait(ctx, target)
 		if rd.Err != nil {
+			if r.prog.TimeScale > 0 {
+				return nil, fmt.Errorf("not ready within its %s timeout (plan time): %w", s.Timeout, rd.Err)
+			}
 			return nil, rd.Err
 		}
 		r.mu.Lock()
@@ -136,10 +139,10 @@ func ipSettings(ip *steps.IP, host string) (providers.IPSettings, error) {
 // point resolves a copy's recovery point and says which point that is
 // and how old it was, for the report's RPO. The recovery site is read
 // once per run.
-func (r *run) point(ctx context.Context, s *steps.Step) (time.Time, map[string]string, error) {
+func (r *run) point(ctx context.Context, s *steps.Step) (time.Time, string, map[string]string, error) {
 	inv, err := r.inventory(ctx, s.Site)
 	if err != nil {
-		return time.Time{}, nil, err
+		return time.Time{}, "", nil, err
 	}
 	detail := map[string]string{}
 	var group []*inventory.VM
@@ -156,7 +159,7 @@ func (r *run) point(ctx context.Context, s *steps.Step) (time.Time, map[string]s
 		}
 	}
 	if mine == nil {
-		return time.Time{}, nil, &providers.Error{Op: "copy", Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no replica at site %s", s.Site)}
+		return time.Time{}, "", nil, &providers.Error{Op: "copy", Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no replica at site %s", s.Site)}
 	}
 	var at time.Time
 	switch p := s.Args.Point; p {
@@ -174,22 +177,24 @@ func (r *run) point(ctx context.Context, s *steps.Step) (time.Time, map[string]s
 			}
 		}
 		if at.IsZero() {
-			return time.Time{}, nil, &providers.Error{Op: "copy", Object: s.Args.Source, Kind: providers.Permanent,
+			return time.Time{}, "", nil, &providers.Error{Op: "copy", Object: s.Args.Source, Kind: providers.Permanent,
 				Err: fmt.Errorf("the replicas of group %s have no point in common", s.Group)}
 		}
 	default:
 		t, err := time.Parse(time.RFC3339Nano, p)
 		if err != nil {
-			return time.Time{}, nil, err
+			return time.Time{}, "", nil, err
 		}
 		at = t
 	}
 	detail["point"] = at.UTC().Format(time.RFC3339Nano)
 	detail["point_age_seconds"] = fmt.Sprintf("%.3f", time.Since(at).Seconds())
-	if s.Args.Point == "" || s.Args.Point == "latest" {
-		return time.Time{}, detail, nil // the replica's current state
+	if at.Equal(mine.Replica.Points.Latest()) {
+		// The replica's current state: replication may have taken a
+		// newer point since the read, which only makes the copy fresher.
+		return time.Time{}, mine.Ref, detail, nil
 	}
-	return at, detail, nil
+	return at, mine.Ref, detail, nil
 }
 
 // inventory reads a site's inventory once per run.

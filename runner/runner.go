@@ -102,6 +102,7 @@ type run struct {
 	siteKeys []string
 	batchers map[string]*batcher
 	invs     map[string]*invOnce
+	baseline map[string]int64
 }
 
 // Run executes the program until every step has finished or been skipped,
@@ -115,7 +116,7 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 		opts.Backoff = scale(prog, time.Second)
 	}
 	r := &run{prog: prog, opts: opts, index: map[string]int{}, vms: map[string]providers.VM{}, sites: map[string]providers.Site{},
-		batchers: map[string]*batcher{}}
+		batchers: map[string]*batcher{}, baseline: map[string]int64{}}
 	r.env = &Env{RunID: opts.RunID, Mode: prog.Mode, VMs: map[string]string{}, Outputs: map[string]map[string]string{}, Program: prog,
 		Site: func(ctx context.Context, name string) (providers.Site, error) { return r.site(ctx, name) }}
 	for i, s := range prog.Steps {
@@ -147,8 +148,8 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 			passed = false
 		}
 	}
-	for _, s := range r.sites {
-		res.APICalls += s.Calls()
+	for name, s := range r.sites {
+		res.APICalls += s.Calls() - r.baseline[name]
 	}
 	res.Halted, res.Canceled, res.Passed = r.halted, ctx.Err() != nil, passed && ctx.Err() == nil
 	result := "passed"
@@ -364,6 +365,7 @@ func (r *run) site(ctx context.Context, name string) (providers.Site, error) {
 		return nil, err
 	}
 	r.sites[name] = s
+	r.baseline[name] = s.Calls() // the site may be shared with earlier work
 	return s, nil
 }
 

@@ -99,15 +99,23 @@ func (s *site) Clone(ctx context.Context, req providers.CloneRequest) (providers
 		spec.Snapshot = snapshot
 		spec.Location.DiskMoveType = string(types.VirtualMachineRelocateDiskMoveOptionsCreateNewChildDiskBacking)
 	}
-	t, err := object.NewVirtualMachine(s.vc, repRef).Clone(ctx, object.NewFolder(s.vc, folder), req.Name, spec)
 	var res types.AnyType
-	if err == nil {
-		res, err = s.wait(ctx, t)
+	for attempt := 0; ; attempt++ {
+		var t *object.Task
+		t, err = object.NewVirtualMachine(s.vc, repRef).Clone(ctx, object.NewFolder(s.vc, folder), req.Name, spec)
+		if err == nil {
+			res, err = s.wait(ctx, t)
+		}
+		if err == nil || attempt > 0 || !s.folderGone(ctx, err, folder) {
+			break
+		}
+		// A folder this site remembered was deleted behind its back.
+		s.forgetFolders()
+		if folder, err = s.ensureFolder(ctx, req.Folder, req.RunID); err != nil {
+			return providers.VM{}, fail(op, obj, err)
+		}
 	}
 	if err != nil {
-		if notFound(err) {
-			s.forgetFolders()
-		}
 		if isFault(err, &types.DuplicateName{}) {
 			if vm, ok := s.existingCopy(ctx, folder, req); ok {
 				return vm, nil
@@ -130,6 +138,20 @@ func (s *site) Clone(ctx context.Context, req providers.CloneRequest) (providers
 		}
 	}
 	return copyVM, nil
+}
+
+// folderGone reports whether a clone failed because its folder, which
+// this site remembered, no longer exists (vCenter says so with
+// ManagedObjectNotFound; other implementations less clearly, so ask).
+func (s *site) folderGone(ctx context.Context, err error, folder types.ManagedObjectReference) bool {
+	if gone(err, folder) {
+		return true
+	}
+	if folder == s.vmFolder || isFault(err, &types.DuplicateName{}) || connectionError(err) {
+		return false
+	}
+	var f mo.Folder
+	return gone(property.DefaultCollector(s.vc).RetrieveOne(ctx, folder, []string{"name"}, &f), folder)
 }
 
 // existingCopy returns the copy a previous try of the same clone made.
@@ -293,6 +315,16 @@ func (s *site) ensureFolder(ctx context.Context, p, runID string) (types.Managed
 	if ok {
 		return ref, nil
 	}
+	// One caller at a time finds or makes folders: parallel clones into a
+	// new folder would otherwise all race to create it.
+	s.folderMu.Lock()
+	defer s.folderMu.Unlock()
+	s.mu.Lock()
+	ref, ok = s.folderRefs[p]
+	s.mu.Unlock()
+	if ok {
+		return ref, nil
+	}
 	if ref, err := s.lookup(ctx, p); err != nil {
 		return ref, err
 	} else if ref.Type == "Folder" {
@@ -311,34 +343,30 @@ func (s *site) ensureFolder(ctx context.Context, p, runID string) (types.Managed
 			cur = known
 			continue
 		}
-		child, err := search.FindChild(ctx, object.NewFolder(s.vc, cur), part)
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		if child == nil {
-			f, err := object.NewFolder(s.vc, cur).CreateFolder(ctx, part)
-			switch {
-			case err == nil:
-				if runID != "" {
-					if err := s.mark(ctx, f.Reference(), runID); err != nil {
-						if t, derr := f.Destroy(context.WithoutCancel(ctx)); derr == nil {
-							s.wait(context.WithoutCancel(ctx), t)
-						}
-						return types.ManagedObjectReference{}, fmt.Errorf("marking folder %s: %w", sub, err)
+		// The path as a whole was not there, so try to make each folder
+		// and look for it only when it exists.
+		var child object.Reference
+		f, err := object.NewFolder(s.vc, cur).CreateFolder(ctx, part)
+		switch {
+		case err == nil:
+			if runID != "" {
+				if err := s.mark(ctx, f.Reference(), runID); err != nil {
+					if t, derr := f.Destroy(context.WithoutCancel(ctx)); derr == nil {
+						s.wait(context.WithoutCancel(ctx), t)
 					}
+					return types.ManagedObjectReference{}, fmt.Errorf("marking folder %s: %w", sub, err)
 				}
-				child = f
-			case isFault(err, &types.DuplicateName{}):
-				// Made by a clone running beside this one.
-				if child, err = search.FindChild(ctx, object.NewFolder(s.vc, cur), part); err != nil {
-					return types.ManagedObjectReference{}, err
-				}
-				if child == nil {
-					return types.ManagedObjectReference{}, fmt.Errorf("folder %s exists and does not", sub)
-				}
-			default:
-				return types.ManagedObjectReference{}, fmt.Errorf("creating folder %s: %w", sub, err)
 			}
+			child = f
+		case isFault(err, &types.DuplicateName{}):
+			if child, err = search.FindChild(ctx, object.NewFolder(s.vc, cur), part); err != nil {
+				return types.ManagedObjectReference{}, err
+			}
+			if child == nil {
+				return types.ManagedObjectReference{}, fmt.Errorf("folder %s exists and does not", sub)
+			}
+		default:
+			return types.ManagedObjectReference{}, fmt.Errorf("creating folder %s: %w", sub, err)
 		}
 		if child.Reference().Type != "Folder" {
 			return types.ManagedObjectReference{}, fmt.Errorf("%s is a %s, not a folder", sub, child.Reference().Type)

@@ -49,12 +49,13 @@ const maxIdleConnsPerHost = 64
 
 // Open logs in to a site's vCenter and resolves its datacenter.
 //
-// The endpoint is cfg.URL; credentials in the URL are used unless
-// cfg.Username and cfg.Password are set. When cfg.URL is empty, GOVC_URL,
-// GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE and GOVC_DATACENTER stand in
-// for the empty settings, as they do for govc. The server's certificate
-// must chain to the system's roots or to cfg.CACertificate, or match
-// cfg.Thumbprint, unless cfg.Insecure.
+// The endpoint is cfg.URL; cfg.Username and cfg.Password, when set,
+// override the user name and password the URL carries. When cfg.URL is
+// empty, GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE and
+// GOVC_DATACENTER stand in for the empty settings, as they do for govc.
+// Without a datacenter, the vCenter's only one is used. The server's
+// certificate must chain to the system's roots or to cfg.CACertificate,
+// or match cfg.Thumbprint, unless cfg.Insecure.
 func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (providers.Site, error) {
 	const op = "open"
 	getenv := c.Getenv
@@ -69,13 +70,22 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 	if err != nil {
 		return nil, permanent(op, cfg.Name, "vCenter URL %q: %v", redact(cfg.URL), err)
 	}
-	user := u.User
-	if cfg.Username != "" {
-		user = url.UserPassword(cfg.Username, cfg.Password)
+	// The configuration's user name and password override the URL's.
+	var name, pass string
+	if u.User != nil {
+		name = u.User.Username()
+		pass, _ = u.User.Password()
 	}
-	if user == nil || user.Username() == "" {
+	if cfg.Username != "" {
+		name = cfg.Username
+	}
+	if cfg.Password != "" {
+		pass = cfg.Password
+	}
+	if name == "" {
 		return nil, permanent(op, cfg.Name, "no user name for %s: put it in the URL or the site's username", u.Host)
 	}
+	user := url.UserPassword(name, pass)
 	u.User = nil
 
 	sc := soap.NewClient(u, cfg.Insecure)
@@ -100,7 +110,7 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		sc.CloseIdleConnections()
-		return nil, fail(op, u.Host, err)
+		return nil, fail(op, cfg.Name, err)
 	}
 	counted := &countingRoundTripper{next: sc, calls: &s.calls}
 	idle := c.KeepAlive
@@ -113,7 +123,7 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 	s.sm = session.NewManager(vc)
 	if err := s.sm.Login(ctx, user); err != nil {
 		sc.CloseIdleConnections()
-		return nil, fail(op, u.Host, err)
+		return nil, fail(op, cfg.Name, err)
 	}
 
 	dcName := cfg.Datacenter
@@ -150,15 +160,9 @@ func withEnvironment(cfg providers.SiteConfig, getenv func(string) string) provi
 	cfg.URL = getenv("GOVC_URL")
 	if cfg.Username == "" {
 		cfg.Username = getenv("GOVC_USERNAME")
-		if cfg.Password == "" {
-			cfg.Password = getenv("GOVC_PASSWORD")
-		}
 	}
-	if cfg.Username == "" && cfg.Password == "" && getenv("GOVC_PASSWORD") != "" {
-		// A password alone goes with the URL's user name.
-		if u, err := soap.ParseURL(cfg.URL); err == nil && u.User != nil && u.User.Username() != "" {
-			cfg.Username, cfg.Password = u.User.Username(), getenv("GOVC_PASSWORD")
-		}
+	if cfg.Password == "" {
+		cfg.Password = getenv("GOVC_PASSWORD")
 	}
 	if b, err := strconv.ParseBool(getenv("GOVC_INSECURE")); err == nil && b {
 		cfg.Insecure = true

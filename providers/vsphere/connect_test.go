@@ -206,3 +206,41 @@ func TestSiteDown(t *testing.T) {
 		t.Errorf("power-on after the outage: %v", err)
 	}
 }
+
+// TestKeepAlive: an idle session is kept alive with cheap calls.
+func TestKeepAlive(t *testing.T) {
+	w := newWorld(t, "")
+	s := w.Site("west")
+	site, err := vsphere.Connector{KeepAlive: 30 * time.Millisecond}.Open(context.Background(), config(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := site.Calls()
+	if !within(t, 3*time.Second, func() bool { return s.Calls()["CurrentTime"] >= 2 }) {
+		t.Errorf("no keep-alive calls: %v", s.Calls())
+	}
+	if site.Calls() <= before {
+		t.Error("keep-alive calls are not counted")
+	}
+	if err := site.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n := s.Calls()["CurrentTime"]
+	time.Sleep(100 * time.Millisecond)
+	if m := s.Calls()["CurrentTime"]; m != n {
+		t.Errorf("keep-alive went on after Close: %d calls, then %d", n, m)
+	}
+}
+
+// TestOpenUnreachable: a vCenter that does not answer is a Transient
+// error.
+func TestOpenUnreachable(t *testing.T) {
+	_, err := vsphere.NewConnector().Open(context.Background(), providers.SiteConfig{
+		Name: "gone", URL: "https://user:secret@127.0.0.1:1/sdk", Insecure: true})
+	if !providers.Retryable(err) {
+		t.Errorf("unreachable vCenter: %v (kind %d), want Transient", err, kindOf(err))
+	}
+	if err != nil && strings.Contains(err.Error(), "secret") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+}

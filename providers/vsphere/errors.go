@@ -102,6 +102,16 @@ func notFound(err error) bool {
 	return isFault(err, &types.ManagedObjectNotFound{}) || isFault(err, &types.NotFound{})
 }
 
+// gone reports whether err says that ref itself does not exist (not some
+// other object the call involved, such as a property collector).
+func gone(err error, ref types.ManagedObjectReference) bool {
+	var missing *types.ManagedObjectNotFound
+	if _, ok := fault.As(err, &missing); ok {
+		return missing.Obj.Value == ref.Value
+	}
+	return false
+}
+
 // alreadyInState reports whether err is an InvalidPowerState fault whose
 // existing state is want: the VM already is where the call would put it.
 func alreadyInState(err error, want types.VirtualMachinePowerState) bool {
@@ -180,8 +190,7 @@ func describe(err error) error {
 		return err
 	}
 	name := faultName(f)
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "ServerFaultCode: ")
+	msg := strings.TrimSpace(strings.Replace(err.Error(), "ServerFaultCode:", "", 1))
 	if m := faultMessage(f); msg == "" || msg == name || msg == reflect.TypeOf(f).Elem().Name() {
 		msg = m
 	}

@@ -111,7 +111,9 @@ func inventoryProps() []types.PropertySpec {
 // property collector retrieve over a container view, and the VMs' tags in
 // bulk through the vAPI tagging endpoint at the same time. Without a
 // tagging endpoint (or when it fails) the VMs have no tags; the rest
-// still counts.
+// still counts. Capacity counts connected hosts outside maintenance mode
+// and accessible datastores. A NIC of a VM that is not on counts as
+// connected when it connects at power-on.
 func (s *site) Inventory(ctx context.Context) (*inventory.Site, error) {
 	const op = "inventory"
 	var (

@@ -18,7 +18,9 @@ func (s *site) PowerOn(ctx context.Context, vm providers.VM) error {
 	return s.power(ctx, "power_on", vm, types.VirtualMachinePowerStatePoweredOn)
 }
 
-// PowerOff powers the VM off (hard); a VM already off is not an error.
+// PowerOff powers the VM off (hard); a VM already off is not an error,
+// and neither is one that does not exist (it is not running either), so
+// that a cleanup after a copy that failed goes through.
 func (s *site) PowerOff(ctx context.Context, vm providers.VM) error {
 	return s.power(ctx, "power_off", vm, types.VirtualMachinePowerStatePoweredOff)
 }
@@ -28,11 +30,27 @@ func (s *site) power(ctx context.Context, op string, vm providers.VM, want types
 	if err := s.refuse(op, vm); err != nil {
 		return err
 	}
-	ref, err := s.refOf(ctx, op, vm)
-	if err != nil {
-		return err
+	off := want == types.VirtualMachinePowerStatePoweredOff
+	var ref types.ManagedObjectReference
+	if vm.Ref != "" {
+		ref = refFromID(vm.Ref)
+	} else {
+		var err error
+		if ref, err = s.lookup(ctx, vm.Path); err != nil {
+			return fail(op, obj, err)
+		}
+		if ref.Value == "" {
+			if off {
+				return nil
+			}
+			return permanent(op, obj, "no VM %s in datacenter %s", vm.Path, s.datacenter)
+		}
 	}
-	return fail(op, obj, s.setPower(ctx, ref, want))
+	err := s.setPower(ctx, ref, want)
+	if off && gone(err, ref) {
+		return nil
+	}
+	return fail(op, obj, err)
 }
 
 // setPower powers a VM on or off and waits; already there is success.
@@ -139,9 +157,10 @@ func customizationSpec(host string, ip providers.IPSettings, nics int) types.Cus
 }
 
 // Destroy deletes the VM, powering it off first when it is on; a VM
-// already gone is not an error. It also deletes an empty folder, as
-// Marked lists the folders a run created. It refuses to delete a replica
-// (a VM marked drplan.replica) or a folder that is not empty.
+// already gone is not an error. It also deletes an empty folder (Marked
+// lists the folders a run created), and with it the folders above that
+// the same run created and that are left empty. It refuses to delete a
+// replica (a VM marked drplan.replica) or a folder that is not empty.
 func (s *site) Destroy(ctx context.Context, vm providers.VM) error {
 	const op = "destroy"
 	obj := s.object(vm)
@@ -169,7 +188,7 @@ func (s *site) Destroy(ctx context.Context, vm providers.VM) error {
 	} else {
 		err = s.destroyVM(ctx, op, obj, ref)
 	}
-	if notFound(err) {
+	if gone(err, ref) {
 		return nil
 	}
 	return fail(op, obj, err)
@@ -203,17 +222,46 @@ func (s *site) destroyFolder(ctx context.Context, op, obj string, ref types.Mana
 	if ref == s.vmFolder {
 		return permanent(op, obj, "the datacenter's vm folder cannot be destroyed")
 	}
-	var f mo.Folder
-	if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"childEntity"}, &f); err != nil {
+	fields, err := s.fieldKeys(ctx)
+	if err != nil {
 		return err
 	}
-	if n := len(f.ChildEntity); n > 0 {
-		return permanent(op, obj, "the folder is not empty: it holds %d objects", n)
+	runKey, hasRun := fields[FieldRun]
+	run := ""
+	for level := 0; ; level++ {
+		var f mo.Folder
+		if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"childEntity", "parent", "customValue"}, &f); err != nil {
+			if level > 0 {
+				return nil // an ancestor is gone already: fine
+			}
+			return err
+		}
+		mark := fieldValue(f.CustomValue, runKey, hasRun)
+		if level == 0 {
+			if n := len(f.ChildEntity); n > 0 {
+				return permanent(op, obj, "the folder is not empty: it holds %d objects", n)
+			}
+			run = mark
+		} else if run == "" || mark != run || len(f.ChildEntity) > 0 {
+			return nil
+		}
+		t, err := object.NewFolder(s.vc, ref).Destroy(ctx)
+		if err == nil {
+			_, err = s.wait(ctx, t)
+		}
+		s.forgetFolders()
+		if err != nil {
+			if level > 0 {
+				return nil // best effort for ancestors
+			}
+			return err
+		}
+		// The run may have made the folders above this one as well (a
+		// drill folder's parent, on the first drill): those of them that
+		// this leaves empty go too.
+		if f.Parent == nil || *f.Parent == s.vmFolder || f.Parent.Type != "Folder" {
+			return nil
+		}
+		ref = *f.Parent
 	}
-	t, err := object.NewFolder(s.vc, ref).Destroy(ctx)
-	if err == nil {
-		_, err = s.wait(ctx, t)
-	}
-	s.forgetFolders()
-	return err
 }

@@ -38,6 +38,7 @@ type site struct {
 	vmFolder     types.ManagedObjectReference
 	vmFolderPath string // "/DC/vm"
 
+	folderMu   sync.Mutex // serialises finding and making folders
 	mu         sync.Mutex
 	fields     map[string]int32                        // custom attribute keys by name; nil until read
 	folderRefs map[string]types.ManagedObjectReference // VM folders by path, as found or made
@@ -131,7 +132,7 @@ func refFromID(id string) types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
 }
 
-// readOnly returns the error of a mutating call on a read-only site, or
+// refuse returns the error of a mutating call on a read-only site, or
 // nil.
 func (s *site) refuse(op string, vm providers.VM) error {
 	if !s.readOnly {
@@ -275,22 +276,29 @@ func (s *site) release(c pooledCollector, clean bool) {
 }
 
 // wait waits for a task with the property collector and returns its
-// result.
+// result. A wait cut short by a new session (after a re-login; the
+// collector went with the old one) is made again once.
 func (s *site) wait(ctx context.Context, t *object.Task) (types.AnyType, error) {
-	c, err := s.collector(ctx)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		c, err := s.collector(ctx)
+		if err != nil {
+			return nil, err
+		}
+		info, err := task.WaitEx(ctx, t.Reference(), c.pc, nil)
+		var taskErr task.Error
+		failed := errors.As(err, &taskErr)
+		s.release(c, err == nil || failed)
+		if err != nil && !failed && attempt == 0 && ctx.Err() == nil && c.session != s.relogin.session() {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if info == nil {
+			return nil, nil
+		}
+		return info.Result, nil
 	}
-	info, err := task.WaitEx(ctx, t.Reference(), c.pc, nil)
-	var taskErr task.Error
-	s.release(c, err == nil || errors.As(err, &taskErr))
-	if err != nil {
-		return nil, err
-	}
-	if info == nil {
-		return nil, nil
-	}
-	return info.Result, nil
 }
 
 // joinPath joins folder path elements the way inventory paths read.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -20,8 +21,8 @@ const maxWait = 5 * time.Second
 // readiness is what WaitReady has seen of one VM.
 type readiness struct {
 	power, tools, beat, ip string
-	gone, ready, done       bool
-	at                      time.Time
+	gone, ready, done      bool
+	at                     time.Time
 }
 
 func (r *readiness) apply(changes []types.PropertyChange) {
@@ -70,9 +71,9 @@ func (r *readiness) seen(w providers.WaitFor) string {
 	running := r.tools == string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)
 	switch {
 	case r.gone:
-		return "the VM no longer exists"
+		return "the VM does not exist"
 	case r.power == "":
-		return "nothing reported"
+		return "nothing reported (does the VM exist?)"
 	case r.power != string(types.VirtualMachinePowerStatePoweredOn):
 		return "the VM is " + r.power
 	case w == providers.WaitHeartbeat && running:
@@ -116,7 +117,6 @@ func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor provid
 	}
 	states := map[types.ManagedObjectReference]*readiness{}
 	refs := make([]types.ManagedObjectReference, len(vms))
-	var objects []types.ObjectSpec
 	for i, vm := range vms {
 		out[i].VM = vm
 		switch waitFor {
@@ -133,12 +133,11 @@ func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor provid
 		refs[i] = ref
 		if states[ref] == nil {
 			states[ref] = &readiness{}
-			objects = append(objects, types.ObjectSpec{Obj: ref})
 		}
 	}
 	var waitErr error
-	if len(objects) > 0 {
-		waitErr = s.waitBatch(ctx, objects, states, waitFor, deadline)
+	if len(states) > 0 {
+		waitErr = s.waitBatch(ctx, states, waitFor, deadline)
 	}
 	what := map[providers.WaitFor]string{providers.WaitNone: "power-on", providers.WaitHeartbeat: "heartbeat", providers.WaitIP: "IP address"}[waitFor]
 	for i, vm := range vms {
@@ -154,7 +153,7 @@ func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor provid
 		obj := s.object(vm)
 		switch {
 		case st.gone:
-			out[i].Err = permanent(op, obj, "the VM no longer exists")
+			out[i].Err = permanent(op, obj, "the VM does not exist")
 		case waitErr != nil:
 			out[i].Err = fail(op, obj, fmt.Errorf("waiting for %s: %w (last seen: %s)", what, waitErr, st.seen(waitFor)))
 		default:
@@ -167,23 +166,11 @@ func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor provid
 
 // waitBatch follows the VMs' readiness properties until all are ready or
 // the deadline passes; it returns an error only when the wait itself
-// failed.
-func (s *site) waitBatch(ctx context.Context, objects []types.ObjectSpec, states map[types.ManagedObjectReference]*readiness,
+// failed. A VM that disappears is marked gone and the wait goes on
+// without it; a wait cut short by a new session (after a re-login) starts
+// again in the new one.
+func (s *site) waitBatch(ctx context.Context, states map[types.ManagedObjectReference]*readiness,
 	waitFor providers.WaitFor, deadline time.Time) error {
-	c, err := s.collector(ctx)
-	if err != nil {
-		return err
-	}
-	clean := false
-	defer func() { s.release(c, clean) }()
-	filter := types.CreateFilter{Spec: types.PropertyFilterSpec{
-		ObjectSet: objects,
-		PropSet:   []types.PropertySpec{{Type: "VirtualMachine", PathSet: waitProps}},
-	}}
-	pf, err := c.pc.CreateFilter(ctx, filter)
-	if err != nil {
-		return err
-	}
 	pending := len(states)
 	onUpdates := func(updates []types.ObjectUpdate) bool {
 		now := time.Now()
@@ -209,13 +196,59 @@ func (s *site) waitBatch(ctx context.Context, objects []types.ObjectSpec, states
 		}
 		return pending <= 0 || !now.Before(deadline)
 	}
-	for pending > 0 {
+	restarts := 0
+	for pending > 0 && time.Now().Before(deadline) {
+		err := s.waitOnce(ctx, states, onUpdates, &pending, deadline)
+		if err == nil {
+			return nil
+		}
+		var missing *types.ManagedObjectNotFound
+		if _, ok := fault.As(err, &missing); ok {
+			if st := states[missing.Obj]; st != nil && !st.done {
+				st.gone, st.done = true, true
+				pending--
+				continue
+			}
+		}
+		if isNotAuthenticated(err) || notFound(err) {
+			if restarts++; restarts <= 2 {
+				continue
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// waitOnce makes a property filter over the VMs not done yet and follows
+// it until all are done or the deadline passes.
+func (s *site) waitOnce(ctx context.Context, states map[types.ManagedObjectReference]*readiness,
+	onUpdates func([]types.ObjectUpdate) bool, pending *int, deadline time.Time) error {
+	var objects []types.ObjectSpec
+	for ref, st := range states {
+		if !st.done {
+			objects = append(objects, types.ObjectSpec{Obj: ref})
+		}
+	}
+	c, err := s.collector(ctx)
+	if err != nil {
+		return err
+	}
+	clean := false
+	defer func() { s.release(c, clean) }()
+	pf, err := c.pc.CreateFilter(ctx, types.CreateFilter{Spec: types.PropertyFilterSpec{
+		ObjectSet: objects,
+		PropSet:   []types.PropertySpec{{Type: "VirtualMachine", PathSet: waitProps}},
+	}})
+	if err != nil {
+		return err
+	}
+	for *pending > 0 {
 		left := time.Until(deadline)
 		if left <= 0 {
 			break
 		}
-		secs := int32(min(left, maxWait).Round(time.Second) / time.Second)
-		secs = max(secs, 1)
+		secs := max(int32(min(left, maxWait).Round(time.Second)/time.Second), 1)
 		opts := &property.WaitOptions{Options: &types.WaitOptions{MaxWaitSeconds: &secs}}
 		wctx, cancel := context.WithDeadline(ctx, deadline)
 		err := c.pc.WaitForUpdatesEx(wctx, opts, onUpdates)

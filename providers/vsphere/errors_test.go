@@ -1,0 +1,99 @@
+package vsphere
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/vmware/govmomi/task"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/drplan/drplan/providers"
+)
+
+func soapFault(f types.BaseMethodFault, msg string) error {
+	sf := &soap.Fault{Code: "ServerFaultCode", String: msg}
+	sf.Detail.Fault = f
+	return soap.WrapSoapFault(sf)
+}
+
+func taskFault(f types.BaseMethodFault, msg string) error {
+	return task.Error{LocalizedMethodFault: &types.LocalizedMethodFault{Fault: f, LocalizedMessage: msg}}
+}
+
+func TestClassify(t *testing.T) {
+	vmRef := types.ManagedObjectReference{Type: "VirtualMachine", Value: "vm-1"}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want providers.ErrorKind
+		msg  string
+	}{
+		{"injected generic fault", soapFault(&types.SystemErrorFault{Reason: "simulated API error in PowerOnVM_Task"}, "simulated API error in PowerOnVM_Task"),
+			providers.Transient, "SystemError: simulated API error in PowerOnVM_Task"},
+		{"task in progress", taskFault(&types.TaskInProgress{}, ""), providers.Transient, "TaskInProgress"},
+		{"resource in use", taskFault(&types.ResourceInUse{}, "busy"), providers.Transient, "ResourceInUse: busy"},
+		{"invalid state", soapFault(&types.InvalidState{}, ""), providers.Transient, "InvalidState"},
+		{"not authenticated after a failed re-login", fmt.Errorf("%w (logging in again failed: refused)", soapFault(&types.NotAuthenticated{}, "")),
+			providers.Transient, "NotAuthenticated: (logging in again failed: refused)"},
+		{"invalid power state", taskFault(&types.InvalidPowerState{ExistingState: types.VirtualMachinePowerStatePoweredOn}, ""),
+			providers.Permanent, "InvalidPowerState: the VM is poweredOn"},
+		{"missing object", soapFault(&types.ManagedObjectNotFound{Obj: vmRef}, ""), providers.Permanent, "ManagedObjectNotFound: VirtualMachine vm-1 does not exist"},
+		{"not found", taskFault(&types.NotFound{}, ""), providers.Permanent, "NotFound"},
+		{"invalid argument", soapFault(&types.InvalidArgument{InvalidProperty: "spec.location.pool"}, ""), providers.Permanent, "InvalidArgument: invalid spec.location.pool"},
+		{"no permission", soapFault(&types.NoPermission{PrivilegeId: "VirtualMachine.Interact.PowerOn"}, ""), providers.Permanent, ""},
+		{"duplicate name", taskFault(&types.DuplicateName{Name: "web-01"}, ""), providers.Permanent, `DuplicateName: "web-01" already exists`},
+		{"dropped connection", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: io.EOF}, providers.Transient, ""},
+		{"refused connection", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, providers.Transient, ""},
+		{"reset connection", fmt.Errorf("read: %w", syscall.ECONNRESET), providers.Transient, ""},
+		{"bad gateway", errors.New("POST /sdk: 503 Service Unavailable"), providers.Transient, ""},
+		{"untrusted certificate", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: x509.UnknownAuthorityError{}}, providers.Permanent, ""},
+		{"deadline", context.DeadlineExceeded, providers.Transient, ""},
+		{"cancelled", context.Canceled, providers.Permanent, ""},
+		{"anything else", errors.New("bad spec"), providers.Permanent, "bad spec"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := fail("op", "west:vm", tc.err)
+			var pe *providers.Error
+			if !errors.As(err, &pe) || pe.Kind != tc.want || pe.Op != "op" || pe.Object != "west:vm" {
+				t.Fatalf("fail() = %#v, want kind %d", err, tc.want)
+			}
+			if tc.msg != "" && pe.Err.Error() != tc.msg {
+				t.Errorf("message %q, want %q", pe.Err.Error(), tc.msg)
+			}
+			if !errors.Is(err, tc.err) {
+				t.Error("the cause is lost")
+			}
+		})
+	}
+	pe := &providers.Error{Op: "x", Kind: providers.ReadOnlyViolation, Err: errors.New("no")}
+	if got := fail("y", "z", pe); got != error(pe) {
+		t.Errorf("fail re-wrapped a provider error: %v", got)
+	}
+	if fail("op", "obj", nil) != nil {
+		t.Error("fail(nil) is not nil")
+	}
+}
+
+func TestGoneAndAlreadyThere(t *testing.T) {
+	vm := types.ManagedObjectReference{Type: "VirtualMachine", Value: "vm-7"}
+	pc := types.ManagedObjectReference{Type: "PropertyCollector", Value: "session[1]pc"}
+	if !gone(soapFault(&types.ManagedObjectNotFound{Obj: vm}, ""), vm) {
+		t.Error("a missing VM is not gone")
+	}
+	if gone(soapFault(&types.ManagedObjectNotFound{Obj: pc}, ""), vm) {
+		t.Error("a missing property collector made the VM gone")
+	}
+	on := taskFault(&types.InvalidPowerState{ExistingState: types.VirtualMachinePowerStatePoweredOn}, "")
+	if !alreadyInState(on, types.VirtualMachinePowerStatePoweredOn) || alreadyInState(on, types.VirtualMachinePowerStatePoweredOff) {
+		t.Error("alreadyInState is wrong")
+	}
+}
