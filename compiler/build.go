@@ -129,6 +129,10 @@ func (b *builder) startupOf(vm string) plans.Startup {
 	return st
 }
 
+// vmRetries is how often a VM step is tried again after a transient
+// failure (the provider says which failures are transient).
+const vmRetries = 3
+
 // recoverTier adds each VM's sequence: copy or promote, connect,
 // customize, power on, wait, settle.
 func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
@@ -141,7 +145,8 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 		}
 		st := b.startupOf(vm)
 		site := b.toSite(g)
-		base := steps.Step{Tier: t.Name, VM: vm, Group: g.Name, Site: site, OnFailure: string(t.OnFailure), Slot: true, Timeout: steps.Duration(10 * time.Minute)}
+		base := steps.Step{Tier: t.Name, VM: vm, Group: g.Name, Site: site, OnFailure: string(t.OnFailure), Slot: true,
+			Timeout: steps.Duration(10 * time.Minute), Retries: vmRetries}
 		step := func(action string, kind steps.Kind, phase steps.Phase, args steps.Args) *steps.Step {
 			s := base
 			s.Addr, s.Kind, s.Phase, s.Args = vmAddr(t.Name, vm, action), kind, phase, args

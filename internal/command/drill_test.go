@@ -1,0 +1,148 @@
+package command
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drplan/drplan/report"
+)
+
+// copyExample copies an example plan into a temporary directory, so that
+// runs write their state there.
+func copyExample(t *testing.T, name string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), name)
+	src := filepath.Join("..", "..", "examples", name)
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(dst, ".drplan"))
+	return dst
+}
+
+// drill runs drplan drill in process and returns its exit code, output
+// and report.
+func drill(t *testing.T, dir string, args ...string) (int, string, *report.Report) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Run(append(append([]string{"drill"}, args...), dir), &out, &errOut)
+	runs, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", "report.json"))
+	if len(runs) != 1 {
+		t.Fatalf("want one report, found %v\nstdout:\n%s\nstderr:\n%s", runs, out.String(), errOut.String())
+	}
+	b, err := os.ReadFile(runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String() + errOut.String(), &rep
+}
+
+func check(rep *report.Report, name string) *report.Check {
+	for i := range rep.Checks {
+		if rep.Checks[i].Name == name {
+			return &rep.Checks[i]
+		}
+	}
+	return nil
+}
+
+// TestDrillExamples drills every example against its simulated sites, in
+// process. All pass but faults, which fails the way its README says.
+func TestDrillExamples(t *testing.T) {
+	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"status": "ok"}`))
+	}))
+	defer health.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{name: "branches"},
+		{name: "webshop", args: []string{"-var", "shop_url=" + health.URL + "/health"}},
+		{name: "erp", args: []string{"--auto-approve"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "erp" {
+				if _, err := exec.LookPath("terraform"); err != nil {
+					t.Skip("the erp example's DNS step needs terraform, which is not on PATH")
+				}
+			}
+			dir := copyExample(t, tc.name)
+			code, out, rep := drill(t, dir, tc.args...)
+			if code != ExitOK || rep.Result != "passed" {
+				t.Fatalf("drill exit %d, result %s\n%s", code, rep.Result, out)
+			}
+			for _, c := range rep.Checks {
+				if !c.Passed {
+					t.Errorf("check %s failed: %s", c.Name, c.Detail)
+				}
+			}
+			if len(rep.VMs) == 0 || rep.RTO.AchievedSeconds <= 0 || len(rep.RPO) == 0 {
+				t.Errorf("report lacks figures: %d VMs, RTO %v, %d RPOs", len(rep.VMs), rep.RTO.AchievedSeconds, len(rep.RPO))
+			}
+			for _, v := range rep.VMs {
+				if v.Status != "ready" || v.IP == "" || v.PlanSeconds <= 0 {
+					t.Errorf("VM %+v", v)
+				}
+			}
+			if !strings.Contains(out, "PASSED") {
+				t.Errorf("no summary in the output:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestDrillFaults: the faults example's drill fails, naming the VM that
+// never came up, the steps skipped after it, and the missed RPO.
+func TestDrillFaults(t *testing.T) {
+	dir := copyExample(t, "faults")
+	code, out, rep := drill(t, dir)
+	if code != ExitError || rep.Result != "failed" {
+		t.Fatalf("faults drill exit %d result %s\n%s", code, rep.Result, out)
+	}
+	var app03 *report.VM
+	for i, v := range rep.VMs {
+		if v.VM == "app-03" {
+			app03 = &rep.VMs[i]
+		}
+	}
+	if app03 == nil || app03.Status != "failed" || !strings.Contains(app03.Error, "not ready") {
+		t.Errorf("app-03 in the report: %+v", app03)
+	}
+	for _, v := range rep.VMs {
+		if v.VM != "app-03" && v.Status != "ready" {
+			t.Errorf("%s is %s (%s); only app-03 should fail, power-on errors are retried", v.VM, v.Status, v.Error)
+		}
+	}
+	skipped := false
+	for _, s := range rep.Steps {
+		if s.Addr == "step.settle" && s.Status == "skipped" {
+			skipped = true
+		}
+	}
+	if !skipped {
+		t.Error("step.settle, after the failed tier, is not reported skipped")
+	}
+	for _, g := range rep.RPO {
+		if g.Group == "app" && (g.Met || g.AchievedSeconds < 40*60) {
+			t.Errorf("app's RPO %+v: 40m lag must miss its 15m target", g)
+		}
+	}
+	if c := check(rep, "RPO"); c == nil || c.Passed {
+		t.Errorf("RPO check: %+v", c)
+	}
+	if c := check(rep, "every VM ready"); c == nil || c.Passed || !strings.Contains(c.Detail, "app-03") {
+		t.Errorf("VM check: %+v", c)
+	}
+}
