@@ -29,7 +29,7 @@ var simVMSchema = &hcl.BodySchema{
 // faultSchemas holds the attributes each fault kind takes.
 var faultSchemas = map[FaultKind]*hcl.BodySchema{
 	BootFailure:    {Attributes: []hcl.AttributeSchema{{Name: "vm", Required: true}, {Name: "mode"}}},
-	APIError:       {Attributes: []hcl.AttributeSchema{{Name: "method", Required: true}, {Name: "probability"}, {Name: "site"}}},
+	APIError:       {Attributes: []hcl.AttributeSchema{{Name: "method", Required: true}, {Name: "probability"}, {Name: "count"}, {Name: "site"}}},
 	SlowAPI:        {Attributes: []hcl.AttributeSchema{{Name: "method", Required: true}, {Name: "latency", Required: true}, {Name: "site"}}},
 	SiteDown:       {Attributes: []hcl.AttributeSchema{{Name: "site", Required: true}, {Name: "at"}, {Name: "duration"}}},
 	ReplicationLag: {Attributes: []hcl.AttributeSchema{{Name: "protection_group", Required: true}, {Name: "lag", Required: true}}},
@@ -141,6 +141,7 @@ func (l *loader) decodeFault(b *hcl.Block) *Fault {
 		if a.number("probability", &f.Probability) && (f.Probability < 0 || f.Probability > 1) {
 			l.errorf(a.rng("probability"), "Invalid probability", "probability must be from 0 to 1; 0.05 fails one call in twenty.")
 		}
+		a.integer("count", &f.Count, 1, 1000000)
 		a.duration("latency", &f.Latency)
 		f.Site, _ = a.ref("site", addrs.Site)
 	case SiteDown:

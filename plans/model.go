@@ -524,7 +524,9 @@ type Fault struct {
 	// Method is a vSphere API method name (api_error, slow_api).
 	Method      string
 	Probability float64
-	Latency     time.Duration
+	// Count limits an api_error to its first Count failures (0: no limit).
+	Count   int
+	Latency time.Duration
 	// Site is the affected site (site_down; optional for api faults).
 	Site string
 	// At is when the site goes down after the run starts; 0 with AtStart.

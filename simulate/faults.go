@@ -58,7 +58,7 @@ func newFaultSet(s *Site) *faultSet {
 			}
 		case plans.APIError:
 			s.Model.Service.AddFaultRule(&simulator.FaultInjectionRule{
-				MethodName: f.Method, ObjectType: "*", ObjectName: "*",
+				MethodName: f.Method, ObjectType: "*", ObjectName: "*", MaxCount: f.Count,
 				Probability: f.Probability, FaultType: simulator.FaultTypeGeneric, Enabled: true,
 				Message: "simulated API error in " + f.Method,
 			})

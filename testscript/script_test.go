@@ -43,6 +43,10 @@ func TestScripts(t *testing.T) {
 			"waitfile": cmdWaitFile,
 			"simenv":   cmdSimEnv,
 			"govc":     cmdGovc,
+			"simvars":  cmdSimVars,
+			"govcpath": cmdGovcPath,
+			"cpreport": cmdCopyReport,
+			"sleep":    cmdSleep,
 		},
 		RequireExplicitExec: true,
 	})
@@ -83,6 +87,58 @@ func cmdSimEnv(s *ts.TestScript, neg bool, args []string) {
 		}
 	}
 	s.Fatalf("no site %s in %s", args[1], args[0])
+}
+
+// cmdSimVars sets, for every site of a running drplan sim serve, the
+// plan variables SITE_url (credentials included) and SITE_thumbprint as
+// DRPLAN_VAR_ environment variables: a plan whose vcenter blocks use them
+// reaches the simulated sites over the live code path.
+func cmdSimVars(s *ts.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		s.Fatalf("usage: simvars STATEFILE")
+	}
+	var st struct {
+		Sites []struct{ Name, URL, Thumbprint string }
+	}
+	s.Check(json.Unmarshal([]byte(s.ReadFile(args[0])), &st))
+	for _, site := range st.Sites {
+		s.Setenv("DRPLAN_VAR_"+site.Name+"_url", site.URL)
+		s.Setenv("DRPLAN_VAR_"+site.Name+"_thumbprint", site.Thumbprint)
+	}
+}
+
+// cmdSleep pauses the script: sleep DURATION.
+func cmdSleep(s *ts.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		s.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	s.Check(err)
+	time.Sleep(d)
+}
+
+// cmdCopyReport copies the report of a plan's latest run to a file, for
+// grep: cpreport PLANDIR FILE.
+func cmdCopyReport(s *ts.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		s.Fatalf("usage: cpreport PLANDIR FILE")
+	}
+	runs, _ := filepath.Glob(s.MkAbs(filepath.Join(args[0], ".drplan", "runs", "*", "report.json")))
+	if len(runs) == 0 {
+		s.Fatalf("no report under %s", args[0])
+	}
+	b, err := os.ReadFile(runs[len(runs)-1])
+	s.Check(err)
+	s.Check(os.WriteFile(s.MkAbs(args[1]), b, 0o644))
+}
+
+// cmdGovcPath puts govc on PATH, for plans whose command steps run it.
+func cmdGovcPath(s *ts.TestScript, neg bool, args []string) {
+	govcOnce.Do(func() { govcPath, govcErr = installGovc() })
+	if govcErr != nil {
+		s.Fatalf("govc could not be installed: %v", govcErr)
+	}
+	s.Setenv("PATH", filepath.Dir(govcPath)+string(os.PathListSeparator)+s.Getenv("PATH"))
 }
 
 // govcVersion is the govc the scripts drive the simulated sites with.

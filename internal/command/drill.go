@@ -18,7 +18,6 @@ import (
 	"github.com/drplan/drplan/internal/diagview"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
-	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
@@ -87,35 +86,24 @@ func runDrill(c *cli, args []string) int {
 	}
 
 	runID := newRunID()
-	runDir := filepath.Join(c.stateDir(*state, dir), "runs", runID)
-	journal, err := runner.OpenJournal(runDir, cp.plan.Redact)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan drill: cannot open the run's journal: %v\n", err)
-		return ExitError
-	}
-	defer journal.Close()
-	if b, err := cp.prog.JSON(); err == nil {
-		os.WriteFile(filepath.Join(runDir, "program.json"), b, 0o644)
-	}
-	if b, err := cleanProg.JSON(); err == nil {
-		os.WriteFile(filepath.Join(runDir, "cleanup.json"), b, 0o644)
-	}
-	fmt.Fprintf(c.stdout, "Drill %s of plan %q against the %s sites (%d VMs, estimated RTO %s).\n",
-		runID, cp.plan.Name, targetWord(cp.target), countVMs(cp.prog), cp.prog.Estimate.Total)
-
-	opener := func(ctx context.Context, site string, readOnly bool) (providers.Site, error) {
-		return cp.target.site(ctx, site, readOnly)
-	}
-	exec := &runner.Executor{PlanDir: dir, RunDir: runDir, AutoApprove: *auto, TimeScale: cp.target.timeScale(),
-		Terminal: isTerminal(os.Stdin) && isTerminal(c.stdout), In: os.Stdin, Out: c.stdout}
-	progress := newProgress(c.stdout, cp.prog)
-
-	before := protectedFingerprint(cp.snap, cp.prog)
-	res, err := runner.Run(ctx, cp.prog, runner.Options{RunID: runID, Journal: journal, Open: opener, Custom: exec, Observer: progress.observe})
+	ses, err := c.newSession(cp, c.stateDir(*state, dir), dir, runID, *auto)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan drill: %v\n", err)
 		return ExitError
 	}
+	defer ses.close()
+	ses.saveProgram("program.json", cp.prog)
+	ses.saveProgram("cleanup.json", cleanProg)
+	fmt.Fprintf(c.stdout, "Drill %s of plan %q against the %s sites (%d VMs, estimated RTO %s).\n",
+		runID, cp.plan.Name, targetWord(cp.target), countVMs(cp.prog), cp.prog.Estimate.Total)
+
+	before := protectedFingerprint(cp.snap, cp.prog)
+	res, err := ses.run(ctx, cp.prog, runID)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan drill: %v\n", err)
+		return ExitError
+	}
+	runDir := ses.runDir
 	var checks []report.Check
 	programs := []*steps.Program{cp.prog}
 	if res.Canceled {
@@ -127,8 +115,7 @@ func runDrill(c *cli, args []string) int {
 		}
 	} else if !*keep {
 		fmt.Fprintf(c.stdout, "Cleaning up.\n")
-		cctx := context.WithoutCancel(ctx)
-		cres, err := runner.Run(cctx, cleanProg, runner.Options{RunID: runID, Journal: journal, Open: opener, Custom: exec, Observer: progress.observe})
+		cres, err := ses.run(context.WithoutCancel(ctx), cleanProg, runID)
 		if err == nil {
 			programs = append(programs, cleanProg)
 			checks = append(checks, report.Check{Name: "cleanup", Passed: cres.Passed,

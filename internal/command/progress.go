@@ -73,6 +73,11 @@ func (pr *progress) observe(e runner.Event) {
 		}
 		return
 	case runner.EventStepFinished:
+	case runner.EventStepFailed:
+		if e.Retryable {
+			pr.line("  %s: %s; trying again", e.Step, e.Error)
+		}
+		return
 	case runner.EventStepSkipped:
 		pr.line("  skipped %s (after %s failed)", e.Step, e.Detail["because"])
 		return

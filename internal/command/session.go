@@ -1,0 +1,57 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/steps"
+)
+
+// session is what running programs against a target needs: the run's
+// folder and journal, the custom-step executor and the progress view.
+type session struct {
+	c        *cli
+	cp       *compiled
+	runID    string
+	runDir   string
+	journal  *runner.Journal
+	exec     *runner.Executor
+	progress *progress
+}
+
+func (c *cli) newSession(cp *compiled, stateDir, planDir, runID string, autoApprove bool) (*session, error) {
+	runDir := filepath.Join(stateDir, "runs", runID)
+	journal, err := runner.OpenJournal(runDir, cp.plan.Redact)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the run's journal: %v", err)
+	}
+	return &session{
+		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal,
+		exec: &runner.Executor{PlanDir: planDir, RunDir: runDir, AutoApprove: autoApprove, TimeScale: cp.target.timeScale(),
+			Terminal: isTerminal(os.Stdin) && isTerminal(c.stdout), In: os.Stdin, Out: c.stdout},
+		progress: newProgress(c.stdout, cp.prog),
+	}, nil
+}
+
+// saveProgram writes a program (secrets redacted) into the run's folder.
+func (s *session) saveProgram(name string, p *steps.Program) {
+	if b, err := p.JSON(); err == nil {
+		os.WriteFile(filepath.Join(s.runDir, name), b, 0o644)
+	}
+}
+
+// run executes a program; placeholder is the run id "{run}" stands for.
+func (s *session) run(ctx context.Context, p *steps.Program, placeholder string) (*runner.Result, error) {
+	s.progress.cur = p
+	opener := func(ctx context.Context, site string, readOnly bool) (providers.Site, error) {
+		return s.cp.target.site(ctx, site, readOnly)
+	}
+	return runner.Run(ctx, p, runner.Options{RunID: s.runID, Placeholder: placeholder, Journal: s.journal, Open: opener,
+		Custom: s.exec, Observer: s.progress.observe})
+}
+
+func (s *session) close() { s.journal.Close() }
