@@ -33,9 +33,9 @@ func (b *builder) build() {
 			g := b.groups[name]
 			s := b.add(&steps.Step{Addr: addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String() + "/reverse", Kind: steps.Reverse,
 				Phase: steps.PhaseReplicas, Group: g.Name, Site: g.RecoverySite, Timeout: steps.Duration(30 * time.Minute), OnFailure: string(plans.Halt)})
-			after(s, prepared...)
+			b.after(s, prepared...)
 			for _, t := range tiers {
-				after(b.byAddr[tierStart(t.Name)], s.Addr)
+				b.after(b.byAddr[tierStart(t.Name)], s.Addr)
 			}
 		}
 	}
@@ -59,7 +59,7 @@ func (b *builder) prepare() []string {
 				sd := b.add(&steps.Step{Addr: "protected/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/shutdown", Kind: steps.Shutdown,
 					Phase: steps.PhasePrepare, VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true,
 					Args: steps.Args{Target: b.productionPath(g, vm)}, Timeout: steps.Duration(b.startupOf(vm).Timeout), OnFailure: string(plans.Halt)})
-				after(sync, sd.Addr)
+				b.after(sync, sd.Addr)
 			}
 		}
 	case plans.ModeFailover:
@@ -137,7 +137,7 @@ const vmRetries = 3
 // customize, power on, wait, settle.
 func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 	start, done := b.byAddr[tierStart(t.Name)], b.byAddr[tierDone(t.Name)]
-	after(start, prepared...)
+	b.after(start, prepared...)
 	for _, vm := range t.VMs {
 		g := b.groupOf[vm]
 		if g == nil {
@@ -163,32 +163,32 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 			storage = step("promote", steps.Promote, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Point: b.opts.Point})
 			switch b.mode {
 			case plans.ModeMigrate, plans.ModeFailback:
-				after(storage, addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String()+"/sync")
+				b.after(storage, addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String()+"/sync")
 			case plans.ModeFailover:
-				after(storage, "protected/"+addrs.Ref{Kind: addrs.VM, Name: vm}.String()+"/power_off")
+				b.after(storage, "protected/"+addrs.Ref{Kind: addrs.VM, Name: vm}.String()+"/power_off")
 			}
 		}
 		last := storage
 		if b.mode != plans.ModeTest {
 			c := step("connect", steps.Connect, steps.PhaseNetwork, steps.Args{Target: target, Networks: b.networks(g, vm)})
-			after(c, last.Addr)
+			b.after(c, last.Addr)
 			last = c
 		}
 		if ip := b.address(g, vm); ip != nil {
 			c := step("customize", steps.Customize, steps.PhaseNetwork, steps.Args{Target: target, IP: ip})
-			after(c, last.Addr)
+			b.after(c, last.Addr)
 			last = c
 		}
 		if st.Action == plans.NoPowerOn {
-			after(done, last.Addr)
+			b.after(done, last.Addr)
 			continue
 		}
 		on := step("power_on", steps.PowerOn, steps.PhasePowerOn, steps.Args{Target: target})
-		after(on, last.Addr, start.Addr)
+		b.after(on, last.Addr, start.Addr)
 		if o := b.rp.VM(vm); o != nil {
 			for _, dep := range o.After {
 				if dt := b.tierOf[dep]; dt != nil && b.groupOf[dep] != nil {
-					after(on, b.readyAddr(dt.Name, dep))
+					b.after(on, b.readyAddr(dt.Name, dep))
 				}
 			}
 		}
@@ -197,15 +197,15 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 		if st.WaitFor == plans.WaitNone {
 			wait.Estimate = 0
 		}
-		after(wait, on.Addr)
+		b.after(wait, on.Addr)
 		last = wait
 		if st.Delay > 0 {
 			s := step("settle", steps.Settle, steps.PhaseSettle, steps.Args{Delay: steps.Duration(st.Delay)})
 			s.Slot, s.Estimate, s.Timeout = false, steps.Duration(st.Delay), steps.Duration(st.Delay+time.Minute)
-			after(s, wait.Addr)
+			b.after(s, wait.Addr)
 			last = s
 		}
-		after(done, last.Addr)
+		b.after(done, last.Addr)
 	}
 }
 
@@ -235,12 +235,12 @@ func (b *builder) cleanTier(t *plans.Tier) {
 		off := base
 		off.Addr, off.Kind = vmAddr(t.Name, vm, "power_off"), steps.PowerOff
 		b.add(&off)
-		after(&off, start.Addr)
+		b.after(&off, start.Addr)
 		del := base
 		del.Addr, del.Kind = vmAddr(t.Name, vm, "destroy"), steps.Destroy
 		b.add(&del)
-		after(&del, off.Addr)
-		after(done, del.Addr)
+		b.after(&del, off.Addr)
+		b.after(done, del.Addr)
 	}
 }
 
@@ -476,13 +476,13 @@ func (b *builder) wireGraph(prepared []string) {
 		}
 		for _, d := range ds {
 			if b.byAddr[asDep(d)] != nil {
-				after(s, asDep(d))
+				b.after(s, asDep(d))
 			}
 		}
 	}
 	for _, s := range b.order {
 		if s.Kind == steps.Custom {
-			after(s, prepared...)
+			b.after(s, prepared...)
 		}
 	}
 }
@@ -561,10 +561,10 @@ func (b *builder) finish() {
 			folder := DrillFolder + "/" + RunPlaceholder
 			rm := b.add(&steps.Step{Addr: "site." + site + "/remove_folder", Kind: steps.Destroy, Phase: steps.PhaseCleanup, Site: site,
 				Args: steps.Args{Target: folder}, Timeout: steps.Duration(5 * time.Minute), Retries: 2, OnFailure: string(plans.Continue)})
-			after(rm, ends...)
+			b.after(rm, ends...)
 			v := b.add(&steps.Step{Addr: "site." + site + "/verify_gone", Kind: steps.VerifyGone, Phase: steps.PhaseCleanup, Site: site,
 				Args: steps.Args{Folder: folder}, Timeout: steps.Duration(5 * time.Minute), OnFailure: string(plans.Halt)})
-			after(v, rm.Addr)
+			b.after(v, rm.Addr)
 		}
 	}
 	for _, s := range b.order {
@@ -574,7 +574,7 @@ func (b *builder) finish() {
 	}
 	for _, s := range b.order {
 		if strings.HasPrefix(s.Addr, "resume/") {
-			after(s, ends...)
+			b.after(s, ends...)
 		}
 	}
 }

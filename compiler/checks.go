@@ -55,18 +55,20 @@ func (b *builder) checkVMsExist() {
 			continue
 		}
 		site := b.inv.Sites[g.Site]
-		var names []string
-		for _, v := range site.VMs {
-			if v.Replica == nil && v.Run == "" {
-				names = append(names, v.Name)
-			}
-		}
+		var names []string // for suggestions, made only when needed
 		for _, vm := range g.VMs {
 			if matchesAny(g.Exclude, vm) || b.inventoryVM(g.Site, vm) != nil {
 				continue
 			}
 			if b.mode == plans.ModeFailback && b.inventoryVM(g.RecoverySite, vm) != nil {
 				continue // failed over: it lives at the recovery site now
+			}
+			if names == nil {
+				for _, v := range site.VMs {
+					if v.Replica == nil && v.Run == "" {
+						names = append(names, v.Name)
+					}
+				}
 			}
 			detail := fmt.Sprintf("Group %q protects VM %q, but datacenter %s of site %q has no VM of that name.", g.Name, vm, site.Datacenter, g.Site)
 			if s := closest(vm, names); s != "" {

@@ -83,6 +83,10 @@ type builder struct {
 	// forward is false for failback: VMs go from the recovery site back
 	// to the protected one.
 	forward bool
+	// Lookups of the inventory by site and VM name.
+	vmIndex, replicaIndex map[string]map[string]*inventory.VM
+	// deps dedupes each step's After list.
+	deps map[*steps.Step]map[string]bool
 }
 
 // Compile builds the program of one run mode. p must have been loaded
@@ -258,9 +262,32 @@ func (b *builder) add(s *steps.Step) *steps.Step {
 	return s
 }
 
-func after(s *steps.Step, deps ...string) {
+// after records that s waits for deps, each once.
+func (b *builder) after(s *steps.Step, deps ...string) {
 	for _, d := range deps {
-		if d != "" && !slices.Contains(s.After, d) {
+		if d == "" {
+			continue
+		}
+		if len(s.After) < 16 {
+			if !slices.Contains(s.After, d) {
+				s.After = append(s.After, d)
+			}
+			continue
+		}
+		// Long lists (a tier's end waits for all its VMs): keep a set.
+		if b.deps == nil {
+			b.deps = map[*steps.Step]map[string]bool{}
+		}
+		set := b.deps[s]
+		if set == nil {
+			set = make(map[string]bool, len(s.After)*2)
+			for _, x := range s.After {
+				set[x] = true
+			}
+			b.deps[s] = set
+		}
+		if !set[d] {
+			set[d] = true
 			s.After = append(s.After, d)
 		}
 	}
@@ -282,22 +309,40 @@ func (b *builder) sortedTiers() []*plans.Tier {
 // inventoryVM returns a VM's inventory entry at a site (not a replica or a
 // run's copy), or nil.
 func (b *builder) inventoryVM(site, name string) *inventory.VM {
-	s := b.inv.Sites[site]
-	if s == nil {
-		return nil
-	}
-	if v := s.VM(name); v != nil && v.Replica == nil && v.Run == "" {
-		return v
-	}
-	return nil
+	b.indexInventory()
+	return b.vmIndex[site][name]
 }
 
 // replica returns the replica of a VM at a site, or nil.
 func (b *builder) replica(site, name string) *inventory.VM {
-	if s := b.inv.Sites[site]; s != nil {
-		return s.ReplicaOf(name)
+	b.indexInventory()
+	return b.replicaIndex[site][name]
+}
+
+// indexInventory builds, once, lookups of the sites' VMs and replicas by
+// name: plans of thousands of VMs look each up several times.
+func (b *builder) indexInventory() {
+	if b.vmIndex != nil {
+		return
 	}
-	return nil
+	b.vmIndex, b.replicaIndex = map[string]map[string]*inventory.VM{}, map[string]map[string]*inventory.VM{}
+	for name, s := range b.inv.Sites {
+		vms, reps := map[string]*inventory.VM{}, map[string]*inventory.VM{}
+		for _, v := range s.VMs {
+			switch {
+			case v.Run != "":
+			case v.Replica != nil:
+				if reps[v.Replica.Of] == nil {
+					reps[v.Replica.Of] = v
+				}
+			default:
+				if vms[v.Name] == nil {
+					vms[v.Name] = v
+				}
+			}
+		}
+		b.vmIndex[name], b.replicaIndex[name] = vms, reps
+	}
 }
 
 // sourcePath is the VM a recovery starts from at the recovery site: the

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"container/heap"
+	"slices"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -29,7 +30,9 @@ func topoSort(in []*steps.Step) []*steps.Step {
 	waiting := make([]int, len(in))
 	dependents := make([][]int, len(in))
 	for i, s := range in {
-		sort.Slice(s.After, func(a, b int) bool { return index[s.After[a]] < index[s.After[b]] })
+		if len(s.After) > 1 {
+			slices.SortFunc(s.After, func(a, b string) int { return index[a] - index[b] })
+		}
 		for _, d := range s.After {
 			j, ok := index[d]
 			if !ok {
@@ -80,7 +83,11 @@ func (h *intHeap) Pop() any {
 // estimate, and each tier's start and done come from its barriers.
 func (b *builder) estimate() {
 	p := b.prog
-	finish := schedule(p.Steps, p.MaxParallel)
+	index := make(map[string]int, len(p.Steps))
+	for i, s := range p.Steps {
+		index[s.Addr] = i
+	}
+	finish := schedule(p.Steps, index, p.MaxParallel)
 	var total time.Duration
 	for _, f := range finish {
 		total = max(total, f)
@@ -88,23 +95,14 @@ func (b *builder) estimate() {
 	p.Estimate.Total = steps.Duration(total)
 	for _, t := range b.sortedTiers() {
 		var start, done time.Duration
-		if i := stepIndex(p, tierStart(t.Name)); i >= 0 {
+		if i, ok := index[tierStart(t.Name)]; ok {
 			start = finish[i]
 		}
-		if i := stepIndex(p, tierDone(t.Name)); i >= 0 {
+		if i, ok := index[tierDone(t.Name)]; ok {
 			done = finish[i]
 		}
 		p.Estimate.Tiers = append(p.Estimate.Tiers, steps.TierEstimate{Tier: t.Name, Start: steps.Duration(start), Done: steps.Duration(done), VMs: len(t.VMs)})
 	}
-}
-
-func stepIndex(p *steps.Program, addr string) int {
-	for i, s := range p.Steps {
-		if s.Addr == addr {
-			return i
-		}
-	}
-	return -1
 }
 
 // schedule returns each step's finish time when the steps run as the
@@ -112,13 +110,9 @@ func stepIndex(p *steps.Program, addr string) int {
 // a VM step also needs one of slots free slots, and among ready VM steps
 // the earliest in program order goes first. Steps must be in topological
 // order.
-func schedule(list []*steps.Step, slots int) []time.Duration {
+func schedule(list []*steps.Step, index map[string]int, slots int) []time.Duration {
 	if slots <= 0 {
 		slots = 1
-	}
-	index := make(map[string]int, len(list))
-	for i, s := range list {
-		index[s.Addr] = i
 	}
 	waiting := make([]int, len(list))
 	dependents := make([][]int, len(list))
@@ -129,31 +123,34 @@ func schedule(list []*steps.Step, slots int) []time.Duration {
 		}
 	}
 	finish := make([]time.Duration, len(list))
-	ready := &intHeap{}
+	// Ready steps wait in two queues: those that need a slot, and the
+	// others, which start at once.
+	readySlot, readyFree := &intHeap{}, &intHeap{}
+	push := func(i int) {
+		if list[i].Slot {
+			heap.Push(readySlot, i)
+		} else {
+			heap.Push(readyFree, i)
+		}
+	}
 	running := &eventHeap{}
 	for i := range list {
 		if waiting[i] == 0 {
-			heap.Push(ready, i)
+			push(i)
 		}
 	}
 	var now time.Duration
 	free := slots
-	for ready.Len() > 0 || running.Len() > 0 {
+	for readySlot.Len() > 0 || readyFree.Len() > 0 || running.Len() > 0 {
 		// Start what can start now, in program order.
-		var blocked []int
-		for ready.Len() > 0 {
-			i := heap.Pop(ready).(int)
-			if list[i].Slot {
-				if free == 0 {
-					blocked = append(blocked, i)
-					continue
-				}
-				free--
-			}
+		for readyFree.Len() > 0 {
+			i := heap.Pop(readyFree).(int)
 			heap.Push(running, event{at: now + time.Duration(list[i].Estimate), step: i})
 		}
-		for _, i := range blocked {
-			heap.Push(ready, i)
+		for free > 0 && readySlot.Len() > 0 {
+			i := heap.Pop(readySlot).(int)
+			free--
+			heap.Push(running, event{at: now + time.Duration(list[i].Estimate), step: i})
 		}
 		if running.Len() == 0 {
 			break
@@ -168,7 +165,7 @@ func schedule(list []*steps.Step, slots int) []time.Duration {
 			}
 			for _, j := range dependents[e.step] {
 				if waiting[j]--; waiting[j] == 0 {
-					heap.Push(ready, j)
+					push(j)
 				}
 			}
 		}

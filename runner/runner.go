@@ -198,22 +198,34 @@ func (r *run) schedule(ctx context.Context) {
 		err error
 	}
 	finished := make(chan done)
-	ready := &intHeap{}
+	ready := &readyQueues{steps: r.prog.Steps}
 	for i := range r.prog.Steps {
 		if r.waiting[i] == 0 {
-			heap.Push(ready, i)
+			ready.push(i)
 		}
 	}
 	free := max(r.prog.MaxParallel, 1)
 	running := 0
 	stopping := false
+	start := func(i int) {
+		s := r.prog.Steps[i]
+		running++
+		go func() {
+			err := r.execute(ctx, s, r.results[i])
+			finished <- done{i, err}
+		}()
+	}
 	for {
 		if ctx.Err() != nil || r.isHalted() {
 			stopping = true
 		}
-		var blocked []int
-		for !stopping && ready.Len() > 0 {
-			i := heap.Pop(ready).(int)
+		for !stopping {
+			// Steps without a slot start at once; then as many slot steps
+			// as there are free slots, earliest in program order first.
+			i, ok := ready.pop(free > 0)
+			if !ok {
+				break
+			}
 			s := r.prog.Steps[i]
 			if r.opts.Done[s.Addr] {
 				r.results[i].Status = StatusOK
@@ -221,20 +233,9 @@ func (r *run) schedule(ctx context.Context) {
 				continue
 			}
 			if s.Slot {
-				if free == 0 {
-					blocked = append(blocked, i)
-					continue
-				}
 				free--
 			}
-			running++
-			go func() {
-				err := r.execute(ctx, s, r.results[i])
-				finished <- done{i, err}
-			}()
-		}
-		for _, i := range blocked {
-			heap.Push(ready, i)
+			start(i)
 		}
 		if running == 0 {
 			return
@@ -270,12 +271,40 @@ func (r *run) isHalted() bool {
 }
 
 // release marks a step done and readies the steps that waited only for it.
-func (r *run) release(i int, ready *intHeap) {
+func (r *run) release(i int, ready *readyQueues) {
 	for _, j := range r.dependents[i] {
 		if r.waiting[j]--; r.waiting[j] == 0 && r.results[j].Status == StatusNotRun {
-			heap.Push(ready, j)
+			ready.push(j)
 		}
 	}
+}
+
+// readyQueues hold the steps that may start, in program order: those that
+// need a slot apart from the others, so that a full set of slots costs
+// nothing to skip.
+type readyQueues struct {
+	steps      []*steps.Step
+	slot, free intHeap
+}
+
+func (q *readyQueues) push(i int) {
+	if q.steps[i].Slot {
+		heap.Push(&q.slot, i)
+	} else {
+		heap.Push(&q.free, i)
+	}
+}
+
+// pop returns the next step to start: one without a slot if any, else,
+// when slotFree, the first that needs one.
+func (q *readyQueues) pop(slotFree bool) (int, bool) {
+	if q.free.Len() > 0 {
+		return heap.Pop(&q.free).(int), true
+	}
+	if slotFree && q.slot.Len() > 0 {
+		return heap.Pop(&q.slot).(int), true
+	}
+	return 0, false
 }
 
 // skipDependents marks everything that waits on a failed step skipped.

@@ -86,6 +86,8 @@ func run(w io.Writer, vms, runs int, keep bool) error {
 	printTable(w, drplan, raw, tf)
 	fmt.Fprintln(w)
 	printTargets(w, drplan, raw, tf)
+	fmt.Fprintln(w)
+	benchCompile(w, planDir, runs)
 	if keep {
 		fmt.Fprintf(w, "\nkept: plan %s\n      terraform %s\n", planDir, tfDir)
 	}
