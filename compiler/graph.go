@@ -2,11 +2,11 @@ package compiler
 
 import (
 	"container/heap"
-	"slices"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"time"
 

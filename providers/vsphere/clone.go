@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -22,8 +23,13 @@ var replicaProps = []string{"name", "resourcePool", "datastore", "snapshot", "cu
 // snapshot named after the requested recovery point when the replica has
 // one, else (for the zero time or the replica's latest point) a full
 // clone of the replica as it is. The copy goes into req.Folder (created
-// and marked when missing) on the replica's resource pool and datastore,
-// powered off, its NICs on req.Networks, and is marked with req.RunID.
+// when missing; its last folder, the run's own, marked when Clone creates
+// it) on the replica's resource pool and datastore, powered off, its NICs
+// on req.Networks, and is marked with req.RunID.
+//
+// A known req.Replica.Ref saves looking the replica up by path. Clone
+// then costs four calls of its own (read the replica, clone, add the task
+// to the task view, mark the copy) plus its share of the task waits.
 //
 // A retried Clone whose copy already exists, marked with the same run,
 // returns that copy.
@@ -128,6 +134,7 @@ func (s *site) Clone(ctx context.Context, req providers.CloneRequest) (providers
 		return providers.VM{}, permanent(op, obj, "the clone task returned no VM")
 	}
 	copyVM.Ref = ref.Value
+	s.rememberVM(copyVM.Path, ref)
 	if req.RunID != "" {
 		if err := s.mark(ctx, ref, req.RunID); err != nil {
 			// An unmarked copy would escape cleanup: take it away again.
@@ -175,7 +182,9 @@ func (s *site) existingCopy(ctx context.Context, folder types.ManagedObjectRefer
 	if fieldValue(m.CustomValue, key, ok) != req.RunID {
 		return providers.VM{}, false
 	}
-	return providers.VM{Site: s.name, Path: joinPath(req.Folder, req.Name), Ref: child.Reference().Value}, true
+	p := joinPath(req.Folder, req.Name)
+	s.rememberVM(p, child.Reference())
+	return providers.VM{Site: s.name, Path: p, Ref: child.Reference().Value}, true
 }
 
 // findSnapshot finds the snapshot named after a point in time (RFC 3339,
@@ -302,79 +311,93 @@ func (s *site) SetNetworks(ctx context.Context, vm providers.VM, networks []stri
 }
 
 // ensureFolder returns the VM folder at a path under the vm folder,
-// creating what is missing and marking each folder it creates with the
-// run id.
+// creating what is missing. The last folder of the path is the run's own
+// (drplan-drill/RUNID): when ensureFolder creates it, it marks it with the
+// run id. The folders above it are shared between runs and stay
+// unmarked, whoever creates them; a folder that exists already is never
+// marked.
 func (s *site) ensureFolder(ctx context.Context, p, runID string) (types.ManagedObjectReference, error) {
 	p = strings.Trim(p, "/")
 	if p == "" {
 		return s.vmFolder, nil
 	}
-	s.mu.Lock()
-	ref, ok := s.folderRefs[p]
-	s.mu.Unlock()
-	if ok {
+	if ref, ok := s.knownFolder(p); ok {
 		return ref, nil
 	}
 	// One caller at a time finds or makes folders: parallel clones into a
 	// new folder would otherwise all race to create it.
 	s.folderMu.Lock()
 	defer s.folderMu.Unlock()
-	s.mu.Lock()
-	ref, ok = s.folderRefs[p]
-	s.mu.Unlock()
-	if ok {
+	return s.makeFolder(ctx, p, runID)
+}
+
+// makeFolder finds or makes the folder at p, marking it with runID when
+// it makes it. It tries to create the folder in its parent straight
+// away, which for a new run's folder in an existing drill folder costs a
+// lookup of the parent, the creation and the mark. The caller holds
+// folderMu.
+func (s *site) makeFolder(ctx context.Context, p, runID string) (types.ManagedObjectReference, error) {
+	if ref, ok := s.knownFolder(p); ok {
 		return ref, nil
 	}
-	if ref, err := s.lookup(ctx, p); err != nil {
-		return ref, err
-	} else if ref.Type == "Folder" {
-		s.rememberFolder(p, ref)
-		return ref, nil
-	}
-	cur := s.vmFolder
-	search := object.NewSearchIndex(s.vc)
-	parts := strings.Split(p, "/")
-	for i, part := range parts {
-		sub := strings.Join(parts[:i+1], "/")
-		s.mu.Lock()
-		known, ok := s.folderRefs[sub]
-		s.mu.Unlock()
-		if ok {
-			cur = known
-			continue
-		}
-		// The path as a whole was not there, so try to make each folder
-		// and look for it only when it exists.
-		var child object.Reference
-		f, err := object.NewFolder(s.vc, cur).CreateFolder(ctx, part)
-		switch {
-		case err == nil:
-			if runID != "" {
-				if err := s.mark(ctx, f.Reference(), runID); err != nil {
-					if t, derr := f.Destroy(context.WithoutCancel(ctx)); derr == nil {
-						s.wait(context.WithoutCancel(ctx), t)
-					}
-					return types.ManagedObjectReference{}, fmt.Errorf("marking folder %s: %w", sub, err)
+	parent := s.vmFolder
+	dir, name := path.Split(p)
+	if dir = strings.Trim(dir, "/"); dir != "" {
+		var ok bool
+		if parent, ok = s.knownFolder(dir); !ok {
+			ref, err := s.lookup(ctx, dir)
+			switch {
+			case err != nil:
+				return ref, err
+			case ref.Value == "":
+				if ref, err = s.makeFolder(ctx, dir, ""); err != nil {
+					return ref, err
 				}
+			case ref.Type != "Folder":
+				return types.ManagedObjectReference{}, fmt.Errorf("%s is a %s, not a folder", dir, ref.Type)
 			}
-			child = f
-		case isFault(err, &types.DuplicateName{}):
-			if child, err = search.FindChild(ctx, object.NewFolder(s.vc, cur), part); err != nil {
-				return types.ManagedObjectReference{}, err
-			}
-			if child == nil {
-				return types.ManagedObjectReference{}, fmt.Errorf("folder %s exists and does not", sub)
-			}
-		default:
-			return types.ManagedObjectReference{}, fmt.Errorf("creating folder %s: %w", sub, err)
+			s.rememberFolder(dir, ref)
+			parent = ref
 		}
-		if child.Reference().Type != "Folder" {
-			return types.ManagedObjectReference{}, fmt.Errorf("%s is a %s, not a folder", sub, child.Reference().Type)
-		}
-		cur = child.Reference()
-		s.rememberFolder(sub, cur)
 	}
-	return cur, nil
+	var child types.ManagedObjectReference
+	f, err := object.NewFolder(s.vc, parent).CreateFolder(ctx, name)
+	if err == nil {
+		child = f.Reference()
+		if runID != "" {
+			if err := s.mark(ctx, child, runID); err != nil {
+				if t, derr := f.Destroy(context.WithoutCancel(ctx)); derr == nil {
+					s.wait(context.WithoutCancel(ctx), t)
+				}
+				return types.ManagedObjectReference{}, fmt.Errorf("marking folder %s: %w", p, err)
+			}
+		}
+	} else {
+		// It exists (DuplicateName), or we may not create folders here but
+		// it may exist all the same.
+		found, ferr := object.NewSearchIndex(s.vc).FindChild(ctx, object.NewFolder(s.vc, parent), name)
+		switch {
+		case ferr != nil:
+			return types.ManagedObjectReference{}, ferr
+		case found == nil && isFault(err, &types.DuplicateName{}):
+			return types.ManagedObjectReference{}, fmt.Errorf("folder %s exists and does not", p)
+		case found == nil:
+			return types.ManagedObjectReference{}, fmt.Errorf("creating folder %s: %w", p, err)
+		}
+		child = found.Reference()
+	}
+	if child.Type != "Folder" {
+		return types.ManagedObjectReference{}, fmt.Errorf("%s is a %s, not a folder", p, child.Type)
+	}
+	s.rememberFolder(p, child)
+	return child, nil
+}
+
+func (s *site) knownFolder(p string) (types.ManagedObjectReference, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref, ok := s.folderRefs[p]
+	return ref, ok
 }
 
 func (s *site) rememberFolder(p string, ref types.ManagedObjectReference) {

@@ -105,7 +105,9 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 		tr.TLSClientConfig.RootCAs = pool
 	}
 
-	s := &site{name: cfg.Name, readOnly: cfg.ReadOnly, user: user, sc: sc}
+	s := &site{name: cfg.Name, readOnly: cfg.ReadOnly, user: user, sc: sc, made: map[string]types.ManagedObjectReference{},
+		ours: map[types.ManagedObjectReference]bool{}}
+	s.tasks = newTaskMux(s)
 	s.calls.Add(1) // vim25.NewClient reads the service content
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
+	"github.com/drplan/drplan/simulate"
 )
 
 func vmAt(t *testing.T, site providers.Site, path string) *inventory.VM {
@@ -36,7 +37,8 @@ func vmAt(t *testing.T, site providers.Site, path string) *inventory.VM {
 
 // TestClone copies a replica into a drill folder on the test network:
 // the copy is marked with the run, powered off, on the right port group,
-// and the folders the clone created are marked too.
+// and so is the run's own folder (the last of the path) that the clone
+// created; the folder above it, which runs share, is not.
 func TestClone(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
@@ -62,7 +64,6 @@ func TestClone(t *testing.T) {
 	want := []providers.VM{
 		{Site: "west", Path: "drills/run-1/web-01", Ref: vm.Ref},
 		{Site: "west", Path: "drills/run-1"},
-		{Site: "west", Path: "drills"},
 	}
 	if len(marked) != len(want) {
 		t.Fatalf("marked %+v, want %+v", marked, want)
@@ -147,7 +148,7 @@ func TestClonePoints(t *testing.T) {
 		t.Errorf("clone of the zero time: %v", err)
 	}
 	marked, _ := site.Marked(ctx, "run-p")
-	if len(marked) != 5 { // latest, older, zero, drills/points, drills
+	if len(marked) != 4 { // latest, older, zero, drills/points
 		t.Errorf("marked %v", marked)
 	}
 }
@@ -396,7 +397,8 @@ func TestAPIError(t *testing.T) {
 
 // TestDestroyAndMarked: destroying what Marked lists, in its order,
 // leaves nothing of the run; destroying again is fine; replicas and
-// folders that are not empty are not destroyed.
+// folders that are not empty are not destroyed; the folders above a
+// run's own stay.
 func TestDestroyAndMarked(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
@@ -420,7 +422,9 @@ func TestDestroyAndMarked(t *testing.T) {
 	for _, m := range marked {
 		paths = append(paths, m.Path)
 	}
-	want := []string{"drills/run-d/a/web-01", "drills/run-d/web-02", "drills/run-d/a", "drills/run-d", "drills"}
+	// drills/run-d/a is the only folder a clone made as the last of its
+	// path; drills/run-d was there when the second clone went into it.
+	want := []string{"drills/run-d/a/web-01", "drills/run-d/web-02", "drills/run-d/a"}
 	if !slices.Equal(paths, want) {
 		t.Fatalf("marked %v, want %v", paths, want)
 	}
@@ -443,9 +447,14 @@ func TestDestroyAndMarked(t *testing.T) {
 	if rep := vmAt(t, site, vsphere.ReplicaFolder+"/web-01"); rep == nil {
 		t.Error("the replica went with its copy")
 	}
-	// The folder is made again by the next clone. Removing the run's own
-	// folder (as a drill's cleanup does) takes the emptied folders the
-	// run made above it too, but not those that hold others' objects.
+	for _, p := range []string{"drills/run-d", "drills"} {
+		if !folderExists(t, w, p) {
+			t.Errorf("folder %s, which the run did not mark, went with the run's", p)
+		}
+	}
+	// Removing the run's own folder (as a drill's cleanup does) leaves
+	// the shared drill folder above it, which the first run created,
+	// unmarked and in place for the next runs.
 	e := cloneCopy(t, site, "web-01", "drplan-drill/run-e", "run-e")
 	f := cloneCopy(t, site, "web-02", "drplan-drill/run-f", "run-f")
 	for _, vm := range []providers.VM{e, {Site: "west", Path: "drplan-drill/run-e"}} {
@@ -453,15 +462,29 @@ func TestDestroyAndMarked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if left, err := site.Marked(ctx, "run-e"); err != nil || len(left) != 1 || left[0].Path != "drplan-drill" {
-		t.Errorf("run-e left %v %v, want only drplan-drill, which holds run-f's folder", left, err)
+	if left, err := site.Marked(ctx, "run-e"); err != nil || len(left) != 0 {
+		t.Errorf("run-e left %v %v", left, err)
 	}
-	for _, vm := range []providers.VM{f, {Site: "west", Path: "drplan-drill/run-f"}, {Site: "west", Path: "drplan-drill"}} {
+	for _, vm := range []providers.VM{f, {Site: "west", Path: "drplan-drill/run-f"}} {
 		if err := site.Destroy(ctx, vm); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if left, err := site.Marked(ctx, "run-f"); err != nil || len(left) != 0 {
+		t.Errorf("run-f left %v %v", left, err)
+	}
+	if !folderExists(t, w, "drplan-drill") {
+		t.Error("the shared drill folder is gone")
+	}
+	// Someone removes the empty drill folder; the next run makes it
+	// again, and marks only its own.
+	if err := site.Destroy(ctx, providers.VM{Site: "west", Path: "drplan-drill"}); err != nil {
+		t.Fatal(err)
+	}
 	g := cloneCopy(t, site, "web-01", "drplan-drill/run-g", "run-g")
+	if left, err := site.Marked(ctx, "run-g"); err != nil || len(left) != 2 || left[1].Path != "drplan-drill/run-g" {
+		t.Errorf("run-g marked %v %v, want its copy and its folder", left, err)
+	}
 	for _, vm := range []providers.VM{g, {Site: "west", Path: "drplan-drill/run-g"}} {
 		if err := site.Destroy(ctx, vm); err != nil {
 			t.Fatal(err)
@@ -470,6 +493,25 @@ func TestDestroyAndMarked(t *testing.T) {
 	if left, err := site.Marked(ctx, "run-g"); err != nil || len(left) != 0 {
 		t.Errorf("run-g left %v %v after its folder was removed", left, err)
 	}
+	if !folderExists(t, w, "drplan-drill") {
+		t.Error("the drill folder went with run-g's")
+	}
+}
+
+// folderExists looks a folder up under the vm folder of DC-West with a
+// client of its own.
+func folderExists(t *testing.T, w *simulate.World, p string) bool {
+	t.Helper()
+	ctx := context.Background()
+	c, err := govmomi.NewClient(ctx, w.Site("west").URL, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Logout(ctx)
+	finder := find.NewFinder(c.Client)
+	finder.SetDatacenter(mustDC(t, finder, "DC-West"))
+	_, err = finder.Folder(ctx, "vm/"+p)
+	return err == nil
 }
 
 // TestCallsPerVM measures the API calls of a small drill batch: clone,
@@ -560,7 +602,7 @@ func TestFolderDeletedElsewhere(t *testing.T) {
 	}
 	again := cloneCopy(t, site, "web-01", "drills/ext", "run-f")
 	marked, err := site.Marked(ctx, "run-f")
-	if err != nil || len(marked) != 3 || marked[0].Ref != again.Ref {
-		t.Errorf("marked %+v, %v; want the new copy and both folders", marked, err)
+	if err != nil || len(marked) != 2 || marked[0].Ref != again.Ref || marked[1].Path != "drills/ext" {
+		t.Errorf("marked %+v, %v; want the new copy and the folder made again", marked, err)
 	}
 }

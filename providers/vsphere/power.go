@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -31,12 +32,9 @@ func (s *site) power(ctx context.Context, op string, vm providers.VM, want types
 		return err
 	}
 	off := want == types.VirtualMachinePowerStatePoweredOff
-	var ref types.ManagedObjectReference
-	if vm.Ref != "" {
-		ref = refFromID(vm.Ref)
-	} else {
-		var err error
-		if ref, err = s.lookup(ctx, vm.Path); err != nil {
+	for attempt := 0; ; attempt++ {
+		ref, remembered, err := s.resolve(ctx, vm)
+		if err != nil {
 			return fail(op, obj, err)
 		}
 		if ref.Value == "" {
@@ -45,15 +43,21 @@ func (s *site) power(ctx context.Context, op string, vm providers.VM, want types
 			}
 			return permanent(op, obj, "no VM %s in datacenter %s", vm.Path, s.datacenter)
 		}
+		err = s.setPower(ctx, ref, want)
+		if remembered && attempt == 0 && gone(err, ref) {
+			s.forgetPath(vm.Path)
+			continue
+		}
+		if off && gone(err, ref) {
+			return nil
+		}
+		return fail(op, obj, err)
 	}
-	err := s.setPower(ctx, ref, want)
-	if off && gone(err, ref) {
-		return nil
-	}
-	return fail(op, obj, err)
 }
 
 // setPower powers a VM on or off and waits; already there is success.
+// The state is not read first: the task's InvalidPowerState fault says
+// when the VM was there already, and the call is one either way.
 func (s *site) setPower(ctx context.Context, ref types.ManagedObjectReference, want types.VirtualMachinePowerState) error {
 	v := object.NewVirtualMachine(s.vc, ref)
 	var t *object.Task
@@ -158,110 +162,107 @@ func customizationSpec(host string, ip providers.IPSettings, nics int) types.Cus
 
 // Destroy deletes the VM, powering it off first when it is on; a VM
 // already gone is not an error. It also deletes an empty folder (Marked
-// lists the folders a run created), and with it the folders above that
-// the same run created and that are left empty. It refuses to delete a
-// replica (a VM marked drplan.replica) or a folder that is not empty.
+// lists the folders a run created); the folders above it stay, since
+// runs share them. It refuses to delete a replica (a VM marked
+// drplan.replica) or a folder that is not empty.
+//
+// A copy this site made is known not to be a replica and is destroyed
+// straight away (two calls and a share of the task waits); another VM is
+// read first, which also says whether to power it off.
 func (s *site) Destroy(ctx context.Context, vm providers.VM) error {
 	const op = "destroy"
 	obj := s.object(vm)
 	if err := s.refuse(op, vm); err != nil {
 		return err
 	}
-	var ref types.ManagedObjectReference
-	if vm.Ref != "" {
-		ref = refFromID(vm.Ref)
-	} else {
-		if strings.Trim(vm.Path, "/") == "" {
-			return permanent(op, obj, "no VM named")
-		}
-		var err error
-		if ref, err = s.lookup(ctx, vm.Path); err != nil {
+	if vm.Ref == "" && strings.Trim(vm.Path, "/") == "" {
+		return permanent(op, obj, "no VM named")
+	}
+	for attempt := 0; ; attempt++ {
+		ref, remembered, err := s.resolve(ctx, vm)
+		if err != nil {
 			return fail(op, obj, err)
 		}
 		if ref.Value == "" {
 			return nil // gone already
 		}
+		if ref.Type == "Folder" {
+			err = s.destroyFolder(ctx, op, obj, ref)
+		} else {
+			err = s.destroyVM(ctx, op, obj, ref)
+		}
+		if gone(err, ref) {
+			if remembered && attempt == 0 {
+				s.forgetPath(vm.Path)
+				continue
+			}
+			return nil
+		}
+		return fail(op, obj, err)
 	}
-	var err error
-	if ref.Type == "Folder" {
-		err = s.destroyFolder(ctx, op, obj, ref)
-	} else {
-		err = s.destroyVM(ctx, op, obj, ref)
-	}
-	if gone(err, ref) {
-		return nil
-	}
-	return fail(op, obj, err)
 }
 
 func (s *site) destroyVM(ctx context.Context, op, obj string, ref types.ManagedObjectReference) error {
-	var m mo.VirtualMachine
-	if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"runtime.powerState", "customValue"}, &m); err != nil {
-		return err
-	}
-	fields, err := s.fieldKeys(ctx)
-	if err != nil {
-		return err
-	}
-	if key, ok := fields[FieldReplica]; ok && fieldValue(m.CustomValue, key, true) != "" {
-		return permanent(op, obj, "the VM is a replica (%s is set); drplan does not destroy replicas", FieldReplica)
-	}
-	if m.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOff {
-		if err := s.setPower(ctx, ref, types.VirtualMachinePowerStatePoweredOff); err != nil {
+	if !s.isOurs(ref) {
+		var m mo.VirtualMachine
+		if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"runtime.powerState", "customValue"}, &m); err != nil {
 			return err
 		}
+		fields, err := s.fieldKeys(ctx)
+		if err != nil {
+			return err
+		}
+		if key, ok := fields[FieldReplica]; ok && fieldValue(m.CustomValue, key, true) != "" {
+			return permanent(op, obj, "the VM is a replica (%s is set); drplan does not destroy replicas", FieldReplica)
+		}
+		if m.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOff {
+			if err := s.setPower(ctx, ref, types.VirtualMachinePowerStatePoweredOff); err != nil {
+				return err
+			}
+		}
 	}
-	t, err := object.NewVirtualMachine(s.vc, ref).Destroy(ctx)
-	if err == nil {
-		_, err = s.wait(ctx, t)
+	for attempt := 0; ; attempt++ {
+		t, err := object.NewVirtualMachine(s.vc, ref).Destroy(ctx)
+		if err == nil {
+			_, err = s.wait(ctx, t)
+		}
+		if err == nil {
+			s.forgetVM(ref)
+			return nil
+		}
+		// Still on: power it off and try again.
+		var ips *types.InvalidPowerState
+		if _, ok := fault.As(err, &ips); ok && attempt == 0 && ips.ExistingState != types.VirtualMachinePowerStatePoweredOff {
+			if err := s.setPower(ctx, ref, types.VirtualMachinePowerStatePoweredOff); err != nil {
+				return err
+			}
+			continue
+		}
+		if gone(err, ref) {
+			s.forgetVM(ref)
+		}
+		return err
 	}
-	return err
 }
 
+// destroyFolder deletes an empty folder. vCenter deletes a folder with
+// everything in it, so that it is read first: one that holds anything is
+// refused.
 func (s *site) destroyFolder(ctx context.Context, op, obj string, ref types.ManagedObjectReference) error {
 	if ref == s.vmFolder {
 		return permanent(op, obj, "the datacenter's vm folder cannot be destroyed")
 	}
-	fields, err := s.fieldKeys(ctx)
-	if err != nil {
+	var f mo.Folder
+	if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"childEntity"}, &f); err != nil {
 		return err
 	}
-	runKey, hasRun := fields[FieldRun]
-	run := ""
-	for level := 0; ; level++ {
-		var f mo.Folder
-		if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"childEntity", "parent", "customValue"}, &f); err != nil {
-			if level > 0 {
-				return nil // an ancestor is gone already: fine
-			}
-			return err
-		}
-		mark := fieldValue(f.CustomValue, runKey, hasRun)
-		if level == 0 {
-			if n := len(f.ChildEntity); n > 0 {
-				return permanent(op, obj, "the folder is not empty: it holds %d objects", n)
-			}
-			run = mark
-		} else if run == "" || mark != run || len(f.ChildEntity) > 0 {
-			return nil
-		}
-		t, err := object.NewFolder(s.vc, ref).Destroy(ctx)
-		if err == nil {
-			_, err = s.wait(ctx, t)
-		}
-		s.forgetFolders()
-		if err != nil {
-			if level > 0 {
-				return nil // best effort for ancestors
-			}
-			return err
-		}
-		// The run may have made the folders above this one as well (a
-		// drill folder's parent, on the first drill): those of them that
-		// this leaves empty go too.
-		if f.Parent == nil || *f.Parent == s.vmFolder || f.Parent.Type != "Folder" {
-			return nil
-		}
-		ref = *f.Parent
+	if n := len(f.ChildEntity); n > 0 {
+		return permanent(op, obj, "the folder is not empty: it holds %d objects", n)
 	}
+	t, err := object.NewFolder(s.vc, ref).Destroy(ctx)
+	if err == nil {
+		_, err = s.wait(ctx, t)
+	}
+	s.forgetFolders()
+	return err
 }

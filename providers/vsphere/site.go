@@ -46,8 +46,11 @@ type site struct {
 	netsRead   time.Time
 	collectors []pooledCollector // idle property collectors
 	closed     bool
+	made       map[string]types.ManagedObjectReference // copies this site made, by path
+	ours       map[types.ManagedObjectReference]bool   // copies this site made
 
-	tags tagCache
+	tasks *taskMux
+	tags  tagCache
 }
 
 var _ providers.Site = (*site)(nil)
@@ -69,6 +72,7 @@ func (s *site) Close(ctx context.Context) error {
 	pool := s.collectors
 	s.collectors = nil
 	s.mu.Unlock()
+	s.tasks.close(ctx)
 	for _, c := range pool {
 		c.pc.Destroy(ctx)
 	}
@@ -130,6 +134,73 @@ func refFromID(id string) types.ManagedObjectReference {
 		return types.ManagedObjectReference{Type: "Folder", Value: id}
 	}
 	return types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
+}
+
+// rememberVM notes a VM this site made (a copy), so that later calls that
+// name it by path alone cost no lookup and Destroy knows it is no
+// replica.
+func (s *site) rememberVM(p string, ref types.ManagedObjectReference) {
+	s.mu.Lock()
+	s.made[strings.Trim(p, "/")] = ref
+	s.ours[ref] = true
+	s.mu.Unlock()
+}
+
+// forgetVM drops what rememberVM noted of a VM that is gone.
+func (s *site) forgetVM(ref types.ManagedObjectReference) {
+	s.mu.Lock()
+	delete(s.ours, ref)
+	for p, r := range s.made {
+		if r == ref {
+			delete(s.made, p)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// isOurs reports whether this site made the VM.
+func (s *site) isOurs(ref types.ManagedObjectReference) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ours[ref]
+}
+
+// resolve returns the reference of a VM (or folder) for a call that
+// acts on it: its Ref; else what this site remembers of its path (a copy
+// it made, a folder it made or found), which costs no call; else the path
+// looked up. The zero reference means nothing is at the path. remembered
+// says the reference came from memory: when the object turns out gone,
+// the caller forgets it and resolves the path again (someone may have
+// replaced it).
+func (s *site) resolve(ctx context.Context, vm providers.VM) (ref types.ManagedObjectReference, remembered bool, err error) {
+	if vm.Ref != "" {
+		return refFromID(vm.Ref), false, nil
+	}
+	p := strings.Trim(vm.Path, "/")
+	s.mu.Lock()
+	ref, ok := s.made[p]
+	if !ok && p != "" {
+		ref, ok = s.folderRefs[p]
+	}
+	s.mu.Unlock()
+	if ok {
+		return ref, true, nil
+	}
+	ref, err = s.lookup(ctx, p)
+	return ref, false, err
+}
+
+// forgetPath drops what the site remembers of a path whose object turned
+// out gone.
+func (s *site) forgetPath(p string) {
+	p = strings.Trim(p, "/")
+	s.mu.Lock()
+	if ref, ok := s.made[p]; ok {
+		delete(s.made, p)
+		delete(s.ours, ref)
+	}
+	s.mu.Unlock()
+	s.forgetFolders()
 }
 
 // refuse returns the error of a mutating call on a read-only site, or
@@ -231,7 +302,7 @@ type pooledCollector struct {
 	session uint64
 }
 
-// Idle property collectors kept for task and readiness waits: a wait on
+// Idle property collectors kept for readiness waits and lone task waits: a wait on
 // a pooled collector costs three calls instead of five.
 const maxIdleCollectors = 16
 
@@ -275,16 +346,23 @@ func (s *site) release(c pooledCollector, clean bool) {
 	c.pc.Destroy(ctx)
 }
 
-// wait waits for a task with the property collector and returns its
-// result. A wait cut short by a new session (after a re-login; the
-// collector went with the old one) is made again once.
+// wait waits for a task and returns its result; a task that failed
+// comes back as a task.Error. Tasks are waited on together (taskwait.go).
 func (s *site) wait(ctx context.Context, t *object.Task) (types.AnyType, error) {
+	return s.tasks.wait(ctx, t.Reference())
+}
+
+// waitAlone waits for one task with a property collector of its own
+// (three calls), for the rare task the shared view cannot take. A wait
+// cut short by a new session (after a re-login; the collector went with
+// the old one) is made again once.
+func (s *site) waitAlone(ctx context.Context, ref types.ManagedObjectReference) (types.AnyType, error) {
 	for attempt := 0; ; attempt++ {
 		c, err := s.collector(ctx)
 		if err != nil {
 			return nil, err
 		}
-		info, err := task.WaitEx(ctx, t.Reference(), c.pc, nil)
+		info, err := task.WaitEx(ctx, ref, c.pc, nil)
 		var taskErr task.Error
 		failed := errors.As(err, &taskErr)
 		s.release(c, err == nil || failed)
