@@ -182,7 +182,8 @@ func (b *builder) checkCapacity() {
 		if n == nil {
 			continue
 		}
-		// A vCPU is counted at 2 GHz, as sizing guides do.
+		// A vCPU is counted at 0.5 GHz: four vCPUs per 2 GHz core, a common
+		// consolidation ratio.
 		ghz, mem, storage := float64(0), int64(0), int64(0)
 		rng := site.DeclRange
 		if c := site.Capacity; c != nil {
@@ -191,7 +192,7 @@ func (b *builder) checkCapacity() {
 			ghz, mem, storage = float64(s.Capacity.CPUMHz)/1000, s.Capacity.MemoryBytes, s.Capacity.StorageBytes
 		}
 		var short []string
-		if needGHz := float64(n.cpus) * 2; ghz > 0 && needGHz > ghz {
+		if needGHz := float64(n.cpus) * 0.5; ghz > 0 && needGHz > ghz {
 			short = append(short, fmt.Sprintf("CPU: %d vCPUs need about %.0f GHz, the site has %.0f GHz", n.cpus, needGHz, ghz))
 		}
 		if mem > 0 && n.mem > mem {

@@ -458,7 +458,7 @@ func TestCapacity(t *testing.T) {
   datacenter = "DC-West"`, `  role       = "recovery"
   datacenter = "DC-West"
   capacity {
-    cpu_ghz = 8
+    cpu_ghz = 2
     memory  = "8GiB"
     storage = "1TiB"
   }`, 1)

@@ -210,12 +210,16 @@ func (r *run) inventory(ctx context.Context, site string) (*inventory.Site, erro
 	}
 	r.mu.Unlock()
 	o.once.Do(func() {
-		s, err := r.site(ctx, site)
+		// Read with the run's context, not the first step's: its timeout
+		// is for its own work, and every copy shares this read.
+		rctx, cancel := context.WithTimeout(r.ctx, 10*time.Minute)
+		defer cancel()
+		s, err := r.site(rctx, site)
 		if err != nil {
 			o.err = err
 			return
 		}
-		o.inv, o.err = s.Inventory(ctx)
+		o.inv, o.err = s.Inventory(rctx)
 	})
 	return o.inv, o.err
 }

@@ -103,6 +103,7 @@ type run struct {
 	batchers map[string]*batcher
 	invs     map[string]*invOnce
 	baseline map[string]int64
+	ctx      context.Context // the run's
 }
 
 // Run executes the program until every step has finished or been skipped,
@@ -135,6 +136,7 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 			r.dependents[j] = append(r.dependents[j], i)
 		}
 	}
+	r.ctx = ctx
 	res := &Result{RunID: opts.RunID, Start: time.Now()}
 	r.emit(Event{Type: EventRunStarted, Detail: map[string]string{"mode": prog.Mode, "plan": prog.Plan, "recovery_plan": prog.RecoveryPlan, "hash": prog.Hash},
 		Figures: map[string]float64{"time_scale": prog.TimeScale, "steps": float64(len(prog.Steps))}})
@@ -163,6 +165,9 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 		Figures: map[string]float64{"api_calls": float64(res.APICalls), "wall_seconds": res.End.Sub(res.Start).Seconds()}})
 	return res, nil
 }
+
+// minAPITimeout is the least wall time a VM operation is given.
+const minAPITimeout = 2 * time.Minute
 
 func scale(p *steps.Program, d time.Duration) time.Duration {
 	if p.TimeScale > 0 {
@@ -334,7 +339,13 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 		r.emit(Event{Type: EventStepStarted, Step: s.Addr, Attempt: attempt})
 		sctx, cancel := ctx, context.CancelFunc(func() {})
 		if s.Timeout > 0 && s.Kind != steps.WaitReady {
-			sctx, cancel = context.WithTimeout(ctx, scale(r.prog, time.Duration(s.Timeout)))
+			d := scale(r.prog, time.Duration(s.Timeout))
+			if s.Slot {
+				// API latency is wall time, whatever the time scale: a VM
+				// operation always gets a couple of minutes.
+				d = max(d, minAPITimeout)
+			}
+			sctx, cancel = context.WithTimeout(ctx, d)
 		}
 		var detail map[string]string
 		detail, err = r.do(sctx, s)

@@ -5,11 +5,14 @@ import (
 	"log"
 	"net/http"
 	"path"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/drplan/drplan/plans"
@@ -127,12 +130,41 @@ func (s *Site) wrapHTTP() {
 	})
 }
 
-// intercept sees every API call the site serves: it counts them.
+// intercept sees every API call the site serves: it counts them, and
+// routes clones through serialClone.
 func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 	c, ok := s.calls.Load(m.Name)
 	if !ok {
 		c, _ = s.calls.LoadOrStore(m.Name, new(atomic.Int64))
 	}
 	c.(*atomic.Int64).Add(1)
+	if m.Name == "CloneVM_Task" {
+		if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
+			return &serialClone{VirtualMachine: vm, mu: &s.cloneMu}, nil
+		}
+	}
 	return nil, nil
+}
+
+// serialClone runs a site's clones one at a time. vcsim's clone task
+// reads its destination folder's children while another clone may be
+// adding one whose name is not set yet, and panics, taking the whole
+// process down; vCenter itself serialises such folder updates too.
+type serialClone struct {
+	*simulator.VirtualMachine
+	mu *sync.Mutex
+}
+
+// CloneVMTask clones and waits for the clone task to end before the next
+// clone of the site may start. The caller still gets the task to wait on.
+func (v *serialClone) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) soap.HasFault {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	res := v.VirtualMachine.CloneVMTask(ctx, req)
+	if body, ok := res.(*methods.CloneVM_TaskBody); ok && body.Res != nil {
+		if t, ok := ctx.Map.Get(body.Res.Returnval).(*simulator.Task); ok {
+			t.Wait()
+		}
+	}
+	return res
 }

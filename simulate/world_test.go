@@ -156,7 +156,7 @@ func examplesAndConformance(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.IsDir() {
+		if e.IsDir() && e.Name() != "testdata" {
 			dirs[e.Name()] = filepath.Join("..", "examples", e.Name())
 		}
 	}

@@ -10,7 +10,10 @@
 // drplan.points which recovery points it holds, drplan.run which run
 // created a VM or folder. A storage or replication product's integration
 // (or the simulator) writes the first two; the provider writes the third
-// on everything it creates, which is how Marked finds a run's leftovers.
+// on the copies it makes and on the run's own folder (the last folder of
+// a clone's path, drplan-drill/RUNID, when the clone creates it), which
+// is how Marked finds a run's leftovers. The folders above a run's own
+// are shared by runs and stay unmarked, whoever created them.
 //
 // # Connections
 //
@@ -30,11 +33,26 @@
 // datastores, custom attribute names) with one container view and one
 // property collector retrieval, and the VMs' tags through the vAPI
 // tagging endpoint in bulk (one call lists what every tag is attached
-// to). Tasks are waited on with the property collector, on a small pool
-// of collectors so that a wait costs three calls, never by polling.
-// WaitReady follows a whole batch of VMs with one property filter. Port
-// group names, custom attribute keys and folders the site made are
-// remembered, so a clone into an existing drill folder costs no lookups.
+// to). Tasks are waited on with the property collector, never by
+// polling, and together (taskwait.go): every task the site starts goes
+// into one ListView of the session (one ModifyListView, shared by the
+// tasks started at the same time), one property filter follows the state
+// of everything in it, and one goroutine waits on it for all of them, so
+// that a task costs about one call of its own. Finished tasks leave the
+// view with the next add, in the same call. When the session ends (a
+// re-login), the view is made again with the tasks still pending; a
+// ListView reports what enters it as it is, so a task that finished
+// meanwhile, or before it was added, is seen at once. WaitReady follows a
+// whole batch of VMs with one property filter. Port group names, custom
+// attribute keys, folders the site made or found and the copies it made
+// are remembered, so a clone into an existing drill folder costs no
+// lookups, and neither do later calls that name a copy (or what Marked
+// found) by path alone; a known Ref (a replica's from Inventory, a copy's
+// from Clone or Marked) always saves the lookup. A drill of VMs cloned
+// and powered on in parallel costs about six to seven calls per VM
+// (clone, power on, wait for the heartbeat) and its cleanup about four
+// more (TestDrillCallsPerVM); tasks that run one at a time share less
+// and cost about two calls each (the add and a wait).
 //
 // # Safety
 //
@@ -42,10 +60,10 @@
 // call. Reconfiguring a NIC onto a port group that does not exist never
 // reaches vCenter: names are checked against the datacenter's port groups
 // first. Destroy refuses replicas (drplan.replica set) and folders that
-// are not empty; removing a run's folder also removes the folders above
-// it that the same run created and that are left empty. PowerOff and
-// Destroy of a VM that is not there succeed, so that a cleanup after a
-// failed copy goes through.
+// are not empty, and removes only the folder it is given: the folders
+// above a run's own stay for the next runs. PowerOff and Destroy of a VM
+// that is not there succeed, so that a cleanup after a failed copy goes
+// through.
 //
 // # Errors
 //

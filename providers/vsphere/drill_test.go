@@ -527,6 +527,7 @@ simulation {
   boot_time  = "40s"
 }
 `)
+	protectClones(w.Site("west"))
 	site := open(t, w.Site("west"))
 	ctx := context.Background()
 	inv, err := site.Inventory(ctx)
@@ -567,7 +568,7 @@ simulation {
 	n := site.Calls() - before
 	perVM := float64(n) / float64(len(inv.VMs))
 	t.Logf("%d VMs: %d API calls, %.1f per VM (clone, set networks, power on, wait); server saw %v", len(inv.VMs), n, perVM, w.Site("west").Calls())
-	if perVM > 22 {
+	if perVM > 12 {
 		t.Errorf("%.1f calls per VM", perVM)
 	}
 }

@@ -295,7 +295,8 @@ func diskDatastore(d *types.VirtualDisk, names map[types.ManagedObjectReference]
 
 // Marked lists the VMs and folders under the vm folder whose drplan.run
 // is runID: the VMs first, then the folders, deepest first, which is the
-// order to destroy them in.
+// order to destroy them in. It costs three calls however many there are,
+// and the site remembers what it found (see Destroy).
 func (s *site) Marked(ctx context.Context, runID string) ([]providers.VM, error) {
 	const op = "marked"
 	var extra []types.ObjectSpec
@@ -319,13 +320,17 @@ func (s *site) Marked(ctx context.Context, runID string) ([]providers.VM, error)
 	}
 	var entities []entity
 	runKey, hasRun := int32(0), false
+	replicaKey, hasReplica := int32(0), false
 	for _, oc := range objects {
 		if oc.Obj.Type == "CustomFieldsManager" {
 			for _, p := range oc.PropSet {
 				if defs, ok := p.Val.(types.ArrayOfCustomFieldDef); ok {
 					for _, d := range defs.CustomFieldDef {
-						if d.Name == FieldRun {
+						switch d.Name {
+						case FieldRun:
 							runKey, hasRun = d.Key, true
+						case FieldReplica:
+							replicaKey, hasReplica = d.Key, true
 						}
 					}
 				}
@@ -368,10 +373,17 @@ func (s *site) Marked(ctx context.Context, runID string) ([]providers.VM, error)
 			continue
 		}
 		v := providers.VM{Site: s.name, Path: joinPath(dir, e.name), Ref: e.ref.Value}
+		// What a run made is remembered as if this site had made it: a
+		// cleanup that names it by path costs no lookup, and Destroy need
+		// not read a copy again to know it is no replica.
 		if e.ref.Type == "Folder" {
 			folders = append(folders, v)
+			s.rememberFolder(v.Path, e.ref)
 		} else {
 			vms = append(vms, v)
+			if fieldValue(e.values, replicaKey, hasReplica) == "" {
+				s.rememberVM(v.Path, e.ref)
+			}
 		}
 	}
 	slices.SortFunc(vms, func(a, b providers.VM) int { return strings.Compare(a.Path, b.Path) })

@@ -136,9 +136,9 @@ func refFromID(id string) types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
 }
 
-// rememberVM notes a VM this site made (a copy), so that later calls that
-// name it by path alone cost no lookup and Destroy knows it is no
-// replica.
+// rememberVM notes a VM this site made (a copy), or that Marked found a
+// run made, so that later calls that name it by path alone cost no lookup
+// and Destroy knows it is no replica.
 func (s *site) rememberVM(p string, ref types.ManagedObjectReference) {
 	s.mu.Lock()
 	s.made[strings.Trim(p, "/")] = ref
@@ -302,8 +302,9 @@ type pooledCollector struct {
 	session uint64
 }
 
-// Idle property collectors kept for readiness waits and lone task waits: a wait on
-// a pooled collector costs three calls instead of five.
+// Idle property collectors kept for readiness waits and for the rare task
+// waited on alone: a wait on a pooled collector costs three calls instead
+// of five.
 const maxIdleCollectors = 16
 
 // collector returns a property collector of the current session for the
