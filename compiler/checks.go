@@ -22,12 +22,14 @@ const (
 	SummaryUnprotected    = "Unprotected VM"
 	SummaryReplicaMissing = "Replica missing"
 	SummaryReplicaStale   = "Replica older than the RPO"
+	// SummaryDiskNotReplicated reports a disk its replica lacks.
+	SummaryDiskNotReplicated = "Disk not replicated"
 )
 
 // IsDrift reports whether a diagnostic reports drift.
 func IsDrift(d *hcl.Diagnostic) bool {
 	switch d.Summary {
-	case SummaryVMNotFound, SummaryUnprotected, SummaryReplicaMissing, SummaryReplicaStale:
+	case SummaryVMNotFound, SummaryUnprotected, SummaryReplicaMissing, SummaryReplicaStale, SummaryDiskNotReplicated:
 		return true
 	}
 	return false
@@ -249,6 +251,7 @@ func (b *builder) checkReplicas() {
 				b.diags[len(b.diags)-1].Severity = hcl.DiagWarning
 			}
 		}
+		b.checkDisks(g)
 		if len(replicas) == 0 {
 			continue
 		}
@@ -278,6 +281,26 @@ func (b *builder) checkReplicas() {
 					quoteList(lacking), g.Name, at.UTC().Format(time.RFC3339), pointsText(replicas))
 			}
 		}
+	}
+}
+
+// checkDisks warns about disks of protected VMs that their replicas do
+// not have: a disk added on a datastore the replication does not cover is
+// lost on recovery.
+func (b *builder) checkDisks(g *plans.ProtectionGroup) {
+	var lost []string
+	for _, vm := range g.Members() {
+		src, rep := b.inventoryVM(g.Site, vm), b.replica(g.RecoverySite, vm)
+		if src == nil || rep == nil || len(src.Disks) <= len(rep.Disks) {
+			continue
+		}
+		for _, d := range src.Disks[len(rep.Disks):] {
+			lost = append(lost, fmt.Sprintf("%s: %s on datastore %s", vm, units.Size(d.Bytes), d.Datastore))
+		}
+	}
+	if len(lost) > 0 {
+		b.warnf(g.Replication.DeclRange, SummaryDiskNotReplicated, "The replication of group %q does not cover %s, so %s would be missing after recovery. Add %s to the replication (or its datastore to the replicated set).",
+			g.Name, strings.Join(lost, "; "), plural(len(lost), "that disk", "those disks"), plural(len(lost), "it", "them"))
 	}
 }
 

@@ -140,7 +140,7 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 	b.build()
 	b.prog.Steps = topoSort(b.order)
 	b.estimate()
-	b.prog.Hash = Hash(p, inv, opts)
+	b.prog.Hash = Hash(p, inv, opts.Mode, b.rp.Name, opts.Point)
 	b.addSecrets()
 	return b.prog, b.diags
 }

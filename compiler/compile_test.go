@@ -35,6 +35,7 @@ func world(p *plans.Plan, extra ...func(*inventory.Snapshot)) *inventory.Snapsho
 				Disks: []inventory.Disk{{Datastore: "ds", Bytes: 40 << 30}}})
 			inv.Sites[g.RecoverySite].VMs = append(inv.Sites[g.RecoverySite].VMs, &inventory.VM{Name: vm, Folder: "drplan-replicas",
 				PowerState: "poweredOff", CPUs: 2, MemoryBytes: 4 << 30, NICs: []inventory.NIC{{Network: "DR-Prod"}},
+				Disks:   []inventory.Disk{{Datastore: "dr-ds", Bytes: 40 << 30}},
 				Replica: &inventory.Replica{Of: vm, Group: g.Name, Site: g.Site, Points: inventory.RecoveryPoints{Times: []time.Time{now.Add(-5 * time.Minute)}}}})
 		}
 	}
@@ -415,6 +416,12 @@ func TestInventoryChecks(t *testing.T) {
 	p, inv := load(t, src, func(p *plans.Plan) *inventory.Snapshot {
 		return world(p, func(inv *inventory.Snapshot) {
 			east, west := inv.Sites["east"], inv.Sites["west"]
+			// db-01 got a second disk that is not replicated.
+			for _, v := range east.VMs {
+				if v.Name == "db-01" {
+					v.Disks = append(v.Disks, inventory.Disk{Datastore: "fast-ssd", Bytes: 100 << 30})
+				}
+			}
 			// web-02 is gone; its replica stays.
 			east.VMs = slices.DeleteFunc(east.VMs, func(v *inventory.VM) bool { return v.Name == "web-02" })
 			// app-02 sits on a network nobody maps.
@@ -436,7 +443,12 @@ func TestInventoryChecks(t *testing.T) {
 		})
 	})
 	_, diags := Compile(p, inv, Options{Mode: plans.ModeTest})
-	want := []string{"error: Network without a mapping", "error: VM not found", "warning: Replica missing", "warning: Replica older than the RPO", "warning: Unprotected VM"}
+	for _, d := range diags {
+		if d.Summary == SummaryDiskNotReplicated && (!strings.Contains(d.Detail, "db-01: 100 GiB on datastore fast-ssd") || strings.Contains(d.Detail, "app-01")) {
+			t.Errorf("disk warning: %s", d.Detail)
+		}
+	}
+	want := []string{"error: Network without a mapping", "error: VM not found", "warning: Disk not replicated", "warning: Replica missing", "warning: Replica older than the RPO", "warning: Unprotected VM"}
 	if got := diagSummaries(diags); !slices.Equal(got, want) {
 		t.Errorf("test mode diagnostics\n got %v\nwant %v", got, want)
 	}

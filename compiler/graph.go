@@ -196,7 +196,7 @@ func (h *eventHeap) Pop() any {
 // Hash identifies what a program was compiled from: the plan's files,
 // its variables' values, the options and the inventory (less what changes
 // on its own, such as recovery point times and addresses).
-func Hash(p *plans.Plan, inv *inventory.Snapshot, opts Options) string {
+func Hash(p *plans.Plan, inv *inventory.Snapshot, mode plans.Mode, recoveryPlan, point string) string {
 	h := sha256.New()
 	names := make([]string, 0, len(p.Files))
 	for n := range p.Files {
@@ -210,7 +210,7 @@ func Hash(p *plans.Plan, inv *inventory.Snapshot, opts Options) string {
 	for _, v := range p.Variables {
 		fmt.Fprintf(h, "var %s %#v\n", v.Name, v.Value.GoString())
 	}
-	fmt.Fprintf(h, "mode %s plan %s point %s\n", opts.Mode, opts.RecoveryPlan, opts.Point)
+	fmt.Fprintf(h, "mode %s plan %s point %s\n", mode, recoveryPlan, point)
 	for _, site := range sortedKeys(inv.Sites) {
 		s := inv.Sites[site]
 		fmt.Fprintf(h, "site %s %s %v\n", site, s.Datacenter, s.Reachable)

@@ -32,8 +32,17 @@ type Program struct {
 	// Hash identifies the sources, variables and inventory the program was
 	// compiled from.
 	Hash string `json:"hash,omitempty"`
+	// Source says where a saved program came from, so that drplan apply
+	// can check that nothing changed: the plan directory and the target.
+	Source *Source `json:"source,omitempty"`
 
 	secrets []string
+}
+
+// Source is where a saved program was compiled from.
+type Source struct {
+	Dir    string `json:"dir"`
+	Target string `json:"target"` // sim or live
 }
 
 // Site is a site as the run sees it.

@@ -34,6 +34,7 @@ func verbs() []verb {
 		{"graph", "Print the step graph of a run mode in Graphviz DOT", runGraph},
 		{"drill", "Drill the plan: test, verify, clean up, report (simulated sites by default)", runDrill},
 		{"run", "Run one mode of the plan (test, cleanup; failover and the others to come)", runRun},
+		{"apply", "Run a program saved by drplan plan -out, if nothing changed since", runApply},
 		{"runs", "List the plan's runs", runRuns},
 		{"sim", "Serve a plan's simulated sites as vSphere endpoints (sim serve)", runSim},
 		{"version", "Print the drplan version", runVersion},

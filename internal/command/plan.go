@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -78,6 +79,8 @@ func runPlan(c *cli, args []string) int {
 		return ExitError
 	}
 	if *out != "" {
+		abs, _ := filepath.Abs(dir)
+		cp.prog.Source = &steps.Source{Dir: abs, Target: cp.target.kind}
 		b, err := cp.prog.JSON()
 		if err == nil {
 			err = writeFileAtomic(*out, b, 0o644)

@@ -1,0 +1,99 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/steps"
+)
+
+func runApply(c *cli, args []string) int {
+	f := c.newFlags("apply", "[-var NAME=VALUE] [--auto-approve] [--confirm NAME] [-state-dir DIR] FILE",
+		"Runs a program saved by drplan plan -out. The plan is compiled again\nagainst the same target; when its files, its variables or the sites'\ninventory changed since the program was saved, apply refuses and asks for\na new plan. Sensitive values are never saved: give the same -var flags as\nto plan.")
+	f.planFlags()
+	auto := f.Bool("auto-approve", false, "answer every prompt step with yes")
+	confirm := f.String("confirm", "", "confirm a live failover, migration or failback by giving the plan's `NAME`")
+	state := f.String("state-dir", "", "keep runs in `DIR` (default: the plan's .drplan)")
+	pos, code, ok := c.parse(f, args, 1)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(c.stderr, "drplan apply: give the program file saved by drplan plan -out.")
+		return ExitError
+	}
+	b, err := os.ReadFile(pos[0])
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan apply: cannot read %s: %v\n", pos[0], err)
+		return ExitError
+	}
+	saved, err := steps.Read(b)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan apply: %s: %v\n", pos[0], err)
+		return ExitError
+	}
+	if saved.Source == nil {
+		fmt.Fprintf(c.stderr, "drplan apply: %s does not say which plan it came from; save it with drplan plan -out.\n", pos[0])
+		return ExitError
+	}
+	m, err := modeFlag("apply", saved.Mode)
+	if err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return ExitError
+	}
+	dir, isSim := saved.Source.Dir, saved.Source.Target == "sim"
+	if !isSim && (m == plans.ModeFailover || m == plans.ModeMigrate || m == plans.ModeFailback) && *confirm != saved.Plan {
+		fmt.Fprintf(c.stderr, "drplan apply: a live %s changes production. Confirm it by naming the plan: drplan apply --confirm %s %s\n", m, saved.Plan, pos[0])
+		return ExitError
+	}
+	if !modesAvailable[m] {
+		fmt.Fprintf(c.stderr, "drplan apply: mode %s is not available in this version of drplan.\n", m)
+		return ExitError
+	}
+	point := "latest"
+	if len(saved.Groups) > 0 {
+		point = saved.Groups[0].Point
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cp, code := c.compileFor(ctx, f, dir, isSim, compiler.Options{Mode: m, Point: point, RecoveryPlan: saved.RecoveryPlan})
+	if cp == nil {
+		return code
+	}
+	defer cp.target.close()
+	if cp.prog == nil {
+		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
+		return ExitError
+	}
+	if cp.prog.Hash != saved.Hash {
+		fmt.Fprintf(c.stderr, "drplan apply: the plan's files, its variables or the sites' inventory changed since %s was saved, so it may no longer do what was reviewed. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], m, pos[0])
+		return ExitError
+	}
+	stateDir := c.stateDir(*state, dir)
+	runID := newRunID()
+	ses, err := c.newSession(cp, stateDir, dir, runID, *auto)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan apply: %v\n", err)
+		return ExitError
+	}
+	defer ses.close()
+	ses.saveProgram(string(m)+".json", cp.prog)
+	fmt.Fprintf(c.stdout, "Run %s: applying %s (mode %s of plan %q).\n", runID, pos[0], m, cp.plan.Name)
+	res, err := ses.run(ctx, cp.prog, "")
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan apply: %v\n", err)
+		return ExitError
+	}
+	if !res.Passed {
+		fmt.Fprintf(c.stdout, "Run %s FAILED; its journal is in %s.\n", runID, ses.runDir)
+		return ExitError
+	}
+	fmt.Fprintf(c.stdout, "Run %s passed.\n", runID)
+	return ExitOK
+}
