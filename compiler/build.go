@@ -55,7 +55,7 @@ func (b *builder) prepare() []string {
 			g := b.groups[name]
 			sync := b.add(&steps.Step{Addr: addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String() + "/sync", Kind: steps.Sync,
 				Phase: steps.PhasePrepare, Group: g.Name, Site: b.toSite(g), Timeout: steps.Duration(30 * time.Minute), OnFailure: string(plans.Halt)})
-			for _, vm := range g.Members() {
+			for _, vm := range b.members(g) {
 				sd := b.add(&steps.Step{Addr: "protected/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/shutdown", Kind: steps.Shutdown,
 					Phase: steps.PhasePrepare, VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true,
 					Args: steps.Args{Target: b.productionPath(g, vm)}, Timeout: steps.Duration(b.startupOf(vm).Timeout), OnFailure: string(plans.Halt)})
@@ -65,7 +65,7 @@ func (b *builder) prepare() []string {
 	case plans.ModeFailover:
 		for _, name := range b.rp.ProtectionGroups {
 			g := b.groups[name]
-			for _, vm := range g.Members() {
+			for _, vm := range b.members(g) {
 				b.add(&steps.Step{Addr: "protected/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/power_off", Kind: steps.PowerOff,
 					Phase: steps.PhasePrepare, VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true, Optional: true,
 					Args: steps.Args{Target: b.productionPath(g, vm)}, Timeout: steps.Duration(2 * time.Minute), OnFailure: string(plans.Continue)})
@@ -409,9 +409,7 @@ func (b *builder) wireGraph(prepared []string) {
 	deps := map[string][]string{} // node -> what it waits for
 	g := plans.PlanGraph(b.rp)
 	for _, n := range g.Nodes() {
-		for _, d := range g.DependsOn(n) {
-			deps[n] = append(deps[n], d)
-		}
+		deps[n] = append(deps[n], g.DependsOn(n)...)
 	}
 	in := map[string]bool{}
 	for _, s := range b.rp.Steps {
@@ -441,8 +439,8 @@ func (b *builder) wireGraph(prepared []string) {
 	if b.mode == plans.ModeCleanup {
 		// Undo in reverse: what started last is cleaned up first.
 		rev := map[string][]string{}
-		for n, ds := range deps {
-			for _, d := range ds {
+		for _, n := range sortedKeys(deps) {
+			for _, d := range deps[n] {
 				rev[d] = append(rev[d], n)
 			}
 		}
@@ -469,12 +467,12 @@ func (b *builder) wireGraph(prepared []string) {
 		}
 		return n
 	}
-	for n, ds := range deps {
+	for _, n := range sortedKeys(deps) {
 		s := b.byAddr[asDependent(n)]
 		if s == nil {
 			continue
 		}
-		for _, d := range ds {
+		for _, d := range deps[n] {
 			if b.byAddr[asDep(d)] != nil {
 				b.after(s, asDep(d))
 			}

@@ -91,7 +91,7 @@ func (b *builder) checkVMsExist() {
 func (b *builder) checkUnprotected() {
 	member := map[string]bool{}
 	for _, g := range b.p.ProtectionGroups {
-		for _, vm := range g.Members() {
+		for _, vm := range b.members(g) {
 			member[vm] = true
 		}
 	}
@@ -236,7 +236,7 @@ func (b *builder) checkReplicas() {
 		}
 		var missing []string
 		var replicas []*inventory.VM
-		for _, vm := range g.Members() {
+		for _, vm := range b.members(g) {
 			r := b.replica(g.RecoverySite, vm)
 			if r == nil {
 				missing = append(missing, vm)
@@ -289,7 +289,7 @@ func (b *builder) checkReplicas() {
 // lost on recovery.
 func (b *builder) checkDisks(g *plans.ProtectionGroup) {
 	var lost []string
-	for _, vm := range g.Members() {
+	for _, vm := range b.members(g) {
 		src, rep := b.inventoryVM(g.Site, vm), b.replica(g.RecoverySite, vm)
 		if src == nil || rep == nil || len(src.Disks) <= len(rep.Disks) {
 			continue

@@ -86,7 +86,8 @@ type builder struct {
 	// Lookups of the inventory by site and VM name.
 	vmIndex, replicaIndex map[string]map[string]*inventory.VM
 	// deps dedupes each step's After list.
-	deps map[*steps.Step]map[string]bool
+	deps        map[*steps.Step]map[string]bool
+	memberCache map[string][]string
 }
 
 // Compile builds the program of one run mode. p must have been loaded
@@ -115,7 +116,7 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 	}
 	for _, name := range b.rp.ProtectionGroups {
 		if g := b.groups[name]; g != nil {
-			for _, vm := range g.Members() {
+			for _, vm := range b.members(g) {
 				b.groupOf[vm] = g
 			}
 		}
@@ -242,7 +243,7 @@ func (b *builder) describeGroups() {
 		b.prog.Groups = append(b.prog.Groups, steps.Group{
 			Name: g.Name, Site: b.fromSite(g), RecoverySite: b.toSite(g), Method: string(g.Replication.Method),
 			RPO: steps.Duration(g.Replication.RPO), Consistency: string(g.Consistency), Point: b.opts.Point,
-			VMs: g.Members(),
+			VMs: b.members(g),
 		})
 	}
 }
@@ -304,6 +305,19 @@ func (b *builder) sortedTiers() []*plans.Tier {
 	ts := slices.Clone(b.rp.Tiers)
 	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Priority < ts[j].Priority })
 	return ts
+}
+
+// members returns a group's VMs, computed once per compile.
+func (b *builder) members(g *plans.ProtectionGroup) []string {
+	if b.memberCache == nil {
+		b.memberCache = map[string][]string{}
+	}
+	m, ok := b.memberCache[g.Name]
+	if !ok {
+		m = g.Members()
+		b.memberCache[g.Name] = m
+	}
+	return m
 }
 
 // inventoryVM returns a VM's inventory entry at a site (not a replica or a

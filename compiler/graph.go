@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
-	"slices"
 	"sort"
 	"time"
 
@@ -30,9 +29,6 @@ func topoSort(in []*steps.Step) []*steps.Step {
 	waiting := make([]int, len(in))
 	dependents := make([][]int, len(in))
 	for i, s := range in {
-		if len(s.After) > 1 {
-			slices.SortFunc(s.After, func(a, b string) int { return index[a] - index[b] })
-		}
 		for _, d := range s.After {
 			j, ok := index[d]
 			if !ok {

@@ -177,7 +177,7 @@ func BenchmarkDrill(b *testing.B) {
 				calls := callsOf(env)
 				cpu0 := cpuTime()
 				start := time.Now()
-				res = env.run(b, prog, "bench")
+				env.run(b, prog, "bench")
 				makespan := time.Duration(float64(time.Since(start)) / scale)
 				cpu := cpuTime() - cpu0
 				runtime.GC()

@@ -99,7 +99,6 @@ type run struct {
 	env      *Env
 	halted   string
 	sites    map[string]providers.Site
-	siteKeys []string
 	batchers map[string]*batcher
 	invs     map[string]*invOnce
 	baseline map[string]int64
