@@ -147,10 +147,12 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 		site := b.toSite(g)
 		base := steps.Step{Tier: t.Name, VM: vm, Group: g.Name, Site: site, OnFailure: string(t.OnFailure), Slot: true,
 			Timeout: steps.Duration(10 * time.Minute), Retries: vmRetries}
+		prefix := vmAddr(t.Name, vm, "")
 		step := func(action string, kind steps.Kind, phase steps.Phase, args steps.Args) *steps.Step {
-			s := base
-			s.Addr, s.Kind, s.Phase, s.Args = vmAddr(t.Name, vm, action), kind, phase, args
-			return b.add(&s)
+			s := b.newStep()
+			*s = base
+			s.Addr, s.Kind, s.Phase, s.Args = prefix+action, kind, phase, args
+			return b.add(s)
 		}
 		var target string
 		var storage *steps.Step

@@ -88,6 +88,7 @@ type builder struct {
 	// deps dedupes each step's After list.
 	deps        map[*steps.Step]map[string]bool
 	memberCache map[string][]string
+	slab        []steps.Step
 }
 
 // Compile builds the program of one run mode. p must have been loaded
@@ -103,6 +104,13 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 	b := &builder{p: p, inv: inv, opts: opts, mode: opts.Mode, groups: map[string]*plans.ProtectionGroup{},
 		groupOf: map[string]*plans.ProtectionGroup{}, tierOf: map[string]*plans.Tier{}, byAddr: map[string]*steps.Step{},
 		forward: opts.Mode != plans.ModeFailback}
+	n := 0
+	for _, t := range p.RecoveryPlans {
+		for _, tier := range t.Tiers {
+			n += len(tier.VMs)
+		}
+	}
+	b.order, b.byAddr = make([]*steps.Step, 0, 8*n), make(map[string]*steps.Step, 8*n)
 	if !slices.Contains(plans.Modes, opts.Mode) {
 		b.errorf(hcl.Range{}, "Unknown run mode", "%q is not a run mode; use one of %s.", opts.Mode, modeWords())
 		return nil, b.diags
@@ -139,8 +147,9 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 		return nil, b.diags
 	}
 	b.build()
-	b.prog.Steps = topoSort(b.order)
-	b.estimate()
+	var gi *graphIndex
+	b.prog.Steps, gi = topoSort(b.order)
+	b.estimate(gi)
 	b.prog.Hash = Hash(p, inv, opts.Mode, b.rp.Name, opts.Point)
 	b.addSecrets()
 	return b.prog, b.diags
@@ -260,6 +269,17 @@ func (b *builder) add(s *steps.Step) *steps.Step {
 	}
 	b.order = append(b.order, s)
 	b.byAddr[s.Addr] = s
+	return s
+}
+
+// newStep returns a zeroed step from a slab: plans of thousands of VMs
+// make tens of thousands of steps, and one allocation each shows.
+func (b *builder) newStep() *steps.Step {
+	if len(b.slab) == 0 {
+		b.slab = make([]steps.Step, 512)
+	}
+	s := &b.slab[0]
+	b.slab = b.slab[1:]
 	return s
 }
 

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/drplan/drplan/inventory"
@@ -19,25 +21,33 @@ func globMatch(pattern, name string) bool {
 	return ok
 }
 
+// graphIndex is the step graph by position in build order, made once
+// and shared by the sort and the estimate.
+type graphIndex struct {
+	index      map[string]int // address -> build position
+	dependents [][]int
+	deps       []int // how many steps each waits for
+	rank       []int // position in the sorted program
+}
+
 // topoSort orders steps so that each comes after what it waits for,
 // keeping the build order among steps that are ready together.
-func topoSort(in []*steps.Step) []*steps.Step {
-	index := map[string]int{}
+func topoSort(in []*steps.Step) ([]*steps.Step, *graphIndex) {
+	gi := &graphIndex{index: make(map[string]int, len(in)), dependents: make([][]int, len(in)), deps: make([]int, len(in)), rank: make([]int, len(in))}
 	for i, s := range in {
-		index[s.Addr] = i
+		gi.index[s.Addr] = i
 	}
-	waiting := make([]int, len(in))
-	dependents := make([][]int, len(in))
 	for i, s := range in {
 		for _, d := range s.After {
-			j, ok := index[d]
+			j, ok := gi.index[d]
 			if !ok {
 				panic("compiler: " + s.Addr + " waits for unknown step " + d)
 			}
-			waiting[i]++
-			dependents[j] = append(dependents[j], i)
+			gi.deps[i]++
+			gi.dependents[j] = append(gi.dependents[j], i)
 		}
 	}
+	waiting := slices.Clone(gi.deps)
 	ready := &intHeap{}
 	for i := range in {
 		if waiting[i] == 0 {
@@ -47,8 +57,9 @@ func topoSort(in []*steps.Step) []*steps.Step {
 	out := make([]*steps.Step, 0, len(in))
 	for ready.Len() > 0 {
 		i := heap.Pop(ready).(int)
+		gi.rank[i] = len(out)
 		out = append(out, in[i])
-		for _, j := range dependents[i] {
+		for _, j := range gi.dependents[i] {
 			if waiting[j]--; waiting[j] == 0 {
 				heap.Push(ready, j)
 			}
@@ -57,7 +68,7 @@ func topoSort(in []*steps.Step) []*steps.Step {
 	if len(out) != len(in) {
 		panic("compiler: the step graph has a cycle")
 	}
-	return out
+	return out, gi
 }
 
 type intHeap []int
@@ -77,13 +88,9 @@ func (h *intHeap) Pop() any {
 // is done and, for VM steps, a slot is free (earlier steps in program
 // order first); each takes its estimate. The makespan is the RTO
 // estimate, and each tier's start and done come from its barriers.
-func (b *builder) estimate() {
+func (b *builder) estimate(gi *graphIndex) {
 	p := b.prog
-	index := make(map[string]int, len(p.Steps))
-	for i, s := range p.Steps {
-		index[s.Addr] = i
-	}
-	finish := schedule(p.Steps, index, p.MaxParallel)
+	finish := schedule(b.order, gi, p.MaxParallel)
 	var total time.Duration
 	for _, f := range finish {
 		total = max(total, f)
@@ -91,10 +98,10 @@ func (b *builder) estimate() {
 	p.Estimate.Total = steps.Duration(total)
 	for _, t := range b.sortedTiers() {
 		var start, done time.Duration
-		if i, ok := index[tierStart(t.Name)]; ok {
+		if i, ok := gi.index[tierStart(t.Name)]; ok {
 			start = finish[i]
 		}
-		if i, ok := index[tierDone(t.Name)]; ok {
+		if i, ok := gi.index[tierDone(t.Name)]; ok {
 			done = finish[i]
 		}
 		p.Estimate.Tiers = append(p.Estimate.Tiers, steps.TierEstimate{Tier: t.Name, Start: steps.Duration(start), Done: steps.Duration(done), VMs: len(t.VMs)})
@@ -106,27 +113,25 @@ func (b *builder) estimate() {
 // a VM step also needs one of slots free slots, and among ready VM steps
 // the earliest in program order goes first. Steps must be in topological
 // order.
-func schedule(list []*steps.Step, index map[string]int, slots int) []time.Duration {
+func schedule(list []*steps.Step, gi *graphIndex, slots int) []time.Duration {
 	if slots <= 0 {
 		slots = 1
 	}
-	waiting := make([]int, len(list))
-	dependents := make([][]int, len(list))
-	for i, s := range list {
-		for _, d := range s.After {
-			waiting[i]++
-			dependents[index[d]] = append(dependents[index[d]], i)
-		}
-	}
+	waiting := slices.Clone(gi.deps)
+	dependents := gi.dependents
 	finish := make([]time.Duration, len(list))
-	// Ready steps wait in two queues: those that need a slot, and the
-	// others, which start at once.
+	// Ready steps wait in two queues, by their rank in the program: those
+	// that need a slot, and the others, which start at once.
+	byRank := make([]int, len(list))
+	for i, r := range gi.rank {
+		byRank[r] = i
+	}
 	readySlot, readyFree := &intHeap{}, &intHeap{}
 	push := func(i int) {
 		if list[i].Slot {
-			heap.Push(readySlot, i)
+			heap.Push(readySlot, gi.rank[i])
 		} else {
-			heap.Push(readyFree, i)
+			heap.Push(readyFree, gi.rank[i])
 		}
 	}
 	running := &eventHeap{}
@@ -140,11 +145,11 @@ func schedule(list []*steps.Step, index map[string]int, slots int) []time.Durati
 	for readySlot.Len() > 0 || readyFree.Len() > 0 || running.Len() > 0 {
 		// Start what can start now, in program order.
 		for readyFree.Len() > 0 {
-			i := heap.Pop(readyFree).(int)
+			i := byRank[heap.Pop(readyFree).(int)]
 			heap.Push(running, event{at: now + time.Duration(list[i].Estimate), step: i})
 		}
 		for free > 0 && readySlot.Len() > 0 {
-			i := heap.Pop(readySlot).(int)
+			i := byRank[heap.Pop(readySlot).(int)]
 			free--
 			heap.Push(running, event{at: now + time.Duration(list[i].Estimate), step: i})
 		}
@@ -211,15 +216,26 @@ func Hash(p *plans.Plan, inv *inventory.Snapshot, mode plans.Mode, recoveryPlan,
 		s := inv.Sites[site]
 		fmt.Fprintf(h, "site %s %s %v\n", site, s.Datacenter, s.Reachable)
 		vms := make([]string, 0, len(s.VMs))
+		var line []byte
 		for _, v := range s.VMs {
-			line := fmt.Sprintf("%s %s %d %d", v.Path(), v.Run, v.CPUs, v.MemoryBytes)
+			line = append(line[:0], v.Folder...)
+			line = append(line, '/')
+			line = append(line, v.Name...)
+			line = append(line, ' ')
+			line = append(line, v.Run...)
+			line = append(line, ' ')
+			line = strconv.AppendInt(line, int64(v.CPUs), 10)
+			line = append(line, ' ')
+			line = strconv.AppendInt(line, v.MemoryBytes, 10)
 			if v.Replica != nil {
-				line += " replica-of " + v.Replica.Of
+				line = append(line, " replica-of "...)
+				line = append(line, v.Replica.Of...)
 			}
 			for _, n := range v.NICs {
-				line += " nic " + n.Network
+				line = append(line, " nic "...)
+				line = append(line, n.Network...)
 			}
-			vms = append(vms, line)
+			vms = append(vms, string(line))
 		}
 		sort.Strings(vms)
 		for _, l := range vms {
