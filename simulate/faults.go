@@ -1,18 +1,17 @@
 package simulate
 
 import (
+	"bytes"
 	"io"
 	"log"
 	"net/http"
 	"path"
-	"sync"
+	"regexp"
 	"sync/atomic"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/drplan/drplan/plans"
@@ -43,7 +42,7 @@ func newFaultSet(s *Site) *faultSet {
 			if f.BootMode == plans.PowerOnError {
 				pattern := f.VM
 				s.Model.Service.AddFaultRule(&simulator.FaultInjectionRule{
-					MethodName: "PowerOnVM_Task", ObjectType: "VirtualMachine", ObjectName: "*",
+					MethodName: "PowerOnVM_Task", ObjectType: "*", ObjectName: "*",
 					InclusionPropertyFilter: func(obj mo.Reference) bool {
 						vm, ok := obj.(*simulator.VirtualMachine)
 						if !ok {
@@ -126,45 +125,100 @@ func (s *Site) wrapHTTP() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
+		if serialise, body := s.serialised(r); serialise {
+			s.serveSerially(w, r, body, inner)
+			return
+		}
 		inner.ServeHTTP(w, r)
 	})
 }
 
-// intercept sees every API call the site serves: it counts them, and
-// routes clones through serialClone.
+// Clones, power-ons and reconfigurations are served one at a time, each until its task is
+// done. vcsim v0.56.0's clone task looks up its destination folder's
+// children by name while concurrent clones and power-ons there leave a
+// child without one, and panics, taking the whole process down
+// (reproduced with 1,000 clones and power-ons at 16-way). Both are quick
+// in the simulator, and vCenter serialises such folder updates too.
+var (
+	serialMethods = [][]byte{[]byte("<CloneVM_Task"), []byte("<PowerOnVM_Task"), []byte("<ReconfigVM_Task")}
+	taskReturn    = regexp.MustCompile(`<returnval type="Task">([^<]+)</returnval>`)
+)
+
+// serialised reads the request body and says whether it is a call to
+// serialise; the body is returned for replay.
+func (s *Site) serialised(r *http.Request) (bool, []byte) {
+	if r.Method != http.MethodPost || r.Body == nil {
+		return false, nil
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return false, body
+	}
+	for _, m := range serialMethods {
+		if bytes.Contains(body, m) {
+			return true, body
+		}
+	}
+	return false, body
+}
+
+// serveSerially serves one serialised call and holds the site's lock
+// until the task it started is done.
+func (s *Site) serveSerially(w http.ResponseWriter, r *http.Request, body []byte, inner http.Handler) {
+	s.serialMu.Lock()
+	defer s.serialMu.Unlock()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	inner.ServeHTTP(rec, r)
+	if m := taskReturn.FindSubmatch(rec.body.Bytes()); m != nil {
+		ref := types.ManagedObjectReference{Type: "Task", Value: string(m[1])}
+		if t, ok := s.Model.Map().Get(ref).(*simulator.Task); ok {
+			s.waitTask(t)
+		}
+	}
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.status)
+	w.Write(rec.body.Bytes())
+}
+
+// waitTask waits for a task of the site to end, checking often: vcsim's
+// own Task.Wait sleeps 10 ms between looks, too long to hold the lock.
+func (s *Site) waitTask(t *simulator.Task) {
+	lockCtx := &simulator.Context{}
+	pause := 50 * time.Microsecond
+	for {
+		var state types.TaskInfoState
+		s.Model.Map().WithLock(lockCtx, t, func() { state = t.Info.State })
+		if state == types.TaskInfoStateSuccess || state == types.TaskInfoStateError {
+			return
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 2*time.Millisecond)
+	}
+}
+
+// recorder keeps a response until it may be sent.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+
+// intercept sees every API call the site serves: it counts them.
 func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 	c, ok := s.calls.Load(m.Name)
 	if !ok {
 		c, _ = s.calls.LoadOrStore(m.Name, new(atomic.Int64))
 	}
 	c.(*atomic.Int64).Add(1)
-	if m.Name == "CloneVM_Task" {
-		if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-			return &serialClone{VirtualMachine: vm, mu: &s.cloneMu}, nil
-		}
-	}
 	return nil, nil
 }
 
-// serialClone runs a site's clones one at a time. vcsim's clone task
-// reads its destination folder's children while another clone may be
-// adding one whose name is not set yet, and panics, taking the whole
-// process down; vCenter itself serialises such folder updates too.
-type serialClone struct {
-	*simulator.VirtualMachine
-	mu *sync.Mutex
-}
-
-// CloneVMTask clones and waits for the clone task to end before the next
-// clone of the site may start. The caller still gets the task to wait on.
-func (v *serialClone) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) soap.HasFault {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	res := v.VirtualMachine.CloneVMTask(ctx, req)
-	if body, ok := res.(*methods.CloneVM_TaskBody); ok && body.Res != nil {
-		if t, ok := ctx.Map.Get(body.Res.Returnval).(*simulator.Task); ok {
-			t.Wait()
-		}
-	}
-	return res
-}

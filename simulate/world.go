@@ -71,7 +71,7 @@ type Site struct {
 	// dir holds the site's datastore files; datastore is its name.
 	dir, datastore string
 	down           atomic.Bool
-	cloneMu        sync.Mutex
+	serialMu       sync.Mutex
 	calls          sync.Map // method name -> *atomic.Int64
 	boot           *bootModel
 	faults         *faultSet
