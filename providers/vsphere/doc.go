@@ -38,8 +38,11 @@
 // into one ListView of the session (one ModifyListView, shared by the
 // tasks started at the same time), one property filter follows the state
 // of everything in it, and one goroutine waits on it for all of them, so
-// that a task costs about one call of its own. Finished tasks leave the
-// view with the next add, in the same call. When the session ends (a
+// that a task costs about one call of its own (a task on its own, at a
+// site whose tasks are mostly over before they could be watched, is read
+// once instead). Finished tasks leave the view with the next add, in the
+// same call. Clones that start together read their replicas in one
+// call. When the session ends (a
 // re-login), the view is made again with the tasks still pending; a
 // ListView reports what enters it as it is, so a task that finished
 // meanwhile, or before it was added, is seen at once. WaitReady follows a
@@ -49,10 +52,9 @@
 // lookups, and neither do later calls that name a copy (or what Marked
 // found) by path alone; a known Ref (a replica's from Inventory, a copy's
 // from Clone or Marked) always saves the lookup. A drill of VMs cloned
-// and powered on in parallel costs about six to seven calls per VM
-// (clone, power on, wait for the heartbeat) and its cleanup about four
-// more (TestDrillCallsPerVM); tasks that run one at a time share less
-// and cost about two calls each (the add and a wait).
+// and powered on in parallel costs six to seven calls per VM (clone,
+// power on, wait for the heartbeat) and its cleanup about four or five
+// more (TestDrillCallsPerVM).
 //
 // # Safety
 //

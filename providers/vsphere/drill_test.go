@@ -527,6 +527,7 @@ simulation {
   boot_time  = "40s"
 }
 `)
+	protectClones(w.Site("west"))
 	site := open(t, w.Site("west"))
 	ctx := context.Background()
 	inv, err := site.Inventory(ctx)

@@ -47,6 +47,7 @@ func (s slots) do(f func() error) error {
 func TestDrillCallsPerVM(t *testing.T) {
 	const n, run, folder = 10, "run-calls", "drplan-drill/run-calls"
 	w := newWorldFrom(t, batchWorld(t, n))
+	protectClones(w.Site("west"))
 	site := open(t, w.Site("west"))
 	ctx := context.Background()
 	start := site.Calls()
@@ -160,6 +161,7 @@ func diff(after, before map[string]int64) map[string]int64 {
 func TestCleanupCallsPerVM(t *testing.T) {
 	const n, run, folder = 10, "run-clean", "drplan-drill/run-clean"
 	w := newWorldFrom(t, batchWorld(t, n))
+	protectClones(w.Site("west"))
 	drill := open(t, w.Site("west"))
 	ctx := context.Background()
 	inv, err := drill.Inventory(ctx)

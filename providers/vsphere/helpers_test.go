@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
@@ -153,3 +158,87 @@ func within(t testing.TB, d time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
+
+// protectClones works around a vcsim bug (govmomi v0.56.0) that
+// parallel clones into one folder trip, as a drill's clones into its run
+// folder do: createVM puts the new VM into its folder before it names it,
+// and a CloneVM task that starts meanwhile looks the folder's children up
+// by name and panics on the nameless one ("*mo.VirtualMachine object …
+// does not have a Name"), taking the test binary with it. vcsim runs
+// createVM holding the folder's lock; protectClones makes each
+// CloneVM_Task take that lock too, from the call until its task has
+// looked for duplicates (its createVM task appears), so that no clone
+// looks while a VM is half made. The clones still run in parallel
+// otherwise. (simulate's serialClone, a handler that the site's
+// intercept hook returns for CloneVM_Task, does not take effect: vcsim
+// replaces the hook's handler with session.Get(This), which falls back
+// to the real VM, for every logged-in call.) The simulate package should
+// carry a fix like this one for drplan sim serve and the runner's
+// drills.
+func protectClones(s *simulate.Site) {
+	g := &cloneGate{reg: s.Model.Map(), held: map[types.ManagedObjectReference]*cloneHold{}}
+	prev := g.reg.Handler
+	g.reg.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if req, ok := m.Body.(*types.CloneVM_Task); ok {
+			g.enter(req.Folder)
+		}
+		if prev == nil {
+			return nil, nil
+		}
+		return prev(ctx, m)
+	}
+	g.reg.AddHandler(g)
+}
+
+type cloneGate struct {
+	reg  *simulator.Registry
+	mu   sync.Mutex
+	held map[types.ManagedObjectReference]*cloneHold // by folder
+}
+
+// cloneHold is a clone's hold on its folder's lock.
+type cloneHold struct {
+	once    sync.Once
+	release func()
+}
+
+func (h *cloneHold) end() { h.once.Do(h.release) }
+
+func (g *cloneGate) enter(folder types.ManagedObjectReference) {
+	h := &cloneHold{release: g.reg.AcquireLock(&simulator.Context{}, folder)}
+	g.mu.Lock()
+	g.held[folder] = h
+	g.mu.Unlock()
+	// A clone that fails before it makes its VM lets go after a while.
+	time.AfterFunc(2*time.Second, func() { g.leave(folder, h) })
+}
+
+func (g *cloneGate) leave(folder types.ManagedObjectReference, h *cloneHold) {
+	g.mu.Lock()
+	if h == nil {
+		h = g.held[folder]
+	}
+	if h != nil && g.held[folder] == h {
+		delete(g.held, folder)
+	}
+	g.mu.Unlock()
+	if h != nil {
+		h.end()
+	}
+}
+
+func (g *cloneGate) Reference() types.ManagedObjectReference {
+	return types.ManagedObjectReference{Type: "DrplanTestHandler", Value: "clone-gate"}
+}
+
+// PutObject sees a createVM task appear: the clone that made it has
+// looked for duplicates, and the folder's lock passes to the task.
+func (g *cloneGate) PutObject(_ *simulator.Context, o mo.Reference) {
+	if t, ok := o.(*simulator.Task); ok && t.Info.DescriptionId == "Folder.createVm" && t.Info.Entity != nil {
+		g.leave(*t.Info.Entity, nil)
+	}
+}
+
+func (g *cloneGate) UpdateObject(*simulator.Context, mo.Reference, []types.PropertyChange) {}
+
+func (g *cloneGate) RemoveObject(*simulator.Context, types.ManagedObjectReference) {}

@@ -49,8 +49,9 @@ type site struct {
 	made       map[string]types.ManagedObjectReference // copies this site made, by path
 	ours       map[types.ManagedObjectReference]bool   // copies this site made
 
-	tasks *taskMux
-	tags  tagCache
+	tasks    *taskMux
+	replicas replicaReads
+	tags     tagCache
 }
 
 var _ providers.Site = (*site)(nil)

@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -26,6 +28,14 @@ import (
 // leave the view with the next ModifyListView (removal rides along), so
 // they cost no calls of their own either; only when many pile up with no
 // task added does the loop take them out, all in one call.
+//
+// A task started while no other is being waited for, at a site whose
+// tasks are mostly over by the time they would be watched (a simulator,
+// or quick tasks on an idle vCenter), is read once first: one call where
+// the add and a wait of its own would be two. How often tasks were over
+// when first seen is kept as a moving average; against vCenter, where a
+// clone or power-on takes seconds, it stays low and every task is
+// watched.
 //
 // The view, filter and collector belong to a session. When the session
 // is gone (vCenter forgot it and the site logged in again, so calls on
@@ -49,6 +59,9 @@ type taskMux struct {
 	builds   uint64                         // views made so far
 	running  bool                           // the goroutines were started
 	closed   bool
+	// early is how often the site's tasks were over by the time they
+	// were watched (a moving average); see wait.
+	early float64
 
 	wake     chan struct{} // a task is pending: for the loop
 	addWake  chan struct{} // a task is to be added: for the adder
@@ -123,6 +136,24 @@ func (m *taskMux) wait(ctx context.Context, ref types.ManagedObjectReference) (t
 		m.mu.Unlock()
 		return m.s.waitAlone(ctx, ref)
 	}
+	if len(m.pending) == 0 && m.early > earlyShare {
+		// A task on its own, at a site whose tasks are mostly over by the
+		// time they would be watched: one read is likely all it takes,
+		// where watching it costs the add and a wait of its own.
+		m.mu.Unlock()
+		if res, err, done := m.read(ctx, ref); done {
+			return res, err
+		}
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, errSiteClosed
+		}
+		if m.pending[ref] != nil {
+			m.mu.Unlock()
+			return m.s.waitAlone(ctx, ref)
+		}
+	}
 	m.pending[ref] = w
 	m.toAdd = append(m.toAdd, w)
 	if !m.running {
@@ -149,13 +180,54 @@ func (m *taskMux) wait(ctx context.Context, ref types.ManagedObjectReference) (t
 		return m.s.waitAlone(ctx, ref)
 	case w.err != nil:
 		return nil, w.err
-	case w.state == types.TaskInfoStateError:
-		if w.fault == nil {
-			w.fault = &types.LocalizedMethodFault{Fault: &types.SystemError{}, LocalizedMessage: "the task failed without saying why"}
-		}
-		return nil, task.Error{LocalizedMethodFault: w.fault}
 	}
-	return w.result, nil
+	return outcome(w.state, w.fault, w.result)
+}
+
+// outcome is what a finished task gives its waiter: its result, or its
+// fault as a task.Error.
+func outcome(state types.TaskInfoState, f *types.LocalizedMethodFault, result types.AnyType) (types.AnyType, error) {
+	if state != types.TaskInfoStateError {
+		return result, nil
+	}
+	if f == nil {
+		f = &types.LocalizedMethodFault{Fault: &types.SystemError{}, LocalizedMessage: "the task failed without saying why"}
+	}
+	return nil, task.Error{LocalizedMethodFault: f}
+}
+
+// earlyShare is the share of tasks over by the time they would be
+// watched above which a task on its own is read once before it is
+// watched. Against vCenter, where a clone or power-on takes seconds, the
+// share stays near 0 and every task is watched.
+const earlyShare = 0.5
+
+// read reads a task once; done says it was over, and then gives its
+// outcome.
+func (m *taskMux) read(ctx context.Context, ref types.ManagedObjectReference) (types.AnyType, error, bool) {
+	var t mo.Task
+	if err := property.DefaultCollector(m.s.vc).RetrieveOne(ctx, ref, taskProps, &t); err != nil {
+		return nil, nil, false // the view will tell
+	}
+	final := t.Info.State == types.TaskInfoStateSuccess || t.Info.State == types.TaskInfoStateError
+	m.mu.Lock()
+	m.note(final)
+	m.mu.Unlock()
+	if !final {
+		return nil, nil, false
+	}
+	res, err := outcome(t.Info.State, t.Info.Error, t.Info.Result)
+	return res, err, true
+}
+
+// note counts a task that was, or was not, over by the time it was first
+// seen; the caller holds m.mu.
+func (m *taskMux) note(over bool) {
+	x := 0.0
+	if over {
+		x = 1
+	}
+	m.early = 0.75*m.early + 0.25*x
 }
 
 func kick(c chan struct{}) {
@@ -533,6 +605,7 @@ func (m *taskMux) apply(v *taskView, set *types.UpdateSet) {
 				}
 				continue
 			}
+			first := !w.seen
 			w.seen = true
 			for _, c := range ou.ChangeSet {
 				val := c.Val
@@ -548,7 +621,11 @@ func (m *taskMux) apply(v *taskView, set *types.UpdateSet) {
 					w.result = val
 				}
 			}
-			if w.state == types.TaskInfoStateSuccess || w.state == types.TaskInfoStateError {
+			over := w.state == types.TaskInfoStateSuccess || w.state == types.TaskInfoStateError
+			if first {
+				m.note(over)
+			}
+			if over {
 				m.deliver(w, nil)
 			}
 		}

@@ -134,7 +134,7 @@ func TestTaskWaitShared(t *testing.T) {
 		t.Fatalf("a task that had finished: %v, %v", res, err)
 	}
 
-	before, server := site.Calls(), w.Site("west").Calls()
+	server := w.Site("west").Calls()
 	const n = 8
 	refs := make([]types.ManagedObjectReference, n)
 	waits := make([]<-chan waited, n)
@@ -173,10 +173,8 @@ func TestTaskWaitShared(t *testing.T) {
 			t.Errorf("task %d: %v, %v", i, got.res, got.err)
 		}
 	}
-	calls := site.Calls() - before
 	served := diff(w.Site("west").Calls(), server)
-	t.Logf("%d tasks: %d calls of the site, %d of them TaskView reads; %d ModifyListView, %d WaitForUpdatesEx",
-		n, calls, len(refs)+2, served["ModifyListView"], served["WaitForUpdatesEx"])
+	t.Logf("%d tasks: %d ModifyListView, %d WaitForUpdatesEx", n, served["ModifyListView"], served["WaitForUpdatesEx"])
 	if adds := served["ModifyListView"]; adds > n {
 		t.Errorf("%d ModifyListView for %d tasks", adds, n)
 	}
@@ -365,5 +363,60 @@ func TestTaskWaitClose(t *testing.T) {
 	}
 	if _, err := vsphere.WaitTask(context.Background(), site, ts.create()); err == nil {
 		t.Error("a wait on a closed site went ahead")
+	}
+}
+
+// TestTaskWaitQuickTasks: at a site whose tasks are over by the time they
+// would be watched, a task on its own is read once instead (one call, no
+// add, no wait); one that turns out to be running is watched after all.
+func TestTaskWaitQuickTasks(t *testing.T) {
+	w := newWorld(t, "")
+	s := w.Site("west")
+	ts := newTasks(t, s)
+	site := open(t, s)
+	ctx := context.Background()
+	quick := func(i int) {
+		t.Helper()
+		ref := ts.create()
+		ts.finish(ref, fmt.Sprint("quick-", i), nil)
+		before := site.Calls()
+		res, err := vsphere.WaitTask(ctx, site, ref)
+		if err != nil || res != fmt.Sprint("quick-", i) {
+			t.Fatalf("quick task %d: %v, %v", i, res, err)
+		}
+		if i >= 4 {
+			if n := site.Calls() - before; n != 1 {
+				t.Errorf("quick task %d cost %d calls, want the one read", i, n)
+			}
+		}
+	}
+	for i := range 6 {
+		quick(i)
+	}
+	adds := s.Calls()["ModifyListView"]
+
+	// Running after all: read, then watched.
+	slow := ts.create()
+	ch := waitAsync(ctx, site, slow)
+	if !inView(t, site, slow) {
+		t.Fatal("the running task never made it into the view")
+	}
+	ts.finish(slow, "slow", nil)
+	if got := receive(t, ch, 5*time.Second); got.err != nil || got.res != "slow" {
+		t.Errorf("running task: %+v", got)
+	}
+	if d := s.Calls()["ModifyListView"] - adds; d != 1 {
+		t.Errorf("%d ModifyListView for the running task, want 1", d)
+	}
+
+	// A quick task that failed gives its fault.
+	for i := range 3 {
+		quick(10 + i)
+	}
+	bad := ts.create()
+	ts.finish(bad, "", &types.NotFound{})
+	var te task.Error
+	if _, err := vsphere.WaitTask(ctx, site, bad); !errors.As(err, &te) {
+		t.Errorf("quick failed task: %v, want its fault", err)
 	}
 }
