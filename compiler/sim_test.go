@@ -1,0 +1,166 @@
+package compiler_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/providers/vsphere"
+	"github.com/drplan/drplan/simulate"
+)
+
+// compileAgainstWorld builds the plan's simulated world, reads it through
+// the vSphere provider as the CLI does, and compiles mode.
+func compileAgainstWorld(t *testing.T, src string, mode plans.Mode) hcl.Diagnostics {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string][]byte{filepath.Join(dir, "main.drplan.hcl"): []byte(src)}
+	p, diags := plans.LoadSources(dir, files, plans.LoadOptions{Environ: []string{}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ctx := context.Background()
+	w, err := simulate.New(ctx, p, simulate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	snap := &inventory.Snapshot{Taken: time.Now(), Sites: map[string]*inventory.Site{}}
+	for _, s := range w.Sites {
+		pass, _ := s.URL.User.Password()
+		site, err := vsphere.Connector{}.Open(ctx, providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(),
+			Username: s.URL.User.Username(), Password: pass, Thumbprint: s.Thumbprint, ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := site.Inventory(ctx)
+		site.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv.Name, inv.Reachable = s.Name, true
+		snap.Sites[s.Name] = inv
+	}
+	p, diags = plans.LoadSources(dir, files, plans.LoadOptions{Environ: []string{}, SelectorMatches: compiler.SelectorMatches(p, snap)})
+	if diags.HasErrors() {
+		return diags
+	}
+	_, diags = compiler.Compile(p, snap, compiler.Options{Mode: mode, TimeScale: w.TimeScale})
+	return diags
+}
+
+const worldSites = `
+site "east" {
+  role       = "protected"
+  datacenter = "DC-East"
+}
+
+site "west" {
+  role       = "recovery"
+  datacenter = "DC-West"
+  capacity {
+    cpu_ghz = %s
+    memory  = "%s"
+    storage = "100TiB"
+  }
+}
+
+protection_group "apps" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = ["app-01"]
+  select {
+    folder = "prod/apps"
+    name   = "app-*"
+  }
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+recovery_plan "apps" {
+  protection_groups = [protection_group.apps]
+  network_mapping {
+    from = "Prod"
+    to   = "DR-Prod"
+    test = "DR-Test"
+  }
+  tier "apps" {
+    priority = 1
+    vms      = protection_group.apps.vms
+  }
+}
+`
+
+// TestInventoryChecksInSimulatedWorlds builds worlds that exhibit each
+// problem the compiler finds in an inventory, and checks it is reported
+// with the severity the mode gives it.
+func TestInventoryChecksInSimulatedWorlds(t *testing.T) {
+	plan := func(ghz, mem, sim string) string {
+		return sprintf(worldSites, ghz, mem) + "\nsimulation {\n  time_scale = 0.001\n" + sim + "}\n"
+	}
+	for _, tc := range []struct {
+		name string
+		src  string
+		mode plans.Mode
+		want string
+	}{
+		{"unprotected", plan("1000", "10TiB", `  vm "app-01" { folder = "prod/apps" }
+  vm "tmp-01" {
+    site   = site.east
+    folder = "prod/apps"
+  }
+`), plans.ModeTest, "warning: Unprotected VM"},
+		{"unmapped network", plan("1000", "10TiB", `  vm "app-01" {
+    folder   = "prod/apps"
+    networks = ["Prod", "Backup-LAN"]
+  }
+`), plans.ModeTest, "error: Network without a mapping"},
+		{"replica missing", plan("1000", "10TiB", `  vm "app-01" { folder = "prod/apps" }
+  vm "app-02" {
+    site       = site.east
+    folder     = "prod/apps"
+    replicated = false
+  }
+`), plans.ModeMigrate, "error: Replica missing"},
+		{"replica stale", plan("1000", "10TiB", `  vm "app-01" { folder = "prod/apps" }
+  fault "replication_lag" {
+    protection_group = protection_group.apps
+    lag              = "2h"
+  }
+`), plans.ModeMigrate, "error: Replica older than the RPO"},
+		{"capacity", plan("1", "4GiB", `  vm "app-01" {
+    folder = "prod/apps"
+    cpus   = 8
+    memory = "64GiB"
+  }
+`), plans.ModeFailover, "error: Recovery site too small"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			diags := compileAgainstWorld(t, tc.src, tc.mode)
+			var got []string
+			for _, d := range diags {
+				sev := "error"
+				if d.Severity == hcl.DiagWarning {
+					sev = "warning"
+				}
+				got = append(got, sev+": "+d.Summary)
+			}
+			if !slices.Contains(got, tc.want) {
+				t.Errorf("want %q in %v", tc.want, got)
+			}
+		})
+	}
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
