@@ -221,4 +221,3 @@ func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Refere
 	c.(*atomic.Int64).Add(1)
 	return nil, nil
 }
-
