@@ -195,11 +195,17 @@ func BenchmarkDrill(b *testing.B) {
 		for range b.N {
 			env := setup(b, sizes[0], "0s")
 			prog := env.compile(b, nil)
+			cpu0 := cpuTime()
 			start := time.Now()
 			env.run(b, prog, "bench")
-			drill := time.Since(start)
+			drill, drillCPU := time.Since(start), cpuTime()-cpu0
+			cpu0 = cpuTime()
 			raw := rawLoop(b, env, 16)
+			rawCPU := cpuTime() - cpu0
+			n := float64(sizes[0])
 			b.ReportMetric(float64(drill)/float64(raw), "drill/raw")
+			b.ReportMetric(float64(drillCPU.Milliseconds())/n, "drill-CPU-ms/VM")
+			b.ReportMetric(float64(rawCPU.Milliseconds())/n, "raw-CPU-ms/VM")
 			b.Logf("drill %v, raw govmomi loop %v", drill, raw)
 		}
 	})
