@@ -83,7 +83,7 @@ type drillEnv struct {
 	sites map[string]providers.Site
 }
 
-func setup(b *testing.B, n int, boot string) *drillEnv {
+func setup(b testing.TB, n int, boot string) *drillEnv {
 	b.Helper()
 	dir := b.TempDir()
 	src := map[string][]byte{dir + "/main.drplan.hcl": []byte(bigPlan(n, boot))}
@@ -112,7 +112,7 @@ func setup(b *testing.B, n int, boot string) *drillEnv {
 
 // compile reads the world through the provider and compiles test mode;
 // estimates gives the plan-time cost of VM operations.
-func (e *drillEnv) compile(b *testing.B, estimates map[steps.Kind]time.Duration) *steps.Program {
+func (e *drillEnv) compile(b testing.TB, estimates map[steps.Kind]time.Duration) *steps.Program {
 	snap, err := snapshotOf(e)
 	if err != nil {
 		b.Fatal(err)
