@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/drplan/drplan/internal/units"
+	"github.com/drplan/drplan/internal/words"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 )
@@ -342,22 +343,11 @@ func closest(given string, candidates []string) string {
 	return best
 }
 
-func quoteList(list []string) string {
-	q := make([]string, len(list))
-	for i, s := range list {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return strings.Join(q, ", ")
-}
+func quoteList(list []string) string { return words.QuoteList(list) }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
+func plural(n int, one, many string) string { return words.Plural(n, one, many) }
 
-func pronoun(n int) string { return plural(n, "it", "them") }
+func pronoun(n int) string { return words.Pronoun(n) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

@@ -1,9 +1,7 @@
 package compiler
 
 import (
-	"path"
 	"slices"
-	"strings"
 
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
@@ -37,40 +35,14 @@ func SelectorMatches(p *plans.Plan, inv *inventory.Snapshot) map[string][]string
 	return out
 }
 
-// selects reports whether every field a selector sets matches the VM.
+// selects reports whether a selector selects an inventory VM.
 func selects(sel *plans.Selector, vm *inventory.VM) bool {
-	if sel.Folder != "" && strings.Trim(vm.Folder, "/") != strings.Trim(sel.Folder, "/") {
-		return false
-	}
-	if sel.Tag != "" && !slices.Contains(vm.Tags, sel.Tag) {
-		return false
-	}
-	if sel.Name != "" {
-		if ok, _ := path.Match(sel.Name, vm.Name); !ok {
-			return false
-		}
-	}
-	return sel.Folder != "" || sel.Tag != "" || sel.Name != ""
+	return sel.Matches(vm.Folder, vm.Tags, vm.Name)
 }
 
 // selectsLoosely reports whether a VM sits where a selector looks (its
 // folder or tag) whatever its name: a VM there that is no member of any
 // group is probably one somebody forgot to protect.
-func selectsLoosely(sel *plans.Selector, vm *inventory.VM) bool {
-	switch {
-	case sel.Folder != "" && strings.Trim(vm.Folder, "/") == strings.Trim(sel.Folder, "/"):
-		return true
-	case sel.Tag != "" && slices.Contains(vm.Tags, sel.Tag):
-		return true
-	}
-	return false
-}
+func selectsLoosely(sel *plans.Selector, vm *inventory.VM) bool { return sel.Looks(vm.Folder, vm.Tags) }
 
-func matchesAny(patterns []string, name string) bool {
-	for _, p := range patterns {
-		if ok, _ := path.Match(p, name); ok || p == name {
-			return true
-		}
-	}
-	return false
-}
+func matchesAny(patterns []string, name string) bool { return plans.MatchesAny(patterns, name) }

@@ -17,6 +17,7 @@ import (
 	"github.com/drplan/drplan/addrs"
 	"github.com/drplan/drplan/internal/dag"
 	"github.com/drplan/drplan/internal/units"
+	"github.com/drplan/drplan/internal/words"
 )
 
 // rpoRange is the span of RPOs a replication method can keep; max < 0
@@ -580,21 +581,10 @@ func (l *loader) checkTags(tags []string, rng hcl.Range) {
 	}
 }
 
-func quoteList(list []string) string {
-	q := make([]string, len(list))
-	for i, s := range list {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return strings.Join(q, ", ")
-}
+func quoteList(list []string) string { return words.QuoteList(list) }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
+func plural(n int, one, many string) string { return words.Plural(n, one, many) }
 
 func verb(n int) string { return plural(n, " is", " are") }
 
-func pronoun(n int) string { return plural(n, "it", "them") }
+func pronoun(n int) string { return words.Pronoun(n) }

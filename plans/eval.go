@@ -399,7 +399,7 @@ func groupMembers(explicit, matched, exclude []string) []string {
 	var out []string
 	for _, list := range [][]string{explicit, matched} {
 		for _, n := range list {
-			if seen[n] || matchesAny(exclude, n) {
+			if seen[n] || MatchesAny(exclude, n) {
 				continue
 			}
 			seen[n] = true
@@ -409,8 +409,9 @@ func groupMembers(explicit, matched, exclude []string) []string {
 	return out
 }
 
-// matchesAny reports whether name matches one of the names or globs.
-func matchesAny(patterns []string, name string) bool {
+// MatchesAny reports whether name is one of the names, or matches one of
+// the globs, of patterns (exclude lists, suspend_at_recovery).
+func MatchesAny(patterns []string, name string) bool {
 	for _, p := range patterns {
 		if ok, _ := path.Match(p, name); ok || p == name {
 			return true

@@ -2,6 +2,9 @@ package plans
 
 import (
 	"net/netip"
+	"path"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -176,6 +179,31 @@ type Selector struct {
 	Tag       string // CATEGORY:TAG
 	Name      string // glob
 	DeclRange hcl.Range
+}
+
+// Matches reports whether a VM in folder (a path under the datacenter's
+// vm folder), with tags, named name, is selected: every field the
+// selector sets must match, and an empty selector selects nothing.
+func (s *Selector) Matches(folder string, tags []string, name string) bool {
+	if s.Folder != "" && strings.Trim(folder, "/") != strings.Trim(s.Folder, "/") {
+		return false
+	}
+	if s.Tag != "" && !slices.Contains(tags, s.Tag) {
+		return false
+	}
+	if s.Name != "" {
+		if ok, _ := path.Match(s.Name, name); !ok {
+			return false
+		}
+	}
+	return s.Folder != "" || s.Tag != "" || s.Name != ""
+}
+
+// Looks reports whether a VM sits where the selector looks (its folder or
+// its tag), whatever its name.
+func (s *Selector) Looks(folder string, tags []string) bool {
+	return s.Folder != "" && strings.Trim(folder, "/") == strings.Trim(s.Folder, "/") ||
+		s.Tag != "" && slices.Contains(tags, s.Tag)
 }
 
 // Method is a replication method.

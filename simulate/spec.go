@@ -304,30 +304,10 @@ func applySimVM(v *VM, sv *plans.SimVM) {
 	}
 }
 
-// selects reports whether every field a selector sets matches the VM.
-func selects(sel *plans.Selector, v *VM) bool {
-	if sel.Folder != "" && strings.Trim(v.Folder, "/") != strings.Trim(sel.Folder, "/") {
-		return false
-	}
-	if sel.Tag != "" && !slices.Contains(v.Tags, sel.Tag) {
-		return false
-	}
-	if sel.Name != "" {
-		if ok, _ := path.Match(sel.Name, v.Name); !ok {
-			return false
-		}
-	}
-	return sel.Folder != "" || sel.Tag != "" || sel.Name != ""
-}
+// selects reports whether a selector selects a simulated VM.
+func selects(sel *plans.Selector, v *VM) bool { return sel.Matches(v.Folder, v.Tags, v.Name) }
 
-func matchesAny(patterns []string, name string) bool {
-	for _, p := range patterns {
-		if ok, _ := path.Match(p, name); ok || p == name {
-			return true
-		}
-	}
-	return false
-}
+func matchesAny(patterns []string, name string) bool { return plans.MatchesAny(patterns, name) }
 
 // assignIPs gives every VM an address. The VMs of a protected network get
 // addresses inside the from_cidr of the ip_rule that matches the network's

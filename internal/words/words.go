@@ -1,0 +1,28 @@
+// Package words holds the small helpers that turn lists and counts into
+// message text, shared by every package that writes diagnostics.
+package words
+
+import (
+	"fmt"
+	"strings"
+)
+
+// QuoteList renders names as "a", "b", "c".
+func QuoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Plural picks one or many by n.
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// Pronoun is "it" for one and "them" for more.
+func Pronoun(n int) string { return Plural(n, "it", "them") }
