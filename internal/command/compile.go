@@ -96,6 +96,29 @@ func sortedNames[V any](m map[string]V) []string {
 	return out
 }
 
+// planDir is the plan directory argument: the last one, "." by default.
+func planDir(pos []string) string {
+	if len(pos) == 1 {
+		return pos[0]
+	}
+	return "."
+}
+
+// targetAndMode checks --sim/--live (see chooseTarget) and -mode, saying
+// what is wrong when they are not usable.
+func (c *cli) targetAndMode(verb string, sim, live bool, def, mode string) (bool, plans.Mode, bool) {
+	isSim, ok := c.chooseTarget(verb, sim, live, def)
+	if !ok {
+		return false, "", false
+	}
+	m, err := modeFlag(verb, mode)
+	if err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return false, "", false
+	}
+	return isSim, m, true
+}
+
 // modeFlag parses -mode.
 func modeFlag(verb, s string) (plans.Mode, error) {
 	for _, m := range plans.Modes {

@@ -32,7 +32,7 @@ func newRunID() string {
 
 // stateDir is where runs live: -state-dir, else DRPLAN_HOME, else
 // .drplan in the plan directory.
-func (c *cli) stateDir(flagValue, planDir string) string {
+func (c *cli) stateDir(flagValue, dir string) string {
 	if flagValue != "" {
 		return flagValue
 	}
@@ -41,7 +41,7 @@ func (c *cli) stateDir(flagValue, planDir string) string {
 			return v
 		}
 	}
-	return filepath.Join(planDir, ".drplan")
+	return filepath.Join(dir, ".drplan")
 }
 
 func runDrill(c *cli, args []string) int {
@@ -62,10 +62,7 @@ func runDrill(c *cli, args []string) int {
 	if !ok {
 		return ExitError
 	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := planDir(pos)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -20,19 +20,11 @@ func runGraph(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	isSim, ok := c.chooseTarget("graph", *sim, *live, "sim")
+	isSim, m, ok := c.targetAndMode("graph", *sim, *live, "sim", *mode)
 	if !ok {
 		return ExitError
 	}
-	m, err := modeFlag("graph", *mode)
-	if err != nil {
-		fmt.Fprintln(c.stderr, err)
-		return ExitError
-	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := planDir(pos)
 	cp, code := c.compileFor(context.Background(), f, dir, isSim, compiler.Options{Mode: m})
 	if cp == nil {
 		return code

@@ -36,19 +36,11 @@ func runPlan(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	isSim, ok := c.chooseTarget("plan", *sim, *live, "")
+	isSim, m, ok := c.targetAndMode("plan", *sim, *live, "", *mode)
 	if !ok {
 		return ExitError
 	}
-	m, err := modeFlag("plan", *mode)
-	if err != nil {
-		fmt.Fprintln(c.stderr, err)
-		return ExitError
-	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := planDir(pos)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cp, code := c.compileFor(ctx, f, dir, isSim, compiler.Options{Mode: m, Point: *point, RecoveryPlan: *rp})

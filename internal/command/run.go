@@ -41,19 +41,11 @@ func runRun(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	isSim, ok := c.chooseTarget("run", *sim, *live, "")
+	isSim, m, ok := c.targetAndMode("run", *sim, *live, "", *mode)
 	if !ok {
 		return ExitError
 	}
-	m, err := modeFlag("run", *mode)
-	if err != nil {
-		fmt.Fprintln(c.stderr, err)
-		return ExitError
-	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := planDir(pos)
 	if !isSim && (m == plans.ModeFailover || m == plans.ModeMigrate || m == plans.ModeFailback) {
 		plan, _ := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
 		if *confirm == "" || plan == nil || *confirm != plan.Name {
@@ -215,10 +207,7 @@ func runRuns(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := planDir(pos)
 	runs := readRuns(c.stateDir(*state, dir))
 	if len(runs) == 0 {
 		fmt.Fprintln(c.stdout, "No runs yet.")

@@ -23,7 +23,7 @@ type session struct {
 	progress *progress
 }
 
-func (c *cli) newSession(cp *compiled, stateDir, planDir, runID string, autoApprove bool) (*session, error) {
+func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove bool) (*session, error) {
 	runDir := filepath.Join(stateDir, "runs", runID)
 	journal, err := runner.OpenJournal(runDir, cp.plan.Redact)
 	if err != nil {
@@ -31,7 +31,7 @@ func (c *cli) newSession(cp *compiled, stateDir, planDir, runID string, autoAppr
 	}
 	return &session{
 		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal,
-		exec: &runner.Executor{PlanDir: planDir, RunDir: runDir, AutoApprove: autoApprove, TimeScale: cp.target.timeScale(),
+		exec: &runner.Executor{PlanDir: dir, RunDir: runDir, AutoApprove: autoApprove, TimeScale: cp.target.timeScale(),
 			Terminal: isTerminal(os.Stdin) && isTerminal(c.stdout), In: os.Stdin, Out: c.stdout},
 		progress: newProgress(c.stdout, cp.prog),
 	}, nil

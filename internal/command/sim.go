@@ -49,10 +49,7 @@ func runSim(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := planDir(pos)
 	plan, diags := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
 	if diags.HasErrors() {
 		return c.validateView(f).Validated(plan, diags)

@@ -13,10 +13,7 @@ func runValidate(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := planDir(pos)
 	plan, diags := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
 	view := c.validateView(f)
 	return view.Validated(plan, diags)
