@@ -312,6 +312,16 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 	}
 	r.RTO.Met = allOK && (r.RTO.TargetSeconds == 0 || r.RTO.AchievedSeconds <= r.RTO.TargetSeconds)
 
+	// The program's steps by address, and which VMs have a readiness wait.
+	byAddr := make(map[string]*steps.Step, len(p.Steps))
+	waits := map[string]bool{}
+	for _, s := range p.Steps {
+		byAddr[s.Addr] = s
+		if s.Kind == steps.WaitReady {
+			waits[s.VM] = true
+		}
+	}
+
 	// VMs: from their steps in the recovery run.
 	byVM := map[string]*VM{}
 	var order []string
@@ -325,7 +335,7 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 			byVM[s.VM] = v
 			order = append(order, s.VM)
 		}
-		if ps := p.Step(s.Addr); ps != nil {
+		if ps := byAddr[s.Addr]; ps != nil {
 			v.Site = ps.Site
 		}
 		switch s.Status {
@@ -347,7 +357,7 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 		if v.ReadySeconds > 0 {
 			v.PlanSeconds = v.ReadySeconds - v.StartSeconds
 		}
-		if v.Status == "ready" && v.ReadySeconds == 0 && hasWait(p, name) {
+		if v.Status == "ready" && v.ReadySeconds == 0 && waits[name] {
 			v.Status = "not_ready"
 		}
 		r.VMs = append(r.VMs, *v)
@@ -361,7 +371,7 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 			continue
 		}
 		age, _ := strconv.ParseFloat(s.Detail["point_age_seconds"], 64)
-		ps := p.Step(s.Addr)
+		ps := byAddr[s.Addr]
 		if ps == nil {
 			continue
 		}
@@ -381,15 +391,6 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 		r.RPO = append(r.RPO, rp)
 	}
 	sort.SliceStable(r.RPO, func(i, j int) bool { return r.RPO[i].Group < r.RPO[j].Group })
-}
-
-func hasWait(p *steps.Program, vm string) bool {
-	for _, s := range p.Steps {
-		if s.VM == vm && s.Kind == steps.WaitReady {
-			return true
-		}
-	}
-	return false
 }
 
 // WriteJSON writes the report as indented JSON.
