@@ -29,18 +29,43 @@ func (b *builder) build() {
 			b.cleanTier(tiers[i])
 		}
 	case plans.ModeReprotect:
-		for _, name := range b.rp.ProtectionGroups {
-			g := b.groups[name]
-			s := b.add(&steps.Step{Addr: addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String() + "/reverse", Kind: steps.Reverse,
-				Phase: steps.PhaseReplicas, Group: g.Name, Site: g.RecoverySite, Timeout: steps.Duration(30 * time.Minute), OnFailure: string(plans.Halt)})
-			b.after(s, prepared...)
-			for _, t := range tiers {
-				b.after(b.byAddr[tierStart(t.Name)], s.Addr)
-			}
+		ends := b.reverse(prepared)
+		for _, t := range tiers {
+			b.after(b.byAddr[tierStart(t.Name)], ends...)
 		}
 	}
 	b.wireGraph(prepared)
 	b.finish()
+}
+
+// reverse adds, for every VM of the plan's groups, the steps that turn
+// the VM at the site it left into the replica of the VM that now runs
+// at the other site: a power-off (a VM of a site that was cut off may
+// have come back up: two running copies would split the service) and
+// the reversal itself. The steps wait for after; reverse returns their
+// addresses.
+func (b *builder) reverse(after []string) []string {
+	var ends []string
+	for _, name := range b.rp.ProtectionGroups {
+		g := b.groups[name]
+		prefix := addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String() + "/"
+		for _, vm := range b.members(g) {
+			target := b.productionPath(g, vm)
+			base := steps.Step{VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true, Phase: steps.PhaseReplicas,
+				Timeout: steps.Duration(10 * time.Minute), Retries: vmRetries, OnFailure: string(plans.Halt)}
+			off := base
+			off.Addr, off.Kind, off.Args = prefix+addrs.Ref{Kind: addrs.VM, Name: vm}.String()+"/power_off", steps.PowerOff, steps.Args{Target: target}
+			b.add(&off)
+			b.after(&off, after...)
+			rev := base
+			rev.Addr, rev.Kind = prefix+addrs.Ref{Kind: addrs.VM, Name: vm}.String()+"/reverse", steps.Reverse
+			rev.Args = steps.Args{Target: target, Peer: b.toSite(g)}
+			b.add(&rev)
+			b.after(&rev, off.Addr)
+			ends = append(ends, rev.Addr)
+		}
+	}
+	return ends
 }
 
 // prepare adds what comes before any tier: at the protected site the
@@ -311,50 +336,60 @@ func (b *builder) unmapRecovery(n string) string {
 // and failback the first ip_rule that matches its current address, with
 // the host part kept.
 func (b *builder) address(g *plans.ProtectionGroup, vm string) *steps.IP {
-	if o := b.rp.VM(vm); o != nil && o.IP != nil {
-		ip := &steps.IP{Address: o.IP.Address.String()}
-		if o.IP.Gateway.IsValid() {
-			ip.Gateway = o.IP.Gateway.String()
-		}
-		return ip
-	}
-	if b.mode == plans.ModeTest {
-		return nil
-	}
 	var cur string
-	if v := b.inventoryVM(b.fromSite(g), vm); v != nil {
+	v := b.inventoryVM(b.fromSite(g), vm)
+	if v != nil {
 		cur = v.IP
 	} else if r := b.replica(b.toSite(g), vm); r != nil {
 		cur = r.IP
 	}
-	addr, err := netip.ParseAddr(cur)
-	if err != nil {
+	addr, _ := netip.ParseAddr(cur)
+	if !b.forward {
+		// Back home: the address the failover recorded, else the rules
+		// read backwards.
+		if v != nil && v.Origin != "" {
+			return &steps.IP{Address: v.Origin}
+		}
+		for _, r := range b.rp.IPRules {
+			if addr.IsValid() && r.ToCIDR.IsValid() && r.FromCIDR.IsValid() && r.ToCIDR.Contains(addr) {
+				return &steps.IP{Address: netip.PrefixFrom(Rebase(addr, r.ToCIDR, r.FromCIDR), r.FromCIDR.Bits()).String()}
+			}
+		}
 		return nil
+	}
+	var ip *steps.IP
+	origin := netip.Prefix{}
+	if addr.IsValid() {
+		origin = netip.PrefixFrom(addr, addr.BitLen())
+	}
+	if o := b.rp.VM(vm); o != nil && o.IP != nil {
+		ip = &steps.IP{Address: o.IP.Address.String()}
+		if o.IP.Gateway.IsValid() {
+			ip.Gateway = o.IP.Gateway.String()
+		}
 	}
 	for _, r := range b.rp.IPRules {
 		from, to := r.FromCIDR, r.ToCIDR
-		if !b.forward {
-			from, to = to, from
-		}
-		if !from.IsValid() || !to.IsValid() || !from.Contains(addr) {
+		if !addr.IsValid() || !from.IsValid() || !to.IsValid() || !from.Contains(addr) {
 			continue
 		}
-		ip := &steps.IP{Address: netip.PrefixFrom(Rebase(addr, from, to), to.Bits()).String()}
-		gw := r.Gateway
-		if !b.forward {
-			gw = netip.Addr{}
+		origin = netip.PrefixFrom(addr, from.Bits())
+		if ip != nil || b.mode == plans.ModeTest {
+			break
 		}
-		if gw.IsValid() {
-			ip.Gateway = gw.String()
+		ip = &steps.IP{Address: netip.PrefixFrom(Rebase(addr, from, to), to.Bits()).String()}
+		if r.Gateway.IsValid() {
+			ip.Gateway = r.Gateway.String()
 		}
-		if b.forward {
-			for _, d := range r.DNS {
-				ip.DNS = append(ip.DNS, d.String())
-			}
+		for _, d := range r.DNS {
+			ip.DNS = append(ip.DNS, d.String())
 		}
-		return ip
+		break
 	}
-	return nil
+	if ip != nil && b.mode != plans.ModeTest && origin.IsValid() {
+		ip.Origin = origin.String()
+	}
+	return ip
 }
 
 // Rebase moves addr from one network into another, keeping as much of its
@@ -571,6 +606,11 @@ func (b *builder) finish() {
 		if s.Kind == steps.VerifyGone {
 			ends = append(ends, s.Addr)
 		}
+	}
+	if b.mode == plans.ModeFailback {
+		// Back home: the VMs at the recovery site become replicas again,
+		// so that the plan protects as it did before the failover.
+		ends = append(ends, b.reverse(ends)...)
 	}
 	for _, s := range b.order {
 		if strings.HasPrefix(s.Addr, "resume/") {

@@ -43,6 +43,40 @@ func (b *builder) checkInventory() {
 	b.checkNetworks()
 	b.checkCapacity()
 	b.checkReplicas()
+	b.checkDirection()
+}
+
+// checkDirection makes sure reprotect and failback find the world where a
+// failover left it: reprotect reverses the replication of VMs that run
+// at the recovery site; failback needs their replicas back at the
+// protected site. Run otherwise, they would power off production.
+func (b *builder) checkDirection() {
+	if b.mode != plans.ModeReprotect && b.mode != plans.ModeFailback {
+		return
+	}
+	for _, name := range b.rp.ProtectionGroups {
+		g := b.groups[name]
+		if g == nil || !b.siteReachable(g.Site) || !b.siteReachable(g.RecoverySite) {
+			continue
+		}
+		var notRecovered, noReplica []string
+		for _, vm := range b.members(g) {
+			if b.inventoryVM(g.RecoverySite, vm) == nil {
+				notRecovered = append(notRecovered, vm)
+			} else if b.mode == plans.ModeFailback && b.replica(g.Site, vm) == nil {
+				noReplica = append(noReplica, vm)
+			}
+		}
+		if len(notRecovered) > 0 {
+			b.errorf(g.DeclRange, "Not failed over", "%s %s of group %q %s not run at recovery site %q: %s %s. %s follows a failover or a migration; run one of those first.",
+				plural(len(notRecovered), "VM", "VMs"), quoteList(notRecovered), g.Name, plural(len(notRecovered), "does", "do"), g.RecoverySite,
+				plural(len(notRecovered), "its replica is still a replica", "their replicas are still replicas"), "there", strings.ToUpper(string(b.mode[:1]))+string(b.mode[1:]))
+		}
+		if len(noReplica) > 0 {
+			b.errorf(g.DeclRange, "Not reprotected", "%s %s of group %q %s no replica at site %q to fail back to. Run drplan run -mode reprotect first, so that replication runs back to %q.",
+				plural(len(noReplica), "VM", "VMs"), quoteList(noReplica), g.Name, plural(len(noReplica), "has", "have"), g.Site, g.Site)
+		}
+	}
 }
 
 func (b *builder) siteReachable(name string) bool {

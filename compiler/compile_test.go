@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"bytes"
+	"github.com/drplan/drplan/internal/invtest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -229,14 +230,14 @@ func TestOrdering(t *testing.T) {
 				{"resume/vm.dev-01/power_on", "site.west/verify_gone"},
 			},
 		},
-		{mode: plans.ModeReprotect, has: []string{"protection_group.all/reverse"}, lacks: []string{"tier.db/vm.db-01/power_on"}},
+		{mode: plans.ModeReprotect, has: []string{"protection_group.all/vm.db-01/reverse"}, lacks: []string{"tier.db/vm.db-01/power_on"}},
 		{mode: plans.ModeFailback,
 			waits: [][2]string{{"tier.db/vm.db-01/promote", "protection_group.all/sync"}},
-			has:   []string{"protected/vm.db-01/shutdown", "resume/vm.dev-01/power_on"},
+			has:   []string{"protected/vm.db-01/shutdown", "resume/vm.dev-01/power_on", "protection_group.all/vm.db-01/reverse"},
 		},
 	} {
 		t.Run(string(tc.mode), func(t *testing.T) {
-			prog := compile(t, p, inv, tc.mode)
+			prog := compile(t, p, invtest.For(tc.mode, inv, p), tc.mode)
 			for _, w := range tc.waits {
 				if !waits(prog, w[0], w[1]) {
 					t.Errorf("%s does not wait for %s", w[0], w[1])
@@ -485,8 +486,8 @@ func TestCapacity(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	p, inv := load(t, shop, func(p *plans.Plan) *inventory.Snapshot { return world(p, withDev) })
 	for _, m := range plans.Modes {
-		a, _ := compile(t, p, inv, m).JSON()
-		b, _ := compile(t, p, inv, m).JSON()
+		a, _ := compile(t, p, invtest.For(m, inv, p), m).JSON()
+		b, _ := compile(t, p, invtest.For(m, inv, p), m).JSON()
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s: two compiles differ", m)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"github.com/drplan/drplan/internal/invtest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,6 +79,7 @@ func TestGoldenPrograms(t *testing.T) {
 			}
 			for _, mode := range plans.Modes {
 				opts := compiler.Options{Mode: mode, TimeScale: scale}
+				snap := invtest.For(mode, snap, p)
 				prog, diags := compiler.Compile(p, snap, opts)
 				var got []byte
 				if diags.HasErrors() {

@@ -46,6 +46,9 @@ type VM struct {
 	Replica *Replica
 	// Run is the id of the run that created the VM, if one did.
 	Run string
+	// Origin is the address (CIDR form) a recovered VM had at the site
+	// it came from, as its failover recorded it.
+	Origin string
 }
 
 // Path is the VM's inventory path under the vm folder.

@@ -58,6 +58,64 @@ type CloneRequest struct {
 	RunID string
 }
 
+// PromoteRequest asks for a replica to become the production VM.
+type PromoteRequest struct {
+	Replica VM
+	// Point is the recovery point to recover; the zero time means the
+	// replica's latest.
+	Point time.Time
+	// Target is the path the VM takes: its folder and name at the site.
+	Target string
+	RunID  string
+}
+
+// Promoted is what Promote did.
+type Promoted struct {
+	VM    VM
+	Point time.Time // the recovery point the VM holds
+	// Already says a previous attempt of the run had promoted it.
+	Already bool
+}
+
+// DemoteRequest asks for a VM to become a replica.
+type DemoteRequest struct {
+	VM VM
+	// Of names what it replicates: the VM of that name in Group at Site.
+	Of    string
+	Group string
+	Site  string
+	RunID string
+}
+
+// LockHolder says who holds a lock.
+type LockHolder struct {
+	Run     string    `json:"run"`
+	Mode    string    `json:"mode"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Since   time.Time `json:"since"`
+	Expires time.Time `json:"expires"`
+}
+
+func (h LockHolder) String() string {
+	return fmt.Sprintf("run %s (%s) on host %s, pid %d, since %s, expires %s", h.Run, h.Mode, h.Host, h.PID,
+		h.Since.UTC().Format(time.RFC3339), h.Expires.UTC().Format(time.RFC3339))
+}
+
+// LockedError is a lock another run holds.
+type LockedError struct {
+	Lock   string
+	Where  string // "site west", "local file …"
+	Holder LockHolder
+}
+
+func (e *LockedError) Error() string {
+	if e.Holder.Run == "" {
+		return fmt.Sprintf("lock %s at %s is being taken by another run", e.Lock, e.Where)
+	}
+	return fmt.Sprintf("lock %s at %s is held by %s", e.Lock, e.Where, e.Holder)
+}
+
 // IPSettings re-address a VM's first NIC through guest customization.
 type IPSettings struct {
 	Address netip.Prefix
@@ -65,6 +123,9 @@ type IPSettings struct {
 	DNS     []netip.Addr
 	// Hostname is the guest's host name; "" keeps the VM's name.
 	Hostname string
+	// Origin is the address the VM had where it came from, kept on the
+	// VM (FieldOrigin) so that a failback can give it back.
+	Origin netip.Prefix
 }
 
 // WaitFor is the readiness signal WaitReady waits for.
@@ -111,6 +172,28 @@ type Site interface {
 	Destroy(ctx context.Context, vm VM) error
 	// Marked lists every VM and folder the run created that still exists.
 	Marked(ctx context.Context, runID string) ([]VM, error)
+
+	// Failover, migration and reprotection. Each is idempotent: called
+	// again after a crash it recognises what it already did.
+
+	// Shutdown shuts the guest down through its tools and waits until the
+	// VM is off or ctx ends; a VM already off is not an error.
+	Shutdown(ctx context.Context, vm VM) error
+	// Points reads the recovery points of replicas, in order.
+	Points(ctx context.Context, replicas []VM) ([]inventory.RecoveryPoints, error)
+	// Promote turns a replica into the production VM at req.Target.
+	Promote(ctx context.Context, req PromoteRequest) (Promoted, error)
+	// Demote turns a powered-off VM into a replica of its namesake at
+	// another site (reverse replication).
+	Demote(ctx context.Context, req DemoteRequest) (VM, error)
+
+	// Lock takes the named lock at the site for holder. A lock the same
+	// run holds is taken again (a resumed run); one another run holds is
+	// refused with a *LockedError, unless it has expired.
+	Lock(ctx context.Context, name string, holder LockHolder) error
+	// Unlock releases the named lock when runID holds it; a lock already
+	// gone is not an error.
+	Unlock(ctx context.Context, name, runID string) error
 
 	// Calls returns how many API calls the site has made so far.
 	Calls() int64

@@ -39,6 +39,11 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 	}
 	site, err := r.site(ctx, s.Site)
 	if err != nil {
+		if s.Optional {
+			// A failover's power-off at a protected site that is gone:
+			// the run goes on without it, and says so.
+			return map[string]string{"unreachable": s.Site}, fmt.Errorf("site %s is unreachable, so this step could not run; the run goes on without it: %w", s.Site, err)
+		}
 		return nil, &providers.Error{Op: "open", Object: "site " + s.Site, Kind: providers.Transient, Err: err}
 	}
 	target := r.vm(s.Site, r.expand(a.Target))
@@ -59,6 +64,14 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 		r.remember(vm)
 		detail["vm"] = vm.String()
 		return detail, nil
+	case steps.Promote:
+		return r.promote(ctx, site, s, target)
+	case steps.Shutdown:
+		return nil, site.Shutdown(ctx, target)
+	case steps.Sync:
+		return r.sync(ctx, site, s)
+	case steps.Reverse:
+		return r.reverse(ctx, site, s, target)
 	case steps.Connect:
 		return nil, site.SetNetworks(ctx, target, a.Networks)
 	case steps.Customize:
@@ -121,6 +134,11 @@ func ipSettings(ip *steps.IP, host string) (providers.IPSettings, error) {
 		return out, err
 	}
 	out.Address, out.Hostname = p, host
+	if ip.Origin != "" {
+		if out.Origin, err = netip.ParsePrefix(ip.Origin); err != nil {
+			return out, err
+		}
+	}
 	if ip.Gateway != "" {
 		if out.Gateway, err = netip.ParseAddr(ip.Gateway); err != nil {
 			return out, err

@@ -31,6 +31,10 @@ type Options struct {
 	Done map[string]bool
 	// Observer, if set, is told of every event as it is journaled.
 	Observer func(Event)
+	// Began is when the run first began: for a resumed run, the start of
+	// its first attempt. Recovery point ages (the achieved RPO) are
+	// measured from it. The zero time means now.
+	Began time.Time
 	// Backoff is the first pause before a retry (doubling each time); 0
 	// means one second of plan time.
 	Backoff time.Duration
@@ -103,6 +107,7 @@ type run struct {
 	invs     map[string]*invOnce
 	baseline map[string]int64
 	ctx      context.Context // the run's
+	began    time.Time
 }
 
 // Run executes the program until every step has finished or been skipped,
@@ -116,7 +121,10 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 		opts.Backoff = scale(prog, time.Second)
 	}
 	r := &run{prog: prog, opts: opts, index: map[string]int{}, vms: map[string]providers.VM{}, sites: map[string]providers.Site{},
-		batchers: map[string]*batcher{}, baseline: map[string]int64{}}
+		batchers: map[string]*batcher{}, baseline: map[string]int64{}, began: opts.Began}
+	if r.began.IsZero() {
+		r.began = time.Now()
+	}
 	r.env = &Env{RunID: opts.RunID, Mode: prog.Mode, VMs: map[string]string{}, Outputs: map[string]map[string]string{}, Program: prog,
 		Site: func(ctx context.Context, name string) (providers.Site, error) { return r.site(ctx, name) }}
 	for i, s := range prog.Steps {

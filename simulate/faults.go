@@ -90,6 +90,25 @@ func (fs *faultSet) neverBoots(name string) bool {
 	return false
 }
 
+// hungGuest reports whether a boot_failure fault that withholds the
+// heartbeat names the VM: such a VM of the running inventory starts
+// powered on with its guest hung (no tools, no address), so that it
+// cannot be shut down cleanly either.
+func (w *World) hungGuest(name string) bool {
+	if w.Plan.Simulation == nil {
+		return false
+	}
+	for _, f := range w.Plan.Simulation.Faults {
+		if f.Kind != plans.BootFailure || f.BootMode == plans.PowerOnError {
+			continue
+		}
+		if ok, _ := path.Match(f.VM, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // scheduleOutage takes the site down after at, and back up after d when d
 // is not zero.
 func (s *Site) scheduleOutage(at, d time.Duration) {

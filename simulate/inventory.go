@@ -277,6 +277,10 @@ func (s *Site) powerOnBooted(ctx context.Context, vm *object.VirtualMachine, v *
 	if _, err := s.wait(ctx, task); err != nil {
 		return fmt.Errorf("powering on %s: %w", v.Name, err)
 	}
+	if s.world.hungGuest(v.Name) {
+		// A hung guest: on, but no tools, no heartbeat, no address.
+		return nil
+	}
 	s.setGuest(vm.Reference(), true, v.IP.String())
 	return nil
 }

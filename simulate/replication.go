@@ -42,11 +42,19 @@ type groupState struct {
 	replicas []*replica
 }
 
+// replica is a VM of a group that is, or may become, a replica: every
+// protected VM and every replica of the group, at whichever site. Whether
+// it is one is read from its FieldReplica attribute on every tick, so
+// that a promotion (the attribute cleared) stops replication into it and
+// a reversal (the attribute set on the former production VM) starts
+// replication the other way.
 type replica struct {
 	site   *Site
 	ref    types.ManagedObjectReference
 	vm     *VM
 	offset time.Duration // stagger for consistency = "vm"
+	active bool          // a replica now
+	source string        // the site it replicates from, while active
 	points vsphere.RecoveryPoints
 }
 
@@ -88,7 +96,7 @@ func newEngine(w *World) *engine {
 	return e
 }
 
-// register adds a replica to its group.
+// register adds a protected VM or a replica to its group.
 func (e *engine) register(s *Site, ref types.ManagedObjectReference, v *VM) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -103,17 +111,31 @@ func (e *engine) start(ctx context.Context) error {
 	now := e.w.now()
 	for _, name := range e.order {
 		gs := e.groups[name]
-		sort.Slice(gs.replicas, func(i, j int) bool { return gs.replicas[i].vm.Name < gs.replicas[j].vm.Name })
-		n := len(gs.replicas)
-		for i, r := range gs.replicas {
+		sort.Slice(gs.replicas, func(i, j int) bool {
+			a, b := gs.replicas[i], gs.replicas[j]
+			return a.vm.Name < b.vm.Name || a.vm.Name == b.vm.Name && a.site.Name < b.site.Name
+		})
+		var names []string
+		for _, r := range gs.replicas {
+			if len(names) == 0 || names[len(names)-1] != r.vm.Name {
+				names = append(names, r.vm.Name)
+			}
+		}
+		n := len(names)
+		for _, r := range gs.replicas {
 			if gs.g.Consistency != plans.ConsistencyGroup && n > 1 {
-				r.offset = gs.period * time.Duration(i) / time.Duration(n)
+				r.offset = gs.period * time.Duration(sort.SearchStrings(names, r.vm.Name)) / time.Duration(n)
+			}
+			e.refresh(r, now)
+			if !r.active {
+				continue
 			}
 			latest := now.Add(-gs.lag - r.offset)
 			if gs.journal > 0 {
 				r.points = vsphere.RecoveryPoints{Continuous: true, JournalStart: latest.Add(-gs.journal), Times: []time.Time{latest}}
 				continue
 			}
+			r.points = vsphere.RecoveryPoints{}
 			for k := gs.keep - 1; k >= 0; k-- {
 				r.points.Times = append(r.points.Times, latest.Add(-time.Duration(k)*gs.period))
 			}
@@ -148,14 +170,40 @@ func (e *engine) run(gs *groupState) {
 	}
 }
 
-// tick takes a new point for every replica of the group.
+// refresh reads whether r is a replica now. One that has just become one
+// starts with no points (a CDP journal starting now).
+func (e *engine) refresh(r *replica, now time.Time) {
+	raw := r.site.fieldOf(r.ref, vsphere.FieldReplica)
+	info, err := vsphere.ParseReplicaInfo(raw)
+	active := raw != "" && err == nil
+	if active && !r.active {
+		r.points = vsphere.RecoveryPoints{}
+	}
+	r.active, r.source = active, info.Site
+}
+
+// tick takes a new point for every replica of the group whose source
+// site is up: replication from a site that is cut off stops.
 func (e *engine) tick(gs *groupState, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, r := range gs.replicas {
+		e.refresh(r, now)
+		if !r.active {
+			continue
+		}
+		if src := e.w.Site(r.source); src != nil && src.Down() {
+			continue
+		}
 		latest := now.Add(-gs.lag - r.offset)
 		if gs.journal > 0 {
-			r.points = vsphere.RecoveryPoints{Continuous: true, JournalStart: latest.Add(-gs.journal), Times: []time.Time{latest}}
+			start := latest.Add(-gs.journal)
+			if len(r.points.Times) == 0 && r.points.JournalStart.IsZero() {
+				start = latest // a journal that starts now
+			} else if r.points.JournalStart.After(start) {
+				start = r.points.JournalStart
+			}
+			r.points = vsphere.RecoveryPoints{Continuous: true, JournalStart: start, Times: []time.Time{latest}}
 			continue
 		}
 		if n := len(r.points.Times); n > 0 && !latest.After(r.points.Times[n-1]) {
@@ -178,7 +226,9 @@ func (e *engine) write(ctx context.Context, gs *groupState) error {
 	}
 	updates := make([]update, 0, len(gs.replicas))
 	for _, r := range gs.replicas {
-		updates = append(updates, update{r.site, r.ref, vsphere.FormatRecoveryPoints(r.points)})
+		if r.active {
+			updates = append(updates, update{r.site, r.ref, vsphere.FormatRecoveryPoints(r.points)})
+		}
 	}
 	e.mu.Unlock()
 	for _, u := range updates {

@@ -18,6 +18,7 @@ import (
 	"github.com/vmware/govmomi/simulator"
 	_ "github.com/vmware/govmomi/vapi/simulator" // vAPI endpoints: tags
 	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/drplan/drplan/plans"
@@ -113,13 +114,13 @@ func New(ctx context.Context, p *plans.Plan, opts Options) (*World, error) {
 		}
 		w.Sites = append(w.Sites, site)
 	}
+	w.engine = newEngine(w)
 	for _, site := range w.Sites {
 		if err := site.populate(ctx, opts.Parallel); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("site %s: %w", site.Name, err)
 		}
 	}
-	w.engine = newEngine(w)
 	for _, site := range w.Sites {
 		if err := site.placeReplicas(ctx, opts.Parallel); err != nil {
 			w.Close()
@@ -299,6 +300,9 @@ func (s *Site) populate(ctx context.Context, parallel int) error {
 		if err := s.attachTags(ctx, tagIDs, v, vm); err != nil {
 			return err
 		}
+		if v.Protected() {
+			s.world.engine.register(s, vm.Reference(), v)
+		}
 		return s.powerOnBooted(ctx, vm, v)
 	})
 }
@@ -410,6 +414,23 @@ func networkPath(dc, name string) string { return path.Join("/", dc, "network", 
 // CustomFieldsManager.SetField, called in process, as the replication
 // products that keep such attributes up to date would through the API.
 // Clients read the values through the API as usual.
+// fieldOf reads a drplan custom attribute of an object in the registry.
+func (s *Site) fieldOf(ref types.ManagedObjectReference, field string) string {
+	obj, ok := s.Model.Map().Get(ref).(mo.Entity)
+	if !ok {
+		return ""
+	}
+	key, out := s.fields[field], ""
+	s.Model.Map().WithLock(s.context(), obj, func() {
+		for _, v := range obj.Entity().CustomValue {
+			if sv, ok := v.(*types.CustomFieldStringValue); ok && sv.Key == key {
+				out = sv.Value
+			}
+		}
+	})
+	return out
+}
+
 func (s *Site) setField(_ context.Context, ref types.ManagedObjectReference, field, value string) error {
 	cfm := s.Model.Map().CustomFieldsManager()
 	res := cfm.SetField(s.context(), &types.SetField{This: cfm.Self, Entity: ref, Key: s.fields[field], Value: value})

@@ -150,6 +150,8 @@ type Args struct {
 	WaitFor  string   `json:"wait_for,omitempty"`
 	Delay    Duration `json:"delay,omitempty"`
 	Point    string   `json:"point,omitempty"`
+	// Peer is, for reverse, the site of the VM the target will replicate.
+	Peer string `json:"peer,omitempty"`
 
 	// Custom steps: exactly one is set.
 	Command   *Command   `json:"command,omitempty"`
@@ -164,6 +166,9 @@ type Args struct {
 // IP is an address for guest customization.
 type IP struct {
 	Address string   `json:"address"` // CIDR form
+	// Origin is the address the VM had at the site it left (CIDR form):
+	// recorded with the customization, so that failback can restore it.
+	Origin  string   `json:"origin,omitempty"`
 	Gateway string   `json:"gateway,omitempty"`
 	DNS     []string `json:"dns,omitempty"`
 }

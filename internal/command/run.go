@@ -23,7 +23,7 @@ import (
 // modesAvailable are the modes this build can run; the others need
 // provider operations (promote, guest shutdown, replication control)
 // that are not there yet.
-var modesAvailable = map[plans.Mode]bool{plans.ModeTest: true, plans.ModeCleanup: true}
+var modesAvailable = map[plans.Mode]bool{plans.ModeTest: true, plans.ModeCleanup: true, plans.ModeMigrate: true, plans.ModeFailover: true, plans.ModeReprotect: true, plans.ModeFailback: true}
 
 func runRun(c *cli, args []string) int {
 	f := c.newFlags("run", "-mode MODE (--sim|--live) [--confirm NAME] [-run RUN_ID] [--auto-approve] [-state-dir DIR] [DIR]",

@@ -204,6 +204,7 @@ func (s *site) Inventory(ctx context.Context) (*inventory.Site, error) {
 	replicaKey, hasReplica := fields[FieldReplica]
 	pointsKey, hasPoints := fields[FieldPoints]
 	runKey, hasRun := fields[FieldRun]
+	originKey, hasOrigin := fields[FieldOrigin]
 	for i := range vms {
 		m := &vms[i]
 		folder := ""
@@ -221,6 +222,7 @@ func (s *site) Inventory(ctx context.Context) (*inventory.Site, error) {
 			PowerState: string(m.Runtime.PowerState),
 			Tags:       tags[m.Self.Value],
 			Run:        fieldValue(m.CustomValue, runKey, hasRun),
+			Origin:     fieldValue(m.CustomValue, originKey, hasOrigin),
 		}
 		if m.Guest != nil {
 			vm.IP = m.Guest.IpAddress

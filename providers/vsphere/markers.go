@@ -18,7 +18,22 @@ const (
 	FieldPoints = "drplan.points"
 	// FieldRun marks an object created by a run; its value is the run id.
 	FieldRun = "drplan.run"
+	// FieldPromoted marks a VM a run promoted from a replica: a
+	// PromotedInfo.
+	FieldPromoted = "drplan.promoted"
+	// FieldOrigin holds, on a recovered VM, the address (CIDR form) it
+	// had at the site it left, for failback.
+	FieldOrigin = "drplan.origin"
+	// FieldLock, on a folder under LockFolder, says who holds the lock
+	// the folder stands for (JSON of a providers.LockHolder).
+	FieldLock = "drplan.lock"
 )
+
+// LockFolder is the VM folder, under a datacenter, whose subfolders are
+// the locks runs hold at the site. vCenter creates a folder atomically
+// (a second CreateFolder of the same name fails with DuplicateName),
+// which makes a folder a lock every client of the vCenter sees.
+const LockFolder = "drplan-locks"
 
 // ReplicaFolder is the VM folder, under a recovery site's datacenter, that
 // holds replicas.
@@ -43,6 +58,32 @@ func ParseReplicaInfo(s string) (ReplicaInfo, error) {
 		return ReplicaInfo{}, fmt.Errorf("%q is not a %s value", s, FieldReplica)
 	}
 	return ReplicaInfo{VM: v.Get("vm"), Group: v.Get("group"), Site: v.Get("site")}, nil
+}
+
+// PromotedInfo says which run promoted a VM and to which point.
+type PromotedInfo struct {
+	Run   string
+	Point time.Time
+}
+
+// String encodes the info as the value of FieldPromoted.
+func (p PromotedInfo) String() string {
+	v := url.Values{"run": {p.Run}}
+	if !p.Point.IsZero() {
+		v.Set("point", p.Point.UTC().Format(time.RFC3339Nano))
+	}
+	return v.Encode()
+}
+
+// ParsePromotedInfo decodes a FieldPromoted value.
+func ParsePromotedInfo(s string) (PromotedInfo, bool) {
+	v, err := url.ParseQuery(s)
+	if err != nil || v.Get("run") == "" {
+		return PromotedInfo{}, false
+	}
+	p := PromotedInfo{Run: v.Get("run")}
+	p.Point, _ = time.Parse(time.RFC3339Nano, v.Get("point"))
+	return p, true
 }
 
 // RecoveryPoints are a replica's points in time; see package inventory.

@@ -107,6 +107,11 @@ func (s *site) Customize(ctx context.Context, vm providers.VM, ip providers.IPSe
 	if host == "" {
 		host = m.Name
 	}
+	if ip.Origin.IsValid() {
+		if err := s.setField(ctx, ref, FieldOrigin, ip.Origin.String()); err != nil {
+			return fail(op, obj, err)
+		}
+	}
 	spec := customizationSpec(host, ip, nics)
 	t, err := object.NewVirtualMachine(s.vc, ref).Customize(ctx, spec)
 	if err == nil {

@@ -1,0 +1,118 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/steps"
+)
+
+// promote recovers a replica as the production VM, from the step's
+// recovery point. A replica a previous attempt of the run promoted is
+// recognised by the provider (the VM at the target carries the run's
+// mark) and not promoted twice.
+func (r *run) promote(ctx context.Context, site providers.Site, s *steps.Step, target providers.VM) (map[string]string, error) {
+	req := providers.PromoteRequest{Replica: providers.VM{Site: s.Site, Path: s.Args.Source}, Target: target.Path, RunID: r.opts.RunID}
+	detail := map[string]string{}
+	inv, err := r.inventory(ctx, s.Site)
+	if err != nil {
+		return nil, err
+	}
+	if replica(inv, s.Args.Source) != nil {
+		point, ref, d, err := r.point(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		req.Point, req.Replica.Ref, detail = point, ref, d
+	}
+	done, err := site.Promote(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	r.remember(done.VM)
+	if !done.Point.IsZero() {
+		detail["point"] = done.Point.UTC().Format(time.RFC3339Nano)
+		detail["point_age_seconds"] = fmt.Sprintf("%.3f", max(0, r.began.Sub(done.Point).Seconds()))
+	}
+	if done.Already {
+		detail["already"] = "promoted by an earlier attempt of this run"
+	}
+	detail["vm"] = done.VM.String()
+	return detail, nil
+}
+
+// replica returns the replica at a path of a site's inventory, or nil.
+func replica(inv *inventory.Site, p string) *inventory.VM {
+	for _, v := range inv.VMs {
+		if v.Replica != nil && v.Run == "" && v.Path() == p {
+			return v
+		}
+	}
+	return nil
+}
+
+// syncPoll is how often, in plan time, a final sync reads the replicas'
+// points.
+const syncPoll = 5 * time.Second
+
+// sync is a migration's final sync: with every VM of the group shut
+// down, it waits until each replica holds a recovery point taken after
+// the sync began, which therefore holds everything the VMs wrote. The
+// replication itself is the storage's or vSphere Replication's; a
+// custom step ordered before the sync can trigger it where the method
+// needs that.
+func (r *run) sync(ctx context.Context, site providers.Site, s *steps.Step) (map[string]string, error) {
+	since := time.Now()
+	inv, err := r.inventory(ctx, s.Site)
+	if err != nil {
+		return nil, err
+	}
+	var replicas []providers.VM
+	for _, v := range inv.VMs {
+		if v.Replica != nil && v.Run == "" && v.Replica.Group == s.Group {
+			replicas = append(replicas, providers.VM{Site: s.Site, Path: v.Path(), Ref: v.Ref})
+		}
+	}
+	if len(replicas) == 0 {
+		return map[string]string{"replicas": "0"}, nil
+	}
+	poll := min(max(scale(r.prog, syncPoll), 50*time.Millisecond), syncPoll)
+	for {
+		points, err := site.Points(ctx, replicas)
+		if err != nil {
+			return nil, err
+		}
+		var behind []string
+		oldest := time.Time{}
+		for i, p := range points {
+			l := p.Latest()
+			if l.Before(since) {
+				behind = append(behind, path.Base(replicas[i].Path))
+			}
+			if oldest.IsZero() || l.Before(oldest) {
+				oldest = l
+			}
+		}
+		if len(behind) == 0 {
+			return map[string]string{"replicas": fmt.Sprint(len(replicas)), "point": oldest.UTC().Format(time.RFC3339Nano)}, nil
+		}
+		if err := sleep(ctx, poll); err != nil {
+			return nil, fmt.Errorf("the replicas of %s have no recovery point after the shutdown yet: %s", strings.Join(behind, ", "), err)
+		}
+	}
+}
+
+// reverse turns the VM a failover left behind into the replica of the VM
+// that now runs at the other site.
+func (r *run) reverse(ctx context.Context, site providers.Site, s *steps.Step, target providers.VM) (map[string]string, error) {
+	vm, err := site.Demote(ctx, providers.DemoteRequest{VM: target, Of: s.VM, Group: s.Group, Site: s.Args.Peer, RunID: r.opts.RunID})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"replica": vm.String(), "of": s.Args.Peer + ":" + s.VM}, nil
+}
