@@ -375,7 +375,11 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 		if ps == nil {
 			continue
 		}
-		if a := toPlan(age); a > ages[ps.Group] {
+		if a, seen := toPlan(age), false; true {
+			_, seen = ages[ps.Group]
+			if seen && a <= ages[ps.Group] {
+				continue
+			}
 			ages[ps.Group], points[ps.Group] = a, s.Detail["point"]
 		}
 	}

@@ -247,3 +247,20 @@ func (e *engine) stop() {
 	}
 	e.wg.Wait()
 }
+
+// Points returns the recovery points the replication engine holds for
+// the replica of VM name at this site (none when the VM has no replica
+// here): after a reprotect, the former production VM's.
+func (s *Site) Points(name string) []time.Time {
+	e := s.world.engine
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, gs := range e.groups {
+		for _, r := range gs.replicas {
+			if r.site == s && r.vm.Name == name && r.active {
+				return append([]time.Time(nil), r.points.Times...)
+			}
+		}
+	}
+	return nil
+}

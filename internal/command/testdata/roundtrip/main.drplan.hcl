@@ -100,12 +100,3 @@ recovery_plan "shop" {
     vms      = protection_group.web.vms
   }
 }
-
-simulation {
-  time_scale = 0.002
-  boot_time  = "30s"
-  vm "dev-01" {
-    site     = site.west
-    networks = ["DR-Prod"]
-  }
-}
