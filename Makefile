@@ -7,7 +7,7 @@ BIN                 := $(CURDIR)/bin
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME            ?= 60s
 
-.PHONY: build test lint fuzz bench bench-drill clean
+.PHONY: build test lint fuzz bench bench-drill soak clean
 
 build: ## build bin/drplan
 	$(GO) build -o $(BIN)/drplan ./cmd/drplan
@@ -32,6 +32,11 @@ bench: ## validate a 10,000-VM plan vs raw parsing and terraform validate; build
 
 bench-drill: ## drill 1,000 simulated VMs (DRPLAN_BENCH_VMS=5000 for more): calls, CPU and memory per VM, makespan vs estimate, drill vs a raw govmomi loop
 	DRPLAN_BENCH_VMS=$${DRPLAN_BENCH_VMS:-1000} $(GO) test ./runner -run '^$$' -bench Drill -benchtime 1x -timeout 30m
+
+SOAK_TRIALS ?= 30
+
+soak: ## kill a 100-VM failover with SIGKILL at random moments SOAK_TRIALS times, resume it, compare with an uninterrupted run
+	DRPLAN_CRASH_TRIALS=$(SOAK_TRIALS) $(GO) test ./internal/command -run TestCrashResume -v -timeout 60m | grep -E 'seed|trials passed|killed|FAIL|ok'
 
 clean:
 	rm -rf $(BIN)

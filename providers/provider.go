@@ -191,9 +191,9 @@ type Site interface {
 	// run holds is taken again (a resumed run); one another run holds is
 	// refused with a *LockedError, unless it has expired.
 	Lock(ctx context.Context, name string, holder LockHolder) error
-	// Unlock releases the named lock when runID holds it; a lock already
-	// gone is not an error.
-	Unlock(ctx context.Context, name, runID string) error
+	// Unlock releases the named lock when runID holds it, and says
+	// whether there was one; a lock already gone is not an error.
+	Unlock(ctx context.Context, name, runID string) (bool, error)
 
 	// Calls returns how many API calls the site has made so far.
 	Calls() int64

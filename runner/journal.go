@@ -117,3 +117,26 @@ func ReadJournal(dir string) ([]Event, error) {
 	}
 	return out, sc.Err()
 }
+
+// Finished reads, from a run's journal, the steps of mode that its
+// attempts so far finished (ok, or an optional step's failure): a
+// resumed run does not run them again. began is when the first attempt
+// of mode started; the zero time when the journal has none.
+func Finished(events []Event, mode string) (done map[string]bool, began time.Time) {
+	done = map[string]bool{}
+	in := false
+	for _, e := range events {
+		switch e.Type {
+		case EventRunStarted:
+			in = e.Detail["mode"] == mode
+			if in && began.IsZero() {
+				began = e.Time
+			}
+		case EventStepFinished:
+			if in && (e.Result == StatusOK || e.Result == StatusOptionalFailed) {
+				done[e.Step] = true
+			}
+		}
+	}
+	return done, began
+}

@@ -27,7 +27,7 @@ type Options struct {
 	// Custom runs custom steps; nil runs none (they fail).
 	Custom CustomRunner
 	// Done lists steps a previous attempt of the run finished (resume):
-	// they are not run again.
+	// they are not run again. See Finished.
 	Done map[string]bool
 	// Observer, if set, is told of every event as it is journaled.
 	Observer func(Event)
@@ -145,8 +145,13 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 	}
 	r.ctx = ctx
 	res := &Result{RunID: opts.RunID, Start: time.Now()}
-	r.emit(Event{Type: EventRunStarted, Detail: map[string]string{"mode": prog.Mode, "plan": prog.Plan, "recovery_plan": prog.RecoveryPlan, "hash": prog.Hash},
-		Figures: map[string]float64{"time_scale": prog.TimeScale, "steps": float64(len(prog.Steps))}})
+	started := Event{Type: EventRunStarted, Detail: map[string]string{"mode": prog.Mode, "plan": prog.Plan, "recovery_plan": prog.RecoveryPlan, "hash": prog.Hash},
+		Figures: map[string]float64{"time_scale": prog.TimeScale, "steps": float64(len(prog.Steps))}}
+	if len(opts.Done) > 0 {
+		started.Detail["resumed"] = "true"
+		started.Figures["done"] = float64(len(opts.Done))
+	}
+	r.emit(started)
 	r.schedule(ctx)
 	res.End = time.Now()
 	res.Steps = map[string]*StepResult{}

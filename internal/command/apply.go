@@ -52,10 +52,6 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan apply: a live %s changes production. Confirm it by naming the plan: drplan apply --confirm %s %s\n", m, saved.Plan, pos[0])
 		return ExitError
 	}
-	if !modesAvailable[m] {
-		fmt.Fprintf(c.stderr, "drplan apply: mode %s is not available in this version of drplan.\n", m)
-		return ExitError
-	}
 	point := "latest"
 	if len(saved.Groups) > 0 {
 		point = saved.Groups[0].Point
@@ -75,25 +71,6 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan apply: the plan's files, its variables or the sites' inventory changed since %s was saved, so it may no longer do what was reviewed. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], m, pos[0])
 		return ExitError
 	}
-	stateDir := c.stateDir(*state, dir)
-	runID := newRunID()
-	ses, err := c.newSession(cp, stateDir, dir, runID, *auto)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan apply: %v\n", err)
-		return ExitError
-	}
-	defer ses.close()
-	ses.saveProgram(string(m)+".json", cp.prog)
-	fmt.Fprintf(c.stdout, "Run %s: applying %s (mode %s of plan %q).\n", runID, pos[0], m, cp.plan.Name)
-	res, err := ses.run(ctx, cp.prog, "")
-	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan apply: %v\n", err)
-		return ExitError
-	}
-	if !res.Passed {
-		fmt.Fprintf(c.stdout, "Run %s FAILED; its journal is in %s.\n", runID, ses.runDir)
-		return ExitError
-	}
-	fmt.Fprintf(c.stdout, "Run %s passed.\n", runID)
-	return ExitOK
+	return c.execute(ctx, "apply", cp, execution{stateDir: c.stateDir(*state, dir), dir: dir, runID: newRunID(), auto: *auto,
+		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, RecoveryPlan: saved.RecoveryPlan, TimeScale: cp.prog.TimeScale}})
 }

@@ -69,6 +69,13 @@ func (c *cli) compileFor(ctx context.Context, f *flags, dir string, sim bool, op
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site unreachable",
 			Detail: fmt.Sprintf("Site %q could not be read: %v. Checks that need its inventory are skipped.", name, plan.Redact(errs[name].Error()))})
 	}
+	return c.compileAgainst(f, dir, plan, t, snap, opts, diags)
+}
+
+// compileAgainst loads the plan again with the selector matches of snap
+// and compiles it; see compileFor.
+func (c *cli) compileAgainst(f *flags, dir string, plan *plans.Plan, t *target, snap *inventory.Snapshot, opts compiler.Options, diags hcl.Diagnostics) (*compiled, int) {
+	loadOpts := plans.LoadOptions{Vars: f.vars, Environ: c.environ}
 	loadOpts.SelectorMatches = compiler.SelectorMatches(plan, snap)
 	plan2, diags2 := plans.Load(dir, loadOpts)
 	diags = append(diags2, diags...)

@@ -28,6 +28,14 @@ import (
 func liveWorld(t *testing.T, sim string) (string, *simulate.World, []string) {
 	t.Helper()
 	dir := simDir(t, sim)
+	w, vars := worldFor(t, dir)
+	return dir, w, vars
+}
+
+// worldFor builds the simulated world of the plan in dir and returns it
+// with the -var flags that point the plan's vcenter blocks at it.
+func worldFor(t *testing.T, dir string) (*simulate.World, []string) {
+	t.Helper()
 	p, diags := plans.Load(dir, plans.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -41,7 +49,7 @@ func liveWorld(t *testing.T, sim string) (string, *simulate.World, []string) {
 	for _, s := range w.Sites {
 		vars = append(vars, "-var", s.Name+"_url="+s.URL.String(), "-var", s.Name+"_thumbprint="+s.Thumbprint)
 	}
-	return dir, w, vars
+	return w, vars
 }
 
 // simDir copies testdata/roundtrip into a temporary directory, with sim

@@ -1,12 +1,16 @@
 package command
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -15,19 +19,15 @@ import (
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
 
-// modesAvailable are the modes this build can run; the others need
-// provider operations (promote, guest shutdown, replication control)
-// that are not there yet.
-var modesAvailable = map[plans.Mode]bool{plans.ModeTest: true, plans.ModeCleanup: true, plans.ModeMigrate: true, plans.ModeFailover: true, plans.ModeReprotect: true, plans.ModeFailback: true}
-
 func runRun(c *cli, args []string) int {
-	f := c.newFlags("run", "-mode MODE (--sim|--live) [--confirm NAME] [-run RUN_ID] [--auto-approve] [-state-dir DIR] [DIR]",
-		"Runs one mode of the plan: test, cleanup, migrate, failover, reprotect or\nfailback. failover, migrate and failback against --live need --confirm\nwith the plan's name. cleanup cleans up after a test run: the latest one,\nor the one -run names.")
+	f := c.newFlags("run", "-mode MODE (--sim|--live) [--confirm NAME] [-run RUN_ID] [-point POINT] [--auto-approve] [-force-unlock RUN_ID] [-state-dir DIR] [DIR]",
+		"Runs one mode of the plan: test, cleanup, migrate, failover, reprotect or\nfailback. failover, migrate and failback against --live need --confirm\nwith the plan's name (in a terminal, drplan asks for it). cleanup cleans\nup after a test run: the latest one, or the one -run names. An\ninterrupted run continues with drplan resume RUN_ID.")
 	f.planFlags()
 	sim, live := f.targetFlags()
 	mode := f.String("mode", "", "run `MODE`")
@@ -36,6 +36,7 @@ func runRun(c *cli, args []string) int {
 	auto := f.Bool("auto-approve", false, "answer every prompt step with yes")
 	point := f.String("point", "latest", "recovery `POINT`: latest, latest-consistent or an RFC 3339 time")
 	rp := f.String("recovery-plan", "", "the recovery plan to run when there are several")
+	unlock := f.String("force-unlock", "", "first break the group locks that the dead run `RUN_ID` left behind")
 	state := f.String("state-dir", "", "keep runs, journals and reports in `DIR` (default DIR/.drplan)")
 	pos, code, ok := c.parse(f, args, 1)
 	if !ok {
@@ -46,20 +47,17 @@ func runRun(c *cli, args []string) int {
 		return ExitError
 	}
 	dir := planDir(pos)
-	if !isSim && (m == plans.ModeFailover || m == plans.ModeMigrate || m == plans.ModeFailback) {
+	if !isSim && needsConfirmation(m) && *confirm != "" {
+		// A wrong name is refused before any site is even read.
 		plan, _ := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
-		if *confirm == "" || plan == nil || *confirm != plan.Name {
+		if plan == nil || *confirm != plan.Name {
 			name := "PLAN"
 			if plan != nil {
 				name = plan.Name
 			}
-			fmt.Fprintf(c.stderr, "drplan run: a live %s changes production. Confirm it by naming the plan: drplan run -mode %s --live --confirm %s %s\n", m, m, name, dir)
+			fmt.Fprintf(c.stderr, "drplan run: --confirm %q does not name this plan; nothing was done. A live %s changes production: confirm it with drplan run -mode %s --live --confirm %s %s\n", *confirm, m, m, name, dir)
 			return ExitError
 		}
-	}
-	if !modesAvailable[m] {
-		fmt.Fprintf(c.stderr, "drplan run: mode %s is not available in this version of drplan: it needs provider operations (promote, guest shutdown, replication control) that are not built yet. drplan plan -mode %s shows what it will do.\n", m, m)
-		return ExitError
 	}
 	stateDir := c.stateDir(*state, dir)
 	runID, placeholder := newRunID(), ""
@@ -75,7 +73,8 @@ func runRun(c *cli, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cp, code := c.compileFor(ctx, f, dir, isSim, compiler.Options{Mode: m, Point: *point, RecoveryPlan: *rp})
+	opts := compiler.Options{Mode: m, Point: *point, RecoveryPlan: *rp}
+	cp, code := c.compileFor(ctx, f, dir, isSim, opts)
 	if cp == nil {
 		return code
 	}
@@ -84,38 +83,153 @@ func runRun(c *cli, args []string) int {
 	if cp.prog == nil {
 		return ExitError
 	}
-	ses, err := c.newSession(cp, stateDir, dir, runID, *auto)
+	if !isSim && needsConfirmation(m) && *confirm == "" && !c.askConfirmation(cp, dir) {
+		return ExitError
+	}
+	return c.execute(ctx, "run", cp, execution{stateDir: stateDir, dir: dir, runID: runID, placeholder: placeholder,
+		auto: *auto, forceUnlock: *unlock, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: *point, RecoveryPlan: *rp,
+			Placeholder: placeholder, TimeScale: cp.prog.TimeScale}})
+}
+
+// needsConfirmation reports whether a live run of the mode changes
+// production and must be confirmed by naming the plan.
+func needsConfirmation(m plans.Mode) bool {
+	return m == plans.ModeFailover || m == plans.ModeMigrate || m == plans.ModeFailback
+}
+
+// askConfirmation shows what a live run will do and asks the operator,
+// in a terminal, to type the plan's name; elsewhere it refuses.
+func (c *cli) askConfirmation(cp *compiled, dir string) bool {
+	m := cp.prog.Mode
+	if !isTerminal(os.Stdin) || !isTerminal(c.stdout) {
+		fmt.Fprintf(c.stderr, "drplan run: a live %s changes production and needs confirmation; nothing was done. Review it with drplan plan -mode %s --live %s, then confirm it with --confirm %s.\n", m, m, dir, cp.plan.Name)
+		return false
+	}
+	writeProgram(c.stdout, cp.prog)
+	fmt.Fprintf(c.stdout, "\nThis %s changes production at the sites above. Type the plan's name (%s) to go on: ", m, cp.plan.Name)
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	if strings.TrimSpace(line) != cp.plan.Name {
+		fmt.Fprintf(c.stderr, "drplan run: %q is not the plan's name; nothing was done.\n", strings.TrimSpace(line))
+		return false
+	}
+	return true
+}
+
+// runRecord is kept in a run's folder (run.json) with the inventory the
+// program was compiled from (inventory.json): with the plan's files and
+// the operator's variables, what drplan resume needs to compile the same
+// program again. Sensitive values are not in it.
+type runRecord struct {
+	Mode         string                   `json:"mode"`
+	Target       string                   `json:"target"`
+	Dir          string                   `json:"dir"`
+	RecoveryPlan string                   `json:"recovery_plan,omitempty"`
+	Point        string                   `json:"point"`
+	Placeholder  string                   `json:"placeholder,omitempty"`
+	TimeScale    float64                  `json:"time_scale,omitempty"`
+	BootTimes    map[string]time.Duration `json:"boot_times,omitempty"`
+}
+
+const (
+	runRecordName = "run.json"
+	inventoryName = "inventory.json"
+)
+
+// execution is one run of a compiled program.
+type execution struct {
+	stateDir, dir, runID, placeholder string
+	auto                              bool
+	forceUnlock                       string
+	// record, for a new run, is saved for resume.
+	record *runRecord
+	// For a resumed run: when it began and the steps done.
+	began time.Time
+	done  map[string]bool
+}
+
+// execute runs a compiled program: takes its groups' locks, records what
+// resume needs, runs, and writes the report, interrupted runs included.
+func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e execution) int {
+	m := cp.prog.Mode
+	groups := map[string]string{}
+	for _, g := range cp.plan.ProtectionGroups {
+		if slices.ContainsFunc(cp.prog.Groups, func(pg steps.Group) bool { return pg.Name == g.Name }) {
+			groups[g.Name] = g.RecoverySite
+		}
+	}
+	if e.forceUnlock != "" {
+		broken := c.forceUnlock(ctx, cp.target, e.stateDir, groups, e.forceUnlock)
+		if len(broken) == 0 {
+			fmt.Fprintf(c.stdout, "No lock of run %s to break.\n", e.forceUnlock)
+		} else {
+			fmt.Fprintf(c.stdout, "Broke the locks of run %s: %s.\n", e.forceUnlock, strings.Join(broken, ", "))
+		}
+	}
+	ses, err := c.newSession(cp, e.stateDir, e.dir, e.runID, e.auto)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan run: %v\n", err)
+		fmt.Fprintf(c.stderr, "drplan %s: %v\n", verb, err)
 		return ExitError
 	}
 	defer ses.close()
-	ses.saveProgram(string(m)+".json", cp.prog)
-	fmt.Fprintf(c.stdout, "Run %s: mode %s of plan %q against the %s sites.\n", runID, m, cp.plan.Name, targetWord(cp.target))
-	res, err := ses.run(ctx, cp.prog, placeholder)
+	ses.began, ses.done = e.began, e.done
+	if e.record != nil {
+		ses.saveProgram(m+".json", cp.prog)
+		e.record.Dir, _ = filepath.Abs(e.dir)
+		b, _ := json.MarshalIndent(e.record, "", "  ")
+		writeFileAtomic(filepath.Join(ses.runDir, runRecordName), append(b, '\n'), 0o644)
+		if cp.snap != nil {
+			b, _ := json.Marshal(cp.snap)
+			writeFileAtomic(filepath.Join(ses.runDir, inventoryName), b, 0o644)
+		}
+	}
+	if len(e.done) > 0 {
+		fmt.Fprintf(c.stdout, "Run %s: resuming mode %s of plan %q against the %s sites; %d of %d steps were done.\n", e.runID, m, cp.plan.Name, targetWord(cp.target), len(e.done), len(cp.prog.Steps))
+	} else {
+		fmt.Fprintf(c.stdout, "Run %s: mode %s of plan %q against the %s sites.\n", e.runID, m, cp.plan.Name, targetWord(cp.target))
+	}
+	lk, err := c.lockGroups(ctx, cp.target, e.stateDir, groups, e.runID, m)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan run: %v\n", err)
+		var le *providers.LockedError
+		if errors.As(err, &le) {
+			fmt.Fprintf(c.stderr, "drplan %s: %v; nothing was done. Wait for that run to end; if it is dead (its process is gone), break its locks with -force-unlock %s.\n", verb, cp.plan.Redact(err.Error()), le.Holder.Run)
+		} else {
+			fmt.Fprintf(c.stderr, "drplan %s: cannot take the group locks: %v\n", verb, cp.plan.Redact(err.Error()))
+		}
+		if events, _ := runner.ReadJournal(ses.runDir); len(events) == 0 {
+			// A run that never began leaves nothing behind.
+			ses.close()
+			os.RemoveAll(ses.runDir)
+		}
+		return ExitError
+	}
+	defer lk.release(ctx)
+	for _, w := range lk.warn {
+		fmt.Fprintf(c.stderr, "Warning: %s\n", cp.plan.Redact(w))
+	}
+	res, err := ses.run(ctx, cp.prog, e.placeholder)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan %s: %v\n", verb, err)
 		return ExitError
 	}
 	// The report covers every program run under this id so far.
 	events, _ := runner.ReadJournal(ses.runDir)
 	programs := runPrograms(ses.runDir, events)
 	rep := report.Build(report.Input{Target: cp.target.kind, Programs: programs, Events: events})
-	rep.RunID = runID
+	rep.RunID = e.runID
 	var buf bytes.Buffer
 	rep.WriteJSON(&buf)
 	writeFileAtomic(filepath.Join(ses.runDir, "report.json"), []byte(cp.plan.Redact(buf.String())), 0o644)
 	switch {
 	case res.Canceled:
-		fmt.Fprintf(c.stderr, "Interrupted. The journal is in %s.\n", ses.runDir)
+		fmt.Fprintf(c.stderr, "Interrupted. The journal is in %s; continue with: drplan resume %s %s\n", ses.runDir, e.runID, e.dir)
 		return ExitError
 	case !res.Passed:
-		fmt.Fprintf(c.stdout, "Run %s FAILED; see %s.\n", runID, filepath.Join(ses.runDir, "report.json"))
+		fmt.Fprintf(c.stdout, "Run %s FAILED; see %s. After fixing the cause, continue with: drplan resume %s %s\n", e.runID, filepath.Join(ses.runDir, "report.json"), e.runID, e.dir)
 		return ExitError
 	}
-	fmt.Fprintf(c.stdout, "Run %s passed.\n", runID)
-	if m == plans.ModeTest {
-		fmt.Fprintf(c.stdout, "Clean up with: drplan run -mode cleanup -run %s %s %s\n", runID, targetFlag(isSim), dir)
+	fmt.Fprintf(c.stdout, "Run %s passed.\n", e.runID)
+	if m == string(plans.ModeTest) {
+		fmt.Fprintf(c.stdout, "Clean up with: drplan run -mode cleanup -run %s %s %s\n", e.runID, targetFlag(cp.target.kind == "sim"), e.dir)
 	}
 	return ExitOK
 }

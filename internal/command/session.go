@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/runner"
@@ -21,6 +22,9 @@ type session struct {
 	journal  *runner.Journal
 	exec     *runner.Executor
 	progress *progress
+	// For a resumed run: when it first began, and the steps done.
+	began time.Time
+	done  map[string]bool
 }
 
 func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove bool) (*session, error) {
@@ -51,7 +55,7 @@ func (s *session) run(ctx context.Context, p *steps.Program, placeholder string)
 		return s.cp.target.site(ctx, site, readOnly)
 	}
 	return runner.Run(ctx, p, runner.Options{RunID: s.runID, Placeholder: placeholder, Journal: s.journal, Open: opener,
-		Custom: s.exec, Observer: s.progress.observe})
+		Custom: s.exec, Observer: s.progress.observe, Began: s.began, Done: s.done})
 }
 
 func (s *session) close() { s.journal.Close() }

@@ -48,7 +48,7 @@ func (s *site) Lock(ctx context.Context, name string, holder providers.LockHolde
 		case ref.Value == "" && attempt < 3:
 			continue // released meanwhile
 		case cur.Run == holder.Run && cur.Run != "":
-			return s.setField(ctx, ref, FieldLock, string(value))
+			return fail(op, obj, s.setField(ctx, ref, FieldLock, string(value)))
 		case cur.Run != "" && !cur.Expires.IsZero() && time.Now().After(cur.Expires) && attempt < 3:
 			t, err := object.NewFolder(s.vc, ref).Destroy(ctx)
 			if err := s.task(ctx, t, err); err != nil && !notFound(err) {
@@ -82,23 +82,23 @@ func (s *site) lockHolder(ctx context.Context, parent types.ManagedObjectReferen
 
 // Unlock releases the lock when runID holds it (or it has no holder
 // yet): its folder is destroyed.
-func (s *site) Unlock(ctx context.Context, name, runID string) error {
+func (s *site) Unlock(ctx context.Context, name, runID string) (bool, error) {
 	const op = "unlock"
 	obj := s.name + ":" + joinPath(LockFolder, name)
 	parent, err := s.lookup(ctx, LockFolder)
 	if err != nil || parent.Value == "" {
-		return fail(op, obj, err)
+		return false, fail(op, obj, err)
 	}
 	ref, cur, err := s.lockHolder(ctx, parent, name)
 	if err != nil || ref.Value == "" {
-		return fail(op, obj, err)
+		return false, fail(op, obj, err)
 	}
 	if cur.Run != runID && cur.Run != "" {
-		return &providers.LockedError{Lock: name, Where: "site " + s.name, Holder: cur}
+		return false, &providers.LockedError{Lock: name, Where: "site " + s.name, Holder: cur}
 	}
 	t, err := object.NewFolder(s.vc, ref).Destroy(ctx)
 	if err := s.task(ctx, t, err); err != nil && !notFound(err) {
-		return fail(op, obj, err)
+		return false, fail(op, obj, err)
 	}
-	return nil
+	return true, nil
 }

@@ -117,6 +117,11 @@ func (s *site) Customize(ctx context.Context, vm providers.VM, ip providers.IPSe
 	if err == nil {
 		_, err = s.wait(ctx, t)
 	}
+	if isFault(err, &types.CustomizationPending{}) {
+		// An earlier attempt of the step (a run that crashed before it
+		// could journal the step's end) set it already.
+		return nil
+	}
 	return fail(op, obj, err)
 }
 

@@ -1,0 +1,222 @@
+package command
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drplan/drplan/simulate"
+)
+
+// TestMain lets the crash test run drplan in a child process: the test
+// binary itself, told so by DRPLAN_TEST_CHILD, runs the CLI.
+func TestMain(m *testing.M) {
+	if os.Getenv("DRPLAN_TEST_CHILD") == "1" {
+		os.Exit(Run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// crashPlan is a 100-VM plan in four groups and four tiers whose
+// vcenter blocks take their addresses from variables.
+func crashPlan() string {
+	var b strings.Builder
+	b.WriteString(`drplan {
+  name = "crash"
+}
+variable "east_url" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+variable "east_thumbprint" {
+  type    = string
+  default = ""
+}
+variable "west_url" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+variable "west_thumbprint" {
+  type    = string
+  default = ""
+}
+site "east" {
+  role       = "protected"
+  datacenter = "DC-East"
+  vcenter {
+    url        = var.east_url
+    thumbprint = var.east_thumbprint
+  }
+}
+site "west" {
+  role       = "recovery"
+  datacenter = "DC-West"
+  vcenter {
+    url        = var.west_url
+    thumbprint = var.west_thumbprint
+  }
+}
+`)
+	var groups []string
+	for g := 1; g <= 4; g++ {
+		var vms []string
+		for i := 1; i <= 25; i++ {
+			vms = append(vms, fmt.Sprintf("%q", fmt.Sprintf("vm-%d-%02d", g, i)))
+		}
+		fmt.Fprintf(&b, `protection_group "g%d" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = [%s]
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+`, g, strings.Join(vms, ", "))
+		groups = append(groups, fmt.Sprintf("protection_group.g%d", g))
+	}
+	fmt.Fprintf(&b, `recovery_plan "all" {
+  protection_groups = [%s]
+  rto               = "1h"
+  max_parallel      = 16
+  network_mapping {
+    from = "Prod"
+    to   = "DR-Prod"
+    test = "DR-Bubble"
+  }
+  ip_rule "prod" {
+    from_cidr = "10.1.0.0/16"
+    to_cidr   = "10.2.0.0/16"
+  }
+`, strings.Join(groups, ", "))
+	for g := 1; g <= 4; g++ {
+		fmt.Fprintf(&b, `  tier "t%d" {
+    priority = %d
+    vms      = protection_group.g%d.vms
+  }
+`, g, g, g)
+	}
+	b.WriteString(`}
+simulation {
+  time_scale = 0.01
+  boot_time  = "30s"
+  vm "vm-*" {
+    cpus   = 1
+    memory = "1GiB"
+    disk   = "512MiB"
+  }
+}
+`)
+	return b.String()
+}
+
+// crashWorld writes the crash plan into a new directory and builds its
+// world; it returns the directory, the world and the -var flags.
+func crashWorld(t *testing.T) (string, *simulate.World, []string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "crash")
+	os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "main.drplan.hcl"), []byte(crashPlan()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, vars := worldFor(t, dir)
+	return dir, w, vars
+}
+
+// TestCrashResume runs a 100-VM failover in a child process, kills it
+// with SIGKILL at a random moment, resumes it, and compares the world
+// with the one an uninterrupted failover leaves. DRPLAN_CRASH_TRIALS sets
+// the number of trials (make soak runs many), DRPLAN_CRASH_SEED the seed.
+func TestCrashResume(t *testing.T) {
+	trials := 3
+	if n, err := strconv.Atoi(os.Getenv("DRPLAN_CRASH_TRIALS")); err == nil {
+		trials = n
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s, err := strconv.ParseUint(os.Getenv("DRPLAN_CRASH_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	rng := rand.New(rand.NewPCG(seed, 0))
+	t.Logf("seed %d (DRPLAN_CRASH_SEED), %d trials (DRPLAN_CRASH_TRIALS)", seed, trials)
+
+	// The reference: an uninterrupted failover.
+	dir, w, vars := crashWorld(t)
+	start := time.Now()
+	if code, out := runCLI(t, append(append([]string{"run", "-mode", "failover"}, vars...), "--confirm", "crash", dir)...); code != ExitOK {
+		t.Fatalf("reference failover: exit %d\n%s", code, out)
+	}
+	took := time.Since(start)
+	want := settled(t, w, nil)
+	w.Close()
+
+	passed := 0
+	for trial := 1; trial <= trials; trial++ {
+		kill := time.Duration(rng.Int64N(int64(took)))
+		if ok := t.Run(fmt.Sprintf("trial%d", trial), func(t *testing.T) {
+			crashTrial(t, kill, want)
+		}); ok {
+			passed++
+		}
+	}
+	t.Logf("%d of %d trials passed (uninterrupted failover: %s)", passed, trials, took.Round(time.Millisecond))
+}
+
+func crashTrial(t *testing.T, kill time.Duration, want map[string]string) {
+	dir, w, vars := crashWorld(t)
+	defer w.Close()
+	args := append(append([]string{"run", "-mode", "failover"}, vars...), "--confirm", "crash", dir)
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "DRPLAN_TEST_CHILD=1")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(kill)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	t.Logf("killed after %s", kill.Round(time.Millisecond))
+	ids, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", runRecordName))
+	if len(ids) == 0 {
+		// Killed before the run began: nothing was touched, start again.
+		if code, out := runCLI(t, args...); code != ExitOK {
+			t.Fatalf("new run after a kill before the run began: exit %d\n%s", code, out)
+		}
+	} else {
+		id := filepath.Base(filepath.Dir(ids[0]))
+		code, rout := runCLI(t, append(append([]string{"resume"}, vars...), id, dir)...)
+		if code != ExitOK {
+			t.Fatalf("resume %s: exit %d\nkilled run:\n%s\nresume:\n%s", id, code, out.String(), rout)
+		}
+	}
+	got := settled(t, w, want)
+	if d := diffStates(want, got); d != "" {
+		t.Errorf("the resumed failover left a different world than an uninterrupted one:\n%s", d)
+	}
+}
+
+// settled reads the world until it equals want (or, without want,
+// until two reads agree), for at most ten seconds: guests booting after
+// the run ended report their addresses a moment later.
+func settled(t *testing.T, w *simulate.World, want map[string]string) map[string]string {
+	t.Helper()
+	prev := worldState(t, w)
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
+		time.Sleep(200 * time.Millisecond)
+		cur := worldState(t, w)
+		if want != nil && diffStates(want, cur) == "" || want == nil && diffStates(prev, cur) == "" {
+			return cur
+		}
+		prev = cur
+	}
+	return prev
+}

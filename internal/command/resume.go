@@ -1,0 +1,132 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/steps"
+)
+
+func runResume(c *cli, args []string) int {
+	f := c.newFlags("resume", "[-var NAME=VALUE] [--auto-approve] [-force-unlock RUN_ID] [-state-dir DIR] RUN_ID [DIR]",
+		"Continues an interrupted or failed run from its journal: the steps it\nfinished are not run again, the others run as they would have. The\nprogram is compiled again from the plan's files, the operator's variables\nand the inventory the run began with, and must come out the same: give\nthe same -var flags as to the run (sensitive values are never saved).")
+	f.planFlags()
+	f.Bool("live", false, "accepted for symmetry with run: a run resumes against the target it began with")
+	auto := f.Bool("auto-approve", false, "answer every prompt step with yes")
+	unlock := f.String("force-unlock", "", "first break the group locks that the dead run `RUN_ID` left behind")
+	state := f.String("state-dir", "", "where runs are kept (default DIR/.drplan)")
+	pos, code, ok := c.parse(f, args, 2)
+	if !ok {
+		return code
+	}
+	if len(pos) == 0 {
+		fmt.Fprintln(c.stderr, "drplan resume: name the run to resume: drplan resume RUN_ID [DIR] (drplan runs lists them).")
+		return ExitError
+	}
+	id := pos[0]
+	dir := planDir(pos[1:])
+	stateDir := c.stateDir(*state, dir)
+	runDir := filepath.Join(stateDir, "runs", id)
+	var rec runRecord
+	if b, err := os.ReadFile(filepath.Join(runDir, runRecordName)); err != nil || json.Unmarshal(b, &rec) != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: %s holds no run %s that can be resumed (no %s); drplan runs lists the runs.\n", filepath.Join(stateDir, "runs"), id, runRecordName)
+		return ExitError
+	}
+	if rec.Target == "sim" {
+		fmt.Fprintf(c.stderr, "drplan resume: run %s ran against simulated sites built in its own process, which ended with it: there is nothing left to resume. Start a new run; to rehearse crashes, serve the sites with drplan sim serve and run with --live.\n", id)
+		return ExitError
+	}
+	events, err := runner.ReadJournal(runDir)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: cannot read the journal of run %s: %v\n", id, err)
+		return ExitError
+	}
+	if last := lastResult(events, rec.Mode); last == "passed" {
+		fmt.Fprintf(c.stdout, "Run %s (%s) has passed already; there is nothing to resume.\n", id, rec.Mode)
+		return ExitOK
+	}
+	done, began := runner.Finished(events, rec.Mode)
+	savedBytes, err := os.ReadFile(filepath.Join(runDir, rec.Mode+".json"))
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved program: %v\n", id, err)
+		return ExitError
+	}
+	saved, err := steps.Read(savedBytes)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: run %s: %v\n", id, err)
+		return ExitError
+	}
+	var snap inventory.Snapshot
+	if b, err := os.ReadFile(filepath.Join(runDir, inventoryName)); err != nil || json.Unmarshal(b, &snap) != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved inventory (%s).\n", id, inventoryName)
+		return ExitError
+	}
+	plan, diags := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
+	if diags.HasErrors() {
+		c.validateView(f).Validated(plan, diags)
+		return ExitError
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	t, err := openTarget(ctx, plan, false)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
+		return ExitError
+	}
+	cp, code := c.compileAgainst(f, dir, plan, t, &snap, compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point,
+		RecoveryPlan: rec.RecoveryPlan, TimeScale: rec.TimeScale, BootTimes: rec.BootTimes}, nil)
+	if cp == nil {
+		t.close()
+		return code
+	}
+	defer t.close()
+	if cp.prog == nil {
+		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
+		return ExitError
+	}
+	if !sameProgram(saved, cp.prog) {
+		fmt.Fprintf(c.stderr, "drplan resume: the plan's files or variables differ from those run %s began with, so the program would not be the same; nothing was done. Resume with the plan as it was (and the same -var flags), or start a new run.\n", id)
+		return ExitError
+	}
+	return c.execute(ctx, "resume", cp, execution{stateDir: stateDir, dir: dir, runID: id, placeholder: rec.Placeholder,
+		auto: *auto, forceUnlock: *unlock, began: began, done: done})
+}
+
+// sameProgram reports whether two compiles made the same program: the
+// same steps with the same arguments. The hash is left out: it covers
+// every variable, vCenter passwords included, which may have changed.
+func sameProgram(a, b *steps.Program) bool {
+	ac, bc := *a, *b
+	ac.Hash, bc.Hash, ac.Source, bc.Source = "", "", nil, nil
+	aj, err1 := ac.JSON()
+	bj, err2 := bc.JSON()
+	return err1 == nil && err2 == nil && bytes.Equal(aj, bj)
+}
+
+// lastResult is how the last attempt of mode in a journal ended: passed,
+// failed, interrupted, or "" when it did not end (killed).
+func lastResult(events []runner.Event, mode string) string {
+	result, in := "", false
+	for _, e := range events {
+		switch e.Type {
+		case runner.EventRunStarted:
+			in, result = e.Detail["mode"] == mode, ""
+		case runner.EventRunFinished:
+			if in {
+				result = e.Result
+			}
+		}
+	}
+	return result
+}
