@@ -14,6 +14,9 @@ import (
 // build lays out the steps of the mode.
 func (b *builder) build() {
 	tiers := b.sortedTiers()
+	if b.mode == plans.ModeReprotect {
+		tiers = nil // reprotect starts no VM: its steps wait for no tier
+	}
 	for _, t := range tiers {
 		b.add(&steps.Step{Addr: tierStart(t.Name), Kind: steps.Barrier, Phase: steps.PhaseControl, Tier: t.Name})
 		b.add(&steps.Step{Addr: tierDone(t.Name), Kind: steps.Barrier, Phase: steps.PhaseControl, Tier: t.Name})
@@ -29,10 +32,7 @@ func (b *builder) build() {
 			b.cleanTier(tiers[i])
 		}
 	case plans.ModeReprotect:
-		ends := b.reverse(prepared)
-		for _, t := range tiers {
-			b.after(b.byAddr[tierStart(t.Name)], ends...)
-		}
+		b.reverse(prepared)
 	}
 	b.wireGraph(prepared)
 	b.finish()

@@ -132,12 +132,13 @@ func crashWorld(t *testing.T) (string, *simulate.World, []string) {
 	return dir, w, vars
 }
 
-// TestCrashResume runs a 100-VM failover in a child process, kills it
-// with SIGKILL at a random moment, resumes it, and compares the world
-// with the one an uninterrupted failover leaves. DRPLAN_CRASH_TRIALS sets
-// the number of trials (make soak runs many), DRPLAN_CRASH_SEED the seed.
+// TestCrashResume runs a 100-VM failover (odd trials) or migration (even
+// ones) in a child process, kills it with SIGKILL at a random moment,
+// resumes it, and compares the world with the one an uninterrupted run
+// leaves. DRPLAN_CRASH_TRIALS sets the number of trials (make soak runs
+// many), DRPLAN_CRASH_SEED the seed.
 func TestCrashResume(t *testing.T) {
-	trials := 3
+	trials := 4
 	if n, err := strconv.Atoi(os.Getenv("DRPLAN_CRASH_TRIALS")); err == nil {
 		trials = n
 	}
@@ -148,32 +149,44 @@ func TestCrashResume(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("seed %d (DRPLAN_CRASH_SEED), %d trials (DRPLAN_CRASH_TRIALS)", seed, trials)
 
-	// The reference: an uninterrupted failover.
-	dir, w, vars := crashWorld(t)
-	start := time.Now()
-	if code, out := runCLI(t, append(append([]string{"run", "-mode", "failover"}, vars...), "--confirm", "crash", dir)...); code != ExitOK {
-		t.Fatalf("reference failover: exit %d\n%s", code, out)
+	// The references: uninterrupted runs.
+	type reference struct {
+		took  time.Duration
+		state map[string]string
 	}
-	took := time.Since(start)
-	want := settled(t, w, nil)
-	w.Close()
+	refs := map[string]reference{}
+	for _, mode := range []string{"failover", "migrate"} {
+		dir, w, vars := crashWorld(t)
+		start := time.Now()
+		if code, out := runCLI(t, append(append([]string{"run", "-mode", mode}, vars...), "--confirm", "crash", dir)...); code != ExitOK {
+			t.Fatalf("reference %s: exit %d\n%s", mode, code, out)
+		}
+		refs[mode] = reference{time.Since(start), settled(t, w, nil)}
+		w.Close()
+	}
 
 	passed := 0
 	for trial := 1; trial <= trials; trial++ {
-		kill := time.Duration(rng.Int64N(int64(took)))
-		if ok := t.Run(fmt.Sprintf("trial%d", trial), func(t *testing.T) {
-			crashTrial(t, kill, want)
+		mode := "failover"
+		if trial%2 == 0 {
+			mode = "migrate"
+		}
+		ref := refs[mode]
+		kill := time.Duration(rng.Int64N(int64(ref.took)))
+		if ok := t.Run(fmt.Sprintf("trial%d-%s", trial, mode), func(t *testing.T) {
+			crashTrial(t, mode, kill, ref.state)
 		}); ok {
 			passed++
 		}
 	}
-	t.Logf("%d of %d trials passed (uninterrupted failover: %s)", passed, trials, took.Round(time.Millisecond))
+	t.Logf("%d of %d trials passed (uninterrupted failover %s, migrate %s)", passed, trials,
+		refs["failover"].took.Round(time.Millisecond), refs["migrate"].took.Round(time.Millisecond))
 }
 
-func crashTrial(t *testing.T, kill time.Duration, want map[string]string) {
+func crashTrial(t *testing.T, mode string, kill time.Duration, want map[string]string) {
 	dir, w, vars := crashWorld(t)
 	defer w.Close()
-	args := append(append([]string{"run", "-mode", "failover"}, vars...), "--confirm", "crash", dir)
+	args := append(append([]string{"run", "-mode", mode}, vars...), "--confirm", "crash", dir)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DRPLAN_TEST_CHILD=1")
 	var out strings.Builder

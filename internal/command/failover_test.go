@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -309,5 +311,49 @@ func TestFailoverLag(t *testing.T) {
 	}
 	if db := got["db"]; db.AchievedSeconds > (5*time.Minute).Seconds() || !db.Met {
 		t.Errorf("db: achieved RPO %gs (met %v), want within its 5m RPO", db.AchievedSeconds, db.Met)
+	}
+}
+
+// TestLockContention: while one process runs a migration, a second run on
+// the same groups is refused with a message that names the holder, and
+// touches nothing. Once the first is killed, its locks stay (another
+// process cannot tell a dead run from a slow one) until -force-unlock
+// breaks them.
+func TestLockContention(t *testing.T) {
+	dir, _, vars := liveWorld(t, "")
+	cmd := exec.Command(os.Args[0], append(append([]string{"run", "-mode", "migrate"}, vars...), "--confirm", "roundtrip", dir)...)
+	cmd.Env = append(os.Environ(), "DRPLAN_TEST_CHILD=1")
+	var childOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &childOut, &childOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lockFile := filepath.Join(dir, ".drplan", "locks", "web.lock")
+	waitFor(t, 30*time.Second, "lock file", func() bool { _, err := os.Stat(lockFile); return err == nil })
+	holder, _ := readLockFile(lockFile)
+
+	// Another state directory: only the lock at the site can refuse it.
+	other := t.TempDir()
+	code, out := runCLI(t, append(append([]string{"run", "-mode", "test", "-state-dir", other}, vars...), dir)...)
+	if code != ExitError || !strings.Contains(out, "held by run "+holder.Run) || !strings.Contains(out, "-force-unlock "+holder.Run) {
+		t.Errorf("second run: exit %d, want 1 with the holder %s named:\n%s", code, holder.Run, out)
+	}
+	if !strings.Contains(out, "site west") {
+		t.Errorf("the refusal does not say the lock is at site west:\n%s", out)
+	}
+	if d, _ := filepath.Glob(filepath.Join(other, "runs", "*")); len(d) != 0 {
+		t.Errorf("the refused run left %v behind", d)
+	}
+
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	code, out = runCLI(t, append(append([]string{"run", "-mode", "test"}, vars...), dir)...)
+	if code != ExitError || !strings.Contains(out, "held by run "+holder.Run) {
+		t.Errorf("after the holder died: exit %d, want a refusal naming %s:\n%s", code, holder.Run, out)
+	}
+	code, out = runCLI(t, append(append([]string{"run", "-mode", "test", "-force-unlock", holder.Run}, vars...), dir)...)
+	if code != ExitOK || !strings.Contains(out, "Broke the locks of run "+holder.Run+": group db (local), group db at site west, group web (local), group web at site west.") {
+		t.Errorf("-force-unlock: exit %d, want the broken locks listed and the run to pass:\n%s", code, out)
 	}
 }
