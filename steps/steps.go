@@ -165,7 +165,7 @@ type Args struct {
 
 // IP is an address for guest customization.
 type IP struct {
-	Address string   `json:"address"` // CIDR form
+	Address string `json:"address"` // CIDR form
 	// Origin is the address the VM had at the site it left (CIDR form):
 	// recorded with the customization, so that failback can restore it.
 	Origin  string   `json:"origin,omitempty"`
