@@ -75,7 +75,7 @@ func transientFault(f types.BaseMethodFault) bool {
 		*types.HostCommunication, *types.HostNotConnected, *types.HostNotReachable,
 		*types.ConcurrentAccess, *types.NetworkDisruptedAndConfigRolledBack,
 		*types.FailToLockFaultToleranceVMs, *types.Timedout, *types.RequestCanceled,
-		*types.GuestOperationsUnavailable, // VMware Tools not (yet) running
+		*types.GuestOperationsUnavailable,
 		*types.NotAuthenticated: // only reaches here when logging in again failed
 		return true
 	}
