@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -477,6 +478,9 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (map[
 	if err := tf.Apply(ctx, opts...); err != nil {
 		return fail("apply", err)
 	}
+	// terraform output prints every value, sensitive ones too: not for
+	// the journal.
+	tf.SetStdout(io.Discard)
 	outputs, err := tf.Output(ctx)
 	if err != nil {
 		return fail("output", err)
@@ -488,12 +492,16 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (map[
 			detail["output."+k] = "(sensitive)"
 			continue
 		}
-		values[k] = json.RawMessage(e.redact(string(o.Value)))
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, o.Value); err != nil {
+			return fail("output", err)
+		}
+		values[k] = json.RawMessage(e.redact(compact.String()))
 		var str string
 		if json.Unmarshal(o.Value, &str) == nil {
 			detail["output."+k] = str
 		} else {
-			detail["output."+k] = string(o.Value)
+			detail["output."+k] = compact.String()
 		}
 	}
 	env.SetOutputs(s.Addr, values)
