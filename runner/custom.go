@@ -153,13 +153,16 @@ func (e *Executor) command(ctx context.Context, s *steps.Step, env *Env) (map[st
 	return detail, nil
 }
 
-// path resolves a path of the plan: relative ones start at the plan
-// directory, "" is the plan directory.
+// path resolves a path of the plan to an absolute one: relative ones
+// start at the plan directory, "" is the plan directory.
 func (e *Executor) path(p string) string {
-	if filepath.IsAbs(p) {
-		return p
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(e.PlanDir, p)
 	}
-	return filepath.Join(e.PlanDir, p)
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // contextFile writes the run's facts (Env.Context) for a command, readable
@@ -172,6 +175,10 @@ func (e *Executor) contextFile(env *Env) (string, error) {
 	dir := e.RunDir
 	if dir == "" {
 		dir = os.TempDir()
+	}
+	// The command runs elsewhere: it needs the absolute name.
+	if dir, err = filepath.Abs(dir); err != nil {
+		return "", err
 	}
 	f, err := os.CreateTemp(dir, "context-*.json")
 	if err != nil {
