@@ -558,8 +558,12 @@ func (l *loader) checkSteps(p *RecoveryPlan) {
 			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 				l.errorf(s.DeclRange, "Terraform directory not found", "Step %q applies the Terraform configuration in %s, which is not a directory. dir is relative to the plan directory.", s.Name, s.Terraform.Dir)
 			}
-			if _, err := exec.LookPath(s.Terraform.Binary); err != nil {
-				l.warnf(s.DeclRange, "Terraform not found", "Step %q needs the %q binary, which is not on PATH here; the step will fail at run time. Install Terraform, or set binary to its path.", s.Name, s.Terraform.Binary)
+			bin := s.Terraform.Binary
+			if strings.Contains(bin, "/") && !filepath.IsAbs(bin) {
+				bin = filepath.Join(l.plan.Dir, bin) // as the runner finds it
+			}
+			if _, err := exec.LookPath(bin); err != nil {
+				l.warnf(s.DeclRange, "Terraform not found", "Step %q needs the %q binary, which is not on PATH here (a path with a slash is relative to the plan directory); the step will fail at run time. Install Terraform, or set binary to its path.", s.Name, s.Terraform.Binary)
 			}
 		}
 	}
