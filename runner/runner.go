@@ -226,7 +226,8 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 	return res, nil
 }
 
-// minAPITimeout is the least wall time a VM operation is given.
+// minAPITimeout is the least wall time a VM operation is given in a
+// simulated world.
 const minAPITimeout = 2 * time.Minute
 
 func scale(p *steps.Program, d time.Duration) time.Duration {
@@ -441,8 +442,8 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 
 // timeout is the wall time one attempt of a step may take. What happens
 // in the world (VM operations, guest programs, waits) takes plan time,
-// scaled in a simulated world, and API calls at least minAPITimeout
-// whatever the scale, since their latency is wall time. Local actions
+// scaled in a simulated world, where API calls still get at least
+// minAPITimeout, since their latency is wall time. Local actions
 // (commands, http and tcp checks, prompts, Terraform) take real time in
 // any world: their timeout is not scaled.
 func (r *run) timeout(s *steps.Step) time.Duration {
@@ -451,7 +452,7 @@ func (r *run) timeout(s *steps.Step) time.Duration {
 	switch {
 	case s.Kind == steps.Custom && a.Guest == nil && a.Wait == nil:
 		return d
-	case s.Slot || a.Guest != nil:
+	case r.prog.TimeScale > 0 && (s.Slot || a.Guest != nil):
 		return max(scale(r.prog, d), minAPITimeout)
 	}
 	return scale(r.prog, d)
