@@ -2,6 +2,9 @@ package runner_test
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -113,7 +116,15 @@ func drillCustom(t *testing.T, stepsHCL string, ex *runner.Executor) (*drillEnv,
 // fails with the hypervisor's fault after the step's retries. A guest
 // step waits for its VM's tier without being told.
 func TestGuestSteps(t *testing.T) {
+	planDir := t.TempDir()
 	env, prog, res := drillCustom(t, `
+  step "facts" {
+    after = [tier.web]
+    modes = ["test"]
+    command {
+      run = ["sh", "-c", "cp \"$DRPLAN_CONTEXT\" context.json"]
+    }
+  }
   step "check-web" {
     modes = ["test"]
     guest {
@@ -144,7 +155,23 @@ func TestGuestSteps(t *testing.T) {
       password = var.guest_password
     }
   }
-`, &runner.Executor{})
+`, &runner.Executor{PlanDir: planDir})
+	// A command after the tier sees its VMs and their addresses.
+	b, err := os.ReadFile(filepath.Join(planDir, "context.json"))
+	if err != nil {
+		t.Fatalf("facts: %v (%v)", err, res.Steps["step.facts"].Err)
+	}
+	var doc struct {
+		RunID string                         `json:"run_id"`
+		Mode  string                         `json:"mode"`
+		VMs   map[string]struct{ IP string } `json:"vms"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.RunID != "drill-1" || doc.Mode != "test" || len(doc.VMs) < 2 || doc.VMs["web-01"].IP == "" || doc.VMs["web-02"].IP == "" {
+		t.Errorf("context file after tier web: %s", b)
+	}
 	if s := prog.Step("step.check-web"); s == nil || !contains(s.After, "tier.web/done") || s.Site != "west" || s.Args.Target != compiler.DrillFolder+"/{run}/web-01" {
 		t.Fatalf("compiled guest step: %+v", s)
 	}
