@@ -513,7 +513,7 @@ func TestPrompt(t *testing.T) {
 	}
 	outMu.Unlock()
 
-	res, events = runCustom(t, &runner.Executor{}, program(ask("alone")))
+	res, _ = runCustom(t, &runner.Executor{}, program(ask("alone")))
 	if sr := res.Steps["step.alone"]; sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), "--auto-approve") || !strings.Contains(sr.Err.Error(), "no terminal") {
 		t.Errorf("without a terminal: %s, %v", sr.Status, sr.Err)
 	}
