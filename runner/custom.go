@@ -298,6 +298,10 @@ func (e *Executor) http(ctx context.Context, h *steps.HTTP) (map[string]string, 
 			return nil, err
 		}
 		for k, v := range h.Headers {
+			if strings.EqualFold(k, "Host") {
+				req.Host = v // a virtual host behind an address
+				continue
+			}
 			req.Header.Set(k, v)
 		}
 		resp, err := client.Do(req)

@@ -337,7 +337,7 @@ func TestHTTPCheck(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		case r.URL.Path == "/wrong":
 			io.WriteString(w, `{"status": "degraded"}`)
-		case r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer t0k":
+		case r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer t0k" || r.Host != "shop.example.com":
 			w.WriteHeader(http.StatusBadRequest)
 		case n < 3: // healthy from the third request on
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -348,7 +348,7 @@ func TestHTTPCheck(t *testing.T) {
 	}))
 	defer srv.Close()
 	check := func(name, path string, status int, timeout time.Duration) *steps.Step {
-		return custom(name, steps.Args{HTTP: &steps.HTTP{URL: srv.URL + path, Method: http.MethodPost, Headers: map[string]string{"Authorization": "Bearer t0k"},
+		return custom(name, steps.Args{HTTP: &steps.HTTP{URL: srv.URL + path, Method: http.MethodPost, Headers: map[string]string{"Authorization": "Bearer t0k", "Host": "shop.example.com"},
 			ExpectStatus: status, ExpectBody: `"status":\s*"ok"`}}, func(s *steps.Step) { s.Timeout, s.OnFailure = steps.Duration(timeout), "continue" })
 	}
 	res, events := runCustom(t, &runner.Executor{}, program(check("healthy", "/health", 202, time.Minute)))
