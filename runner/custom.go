@@ -15,6 +15,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -401,13 +402,13 @@ func osUser() string {
 // configuration. A drill works in a workspace of its own, so production
 // state is never touched; its cleanup destroys that workspace's resources
 // and deletes it. The directory is left on the workspace it had.
-func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (map[string]string, error) {
+func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (detail map[string]string, err error) {
 	t := s.Args.Terraform
 	bin := t.Binary
 	if strings.Contains(bin, "/") {
 		bin = e.path(bin)
 	}
-	bin, err := exec.LookPath(bin)
+	bin, err = exec.LookPath(bin)
 	if err != nil {
 		return nil, fmt.Errorf("terraform binary %q not found: install Terraform, or set binary in the step's terraform block to its path (relative to the plan directory)", t.Binary)
 	}
@@ -420,7 +421,7 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (map[
 	tf.SetStdout(out)
 	tf.SetStderr(out)
 	ws := strings.ReplaceAll(t.Workspace, "{run}", env.Placeholder)
-	detail := map[string]string{}
+	detail = map[string]string{}
 	if ws != "" {
 		detail["workspace"] = ws
 	}
@@ -437,22 +438,29 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (map[
 	}
 	sort.Strings(vars)
 	if ws != "" {
-		prev, err := tf.WorkspaceShow(ctx)
+		all, prev, err := tf.WorkspaceList(ctx)
 		if err != nil {
-			return fail("workspace show", err)
+			return fail("workspace list", err)
 		}
 		if prev == ws {
 			prev = "default"
 		}
-		if err := tf.WorkspaceSelect(ctx, ws); err != nil {
-			if t.Destroy {
-				detail["note"] = "the workspace was gone already"
-				return detail, nil
+		switch {
+		case slices.Contains(all, ws):
+			if err := tf.WorkspaceSelect(ctx, ws); err != nil {
+				return fail("workspace select "+ws, err)
 			}
-			if err := tf.WorkspaceNew(ctx, ws); err != nil {
+		case t.Destroy:
+			detail["note"] = "the workspace was gone already"
+			return detail, nil
+		default:
+			if err := tf.WorkspaceNew(ctx, ws); err != nil { // and selects it
 				return fail("workspace new", err)
 			}
 		}
+		// Whatever happens, the directory goes back to the workspace it
+		// had: an operator's next terraform command must not land in the
+		// drill's.
 		restored := false
 		restore := func() error {
 			restored = true
@@ -481,6 +489,13 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (map[
 			detail["output"] = out.String()
 			return detail, nil
 		}
+		defer func() {
+			if err == nil {
+				if rerr := restore(); rerr != nil {
+					detail, err = fail("workspace select "+prev, rerr)
+				}
+			}
+		}()
 	}
 	var opts []tfexec.ApplyOption
 	for _, v := range vars {
