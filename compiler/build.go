@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"net/netip"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -179,14 +180,11 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 			s.Addr, s.Kind, s.Phase, s.Args = prefix+action, kind, phase, args
 			return b.add(s)
 		}
-		var target string
+		target := b.recoveredPath(g, vm)
 		var storage *steps.Step
 		if b.mode == plans.ModeTest {
-			folder := DrillFolder + "/" + RunPlaceholder
-			target = folder + "/" + vm
-			storage = step("copy", steps.Copy, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Folder: folder, Point: b.opts.Point, Networks: b.networks(g, vm)})
+			storage = step("copy", steps.Copy, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Folder: path.Dir(target), Point: b.opts.Point, Networks: b.networks(g, vm)})
 		} else {
-			target = b.productionPath(g, vm)
 			storage = step("promote", steps.Promote, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Point: b.opts.Point})
 			switch b.mode {
 			case plans.ModeMigrate, plans.ModeFailback:
@@ -234,6 +232,15 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 		}
 		b.after(done, last.Addr)
 	}
+}
+
+// recoveredPath is where a VM comes up in this run: a drill's copy in
+// the run's folder, else the VM itself where it had been.
+func (b *builder) recoveredPath(g *plans.ProtectionGroup, vm string) string {
+	if b.mode == plans.ModeTest {
+		return DrillFolder + "/" + RunPlaceholder + "/" + vm
+	}
+	return b.productionPath(g, vm)
 }
 
 // readyAddr is the step after which a VM counts as up: its settle step if
@@ -539,7 +546,7 @@ func (b *builder) customStep(s *plans.Step, addr string) {
 		g := s.Guest
 		st.Args.Guest = &steps.Guest{VM: g.VM, Run: g.Run, Username: g.Username, Password: g.Password.Reveal()}
 		if grp := b.groupOf[g.VM]; grp != nil {
-			st.Site = b.toSite(grp)
+			st.Site, st.Args.Target = b.toSite(grp), b.recoveredPath(grp, g.VM)
 		}
 	case plans.PromptStep:
 		st.Args.Prompt = &steps.Prompt{Message: s.Prompt.Message}

@@ -293,8 +293,25 @@ func PlanGraph(p *RecoveryPlan) *dag.Graph[string] {
 		for _, b := range s.Before {
 			g.Connect(b.String(), ref)
 		}
+		if t := guestTier(p, s); t != nil {
+			g.Connect(ref, addrs.Ref{Kind: addrs.Tier, Name: t.Name}.String())
+		}
 	}
 	return g
+}
+
+// guestTier is the tier of the VM a guest step runs in, or nil: the step
+// waits for that tier, since its VM must be up.
+func guestTier(p *RecoveryPlan, s *Step) *Tier {
+	if s.Guest == nil {
+		return nil
+	}
+	for _, t := range p.Tiers {
+		if slices.Contains(t.VMs, s.Guest.VM) {
+			return t
+		}
+	}
+	return nil
 }
 
 // edgeReason says why from waits for to, for cycle reports.
@@ -309,6 +326,13 @@ func edgeReason(p *RecoveryPlan, from, to string) string {
 	if fr.Kind == addrs.Step {
 		if s := p.Step(fr.Name); s != nil && slices.Contains(s.After, tr) {
 			return "after"
+		}
+	}
+	if fr.Kind == addrs.Step && tr.Kind == addrs.Tier {
+		if s := p.Step(fr.Name); s != nil {
+			if t := guestTier(p, s); t != nil && t.Name == tr.Name {
+				return fmt.Sprintf("it runs a program in VM %s of that tier", s.Guest.VM)
+			}
 		}
 	}
 	if tr.Kind == addrs.Step {
@@ -534,8 +558,12 @@ func (l *loader) checkSteps(p *RecoveryPlan) {
 			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 				l.errorf(s.DeclRange, "Terraform directory not found", "Step %q applies the Terraform configuration in %s, which is not a directory. dir is relative to the plan directory.", s.Name, s.Terraform.Dir)
 			}
-			if _, err := exec.LookPath(s.Terraform.Binary); err != nil {
-				l.warnf(s.DeclRange, "Terraform not found", "Step %q needs the %q binary, which is not on PATH here; the step will fail at run time. Install Terraform, or set binary to its path.", s.Name, s.Terraform.Binary)
+			bin := s.Terraform.Binary
+			if strings.Contains(bin, "/") && !filepath.IsAbs(bin) {
+				bin = filepath.Join(l.plan.Dir, bin) // as the runner finds it
+			}
+			if _, err := exec.LookPath(bin); err != nil {
+				l.warnf(s.DeclRange, "Terraform not found", "Step %q needs the %q binary, which is not on PATH here (a path with a slash is relative to the plan directory); the step will fail at run time. Install Terraform, or set binary to its path.", s.Name, s.Terraform.Binary)
 			}
 		}
 	}

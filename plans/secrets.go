@@ -65,6 +65,16 @@ func (s secretSet) redact(text string) string {
 // passes text through it.
 func (p *Plan) Redact(text string) string { return p.secrets.redact(text) }
 
+// LongestSecret is the length in bytes of the plan's longest sensitive
+// value, 0 when it has none.
+func (p *Plan) LongestSecret() int {
+	n := 0
+	for k := range p.secrets {
+		n = max(n, len(k))
+	}
+	return n
+}
+
 // IsSensitive reports whether s is, or contains, a sensitive value.
 func (p *Plan) IsSensitive(s string) bool { return p.secrets.redact(s) != s }
 

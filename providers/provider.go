@@ -154,6 +154,12 @@ type Site interface {
 	// Inventory reads the site's inventory.
 	Inventory(ctx context.Context) (*inventory.Site, error)
 
+	// Guest operations (guest steps; guest.go).
+
+	// RunInGuest runs a program inside the VM's guest and waits for it to
+	// end; a program that ran, whatever its exit code, is no error.
+	RunInGuest(ctx context.Context, vm VM, req GuestRequest) (GuestResult, error)
+
 	// Clone makes the drill copy of a replica from a recovery point,
 	// marked with the run id, and returns it powered off.
 	Clone(ctx context.Context, req CloneRequest) (VM, error)

@@ -85,8 +85,15 @@ type drillEnv struct {
 
 func setup(b testing.TB, n int, boot string) *drillEnv {
 	b.Helper()
+	return setupSource(b, bigPlan(n, boot))
+}
+
+// setupSource builds the simulated world of a plan's source and opens
+// its sites.
+func setupSource(b testing.TB, source string) *drillEnv {
+	b.Helper()
 	dir := b.TempDir()
-	src := map[string][]byte{dir + "/main.drplan.hcl": []byte(bigPlan(n, boot))}
+	src := map[string][]byte{dir + "/main.drplan.hcl": []byte(source)}
 	p, diags := plans.LoadSources(dir, src, plans.LoadOptions{Environ: []string{}})
 	if diags.HasErrors() {
 		b.Fatal(diags)

@@ -15,11 +15,13 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 
@@ -40,25 +42,42 @@ func isRetryableCustom(err error) bool {
 	return errors.As(err, &rc)
 }
 
-// Executor runs custom steps on this machine.
+// Redactor scrubs sensitive values from text.
+type Redactor interface {
+	Redact(text string) string
+	// LongestSecret is the length of the longest value Redact hides, so
+	// that output cut to a size keeps no piece of one.
+	LongestSecret() int
+}
+
+// Executor runs the custom steps that act from this machine: command,
+// http, tcp, wait, prompt and terraform. (Guest steps are VM operations:
+// the runner sends them to the VM's site.)
 type Executor struct {
-	// PlanDir is where relative paths (command dir, terraform dir) start.
+	// PlanDir is where relative paths (command dir, terraform dir and
+	// binary) start, and a command's default working directory.
 	PlanDir string
 	// RunDir is the run's directory, for the context file.
 	RunDir string
+	// Secrets scrubs command and Terraform output before it is kept; nil
+	// means there is nothing to hide.
+	Secrets Redactor
 	// AutoApprove answers every prompt with yes.
 	AutoApprove bool
-	// Terminal is set when prompts can be asked: In and Out are an
-	// operator's terminal.
+	// Terminal is set when prompts can be asked: answers are read from
+	// In, questions written to Out.
 	Terminal bool
 	In       io.Reader
 	Out      io.Writer
 	// TimeScale shrinks wait steps in a simulated world.
 	TimeScale float64
-	// OutputLimit caps the command output kept (bytes); 0 means 16 KiB.
+	// OutputLimit caps the output kept of a command or a Terraform run
+	// (bytes, the last ones); 0 means 16 KiB.
 	OutputLimit int
 
 	promptMu sync.Mutex
+	lines    chan string // answers read from In, one line each
+	linesOne sync.Once
 }
 
 // RunStep runs one custom step.
@@ -81,43 +100,8 @@ func (e *Executor) RunStep(ctx context.Context, s *steps.Step, env *Env) (map[st
 		return e.prompt(ctx, s)
 	case a.Terraform != nil:
 		return e.terraform(ctx, s, env)
-	case a.Guest != nil:
-		return nil, fmt.Errorf("guest command in VM %s: %w", a.Guest.VM, errNotAvailable)
 	}
-	return nil, fmt.Errorf("step %s has no action", s.Addr)
-}
-
-// contextFile writes the run's facts for a command: recovered VMs and
-// their addresses, and earlier steps' outputs.
-func (e *Executor) contextFile(env *Env) (string, error) {
-	doc := map[string]any{"run_id": env.RunID, "mode": env.Mode, "vms": env.VMs, "steps": env.Outputs}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	dir := e.RunDir
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	f, err := os.CreateTemp(dir, "context-*.json")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	if _, err := f.Write(b); err != nil {
-		return "", err
-	}
-	return f.Name(), nil
-}
-
-func recoverySites(p *steps.Program) string {
-	var out []string
-	for _, s := range p.Sites {
-		if s.Role == "recovery" {
-			out = append(out, s.Name)
-		}
-	}
-	return strings.Join(out, ",")
+	return nil, fmt.Errorf("step %s has no action this executor runs", s.Addr)
 }
 
 // command runs a local process: argv as given (no shell), in its own
@@ -127,13 +111,7 @@ func (e *Executor) command(ctx context.Context, s *steps.Step, env *Env) (map[st
 	if len(c.Run) == 0 {
 		return nil, errors.New("command has no program")
 	}
-	dir := e.PlanDir
-	if c.Dir != "" && c.Dir != "." {
-		dir = filepath.Join(e.PlanDir, c.Dir)
-		if filepath.IsAbs(c.Dir) {
-			dir = c.Dir
-		}
-	}
+	dir := e.path(c.Dir)
 	prog := c.Run[0]
 	if !strings.Contains(prog, "/") {
 		if p, err := exec.LookPath(prog); err == nil {
@@ -144,7 +122,7 @@ func (e *Executor) command(ctx context.Context, s *steps.Step, env *Env) (map[st
 	}
 	ctxFile, err := e.contextFile(env)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("writing the context file: %v", err)
 	}
 	defer os.Remove(ctxFile)
 	cmd := exec.CommandContext(ctx, prog, c.Run[1:]...)
@@ -162,48 +140,132 @@ func (e *Executor) command(ctx context.Context, s *steps.Step, env *Env) (map[st
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	out := &tailBuffer{limit: e.OutputLimit}
-	if out.limit == 0 {
-		out.limit = 16 << 10
-	}
+	out := e.output()
 	cmd.Stdout, cmd.Stderr = out, out
 	err = cmd.Run()
-	detail := map[string]string{"output": out.String()}
+	text := out.String()
+	detail := map[string]string{"output": text}
 	if err != nil {
 		if ctx.Err() != nil {
-			return detail, Retry(fmt.Errorf("%s: stopped (%v); output: %s", c.Run[0], ctx.Err(), lastLines(out.String(), 5)))
+			err = fmt.Errorf("stopped (%v), with its process group", ctx.Err())
 		}
-		return detail, Retry(fmt.Errorf("%s: %v; output: %s", c.Run[0], err, lastLines(out.String(), 5)))
+		return detail, Retry(fmt.Errorf("%s: %v; last output: %s", c.Run[0], err, lastLines(text, 5)))
 	}
 	return detail, nil
 }
 
-// tailBuffer keeps the last limit bytes written to it.
-type tailBuffer struct {
-	mu    sync.Mutex
-	buf   []byte
-	limit int
-	cut   bool
+// path resolves a path of the plan to an absolute one: relative ones
+// start at the plan directory, "" is the plan directory.
+func (e *Executor) path(p string) string {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(e.PlanDir, p)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.limit; over > 0 {
-		t.buf = append([]byte(nil), t.buf[over:]...)
-		t.cut = true
+// contextFile writes the run's facts (Env.Context) for a command, readable
+// by its owner only, and returns its name.
+func (e *Executor) contextFile(env *Env) (string, error) {
+	b, err := env.Context()
+	if err != nil {
+		return "", err
+	}
+	dir := e.RunDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	// The command runs elsewhere: it needs the absolute name.
+	if dir, err = filepath.Abs(dir); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, "context-*.json")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+func recoverySites(p *steps.Program) string {
+	if p == nil {
+		return ""
+	}
+	var out []string
+	for _, s := range p.Sites {
+		if s.Role == "recovery" {
+			out = append(out, s.Name)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+func (e *Executor) redact(text string) string {
+	if e.Secrets == nil {
+		return text
+	}
+	return e.Secrets.Redact(text)
+}
+
+// output returns a buffer for a process's output.
+func (e *Executor) output() *outputBuffer {
+	o := &outputBuffer{limit: e.OutputLimit}
+	if o.limit <= 0 {
+		o.limit = 16 << 10
+	}
+	if e.Secrets != nil {
+		o.redact = e.Secrets.Redact
+		o.hold = max(e.Secrets.LongestSecret()-1, 0)
+	}
+	return o
+}
+
+// outputBuffer keeps the last limit bytes written to it, scrubbed of
+// secrets. It keeps hold bytes more than it shows, so that a secret the
+// cut falls into is still whole when it is scrubbed and its remains are
+// then cut off with the rest.
+type outputBuffer struct {
+	mu     sync.Mutex
+	buf    []byte
+	limit  int
+	hold   int
+	cut    bool
+	redact func(string) string
+}
+
+func (o *outputBuffer) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.buf = append(o.buf, p...)
+	if over := len(o.buf) - o.limit - o.hold; over > 0 {
+		o.buf = append(o.buf[:0:0], o.buf[over:]...)
+		o.cut = true
 	}
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.cut {
-		return "…" + string(t.buf)
+// String is the output kept, scrubbed, with a mark where it was cut.
+func (o *outputBuffer) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	text := string(o.buf)
+	if o.redact != nil {
+		text = o.redact(text)
 	}
-	return string(t.buf)
+	if !o.cut {
+		return text
+	}
+	drop := min(len(text), max(o.hold, len(text)-o.limit))
+	for drop < len(text) && !utf8.RuneStart(text[drop]) {
+		drop++
+	}
+	return "[output cut to its last bytes]\n…" + text[drop:]
 }
 
 func lastLines(s string, n int) string {
@@ -229,13 +291,18 @@ func (e *Executor) http(ctx context.Context, h *steps.HTTP) (map[string]string, 
 		}
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	var last error
+	tries := 0
 	for {
+		tries++
 		req, err := http.NewRequestWithContext(ctx, h.Method, h.URL, nil)
 		if err != nil {
 			return nil, err
 		}
 		for k, v := range h.Headers {
+			if strings.EqualFold(k, "Host") {
+				req.Host = v // a virtual host behind an address
+				continue
+			}
 			req.Header.Set(k, v)
 		}
 		resp, err := client.Do(req)
@@ -246,14 +313,13 @@ func (e *Executor) http(ctx context.Context, h *steps.HTTP) (map[string]string, 
 			case resp.StatusCode != h.ExpectStatus:
 				err = fmt.Errorf("%s %s answered %d, want %d", h.Method, h.URL, resp.StatusCode, h.ExpectStatus)
 			case body != nil && !body.Match(b):
-				err = fmt.Errorf("%s %s: the body does not match %q", h.Method, h.URL, h.ExpectBody)
+				err = fmt.Errorf("%s %s answered %d, but the body does not match %q", h.Method, h.URL, resp.StatusCode, h.ExpectBody)
 			default:
-				return map[string]string{"status": fmt.Sprint(resp.StatusCode)}, nil
+				return map[string]string{"status": fmt.Sprint(resp.StatusCode), "tries": fmt.Sprint(tries)}, nil
 			}
 		}
-		last = err
 		if sleep(ctx, pollEvery) != nil {
-			return nil, Retry(fmt.Errorf("%v (still failing when the step's time ran out)", last))
+			return nil, Retry(fmt.Errorf("%v (still failing after %d tries when the step's time ran out)", err, tries))
 		}
 	}
 }
@@ -261,112 +327,175 @@ func (e *Executor) http(ctx context.Context, h *steps.HTTP) (map[string]string, 
 // tcp connects to an address until it accepts or the step's time is up.
 func (e *Executor) tcp(ctx context.Context, t *steps.TCP) (map[string]string, error) {
 	var d net.Dialer
+	tries := 0
 	for {
+		tries++
 		conn, err := d.DialContext(ctx, "tcp", t.Address)
 		if err == nil {
 			conn.Close()
-			return map[string]string{"address": t.Address}, nil
+			return map[string]string{"address": t.Address, "tries": fmt.Sprint(tries)}, nil
 		}
 		if sleep(ctx, pollEvery) != nil {
-			return nil, Retry(fmt.Errorf("connecting to %s: %v (still failing when the step's time ran out)", t.Address, err))
+			return nil, Retry(fmt.Errorf("connecting to %s: %v (still failing after %d tries when the step's time ran out)", t.Address, err, tries))
 		}
 	}
 }
 
-// prompt asks the operator; the answer and who gave it go to the journal.
+// prompt asks the operator and waits for the answer; the steps that do
+// not depend on it go on meanwhile. Prompts are asked one at a time. The
+// question, the answer and who gave it (the OS user running drplan) go to
+// the journal.
 func (e *Executor) prompt(ctx context.Context, s *steps.Step) (map[string]string, error) {
-	who := "unknown"
-	if u, err := user.Current(); err == nil {
-		who = u.Username
-	}
+	msg := s.Args.Prompt.Message
+	detail := map[string]string{"message": msg, "by": osUser()}
 	if e.AutoApprove {
-		return map[string]string{"answer": "yes (--auto-approve)", "by": who}, nil
+		detail["answer"] = "yes (--auto-approve)"
+		return detail, nil
 	}
-	if !e.Terminal || e.In == nil {
-		return nil, fmt.Errorf("step %s asks %q, but this run has no terminal to ask on; run it interactively, or answer every prompt yes with --auto-approve", s.Addr, s.Args.Prompt.Message)
+	if !e.Terminal || e.In == nil || e.Out == nil {
+		return detail, fmt.Errorf("step %s asks %q, but this run has no terminal to ask on: run it from a terminal to answer, or pass --auto-approve to answer every prompt yes", s.Addr, msg)
 	}
 	e.promptMu.Lock()
 	defer e.promptMu.Unlock()
-	fmt.Fprintf(e.Out, "\n%s\n  %s\n  Type yes to go on: ", s.Addr, s.Args.Prompt.Message)
-	answer := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(e.In).ReadString('\n')
-		answer <- strings.TrimSpace(line)
-	}()
+	e.linesOne.Do(func() {
+		e.lines = make(chan string)
+		go func() {
+			defer close(e.lines)
+			sc := bufio.NewScanner(e.In)
+			for sc.Scan() {
+				e.lines <- strings.TrimSpace(sc.Text())
+			}
+		}()
+	})
+	fmt.Fprintf(e.Out, "\n%s asks:\n  %s\nType yes to go on, anything else to fail the step: ", s.Addr, msg)
 	select {
-	case a := <-answer:
-		if strings.EqualFold(a, "yes") || strings.EqualFold(a, "y") {
-			return map[string]string{"answer": a, "by": who}, nil
+	case a, ok := <-e.lines:
+		if !ok {
+			return detail, fmt.Errorf("the terminal closed before %q was answered", msg)
 		}
-		return map[string]string{"answer": a, "by": who}, fmt.Errorf("%s answered %q to %q", who, a, s.Args.Prompt.Message)
+		detail["answer"] = a
+		if strings.EqualFold(a, "yes") || strings.EqualFold(a, "y") {
+			fmt.Fprintf(e.Out, "Going on.\n")
+			return detail, nil
+		}
+		fmt.Fprintf(e.Out, "Not approved: %s fails.\n", s.Addr)
+		return detail, fmt.Errorf("%s answered %q to %q; only yes goes on", detail["by"], a, msg)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("no answer to %q: %v", s.Args.Prompt.Message, ctx.Err())
+		fmt.Fprintf(e.Out, "\nNo answer in time: %s fails.\n", s.Addr)
+		return detail, fmt.Errorf("no answer to %q: %v", msg, ctx.Err())
 	}
+}
+
+// osUser names the OS user running drplan, and who they are through sudo.
+func osUser() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	if su := os.Getenv("SUDO_USER"); su != "" && su != name {
+		name += " (sudo from " + su + ")"
+	}
+	return name
 }
 
 // terraform applies (or, in a drill's cleanup, destroys) a Terraform
 // configuration. A drill works in a workspace of its own, so production
 // state is never touched; its cleanup destroys that workspace's resources
-// and deletes it.
-func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (map[string]string, error) {
+// and deletes it. The directory is left on the workspace it had.
+func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (detail map[string]string, err error) {
 	t := s.Args.Terraform
-	bin, err := exec.LookPath(t.Binary)
+	bin := t.Binary
+	if strings.Contains(bin, "/") {
+		bin = e.path(bin)
+	}
+	bin, err = exec.LookPath(bin)
 	if err != nil {
-		return nil, fmt.Errorf("terraform binary %q not found on PATH; install Terraform or set binary in the step's terraform block", t.Binary)
+		return nil, fmt.Errorf("terraform binary %q not found: install Terraform, or set binary in the step's terraform block to its path (relative to the plan directory)", t.Binary)
 	}
-	dir := t.Dir
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(e.PlanDir, dir)
-	}
+	dir := e.path(t.Dir)
 	tf, err := tfexec.NewTerraform(dir, bin)
 	if err != nil {
 		return nil, err
 	}
-	out := &tailBuffer{limit: 16 << 10}
+	out := e.output()
 	tf.SetStdout(out)
 	tf.SetStderr(out)
+	ws := strings.ReplaceAll(t.Workspace, "{run}", env.Placeholder)
+	detail = map[string]string{}
+	if ws != "" {
+		detail["workspace"] = ws
+	}
 	fail := func(what string, err error) (map[string]string, error) {
-		return map[string]string{"output": out.String()}, Retry(fmt.Errorf("terraform %s in %s: %v", what, t.Dir, err))
+		detail["output"] = out.String()
+		return detail, Retry(fmt.Errorf("terraform %s in %s: %v", what, t.Dir, err))
 	}
 	if err := tf.Init(ctx); err != nil {
 		return fail("init", err)
-	}
-	ws := strings.ReplaceAll(t.Workspace, "{run}", env.RunID)
-	if ws != "" {
-		current, err := tf.WorkspaceShow(ctx)
-		if err != nil {
-			return fail("workspace show", err)
-		}
-		if err := tf.WorkspaceSelect(ctx, ws); err != nil {
-			if t.Destroy {
-				return map[string]string{"workspace": ws, "note": "workspace already gone"}, nil
-			}
-			if err := tf.WorkspaceNew(ctx, ws); err != nil {
-				return fail("workspace new", err)
-			}
-		}
-		defer func() {
-			// Leave the directory on the workspace it had.
-			tf.WorkspaceSelect(context.Background(), current)
-			if t.Destroy && current != ws {
-				tf.WorkspaceDelete(context.Background(), ws)
-			}
-		}()
 	}
 	var vars []string
 	for k, v := range t.Vars {
 		vars = append(vars, k+"="+v)
 	}
 	sort.Strings(vars)
-	if t.Destroy {
-		var opts []tfexec.DestroyOption
-		for _, v := range vars {
-			opts = append(opts, tfexec.Var(v))
+	if ws != "" {
+		all, prev, err := tf.WorkspaceList(ctx)
+		if err != nil {
+			return fail("workspace list", err)
 		}
-		if err := tf.Destroy(ctx, opts...); err != nil {
-			return fail("destroy", err)
+		if prev == ws {
+			prev = "default"
 		}
-		return map[string]string{"workspace": ws, "destroyed": "true"}, nil
+		switch {
+		case slices.Contains(all, ws):
+			if err := tf.WorkspaceSelect(ctx, ws); err != nil {
+				return fail("workspace select "+ws, err)
+			}
+		case t.Destroy:
+			detail["note"] = "the workspace was gone already"
+			return detail, nil
+		default:
+			if err := tf.WorkspaceNew(ctx, ws); err != nil { // and selects it
+				return fail("workspace new", err)
+			}
+		}
+		// Whatever happens, the directory goes back to the workspace it
+		// had: an operator's next terraform command must not land in the
+		// drill's.
+		restored := false
+		restore := func() error {
+			restored = true
+			return tf.WorkspaceSelect(context.WithoutCancel(ctx), prev)
+		}
+		defer func() {
+			if !restored {
+				restore()
+			}
+		}()
+		if t.Destroy {
+			var opts []tfexec.DestroyOption
+			for _, v := range vars {
+				opts = append(opts, tfexec.Var(v))
+			}
+			if err := tf.Destroy(ctx, opts...); err != nil {
+				return fail("destroy", err)
+			}
+			if err := restore(); err != nil {
+				return fail("workspace select "+prev, err)
+			}
+			if err := tf.WorkspaceDelete(ctx, ws); err != nil {
+				return fail("workspace delete", err)
+			}
+			detail["destroyed"] = "true"
+			detail["output"] = out.String()
+			return detail, nil
+		}
+		defer func() {
+			if err == nil {
+				if rerr := restore(); rerr != nil {
+					detail, err = fail("workspace select "+prev, rerr)
+				}
+			}
+		}()
 	}
 	var opts []tfexec.ApplyOption
 	for _, v := range vars {
@@ -375,24 +504,33 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (map[
 	if err := tf.Apply(ctx, opts...); err != nil {
 		return fail("apply", err)
 	}
+	// terraform output prints every value, sensitive ones too: not for
+	// the journal.
+	tf.SetStdout(io.Discard)
 	outputs, err := tf.Output(ctx)
 	if err != nil {
 		return fail("output", err)
 	}
-	detail := map[string]string{"workspace": ws}
+	values := map[string]json.RawMessage{}
 	for k, o := range outputs {
 		if o.Sensitive {
+			values[k] = json.RawMessage(`"(sensitive)"`)
 			detail["output."+k] = "(sensitive)"
 			continue
 		}
-		var v any
-		if json.Unmarshal(o.Value, &v) == nil {
-			if s, ok := v.(string); ok {
-				detail["output."+k] = s
-				continue
-			}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, o.Value); err != nil {
+			return fail("output", err)
 		}
-		detail["output."+k] = string(bytes.TrimSpace(o.Value))
+		values[k] = json.RawMessage(e.redact(compact.String()))
+		var str string
+		if json.Unmarshal(o.Value, &str) == nil {
+			detail["output."+k] = str
+		} else {
+			detail["output."+k] = compact.String()
+		}
 	}
+	env.SetOutputs(s.Addr, values)
+	detail["output"] = out.String()
 	return detail, nil
 }

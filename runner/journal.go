@@ -73,11 +73,7 @@ func (j *Journal) Write(e Event) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
-	e.Error = j.redact(e.Error)
-	for k, v := range e.Detail {
-		e.Detail[k] = j.redact(v)
-	}
-	b, err := json.Marshal(e)
+	b, err := json.Marshal(j.scrub(e))
 	if err != nil {
 		return err
 	}
@@ -87,6 +83,23 @@ func (j *Journal) Write(e Event) error {
 		return err
 	}
 	return j.f.Sync()
+}
+
+// scrub returns e with secrets replaced in its error and details (a copy:
+// e's detail map is left alone). A nil journal scrubs nothing.
+func (j *Journal) scrub(e Event) Event {
+	if j == nil {
+		return e
+	}
+	e.Error = j.redact(e.Error)
+	if e.Detail != nil {
+		d := make(map[string]string, len(e.Detail))
+		for k, v := range e.Detail {
+			d[k] = j.redact(v)
+		}
+		e.Detail = d
+	}
+	return e
 }
 
 // Close closes the journal.

@@ -26,16 +26,13 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 	case steps.Settle:
 		return nil, sleep(ctx, scale(r.prog, time.Duration(a.Delay)))
 	case steps.Custom:
+		if a.Guest != nil {
+			return r.guest(ctx, s)
+		}
 		if r.opts.Custom == nil {
 			return nil, fmt.Errorf("custom step %s: %w", s.Addr, errNotAvailable)
 		}
-		out, err := r.opts.Custom.RunStep(ctx, s, r.env)
-		if err == nil && len(out) > 0 {
-			r.mu.Lock()
-			r.env.Outputs[s.Addr] = out
-			r.mu.Unlock()
-		}
-		return out, err
+		return r.opts.Custom.RunStep(ctx, s, r.env)
 	}
 	site, err := r.site(ctx, s.Site)
 	if err != nil {
@@ -94,9 +91,7 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 			}
 			return nil, rd.Err
 		}
-		r.mu.Lock()
-		r.env.VMs[s.VM] = rd.IP
-		r.mu.Unlock()
+		r.env.setIP(s.VM, rd.IP)
 		r.emit(Event{Type: EventVMReady, Step: s.Addr, Detail: map[string]string{"vm": s.VM, "ip": rd.IP, "tier": s.Tier}})
 		return map[string]string{"ip": rd.IP}, nil
 	case steps.VerifyGone:
@@ -114,6 +109,34 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 		return map[string]string{"left": "0"}, nil
 	}
 	return nil, fmt.Errorf("%s (%s): %w", s.Addr, s.Kind, errNotAvailable)
+}
+
+// guest runs a guest step's program in its VM, through the VM's site.
+// An exit code other than 0 fails the step (worth a retry, as a failed
+// command is).
+func (r *run) guest(ctx context.Context, s *steps.Step) (map[string]string, error) {
+	g := s.Args.Guest
+	if len(g.Run) == 0 {
+		return nil, errors.New("guest step has no program")
+	}
+	site, err := r.site(ctx, s.Site)
+	if err != nil {
+		return nil, &providers.Error{Op: "open", Object: "site " + s.Site, Kind: providers.Transient, Err: err}
+	}
+	vm := r.vm(s.Site, r.expand(s.Args.Target))
+	res, err := site.RunInGuest(ctx, vm, providers.GuestRequest{Program: g.Run[0], Args: g.Run[1:], Username: g.Username, Password: g.Password})
+	detail := map[string]string{"vm": g.VM}
+	if res.PID != 0 {
+		detail["pid"] = fmt.Sprint(res.PID)
+	}
+	if err != nil {
+		return detail, err
+	}
+	detail["exit_code"] = fmt.Sprint(res.ExitCode)
+	if res.ExitCode != 0 {
+		return detail, Retry(fmt.Errorf("%s in VM %s exited with code %d", g.Run[0], g.VM, res.ExitCode))
+	}
+	return detail, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -3,6 +3,7 @@ package runner
 import (
 	"container/heap"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -45,15 +46,76 @@ type CustomRunner interface {
 	RunStep(ctx context.Context, s *steps.Step, env *Env) (map[string]string, error)
 }
 
-// Env is what a custom step may know of the run.
+// Env is what custom steps may know of the run. It is shared by the
+// steps of a run and safe for concurrent use.
 type Env struct {
 	RunID string
-	Mode  string
-	// VMs maps each recovered VM to its address, as far as known.
-	VMs     map[string]string
-	Outputs map[string]map[string]string // step address -> outputs
-	Site    func(ctx context.Context, name string) (providers.Site, error)
-	Program *steps.Program
+	// Placeholder is what "{run}" in step arguments stands for (the run
+	// id, or for a cleanup the id of the drill it cleans up).
+	Placeholder string
+	Mode        string
+	Program     *steps.Program
+
+	mu      sync.Mutex
+	vms     map[string]string                     // recovered VM -> address
+	outputs map[string]map[string]json.RawMessage // step address -> outputs
+}
+
+func newEnv(runID, placeholder string, prog *steps.Program) *Env {
+	return &Env{RunID: runID, Placeholder: placeholder, Mode: prog.Mode, Program: prog,
+		vms: map[string]string{}, outputs: map[string]map[string]json.RawMessage{}}
+}
+
+func (e *Env) setIP(vm, ip string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.vms[vm] = ip
+}
+
+// SetOutputs records the outputs of a step (a Terraform step's outputs)
+// for the steps after it.
+func (e *Env) SetOutputs(step string, out map[string]json.RawMessage) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.outputs[step] = out
+}
+
+// Context is the JSON document a command step finds in the file that
+// DRPLAN_CONTEXT names:
+//
+//	{"run_id": "…", "mode": "test", "sites": ["west"],
+//	 "vms":  {"db-01": {"ip": "10.2.1.10"}},
+//	 "step": {"dns": {"outputs": {"records": {…}}}}}
+//
+// vms holds every VM recovered so far with the address it reported (""
+// when it reports none); step holds the outputs of the Terraform steps
+// that finished.
+func (e *Env) Context() ([]byte, error) {
+	type vm struct {
+		IP string `json:"ip"`
+	}
+	type step struct {
+		Outputs map[string]json.RawMessage `json:"outputs"`
+	}
+	doc := struct {
+		RunID string          `json:"run_id"`
+		Mode  string          `json:"mode"`
+		Sites []string        `json:"sites"`
+		VMs   map[string]vm   `json:"vms"`
+		Step  map[string]step `json:"step"`
+	}{RunID: e.RunID, Mode: e.Mode, Sites: []string{}, VMs: map[string]vm{}, Step: map[string]step{}}
+	if s := recoverySites(e.Program); s != "" {
+		doc.Sites = strings.Split(s, ",")
+	}
+	e.mu.Lock()
+	for name, ip := range e.vms {
+		doc.VMs[name] = vm{IP: ip}
+	}
+	for addr, out := range e.outputs {
+		doc.Step[strings.TrimPrefix(addr, "step.")] = step{Outputs: out}
+	}
+	e.mu.Unlock()
+	return json.MarshalIndent(doc, "", "  ")
 }
 
 // Result is what a run did.
@@ -125,8 +187,7 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 	if r.began.IsZero() {
 		r.began = time.Now()
 	}
-	r.env = &Env{RunID: opts.RunID, Mode: prog.Mode, VMs: map[string]string{}, Outputs: map[string]map[string]string{}, Program: prog,
-		Site: func(ctx context.Context, name string) (providers.Site, error) { return r.site(ctx, name) }}
+	r.env = newEnv(opts.RunID, opts.Placeholder, prog)
 	for i, s := range prog.Steps {
 		r.index[s.Addr] = i
 		r.results = append(r.results, &StepResult{Addr: s.Addr, Status: StatusNotRun})
@@ -178,7 +239,8 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 	return res, nil
 }
 
-// minAPITimeout is the least wall time a VM operation is given.
+// minAPITimeout is the least wall time a VM operation is given in a
+// simulated world.
 const minAPITimeout = 2 * time.Minute
 
 func scale(p *steps.Program, d time.Duration) time.Duration {
@@ -192,6 +254,9 @@ func (r *run) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
+	// The observer shows events to people: it sees them as journaled,
+	// secrets scrubbed.
+	e = r.opts.Journal.scrub(e)
 	if r.opts.Journal != nil {
 		if err := r.opts.Journal.Write(e); err != nil {
 			// A run that cannot journal must not go on blind.
@@ -351,13 +416,7 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 		r.emit(Event{Type: EventStepStarted, Step: s.Addr, Attempt: attempt})
 		sctx, cancel := ctx, context.CancelFunc(func() {})
 		if s.Timeout > 0 && s.Kind != steps.WaitReady {
-			d := scale(r.prog, time.Duration(s.Timeout))
-			if s.Slot {
-				// API latency is wall time, whatever the time scale: a VM
-				// operation always gets a couple of minutes.
-				d = max(d, minAPITimeout)
-			}
-			sctx, cancel = context.WithTimeout(ctx, d)
+			sctx, cancel = context.WithTimeout(ctx, r.timeout(s))
 		}
 		var detail map[string]string
 		detail, err = r.do(sctx, s)
@@ -371,8 +430,9 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 		if errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
 		}
+		res.Detail = detail
 		retry := (providers.Retryable(err) || isRetryableCustom(err)) && attempt <= s.Retries && ctx.Err() == nil
-		r.emit(Event{Type: EventStepFailed, Step: s.Addr, Attempt: attempt, Error: err.Error(), Retryable: retry})
+		r.emit(Event{Type: EventStepFailed, Step: s.Addr, Attempt: attempt, Error: err.Error(), Retryable: retry, Detail: detail})
 		if !retry {
 			break
 		}
@@ -388,9 +448,27 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 	if s.Optional {
 		result = StatusOptionalFailed
 	}
-	r.emit(Event{Type: EventStepFinished, Step: s.Addr, Attempt: res.Attempts, Result: result, Error: err.Error(),
+	r.emit(Event{Type: EventStepFinished, Step: s.Addr, Attempt: res.Attempts, Result: result, Error: err.Error(), Detail: res.Detail,
 		Figures: map[string]float64{"seconds": res.End.Sub(res.Start).Seconds()}})
 	return err
+}
+
+// timeout is the wall time one attempt of a step may take. What happens
+// in the world (VM operations, guest programs, waits) takes plan time,
+// scaled in a simulated world, where API calls still get at least
+// minAPITimeout, since their latency is wall time. Local actions
+// (commands, http and tcp checks, prompts, Terraform) take real time in
+// any world: their timeout is not scaled.
+func (r *run) timeout(s *steps.Step) time.Duration {
+	d := time.Duration(s.Timeout)
+	a := s.Args
+	switch {
+	case s.Kind == steps.Custom && a.Guest == nil && a.Wait == nil:
+		return d
+	case r.prog.TimeScale > 0 && (s.Slot || a.Guest != nil):
+		return max(scale(r.prog, d), minAPITimeout)
+	}
+	return scale(r.prog, d)
 }
 
 // expand replaces the run placeholder in an argument.

@@ -8,7 +8,9 @@
 // replication engine that advances recovery points by each group's method
 // and RPO (spec.go, replication.go); a boot model in which guest tools,
 // heartbeat and IP address come up boot_time × time_scale after a power-on
-// (boot.go); and the faults a plan's simulation block injects (faults.go).
+// (boot.go); guest programs, which the guest process manager "runs" by a
+// documented rule, since no guest really runs (guest.go); and the faults a
+// plan's simulation block injects (faults.go).
 // All drplan state lives in vCenter as custom attributes, written through
 // the vSphere API and readable by any client (see providers/vsphere's
 // markers).

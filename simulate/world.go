@@ -76,6 +76,7 @@ type Site struct {
 	calls          sync.Map // method name -> *atomic.Int64
 	boot           *bootModel
 	faults         *faultSet
+	guest          *guestProcesses
 }
 
 // modelMu serialises model creation: two govmomi simulator models built
@@ -134,6 +135,7 @@ func New(ctx context.Context, p *plans.Plan, opts Options) (*World, error) {
 	for _, site := range w.Sites {
 		site.faults = newFaultSet(site)
 		site.boot = newBootModel(site)
+		site.guest = newGuestProcesses(site)
 		site.Model.Map().Handler = site.intercept
 	}
 	return w, nil

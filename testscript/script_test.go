@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,6 +38,10 @@ func TestScripts(t *testing.T) {
 			env.Setenv("CONFORMANCE", conformance)
 			env.Setenv("EXAMPLES", filepath.Join(root, "examples"))
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("CHECKPOINT_DISABLE", "1") // Terraform: no calls home
+			if u, err := user.Current(); err == nil {
+				env.Setenv("OSUSER", u.Username)
+			}
 			return nil
 		},
 		Cmds: map[string]func(*ts.TestScript, bool, []string){
@@ -46,6 +51,7 @@ func TestScripts(t *testing.T) {
 			"simvars":  cmdSimVars,
 			"govcpath": cmdGovcPath,
 			"cpreport": cmdCopyReport,
+			"cprun":    cmdCopyRun,
 			"sleep":    cmdSleep,
 		},
 		RequireExplicitExec: true,
@@ -123,13 +129,26 @@ func cmdCopyReport(s *ts.TestScript, neg bool, args []string) {
 	if len(args) != 2 || neg {
 		s.Fatalf("usage: cpreport PLANDIR FILE")
 	}
-	runs, _ := filepath.Glob(s.MkAbs(filepath.Join(args[0], ".drplan", "runs", "*", "report.json")))
-	if len(runs) == 0 {
-		s.Fatalf("no report under %s", args[0])
+	copyLatest(s, args[0], "report.json", args[1])
+}
+
+// cmdCopyRun copies a file of a plan's latest run (journal.jsonl,
+// report.json) to a file, for grep: cprun PLANDIR NAME FILE.
+func cmdCopyRun(s *ts.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		s.Fatalf("usage: cprun PLANDIR NAME FILE")
 	}
-	b, err := os.ReadFile(runs[len(runs)-1])
+	copyLatest(s, args[0], args[1], args[2])
+}
+
+func copyLatest(s *ts.TestScript, planDir, name, dst string) {
+	runs, _ := filepath.Glob(s.MkAbs(filepath.Join(planDir, ".drplan", "runs", "*", name)))
+	if len(runs) == 0 {
+		s.Fatalf("no %s under %s", name, planDir)
+	}
+	b, err := os.ReadFile(runs[len(runs)-1]) // run ids sort by time
 	s.Check(err)
-	s.Check(os.WriteFile(s.MkAbs(args[1]), b, 0o644))
+	s.Check(os.WriteFile(s.MkAbs(dst), b, 0o644))
 }
 
 // cmdGovcPath puts govc on PATH, for plans whose command steps run it.

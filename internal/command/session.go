@@ -33,10 +33,17 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the run's journal: %v", err)
 	}
+	ex := &runner.Executor{PlanDir: dir, RunDir: runDir, Secrets: cp.plan, AutoApprove: autoApprove, TimeScale: cp.target.timeScale()}
+	if isTerminal(os.Stdin) {
+		// Prompts are asked on the terminal, as sudo and ssh ask, so that
+		// they reach the operator when stdout goes to a log.
+		ex.Terminal, ex.In, ex.Out = true, os.Stdin, c.stderr
+		if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+			ex.Out = tty
+		}
+	}
 	return &session{
-		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal,
-		exec: &runner.Executor{PlanDir: dir, RunDir: runDir, AutoApprove: autoApprove, TimeScale: cp.target.timeScale(),
-			Terminal: isTerminal(os.Stdin) && isTerminal(c.stdout), In: os.Stdin, Out: c.stdout},
+		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal, exec: ex,
 		progress: newProgress(c.stdout, cp.prog),
 	}, nil
 }
@@ -58,4 +65,9 @@ func (s *session) run(ctx context.Context, p *steps.Program, placeholder string)
 		Custom: s.exec, Observer: s.progress.observe, Began: s.began, Done: s.done})
 }
 
-func (s *session) close() { s.journal.Close() }
+func (s *session) close() {
+	s.journal.Close()
+	if tty, ok := s.exec.Out.(*os.File); ok && tty.Name() == "/dev/tty" {
+		tty.Close()
+	}
+}

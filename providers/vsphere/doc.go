@@ -72,7 +72,16 @@
 // Every error is a *providers.Error with the operation, the object and a
 // kind (errors.go): connection trouble, timeouts and the faults of a busy
 // server (SystemError, TaskInProgress, ResourceInUse, InvalidState, and a
-// NotAuthenticated that logging in again did not cure) are Transient;
+// NotAuthenticated that logging in again did not cure) are Transient, and
+// so is GuestOperationsUnavailable (VMware Tools not running yet);
 // missing objects, bad arguments, refused permissions, duplicate names,
-// untrusted certificates and a VM in the wrong power state are Permanent.
+// untrusted certificates, refused guest logins and a VM in the wrong
+// power state are Permanent.
+//
+// # Guest operations
+//
+// RunInGuest (guest.go) starts a program with the guest process manager
+// and follows it with ListProcessesInGuest, polling (guest operations
+// have no property to wait on), until it ends; a caller that gives up
+// terminates it.
 package vsphere

@@ -353,6 +353,7 @@ func TestReadOnly(t *testing.T) {
 	vm := replica("web-01")
 	vm.Ref = "vm-1"
 	_, cloneErr := site.Clone(ctx, providers.CloneRequest{Replica: vm, Name: "x", Folder: "drills", Networks: []string{"DR-Bubble"}, RunID: "r"})
+	_, guestErr := site.RunInGuest(ctx, vm, providers.GuestRequest{Program: "/bin/true", Username: "root", Password: "pw"})
 	for name, err := range map[string]error{
 		"clone":        cloneErr,
 		"set_networks": site.SetNetworks(ctx, vm, []string{"DR-Bubble"}),
@@ -360,6 +361,7 @@ func TestReadOnly(t *testing.T) {
 		"power_on":     site.PowerOn(ctx, vm),
 		"power_off":    site.PowerOff(ctx, vm),
 		"destroy":      site.Destroy(ctx, vm),
+		"guest":        guestErr,
 	} {
 		var pe *providers.Error
 		if !errors.As(err, &pe) || pe.Kind != providers.ReadOnlyViolation || pe.Op != name {

@@ -75,6 +75,7 @@ func transientFault(f types.BaseMethodFault) bool {
 		*types.HostCommunication, *types.HostNotConnected, *types.HostNotReachable,
 		*types.ConcurrentAccess, *types.NetworkDisruptedAndConfigRolledBack,
 		*types.FailToLockFaultToleranceVMs, *types.Timedout, *types.RequestCanceled,
+		*types.GuestOperationsUnavailable,
 		*types.NotAuthenticated: // only reaches here when logging in again failed
 		return true
 	}
@@ -226,6 +227,10 @@ func faultMessage(f types.BaseMethodFault) string {
 		return fmt.Sprintf("%s %s does not exist", f.Obj.Type, f.Obj.Value)
 	case *types.NoPermission:
 		return "missing privilege " + f.PrivilegeId
+	case *types.GuestOperationsUnavailable:
+		return "VMware Tools are not running in the guest"
+	case *types.InvalidGuestLogin:
+		return "the guest refused the username and password"
 	}
 	if mf := f.GetMethodFault(); mf != nil && mf.FaultCause != nil {
 		return mf.FaultCause.LocalizedMessage
