@@ -90,7 +90,7 @@ type builder struct {
 	memberCache map[string][]string
 	// member is every VM some group protects, made on first use.
 	member map[string]bool
-	slab        []steps.Step
+	slab   []steps.Step
 }
 
 // Compile builds the program of one run mode. p must have been loaded
