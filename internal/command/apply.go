@@ -62,7 +62,8 @@ func runApply(c *cli, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cp, code := c.compileFor(ctx, f, dir, isSim, compiler.Options{Mode: m, Point: point, RecoveryPlan: saved.RecoveryPlan})
+	stateDir := c.stateDir(*state, dir)
+	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, compiler.Options{Mode: m, Point: point, RecoveryPlan: saved.RecoveryPlan})
 	if cp == nil {
 		return code
 	}
@@ -75,7 +76,6 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan apply: the plan's files, its variables or the sites' inventory changed since %s was saved, so it may no longer do what was reviewed. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], m, pos[0])
 		return ExitError
 	}
-	stateDir := c.stateDir(*state, dir)
 	runID := newRunID()
 	ses, err := c.newSession(cp, stateDir, dir, runID, *auto)
 	if err != nil {
@@ -90,8 +90,13 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan apply: %v\n", err)
 		return ExitError
 	}
-	if !res.Passed {
-		fmt.Fprintf(c.stdout, "Run %s FAILED; its journal is in %s.\n", runID, ses.runDir)
+	html := ses.writeReport()
+	switch {
+	case res.Canceled:
+		fmt.Fprintf(c.stderr, "Interrupted. The journal is in %s.\n", ses.runDir)
+		return ExitError
+	case !res.Passed:
+		fmt.Fprintf(c.stdout, "Run %s FAILED; see %s.\n", runID, html)
 		return ExitError
 	}
 	fmt.Fprintf(c.stdout, "Run %s passed.\n", runID)
