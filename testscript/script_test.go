@@ -118,14 +118,19 @@ func cmdSleep(s *ts.TestScript, neg bool, args []string) {
 }
 
 // cmdCopyReport copies the report of a plan's latest run to a file, for
-// grep: cpreport PLANDIR FILE.
+// grep: cpreport PLANDIR FILE [NAME], NAME being one of the run folder's
+// reports (report.json by default).
 func cmdCopyReport(s *ts.TestScript, neg bool, args []string) {
-	if len(args) != 2 || neg {
-		s.Fatalf("usage: cpreport PLANDIR FILE")
+	if len(args) < 2 || len(args) > 3 || neg {
+		s.Fatalf("usage: cpreport PLANDIR FILE [NAME]")
 	}
-	runs, _ := filepath.Glob(s.MkAbs(filepath.Join(args[0], ".drplan", "runs", "*", "report.json")))
+	name := "report.json"
+	if len(args) == 3 {
+		name = args[2]
+	}
+	runs, _ := filepath.Glob(s.MkAbs(filepath.Join(args[0], ".drplan", "runs", "*", name)))
 	if len(runs) == 0 {
-		s.Fatalf("no report under %s", args[0])
+		s.Fatalf("no %s under %s", name, args[0])
 	}
 	b, err := os.ReadFile(runs[len(runs)-1])
 	s.Check(err)

@@ -33,7 +33,7 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal,
 		exec: &runner.Executor{PlanDir: dir, RunDir: runDir, AutoApprove: autoApprove, TimeScale: cp.target.timeScale(),
 			Terminal: isTerminal(os.Stdin) && isTerminal(c.stdout), In: os.Stdin, Out: c.stdout},
-		progress: newProgress(c.stdout, cp.prog),
+		progress: newProgress(c.stdout, cp.prog, cp.plan.Redact),
 	}, nil
 }
 
