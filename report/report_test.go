@@ -25,7 +25,9 @@ func TestBuildCleanupRunAgain(t *testing.T) {
 		}
 		return ev
 	}
-	end := func(s int) runner.Event { return runner.Event{Time: at(s), Type: runner.EventRunFinished, Result: "passed"} }
+	end := func(s int) runner.Event {
+		return runner.Event{Time: at(s), Type: runner.EventRunFinished, Result: "passed"}
+	}
 
 	var events []runner.Event
 	events = append(events, run("test", 0)...)
