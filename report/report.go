@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -450,6 +451,16 @@ func Read(rd io.Reader) (*Report, error) {
 	}
 	r.fillNil()
 	return &r, nil
+}
+
+// ReadFile reads a report.json file.
+func ReadFile(name string) (*Report, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Read(f)
 }
 
 // Title names the report for people: "Drill of plan "shop"" for a test

@@ -58,7 +58,7 @@ func runReport(runDir string, in report.Input) (*report.Report, error) {
 	if len(in.Programs) == 0 {
 		return nil, fmt.Errorf("%s holds no program that the journal ran", runDir)
 	}
-	if prev, err := readReport(runDir); err == nil {
+	if prev, err := report.ReadFile(filepath.Join(runDir, report.JSON.File())); err == nil {
 		if in.Target == "" {
 			in.Target = prev.Target
 		}
@@ -89,15 +89,6 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
-}
-
-func readReport(runDir string) (*report.Report, error) {
-	f, err := os.Open(filepath.Join(runDir, report.JSON.File()))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return report.Read(f)
 }
 
 // writeReports scrubs the report of sensitive values and writes it into
