@@ -117,6 +117,7 @@ func TestHTMLInChromium(t *testing.T) {
 		Width     float64
 		Sections  []string
 		SVGHeight float64
+		Cut       []string // texts that run off the chart
 	}
 	facts, err := chromedp.Run(bctx, chromedp.Evaluate[pageFacts](`(() => {
 		const svg = document.querySelector('svg#gantt');
@@ -135,7 +136,14 @@ func TestHTMLInChromium(t *testing.T) {
 			TargetX: target ? target.getBoundingClientRect().x : 0,
 			Width: svg.getBoundingClientRect().width,
 			SVGHeight: svg.getBoundingClientRect().height,
-			Sections: [...document.querySelectorAll('section[id]')].map(s => s.id)};
+			Sections: [...document.querySelectorAll('section[id]')].map(s => s.id),
+			Cut: (() => {
+				const box = svg.getBoundingClientRect();
+				return [...svg.querySelectorAll('text')].filter(t => {
+					const b = t.getBoundingClientRect();
+					return b.left < box.left - 1 || b.right > box.right + 1;
+				}).map(t => t.textContent);
+			})()};
 	})()`))
 	if err != nil {
 		t.Fatalf("reading the page: %v", err)
@@ -158,13 +166,43 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	t.Logf("screenshot %s (%dx%d), PDF %d bytes", shotFile, img.Bounds().Dx(), img.Bounds().Dy(), len(pdf))
 
+	// The same run against a target far beyond it: the target's line sits
+	// at the right edge, and its label must still show.
+	far := fixture(t)
+	far.RTO.TargetSeconds = 45 * 60
+	buf.Reset()
+	if err := far.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	farPage := filepath.Join(dir, "far.html")
+	if err := os.WriteFile(farPage, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	farURL := "file://" + filepath.ToSlash(farPage)
+	if err := chromedp.Do(bctx, chromedp.Navigate(farURL)); err != nil {
+		t.Fatalf("loading the second report: %v", err)
+	}
+	farFacts, err := chromedp.Run(bctx, chromedp.Evaluate[pageFacts](`(() => {
+		const svg = document.querySelector('svg#gantt'), box = svg.getBoundingClientRect();
+		return {Cut: [...svg.querySelectorAll('text')].filter(t => {
+			const b = t.getBoundingClientRect();
+			return b.left < box.left - 1 || b.right > box.right + 1;
+		}).map(t => t.textContent)};
+	})()`))
+	if err != nil {
+		t.Fatalf("reading the second report: %v", err)
+	}
+	if len(farFacts.Cut) > 0 {
+		t.Errorf("with the RTO target at the right edge, labels run off the timeline: %q", farFacts.Cut)
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	if len(problems) > 0 {
 		t.Errorf("the page has console errors or warnings:\n%s", strings.Join(problems, "\n"))
 	}
 	for _, u := range requests {
-		if u != url {
+		if u != url && u != farURL {
 			t.Errorf("the page fetched %s; a report must be self-contained", u)
 		}
 	}
@@ -207,6 +245,9 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	if facts.Width < 1000 || facts.TargetX <= 0 || facts.TargetX >= facts.Width+40 {
 		t.Errorf("the timeline is %.0f px wide with the RTO line at %.0f px: it must fill the page and hold the line", facts.Width, facts.TargetX)
+	}
+	if len(facts.Cut) > 0 {
+		t.Errorf("labels run off the timeline: %q", facts.Cut)
 	}
 	for _, s := range []string{"checks", "timeline", "tiers", "vms", "steps", "warnings", "runs"} {
 		if !slices.Contains(facts.Sections, s) {

@@ -280,6 +280,19 @@ func (r *Report) timeline() *timeline {
 			tl.Achieved.Anchor = "start"
 		}
 	}
+	// A label that would run off the chart goes to the other side.
+	for _, l := range []*tlLine{tl.Target, tl.Achieved} {
+		if l == nil {
+			continue
+		}
+		width := 6.5 * float64(len(l.Label)) // at the chart's 11px font
+		switch {
+		case l.Anchor == "start" && l.X+width > tl.Width:
+			l.Anchor = "end"
+		case l.Anchor == "end" && l.X-width < 0:
+			l.Anchor = "start"
+		}
+	}
 	return tl
 }
 
