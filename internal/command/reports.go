@@ -111,12 +111,12 @@ func writeReports(runDir string, rep *report.Report, redact func(string) string)
 
 func runReportVerb(c *cli, args []string) int {
 	f := c.newFlags("report", "[-format html|md|json|junit] [-o FILE] [-state-dir DIR] RUN_ID [DIR]",
-		"Renders the report of a finished or interrupted run. RUN_ID is a run id\n(drplan runs lists them), latest, or the path of a run's folder. Without\n-format and -o it writes every format into the run's folder again;\nwith -format it prints that format, or writes it to -o FILE (whose\nextension gives the format when -format is not given). A run whose\nprocess died before it wrote its report is reported from its journal.")
+		"Renders the report of a finished or interrupted run. RUN_ID is a run id\n(drplan runs lists them), latest, or the path of a run's folder. Without\n-format and -o it writes every format into the run's folder again;\nwith -format it prints that format, or writes it to -o FILE (whose\nextension gives the format when -format is not given). A run whose\nprocess died before it wrote its report is reported from its journal.\nThe run id may also come first: drplan report RUN_ID -format md.")
 	f.planFlags()
 	format := f.String("format", "", "render as `FORMAT`: html, md, json or junit")
 	out := f.String("o", "", "write to `FILE` instead of standard output")
 	state := f.String("state-dir", "", "where runs are kept (default DIR/.drplan)")
-	pos, code, ok := c.parse(f, args, 2)
+	pos, code, ok := c.parse(f, runIDFirst(f, args), 2)
 	if !ok {
 		return code
 	}
@@ -194,6 +194,35 @@ func runReportVerb(c *cli, args []string) int {
 		return ExitError
 	}
 	return ExitOK
+}
+
+// runIDFirst lets the run id come before the flags, as the synopsis of
+// drplan report writes it (drplan report RUN_ID -format md): it moves a
+// leading run id behind the flags that follow it, before the directory.
+func runIDFirst(f *flags, args []string) []string {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return args
+	}
+	var opts, rest []string
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			rest = args[i:]
+			break
+		}
+		opts = append(opts, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if fl := f.Lookup(name); fl != nil && i+1 < len(args) {
+			if b, ok := fl.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++
+				opts = append(opts, args[i]) // the flag's value
+			}
+		}
+	}
+	return append(append(opts, args[0]), rest...)
 }
 
 // findRun resolves a run argument: a run id under the state directory,
