@@ -93,10 +93,7 @@ func (b *builder) checkVMsExist() {
 		}
 		site := b.inv.Sites[g.Site]
 		var names []string // for suggestions, made only when needed
-		for _, vm := range g.VMs {
-			if matchesAny(g.Exclude, vm) || b.inventoryVM(g.Site, vm) != nil {
-				continue
-			}
+		for _, vm := range b.notFound(g) {
 			if b.mode == plans.ModeFailback && b.inventoryVM(g.RecoverySite, vm) != nil {
 				continue // failed over: it lives at the recovery site now
 			}
@@ -121,28 +118,51 @@ func (b *builder) checkVMsExist() {
 	}
 }
 
+// notFound returns the VMs a group names that are not at its protected
+// site (excluded ones aside); nothing when the site was not read.
+func (b *builder) notFound(g *plans.ProtectionGroup) []string {
+	if !b.siteReachable(g.Site) {
+		return nil
+	}
+	var out []string
+	for _, vm := range g.VMs {
+		if !matchesAny(g.Exclude, vm) && b.inventoryVM(g.Site, vm) == nil {
+			out = append(out, vm)
+		}
+	}
+	return out
+}
+
+// unprotected returns the VMs of a group's protected site that sit where
+// one of its selectors looks but that no group protects.
+func (b *builder) unprotected(g *plans.ProtectionGroup, sel *plans.Selector) []string {
+	site := b.inv.Sites[g.Site]
+	if site == nil || !site.Reachable {
+		return nil
+	}
+	if b.member == nil {
+		b.member = map[string]bool{}
+		for _, g := range b.p.ProtectionGroups {
+			for _, vm := range b.members(g) {
+				b.member[vm] = true
+			}
+		}
+	}
+	var lost []string
+	for _, v := range site.VMs {
+		if v.Replica == nil && v.Run == "" && !b.member[v.Name] && !matchesAny(g.Exclude, v.Name) && selectsLoosely(sel, v) {
+			lost = append(lost, v.Name)
+		}
+	}
+	return lost
+}
+
 // checkUnprotected warns about VMs that sit where a selector looks but
 // that no group protects.
 func (b *builder) checkUnprotected() {
-	member := map[string]bool{}
 	for _, g := range b.p.ProtectionGroups {
-		for _, vm := range b.members(g) {
-			member[vm] = true
-		}
-	}
-	for _, g := range b.p.ProtectionGroups {
-		site := b.inv.Sites[g.Site]
-		if site == nil || !site.Reachable {
-			continue
-		}
 		for _, sel := range g.Selectors {
-			var lost []string
-			for _, v := range site.VMs {
-				if v.Replica == nil && v.Run == "" && !member[v.Name] && !matchesAny(g.Exclude, v.Name) && selectsLoosely(sel, v) {
-					lost = append(lost, v.Name)
-				}
-			}
-			if len(lost) > 0 {
+			if lost := b.unprotected(g, sel); len(lost) > 0 {
 				b.warnf(sel.DeclRange, SummaryUnprotected, "%s %s sit%s where this selector of group %q looks (%s) but no protection group protects %s. Widen the selector, add %s to vms, or exclude %s explicitly.",
 					plural(len(lost), "VM", "VMs"), quoteList(lost), plural(len(lost), "s", ""), g.Name, selectorText(sel), pronoun(len(lost)), pronoun(len(lost)), pronoun(len(lost)))
 			}
@@ -269,16 +289,7 @@ func (b *builder) checkReplicas() {
 		if g == nil || g.Replication == nil || !b.siteReachable(g.RecoverySite) {
 			continue
 		}
-		var missing []string
-		var replicas []*inventory.VM
-		for _, vm := range b.members(g) {
-			r := b.replica(g.RecoverySite, vm)
-			if r == nil {
-				missing = append(missing, vm)
-				continue
-			}
-			replicas = append(replicas, r)
-		}
+		replicas, missing := b.replicas(g)
 		if len(missing) > 0 {
 			b.diag(hcl.DiagError, g.DeclRange, SummaryReplicaMissing, fmt.Sprintf("%s %s of group %q %s no replica at site %q, so recovery cannot bring %s up. Configure replication for %s, or take %s out of the group.",
 				plural(len(missing), "VM", "VMs"), quoteList(missing), g.Name, plural(len(missing), "has", "have"), g.RecoverySite, pronoun(len(missing)), pronoun(len(missing)), pronoun(len(missing))))
@@ -290,16 +301,7 @@ func (b *builder) checkReplicas() {
 		if len(replicas) == 0 {
 			continue
 		}
-		latest := replicas[0].Replica.Points.Latest()
-		for _, r := range replicas[1:] {
-			if l := r.Replica.Points.Latest(); l.Before(latest) {
-				latest = l
-			}
-		}
-		age := b.opts.Now.Sub(latest)
-		if b.opts.TimeScale > 0 {
-			age = time.Duration(float64(age) / b.opts.TimeScale)
-		}
+		latest, age := b.groupPoint(replicas)
 		if rpo := g.Replication.RPO; !latest.IsZero() && age > rpo && rpo > 0 {
 			b.diag(sev, g.Replication.DeclRange, SummaryReplicaStale, fmt.Sprintf("The latest recovery point of group %q is %s old, more than its RPO of %s: replication is lagging or stopped. Check the replication of the group's VMs.",
 				g.Name, units.FormatDuration(age.Round(time.Second)), units.FormatDuration(rpo)))
@@ -319,10 +321,46 @@ func (b *builder) checkReplicas() {
 	}
 }
 
-// checkDisks warns about disks of protected VMs that their replicas do
-// not have: a disk added on a datastore the replication does not cover is
-// lost on recovery.
-func (b *builder) checkDisks(g *plans.ProtectionGroup) {
+// replicas returns the replicas of a group's VMs at its recovery site, and
+// the VMs that have none there.
+func (b *builder) replicas(g *plans.ProtectionGroup) (replicas []*inventory.VM, missing []string) {
+	for _, vm := range b.members(g) {
+		r := b.replica(g.RecoverySite, vm)
+		if r == nil {
+			missing = append(missing, vm)
+			continue
+		}
+		replicas = append(replicas, r)
+	}
+	return replicas, missing
+}
+
+// groupPoint returns the latest point a whole group can be recovered to
+// (the oldest of its replicas' latest points) and its age in plan time.
+func (b *builder) groupPoint(replicas []*inventory.VM) (time.Time, time.Duration) {
+	if len(replicas) == 0 {
+		return time.Time{}, 0
+	}
+	latest := replicas[0].Replica.Points.Latest()
+	for _, r := range replicas[1:] {
+		if l := r.Replica.Points.Latest(); l.Before(latest) {
+			latest = l
+		}
+	}
+	return latest, b.planAge(latest)
+}
+
+// planAge is how old t is at the compilation's moment, in plan time.
+func (b *builder) planAge(t time.Time) time.Duration {
+	age := b.opts.Now.Sub(t)
+	if b.opts.TimeScale > 0 {
+		age = time.Duration(float64(age) / b.opts.TimeScale)
+	}
+	return age
+}
+
+// lostDisks lists the disks of a group's VMs that their replicas lack.
+func (b *builder) lostDisks(g *plans.ProtectionGroup) []string {
 	var lost []string
 	for _, vm := range b.members(g) {
 		src, rep := b.inventoryVM(g.Site, vm), b.replica(g.RecoverySite, vm)
@@ -333,7 +371,14 @@ func (b *builder) checkDisks(g *plans.ProtectionGroup) {
 			lost = append(lost, fmt.Sprintf("%s: %s on datastore %s", vm, units.Size(d.Bytes), d.Datastore))
 		}
 	}
-	if len(lost) > 0 {
+	return lost
+}
+
+// checkDisks warns about disks of protected VMs that their replicas do
+// not have: a disk added on a datastore the replication does not cover is
+// lost on recovery.
+func (b *builder) checkDisks(g *plans.ProtectionGroup) {
+	if lost := b.lostDisks(g); len(lost) > 0 {
 		b.warnf(g.Replication.DeclRange, SummaryDiskNotReplicated, "The replication of group %q does not cover %s, so %s would be missing after recovery. Add %s to the replication (or its datastore to the replicated set).",
 			g.Name, strings.Join(lost, "; "), plural(len(lost), "that disk", "those disks"), plural(len(lost), "it", "them"))
 	}

@@ -88,22 +88,16 @@ type builder struct {
 	// deps dedupes each step's After list.
 	deps        map[*steps.Step]map[string]bool
 	memberCache map[string][]string
-	slab        []steps.Step
+	// member is every VM some group protects, made on first use.
+	member map[string]bool
+	slab   []steps.Step
 }
 
 // Compile builds the program of one run mode. p must have been loaded
 // with the selector matches of inv (see SelectorMatches) so that tiers
 // list every VM. The program is nil when there are errors.
 func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Program, hcl.Diagnostics) {
-	if opts.Point == "" {
-		opts.Point = "latest"
-	}
-	if opts.Now.IsZero() {
-		opts.Now = inv.Taken
-	}
-	b := &builder{p: p, inv: inv, opts: opts, mode: opts.Mode, groups: map[string]*plans.ProtectionGroup{},
-		groupOf: map[string]*plans.ProtectionGroup{}, tierOf: map[string]*plans.Tier{}, byAddr: map[string]*steps.Step{},
-		forward: opts.Mode != plans.ModeFailback}
+	b := newBuilder(p, inv, opts)
 	n := 0
 	for _, t := range p.RecoveryPlans {
 		for _, tier := range t.Tiers {
@@ -118,9 +112,6 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 	b.rp = b.pickPlan()
 	if b.rp == nil {
 		return nil, b.diags
-	}
-	for _, g := range p.ProtectionGroups {
-		b.groups[g.Name] = g
 	}
 	for _, name := range b.rp.ProtectionGroups {
 		if g := b.groups[name]; g != nil {
@@ -150,9 +141,26 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 	var gi *graphIndex
 	b.prog.Steps, gi = topoSort(b.order)
 	b.estimate(gi)
-	b.prog.Hash = Hash(p, inv, opts.Mode, b.rp.Name, opts.Point)
+	b.prog.Hash = Hash(p, inv, opts.Mode, b.rp.Name, b.opts.Point)
 	b.addSecrets()
 	return b.prog, b.diags
+}
+
+// newBuilder starts a compilation: options defaulted, groups by name.
+func newBuilder(p *plans.Plan, inv *inventory.Snapshot, opts Options) *builder {
+	if opts.Point == "" {
+		opts.Point = "latest"
+	}
+	if opts.Now.IsZero() {
+		opts.Now = inv.Taken
+	}
+	b := &builder{p: p, inv: inv, opts: opts, mode: opts.Mode, groups: map[string]*plans.ProtectionGroup{},
+		groupOf: map[string]*plans.ProtectionGroup{}, tierOf: map[string]*plans.Tier{}, byAddr: map[string]*steps.Step{},
+		forward: opts.Mode != plans.ModeFailback}
+	for _, g := range p.ProtectionGroups {
+		b.groups[g.Name] = g
+	}
+	return b
 }
 
 func modeWords() string {

@@ -22,6 +22,19 @@ import (
 // the vSphere provider as the CLI does, and compiles mode.
 func compileAgainstWorld(t *testing.T, src string, mode plans.Mode) hcl.Diagnostics {
 	t.Helper()
+	p, snap, scale, diags := readWorld(t, src)
+	if diags.HasErrors() {
+		return diags
+	}
+	_, diags = compiler.Compile(p, snap, compiler.Options{Mode: mode, TimeScale: scale})
+	return diags
+}
+
+// readWorld builds the plan's simulated world, reads it through the
+// vSphere provider as the CLI does, and loads the plan with the selector
+// matches of what it read.
+func readWorld(t *testing.T, src string) (*plans.Plan, *inventory.Snapshot, float64, hcl.Diagnostics) {
+	t.Helper()
 	dir := t.TempDir()
 	files := map[string][]byte{filepath.Join(dir, "main.drplan.hcl"): []byte(src)}
 	p, diags := plans.LoadSources(dir, files, plans.LoadOptions{Environ: []string{}})
@@ -51,11 +64,7 @@ func compileAgainstWorld(t *testing.T, src string, mode plans.Mode) hcl.Diagnost
 		snap.Sites[s.Name] = inv
 	}
 	p, diags = plans.LoadSources(dir, files, plans.LoadOptions{Environ: []string{}, SelectorMatches: compiler.SelectorMatches(p, snap)})
-	if diags.HasErrors() {
-		return diags
-	}
-	_, diags = compiler.Compile(p, snap, compiler.Options{Mode: mode, TimeScale: w.TimeScale})
-	return diags
+	return p, snap, w.TimeScale, diags
 }
 
 const worldSites = `
@@ -164,3 +173,57 @@ func TestInventoryChecksInSimulatedWorlds(t *testing.T) {
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// TestProtectionInSimulatedWorld reads the state of a group from a world
+// with drift and replication lag, and from a healthy one: the facts
+// drplan status shows and the inventory checks judge.
+func TestProtectionInSimulatedWorld(t *testing.T) {
+	src := func(sim string) string {
+		return sprintf(worldSites, "1000", "10TiB") + "\nsimulation {\n  time_scale = 0.001\n" + sim + "}\n"
+	}
+	t.Run("drift and lag", func(t *testing.T) {
+		p, snap, scale, diags := readWorld(t, src(`  vm "app-01" { folder = "prod/apps" }
+  vm "app-02" {
+    site       = site.east
+    folder     = "prod/apps"
+    replicated = false
+  }
+  vm "tmp-01" {
+    site   = site.east
+    folder = "prod/apps"
+  }
+  fault "replication_lag" {
+    protection_group = protection_group.apps
+    lag              = "2h"
+  }
+`))
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		states := compiler.Protection(p, snap, compiler.Options{TimeScale: scale})
+		if len(states) != 1 {
+			t.Fatalf("want one group, got %+v", states)
+		}
+		g := states[0]
+		if !slices.Equal(g.VMs, []string{"app-01", "app-02"}) || !slices.Equal(g.Unprotected, []string{"tmp-01"}) || !slices.Equal(g.NoReplica, []string{"app-02"}) {
+			t.Errorf("members %v, unprotected %v, without a replica %v", g.VMs, g.Unprotected, g.NoReplica)
+		}
+		if !g.Drift() || !g.Stale() || g.Age < 2*time.Hour || g.RPO != 15*time.Minute {
+			t.Errorf("drift %v, stale %v, age %s, RPO %s: want drift, and a point older than 2h against 15m", g.Drift(), g.Stale(), g.Age, g.RPO)
+		}
+		if len(g.Replicas) != 1 || g.Replicas[0].VM != "app-01" || g.Replicas[0].Points == 0 || !g.Replicas[0].Latest.Equal(g.Point) {
+			t.Errorf("replicas %+v, point %s", g.Replicas, g.Point)
+		}
+	})
+	t.Run("healthy", func(t *testing.T) {
+		p, snap, scale, diags := readWorld(t, src(`  vm "app-01" { folder = "prod/apps" }
+`))
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		g := compiler.Protection(p, snap, compiler.Options{TimeScale: scale})[0]
+		if g.Drift() || g.Stale() || g.Point.IsZero() || g.Age > g.RPO || !g.SiteReachable || !g.RecoverySiteReachable {
+			t.Errorf("a healthy group reads as %+v", g)
+		}
+	})
+}

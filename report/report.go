@@ -2,11 +2,16 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"os"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/drplan/drplan/internal/units"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -16,27 +21,33 @@ const SchemaVersion = 1
 
 // Report is the account of one run (a drill: its test and its cleanup).
 type Report struct {
-	SchemaVersion int       `json:"schema_version"`
-	RunID         string    `json:"run_id"`
-	Plan          string    `json:"plan"`
-	RecoveryPlan  string    `json:"recovery_plan"`
-	Mode          string    `json:"mode"`
-	Target        string    `json:"target"` // sim or live
-	Result        string    `json:"result"` // passed, failed, interrupted
-	Start         time.Time `json:"start"`
-	End           time.Time `json:"end"`
+	SchemaVersion int    `json:"schema_version"`
+	RunID         string `json:"run_id"`
+	Plan          string `json:"plan"`
+	RecoveryPlan  string `json:"recovery_plan"`
+	// Owner is who to ask about the plan (its drplan block's owner).
+	Owner  string    `json:"owner,omitempty"`
+	Mode   string    `json:"mode"`
+	Target string    `json:"target"` // sim or live
+	Result string    `json:"result"` // passed, failed, interrupted
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
 	// TimeScale is the simulated world's; plan seconds are wall seconds
 	// divided by it. 0 (live) means plan time is wall time.
-	TimeScale   float64      `json:"time_scale,omitempty"`
-	WallSeconds float64      `json:"wall_seconds"`
-	RTO         RTO          `json:"rto"`
-	RPO         []RPO        `json:"rpo"`
-	VMs         []VM         `json:"vms"`
-	Steps       []Step       `json:"steps"`
-	Checks      []Check      `json:"checks"`
-	Figures     Figures      `json:"figures"`
-	Warnings    []string     `json:"warnings"`
-	Runs        []RunSummary `json:"runs"`
+	TimeScale   float64  `json:"time_scale,omitempty"`
+	WallSeconds float64  `json:"wall_seconds"`
+	RTO         RTO      `json:"rto"`
+	RPO         []RPO    `json:"rpo"`
+	VMs         []VM     `json:"vms"`
+	Steps       []Step   `json:"steps"`
+	Checks      []Check  `json:"checks"`
+	Figures     Figures  `json:"figures"`
+	Warnings    []string `json:"warnings"`
+	// Drift lists the warnings that say the sites drifted from the plan
+	// (unprotected VMs, replicas missing or stale, ...); each is also in
+	// Warnings.
+	Drift []string     `json:"drift"`
+	Runs  []RunSummary `json:"runs"`
 }
 
 // RTO compares the achieved recovery time with the target, in plan
@@ -122,23 +133,20 @@ type RunSummary struct {
 // Input is what a report is built from.
 type Input struct {
 	Target   string
+	Owner    string
 	Programs []*steps.Program // in the order they ran
 	Events   []runner.Event
 	Checks   []Check
 	Warnings []string
+	Drift    []string // the warnings that are drift
 }
 
 // Build makes the report of a run from its journal. The first program is
 // the one whose recovery (RTO, RPO, VMs) the report is about.
 func Build(in Input) *Report {
-	r := &Report{SchemaVersion: SchemaVersion, Target: in.Target, Checks: in.Checks, Warnings: in.Warnings,
-		RPO: []RPO{}, VMs: []VM{}, Steps: []Step{}, Runs: []RunSummary{}}
-	if r.Checks == nil {
-		r.Checks = []Check{}
-	}
-	if r.Warnings == nil {
-		r.Warnings = []string{}
-	}
+	r := &Report{SchemaVersion: SchemaVersion, Target: in.Target, Owner: in.Owner, Checks: in.Checks, Warnings: in.Warnings,
+		Drift: in.Drift, RPO: []RPO{}, VMs: []VM{}, Steps: []Step{}, Runs: []RunSummary{}}
+	r.fillNil()
 	if len(in.Programs) == 0 {
 		return r
 	}
@@ -203,7 +211,10 @@ func Build(in Input) *Report {
 		r.Figures.APICallsPerVM = float64(r.Runs[0].APICalls) / float64(n)
 	}
 	r.Result = "passed"
-	for _, rs := range r.Runs {
+	for i, rs := range r.Runs {
+		if rs.Result == "interrupted" && slices.ContainsFunc(r.Runs[i+1:], func(later RunSummary) bool { return later.Mode == rs.Mode && later.Result != "not_run" }) {
+			continue // run again to the end: a cleanup killed and run again
+		}
 		if rs.Result != "passed" {
 			r.Result = rs.Result
 			if rs.Result != "interrupted" {
@@ -223,6 +234,7 @@ func Build(in Input) *Report {
 func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Time, toPlan func(float64) float64) {
 	type state struct {
 		start, end time.Time
+		skipped    time.Time
 		status     string
 		attempts   int
 		err        string
@@ -250,7 +262,7 @@ func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Ti
 				s.detail = e.Detail
 			}
 		case runner.EventStepSkipped:
-			s.status, s.err = runner.StatusSkipped, "skipped because "+e.Detail["because"]+" failed"
+			s.status, s.err, s.skipped = runner.StatusSkipped, "skipped because "+e.Detail["because"]+" failed", e.Time
 		}
 	}
 	for _, ps := range p.Steps {
@@ -268,6 +280,9 @@ func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Ti
 				out.EndSeconds = toPlan(s.end.Sub(start).Seconds())
 				out.WallSeconds = s.end.Sub(s.start).Seconds()
 				out.PlanSeconds = toPlan(out.WallSeconds)
+			}
+			if !s.skipped.IsZero() {
+				out.EndSeconds = toPlan(s.skipped.Sub(start).Seconds())
 			}
 			if s.status == runner.StatusNotRun && !s.start.IsZero() {
 				out.Status = "interrupted"
@@ -397,9 +412,76 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 	sort.SliceStable(r.RPO, func(i, j int) bool { return r.RPO[i].Group < r.RPO[j].Group })
 }
 
+// fillNil makes the lists that the schema says are arrays non-nil, so
+// that they are [] in JSON, never null.
+func (r *Report) fillNil() {
+	for _, l := range []*[]string{&r.Warnings, &r.Drift} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if r.Checks == nil {
+		r.Checks = []Check{}
+	}
+	if r.RPO == nil {
+		r.RPO = []RPO{}
+	}
+	if r.VMs == nil {
+		r.VMs = []VM{}
+	}
+	if r.Steps == nil {
+		r.Steps = []Step{}
+	}
+	if r.Runs == nil {
+		r.Runs = []RunSummary{}
+	}
+}
+
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// Read parses a report written by WriteJSON.
+func Read(rd io.Reader) (*Report, error) {
+	var r Report
+	if err := json.NewDecoder(rd).Decode(&r); err != nil {
+		return nil, fmt.Errorf("not a drplan report: %v", err)
+	}
+	if r.SchemaVersion < 1 || r.SchemaVersion > SchemaVersion {
+		return nil, fmt.Errorf("report schema version %d; this drplan reads versions 1 to %d", r.SchemaVersion, SchemaVersion)
+	}
+	r.fillNil()
+	return &r, nil
+}
+
+// ReadFile reads a report.json file.
+func ReadFile(name string) (*Report, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Read(f)
+}
+
+// Title names the report for people: "Drill of plan "shop"" for a test
+// run that was checked, else the run's mode.
+func (r *Report) Title() string {
+	what := "Run"
+	switch {
+	case r.Mode == "test" && len(r.Checks) > 0:
+		what = "Drill"
+	case r.Mode != "":
+		what = strings.ToUpper(r.Mode[:1]) + r.Mode[1:] + " run"
+	}
+	return fmt.Sprintf("%s of plan %q", what, r.Plan)
+}
+
+// FormatSeconds renders plan seconds as a duration in the plan language's
+// style, to the second: "4m12s".
+func FormatSeconds(s float64) string {
+	return units.FormatDuration(time.Duration(s * float64(time.Second)).Round(time.Second))
 }

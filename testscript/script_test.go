@@ -124,12 +124,17 @@ func cmdSleep(s *ts.TestScript, neg bool, args []string) {
 }
 
 // cmdCopyReport copies the report of a plan's latest run to a file, for
-// grep: cpreport PLANDIR FILE.
+// grep: cpreport PLANDIR FILE [NAME], NAME being one of the run folder's
+// reports (report.json by default).
 func cmdCopyReport(s *ts.TestScript, neg bool, args []string) {
-	if len(args) != 2 || neg {
-		s.Fatalf("usage: cpreport PLANDIR FILE")
+	if len(args) < 2 || len(args) > 3 || neg {
+		s.Fatalf("usage: cpreport PLANDIR FILE [NAME]")
 	}
-	copyLatest(s, args[0], "report.json", args[1])
+	name := "report.json"
+	if len(args) == 3 {
+		name = args[2]
+	}
+	copyLatest(s, args[0], name, args[1])
 }
 
 // cmdCopyRun copies a file of a plan's latest run (journal.jsonl,

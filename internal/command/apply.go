@@ -58,7 +58,8 @@ func runApply(c *cli, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cp, code := c.compileFor(ctx, f, dir, isSim, compiler.Options{Mode: m, Point: point, RecoveryPlan: saved.RecoveryPlan})
+	stateDir := c.stateDir(*state, dir)
+	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, compiler.Options{Mode: m, Point: point, RecoveryPlan: saved.RecoveryPlan})
 	if cp == nil {
 		return code
 	}
@@ -71,6 +72,6 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan apply: the plan's files, its variables or the sites' inventory changed since %s was saved, so it may no longer do what was reviewed. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], m, pos[0])
 		return ExitError
 	}
-	return c.execute(ctx, "apply", cp, execution{stateDir: c.stateDir(*state, dir), dir: dir, runID: newRunID(), auto: *auto,
-		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, RecoveryPlan: saved.RecoveryPlan, TimeScale: cp.prog.TimeScale}})
+	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: newRunID(), auto: *auto,
+		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, RecoveryPlan: saved.RecoveryPlan, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
 }

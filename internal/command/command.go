@@ -37,6 +37,8 @@ func verbs() []verb {
 		{"resume", "Continue an interrupted or failed run from its journal", runResume},
 		{"apply", "Run a program saved by drplan plan -out, if nothing changed since", runApply},
 		{"runs", "List the plan's runs", runRuns},
+		{"report", "Render a run's report as HTML, Markdown, JSON or JUnit", runReportVerb},
+		{"status", "Show the protection of every group: recovery points, drift, last drill", runStatus},
 		{"sim", "Serve a plan's simulated sites as vSphere endpoints (sim serve)", runSim},
 		{"version", "Print the drplan version", runVersion},
 	}

@@ -65,6 +65,8 @@ func TestRunNeverPanics(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {""}, {"validate", "-var"}, {"validate", "-var-file"}, {"validate", "-var", "="},
 		{"fmt", "-check", "/nonexistent"}, {"validate", "\x00"}, {"fmt", "-diff", "-recursive", "testdata/golden"},
+		{"report"}, {"report", "-format"}, {"report", "latest", "/nonexistent"}, {"report", "../x/y", "/nonexistent"},
+		{"status", "--sim", "/nonexistent"}, {"status", "--sim", "--live"}, {"runs", "/nonexistent"}, {"runs", "-json", "\x00"},
 	} {
 		var out, errOut bytes.Buffer
 		code := Run(args, &out, &errOut)

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/steps"
@@ -44,12 +45,40 @@ type compiled struct {
 	diags  hcl.Diagnostics
 	target *target
 	snap   *inventory.Snapshot
+	// measured is how many VMs' boot times came from past runs.
+	measured int
+	// opts are the compiler's options, as completed by compileFor.
+	opts compiler.Options
 }
 
-// compileFor loads the plan, reads the target's inventory, resolves
-// selectors, and compiles the mode. On failure it has shown why and
-// returns the exit code. The caller closes the target.
-func (c *cli) compileFor(ctx context.Context, f *flags, dir string, sim bool, opts compiler.Options) (*compiled, int) {
+// compileFor loads the plan against the target (see loadAgainst) and
+// compiles the mode, with the boot times that the runs kept in stateDir
+// measured. On failure it has shown why and returns the exit code. The
+// caller closes the target.
+func (c *cli) compileFor(ctx context.Context, f *flags, dir, stateDir string, sim bool, opts compiler.Options) (*compiled, int) {
+	cp, code := c.loadAgainst(ctx, f, dir, sim)
+	if cp == nil {
+		return nil, code
+	}
+	if t := cp.target; t.world != nil {
+		opts.TimeScale = t.world.TimeScale
+	}
+	if opts.BootTimes == nil {
+		if runs, err := history.List(stateDir); err == nil {
+			opts.BootTimes = history.BootTimes(runs, cp.plan.Name, cp.target.kind)
+		}
+	}
+	cp.measured, cp.opts = len(opts.BootTimes), opts
+	prog, cdiags := compiler.Compile(cp.plan, cp.snap, opts)
+	cp.prog, cp.diags = prog, append(cp.diags, cdiags...)
+	return cp, ExitOK
+}
+
+// loadAgainst loads the plan, reads the target's inventory and loads the
+// plan again with the selectors resolved against it. On failure it has
+// shown why and returns the exit code; else the caller closes the
+// target.
+func (c *cli) loadAgainst(ctx context.Context, f *flags, dir string, sim bool) (*compiled, int) {
 	loadOpts := plans.LoadOptions{Vars: f.vars, Environ: c.environ}
 	plan, diags := plans.Load(dir, loadOpts)
 	if diags.HasErrors() {
@@ -62,19 +91,16 @@ func (c *cli) compileFor(ctx context.Context, f *flags, dir string, sim bool, op
 		return nil, ExitError
 	}
 	snap, errs := t.snapshot(ctx)
-	if t.world != nil {
-		opts.TimeScale = t.world.TimeScale
-	}
 	for _, name := range sortedNames(errs) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site unreachable",
 			Detail: fmt.Sprintf("Site %q could not be read: %v. Checks that need its inventory are skipped.", name, plan.Redact(errs[name].Error()))})
 	}
-	return c.compileAgainst(f, dir, plan, t, snap, opts, diags)
+	return c.resolveAgainst(f, dir, plan, t, snap, diags)
 }
 
-// compileAgainst loads the plan again with the selector matches of snap
-// and compiles it; see compileFor.
-func (c *cli) compileAgainst(f *flags, dir string, plan *plans.Plan, t *target, snap *inventory.Snapshot, opts compiler.Options, diags hcl.Diagnostics) (*compiled, int) {
+// resolveAgainst loads the plan again with the selector matches of snap;
+// see loadAgainst.
+func (c *cli) resolveAgainst(f *flags, dir string, plan *plans.Plan, t *target, snap *inventory.Snapshot, diags hcl.Diagnostics) (*compiled, int) {
 	loadOpts := plans.LoadOptions{Vars: f.vars, Environ: c.environ}
 	loadOpts.SelectorMatches = compiler.SelectorMatches(plan, snap)
 	plan2, diags2 := plans.Load(dir, loadOpts)
@@ -84,9 +110,7 @@ func (c *cli) compileAgainst(f *flags, dir string, plan *plans.Plan, t *target, 
 		c.validateView(f).Validated(plan2, diags)
 		return nil, ExitError
 	}
-	prog, cdiags := compiler.Compile(plan2, snap, opts)
-	diags = append(diags, cdiags...)
-	return &compiled{plan: plan2, prog: prog, diags: diags, target: t, snap: snap}, ExitOK
+	return &compiled{plan: plan2, diags: diags, target: t, snap: snap}, ExitOK
 }
 
 // drift reports whether the diagnostics found drift.

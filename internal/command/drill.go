@@ -1,7 +1,6 @@
 package command
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -67,7 +66,7 @@ func runDrill(c *cli, args []string) int {
 	defer stop()
 
 	started := time.Now()
-	cp, code := c.compileFor(ctx, f, dir, isSim, compiler.Options{Mode: plans.ModeTest, Point: *point, RecoveryPlan: *rp})
+	cp, code := c.compileFor(ctx, f, dir, c.stateDir(*state, dir), isSim, compiler.Options{Mode: plans.ModeTest, Point: *point, RecoveryPlan: *rp})
 	if cp == nil {
 		return code
 	}
@@ -139,11 +138,9 @@ func runDrill(c *cli, args []string) int {
 	checks = append([]report.Check{fp}, checks...)
 
 	events, _ := runner.ReadJournal(runDir)
-	var warnings []string
-	for _, d := range cp.diags {
-		warnings = append(warnings, d.Summary+": "+d.Detail)
-	}
-	rep := report.Build(report.Input{Target: cp.target.kind, Programs: programs, Events: events, Checks: checks, Warnings: warnings})
+	warnings, driftFound := planFindings(cp.diags)
+	rep := report.Build(report.Input{Target: cp.target.kind, Owner: planOwner(cp.plan), Programs: programs, Events: events,
+		Checks: checks, Warnings: warnings, Drift: driftFound})
 	rep.RunID = runID
 	rep.Checks = append(rep.Checks, drillChecks(rep)...)
 	if rep.Result == "passed" {
@@ -153,13 +150,12 @@ func runDrill(c *cli, args []string) int {
 			}
 		}
 	}
-	var buf bytes.Buffer
-	rep.WriteJSON(&buf)
-	if err := writeFileAtomic(filepath.Join(runDir, "report.json"), []byte(cp.plan.Redact(buf.String())), 0o644); err != nil {
+	html, err := writeReports(runDir, rep, cp.plan.Redact)
+	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan drill: cannot write the report: %v\n", err)
 	}
 	writeSummaryTo(c.stdout, rep, time.Since(started))
-	fmt.Fprintf(c.stdout, "Report: %s\n", filepath.Join(runDir, "report.json"))
+	fmt.Fprintf(c.stdout, "Report: %s (also .md, .json, .junit.xml)\n", html)
 	if rep.Result != "passed" {
 		return ExitError
 	}

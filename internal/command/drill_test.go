@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drplan/drplan/report"
+	"github.com/drplan/drplan/steps"
 )
 
 // copyExample copies an example plan into a temporary directory, so that
@@ -144,5 +147,66 @@ func TestDrillFaults(t *testing.T) {
 	}
 	if c := check(rep, "every VM ready"); c == nil || c.Passed || !strings.Contains(c.Detail, "app-03") {
 		t.Errorf("VM check: %+v", c)
+	}
+}
+
+// TestDrillHistory: a drill leaves its report in every format in its
+// folder; drplan report renders the same again; and the next plan's RTO
+// estimate waits for each VM's boot as long as the drill measured.
+func TestDrillHistory(t *testing.T) {
+	dir := copyExample(t, "branches")
+	// Its pass or fail does not matter here (the 30s RPOs of CDP are 0.3s of
+	// wall time, which a busy machine can miss), only that every VM booted.
+	_, out, rep := drill(t, dir)
+	if c := check(rep, "every VM ready"); c == nil || !c.Passed {
+		t.Fatalf("not every VM came up:\n%s", out)
+	}
+	runDir := filepath.Join(dir, ".drplan", "runs", rep.RunID)
+	for _, f := range report.Formats {
+		if _, err := os.Stat(filepath.Join(runDir, f.File())); err != nil {
+			t.Errorf("the drill did not write its %s report: %v", f, err)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(runDir, report.Markdown.File()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Run([]string{"report", "-format", "md", rep.RunID, dir}, &stdout, &stderr); code != ExitOK || stdout.String() != string(md) {
+		t.Errorf("drplan report -format md exit %d, and it differs from the run's report.md:\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+
+	measured := map[string]float64{}
+	for _, s := range rep.Steps {
+		if s.Kind == "wait_ready" && s.Status == "ok" {
+			measured[s.VM] = s.PlanSeconds
+		}
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := Run([]string{"plan", "-mode", "test", "--sim", "-json", dir}, &stdout, &stderr); code != ExitOK {
+		t.Fatalf("plan exit %d: %s", code, stderr.String())
+	}
+	var doc struct{ Program *steps.Program }
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || doc.Program == nil {
+		t.Fatalf("plan -json: %v", err)
+	}
+	n := 0
+	for _, s := range doc.Program.Steps {
+		if s.Kind != steps.WaitReady {
+			continue
+		}
+		n++
+		want := time.Duration(measured[s.VM] * float64(time.Second)).Round(time.Second)
+		if got := time.Duration(s.Estimate); got != want || want == 0 {
+			t.Errorf("%s: the estimate waits %s for its boot; the drill measured %s", s.Addr, got, want)
+		}
+	}
+	if n != len(rep.VMs) {
+		t.Errorf("%d wait steps for %d VMs", n, len(rep.VMs))
+	}
+	stdout.Reset()
+	if Run([]string{"plan", "-mode", "test", "--sim", dir}, &stdout, &stderr); !strings.Contains(stdout.String(), fmt.Sprintf("Boot times of %d VMs come from past runs against the simulated sites", len(rep.VMs))) {
+		t.Errorf("plan does not say where its boot times come from:\n%s", stdout.String())
 	}
 }

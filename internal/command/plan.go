@@ -22,8 +22,8 @@ import (
 const ExitDrift = 2
 
 func runPlan(c *cli, args []string) int {
-	f := c.newFlags("plan", "-mode MODE (--sim|--live) [-out FILE] [-json] [-detailed-exitcode] [-point P] [DIR]",
-		"Reads the sites' inventory, resolves selectors, checks the plan against\nthe sites, and compiles the steps of MODE: shown grouped by tier with the\nestimated RTO. -out writes the program for drplan apply.")
+	f := c.newFlags("plan", "-mode MODE (--sim|--live) [-out FILE] [-json] [-detailed-exitcode] [-point P] [-state-dir DIR] [DIR]",
+		"Reads the sites' inventory, resolves selectors, checks the plan against\nthe sites, and compiles the steps of MODE: shown grouped by tier with the\nestimated RTO, which uses the boot times that past runs of the plan\nagainst the same target measured. -out writes the program for drplan apply.")
 	f.planFlags()
 	mode := f.String("mode", "", "run `MODE`: test, cleanup, migrate, failover, reprotect or failback")
 	out := f.String("out", "", "write the program to `FILE`")
@@ -31,6 +31,7 @@ func runPlan(c *cli, args []string) int {
 	detailed := f.Bool("detailed-exitcode", false, "exit 2 when the sites drifted from the plan")
 	point := f.String("point", "latest", "recovery `POINT`: latest, latest-consistent or an RFC 3339 time")
 	rp := f.String("recovery-plan", "", "the recovery plan to compile when there are several")
+	state := f.String("state-dir", "", "where past runs are kept, whose measured boot times the estimate uses (default DIR/.drplan)")
 	sim, live := f.targetFlags()
 	pos, code, ok := c.parse(f, args, 1)
 	if !ok {
@@ -43,7 +44,7 @@ func runPlan(c *cli, args []string) int {
 	dir := planDir(pos)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cp, code := c.compileFor(ctx, f, dir, isSim, compiler.Options{Mode: m, Point: *point, RecoveryPlan: *rp})
+	cp, code := c.compileFor(ctx, f, dir, c.stateDir(*state, dir), isSim, compiler.Options{Mode: m, Point: *point, RecoveryPlan: *rp})
 	if cp == nil {
 		return code
 	}
@@ -65,6 +66,9 @@ func runPlan(c *cli, args []string) int {
 		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
 		if cp.prog != nil {
 			writeProgram(c.stdout, cp.prog)
+			if cp.measured > 0 {
+				fmt.Fprintf(c.stdout, "Boot times of %s come from past runs against the %s sites (drplan runs lists them).\n", n(cp.measured, "VM"), targetWord(cp.target))
+			}
 		}
 	}
 	if cp.prog == nil {

@@ -26,10 +26,13 @@ type progress struct {
 	total map[string]int
 	live  bool   // a status line is on screen
 	mode  string // of the run being shown
+	// redact scrubs the plan's sensitive values from every line: errors
+	// quote what commands printed.
+	redact func(string) string
 }
 
-func newProgress(w io.Writer, p *steps.Program) *progress {
-	return &progress{w: w, tty: isTerminal(w), prog: map[string]*steps.Program{}, cur: p}
+func newProgress(w io.Writer, p *steps.Program, redact func(string) string) *progress {
+	return &progress{w: w, tty: isTerminal(w), prog: map[string]*steps.Program{}, cur: p, redact: redact}
 }
 
 func (pr *progress) planSeconds(t time.Time) string {
@@ -45,7 +48,7 @@ func (pr *progress) line(format string, args ...any) {
 		fmt.Fprint(pr.w, "\r\x1b[K")
 		pr.live = false
 	}
-	fmt.Fprintf(pr.w, format+"\n", args...)
+	fmt.Fprintln(pr.w, pr.redact(fmt.Sprintf(format, args...)))
 }
 
 // observe is the runner's observer.

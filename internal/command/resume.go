@@ -84,13 +84,13 @@ func runResume(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError
 	}
-	cp, code := c.compileAgainst(f, dir, plan, t, &snap, compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point,
-		RecoveryPlan: rec.RecoveryPlan, TimeScale: rec.TimeScale, BootTimes: rec.BootTimes}, nil)
+	cp, code := c.resolveAgainst(f, dir, plan, t, &snap, nil)
 	if cp == nil {
-		t.close()
 		return code
 	}
 	defer t.close()
+	cp.prog, cp.diags = compiler.Compile(cp.plan, cp.snap, compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point,
+		RecoveryPlan: rec.RecoveryPlan, TimeScale: rec.TimeScale, BootTimes: rec.BootTimes})
 	if cp.prog == nil {
 		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
 		return ExitError

@@ -2,7 +2,6 @@ package command
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,16 +10,15 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
-	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -63,7 +61,9 @@ func runRun(c *cli, args []string) int {
 	runID, placeholder := newRunID(), ""
 	if m == plans.ModeCleanup {
 		if *cleanRun == "" {
-			*cleanRun = latestRun(stateDir, "test")
+			if runs, _ := history.List(stateDir); history.Latest(runs, "test") != nil {
+				*cleanRun = history.Latest(runs, "test").ID
+			}
 			if *cleanRun == "" {
 				fmt.Fprintf(c.stderr, "drplan run: no test run to clean up in %s; name one with -run RUN_ID (drplan runs lists them)\n", filepath.Join(stateDir, "runs"))
 				return ExitError
@@ -74,7 +74,7 @@ func runRun(c *cli, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := compiler.Options{Mode: m, Point: *point, RecoveryPlan: *rp}
-	cp, code := c.compileFor(ctx, f, dir, isSim, opts)
+	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, opts)
 	if cp == nil {
 		return code
 	}
@@ -88,7 +88,7 @@ func runRun(c *cli, args []string) int {
 	}
 	return c.execute(ctx, "run", cp, execution{stateDir: stateDir, dir: dir, runID: runID, placeholder: placeholder,
 		auto: *auto, forceUnlock: *unlock, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: *point, RecoveryPlan: *rp,
-			Placeholder: placeholder, TimeScale: cp.prog.TimeScale}})
+			Placeholder: placeholder, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
 }
 
 // needsConfirmation reports whether a live run of the mode changes
@@ -211,20 +211,13 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", verb, err)
 		return ExitError
 	}
-	// The report covers every program run under this id so far.
-	events, _ := runner.ReadJournal(ses.runDir)
-	programs := runPrograms(ses.runDir, events)
-	rep := report.Build(report.Input{Target: cp.target.kind, Programs: programs, Events: events})
-	rep.RunID = e.runID
-	var buf bytes.Buffer
-	rep.WriteJSON(&buf)
-	writeFileAtomic(filepath.Join(ses.runDir, "report.json"), []byte(cp.plan.Redact(buf.String())), 0o644)
+	html := ses.writeReport()
 	switch {
 	case res.Canceled:
 		fmt.Fprintf(c.stderr, "Interrupted. The journal is in %s; continue with: drplan resume %s %s\n", ses.runDir, e.runID, e.dir)
 		return ExitError
 	case !res.Passed:
-		fmt.Fprintf(c.stdout, "Run %s FAILED; see %s. After fixing the cause, continue with: drplan resume %s %s\n", e.runID, filepath.Join(ses.runDir, "report.json"), e.runID, e.dir)
+		fmt.Fprintf(c.stdout, "Run %s FAILED; see %s. After fixing the cause, continue with: drplan resume %s %s\n", e.runID, html, e.runID, e.dir)
 		return ExitError
 	}
 	fmt.Fprintf(c.stdout, "Run %s passed.\n", e.runID)
@@ -257,79 +250,4 @@ func runPrograms(dir string, events []runner.Event) []*steps.Program {
 		}
 	}
 	return out
-}
-
-// runInfo summarises a run folder.
-type runInfo struct {
-	id, modes, result string
-	start             time.Time
-	rto               string
-}
-
-func readRuns(stateDir string) []runInfo {
-	entries, _ := os.ReadDir(filepath.Join(stateDir, "runs"))
-	var out []runInfo
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		dir := filepath.Join(stateDir, "runs", e.Name())
-		events, err := runner.ReadJournal(dir)
-		if err != nil || len(events) == 0 {
-			continue
-		}
-		ri := runInfo{id: e.Name(), start: events[0].Time, result: "interrupted"}
-		var modes []string
-		for _, ev := range events {
-			switch ev.Type {
-			case runner.EventRunStarted:
-				modes = append(modes, ev.Detail["mode"])
-				ri.result = "interrupted"
-			case runner.EventRunFinished:
-				ri.result = ev.Result
-			}
-		}
-		ri.modes = strings.Join(modes, "+")
-		if b, err := os.ReadFile(filepath.Join(dir, "report.json")); err == nil {
-			if i := bytes.Index(b, []byte(`"achieved_seconds": `)); i >= 0 {
-				var v float64
-				fmt.Sscan(string(b[i+len(`"achieved_seconds": `):]), &v)
-				ri.rto = secs(v)
-			}
-		}
-		out = append(out, ri)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
-	return out
-}
-
-// latestRun returns the newest run that started with mode.
-func latestRun(stateDir, mode string) string {
-	runs := readRuns(stateDir)
-	for i := len(runs) - 1; i >= 0; i-- {
-		if strings.HasPrefix(runs[i].modes, mode) {
-			return runs[i].id
-		}
-	}
-	return ""
-}
-
-func runRuns(c *cli, args []string) int {
-	f := c.newFlags("runs", "[-state-dir DIR] [DIR]", "Lists the runs of the plan in DIR with their modes, result, RTO and date.")
-	state := f.String("state-dir", "", "where runs are kept (default DIR/.drplan)")
-	pos, code, ok := c.parse(f, args, 1)
-	if !ok {
-		return code
-	}
-	dir := planDir(pos)
-	runs := readRuns(c.stateDir(*state, dir))
-	if len(runs) == 0 {
-		fmt.Fprintln(c.stdout, "No runs yet.")
-		return ExitOK
-	}
-	fmt.Fprintf(c.stdout, "%-24s %-14s %-12s %-10s %s\n", "RUN", "MODES", "RESULT", "RTO", "STARTED")
-	for _, r := range runs {
-		fmt.Fprintf(c.stdout, "%-24s %-14s %-12s %-10s %s\n", r.id, r.modes, r.result, r.rto, r.start.Local().Format("2006-01-02 15:04:05"))
-	}
-	return ExitOK
 }

@@ -44,7 +44,7 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 	}
 	return &session{
 		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal, exec: ex,
-		progress: newProgress(c.stdout, cp.prog),
+		progress: newProgress(c.stdout, cp.prog, cp.plan.Redact),
 	}, nil
 }
 

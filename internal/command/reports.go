@@ -1,0 +1,267 @@
+package command
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/history"
+	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/report"
+	"github.com/drplan/drplan/runner"
+)
+
+// planOwner is the owner the plan's drplan block names, for its reports.
+func planOwner(p *plans.Plan) string {
+	if p.Meta == nil {
+		return ""
+	}
+	return p.Meta.Owner
+}
+
+// planFindings splits the warnings of a compilation into what a report
+// shows: every warning, and those that are drift.
+func planFindings(diags hcl.Diagnostics) (warnings, drift []string) {
+	for _, d := range diags {
+		if d.Severity != hcl.DiagWarning {
+			continue
+		}
+		w := d.Summary + ": " + d.Detail
+		warnings = append(warnings, w)
+		if compiler.IsDrift(d) {
+			drift = append(drift, w)
+		}
+	}
+	return warnings, drift
+}
+
+// runReport builds the report of the run in runDir from its journal and
+// the programs it ran. The run's earlier report, if any, gives what a
+// journal does not hold: a drill's checks, what plan warned about, the
+// target and the owner; in says what this invocation adds to them.
+func runReport(runDir string, in report.Input) (*report.Report, error) {
+	events, err := runner.ReadJournal(runDir)
+	if len(events) == 0 {
+		if err == nil {
+			err = errors.New("the journal is empty")
+		}
+		return nil, fmt.Errorf("cannot read the run's journal: %v", err)
+	}
+	in.Events, in.Programs = events, runPrograms(runDir, events)
+	if len(in.Programs) == 0 {
+		return nil, fmt.Errorf("%s holds no program that the journal ran", runDir)
+	}
+	if prev, err := report.ReadFile(filepath.Join(runDir, report.JSON.File())); err == nil {
+		if in.Target == "" {
+			in.Target = prev.Target
+		}
+		if in.Owner == "" {
+			in.Owner = prev.Owner
+		}
+		for _, ch := range prev.Checks {
+			if !slices.ContainsFunc(in.Checks, func(c report.Check) bool { return c.Name == ch.Name }) {
+				in.Checks = append(in.Checks, ch)
+			}
+		}
+		in.Warnings = union(prev.Warnings, in.Warnings)
+		in.Drift = union(prev.Drift, in.Drift)
+	}
+	if in.Target == "" && in.Programs[0].TimeScale > 0 {
+		in.Target = "sim" // only simulated worlds have a time scale
+	}
+	rep := report.Build(in)
+	rep.RunID = filepath.Base(runDir)
+	return rep, nil
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// writeReports scrubs the report of sensitive values and writes it into
+// the run's folder in every format. It returns the HTML report's path.
+func writeReports(runDir string, rep *report.Report, redact func(string) string) (string, error) {
+	rep.Scrub(redact)
+	var errs []error
+	for _, f := range report.Formats {
+		var buf bytes.Buffer
+		err := rep.Write(&buf, f)
+		if err == nil {
+			err = writeFileAtomic(filepath.Join(runDir, f.File()), buf.Bytes(), 0o644)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", f.File(), err))
+		}
+	}
+	return filepath.Join(runDir, report.HTML.File()), errors.Join(errs...)
+}
+
+func runReportVerb(c *cli, args []string) int {
+	f := c.newFlags("report", "[-format html|md|json|junit] [-o FILE] [-state-dir DIR] RUN_ID [DIR]",
+		"Renders the report of a finished or interrupted run. RUN_ID is a run id\n(drplan runs lists them), latest, or the path of a run's folder. Without\n-format and -o it writes every format into the run's folder again;\nwith -format it prints that format, or writes it to -o FILE (whose\nextension gives the format when -format is not given). A run whose\nprocess died before it wrote its report is reported from its journal.\nThe run id may also come first: drplan report RUN_ID -format md.")
+	f.planFlags()
+	format := f.String("format", "", "render as `FORMAT`: html, md, json or junit")
+	out := f.String("o", "", "write to `FILE` instead of standard output")
+	state := f.String("state-dir", "", "where runs are kept (default DIR/.drplan)")
+	pos, code, ok := c.parse(f, runIDFirst(f, args), 2)
+	if !ok {
+		return code
+	}
+	if len(pos) == 0 {
+		fmt.Fprintln(c.stderr, "drplan report: give the id of a run (drplan runs lists them), or latest.")
+		return ExitError
+	}
+	var fmtWanted report.Format
+	switch {
+	case *format != "":
+		var err error
+		if fmtWanted, err = report.ParseFormat(*format); err != nil {
+			fmt.Fprintf(c.stderr, "drplan report: -format %v\n", err)
+			return ExitError
+		}
+	case *out != "":
+		var known bool
+		if fmtWanted, known = report.FormatOf(*out); !known {
+			fmt.Fprintf(c.stderr, "drplan report: cannot tell the format of %s from its extension; give -format html, md, json or junit.\n", *out)
+			return ExitError
+		}
+	}
+	dir := planDir(pos[1:])
+	runDir, err := c.findRun(pos[0], c.stateDir(*state, dir))
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan report: %v\n", err)
+		return ExitError
+	}
+	run := history.Read(runDir)
+	if run == nil {
+		fmt.Fprintf(c.stderr, "drplan report: %s has no journal, so there is no run to report.\n", runDir)
+		return ExitError
+	}
+	rep := run.Report
+	if rep == nil {
+		if rep, err = runReport(runDir, report.Input{}); err != nil {
+			fmt.Fprintf(c.stderr, "drplan report: %v\n", err)
+			return ExitError
+		}
+	}
+	// What a run writes is scrubbed already; scrub again with the plan's
+	// sensitive values when the plan loads, in case of a report written
+	// by hand or by an older drplan.
+	redact := func(s string) string { return s }
+	if files, _ := plans.PlanFiles(dir); len(files) > 0 {
+		if plan, diags := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ}); plan != nil && !diags.HasErrors() {
+			redact = plan.Redact
+		}
+	}
+	if fmtWanted == "" {
+		html, err := writeReports(runDir, rep, redact)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "drplan report: cannot write the reports: %v\n", err)
+			return ExitError
+		}
+		fmt.Fprintf(c.stdout, "Run %s: %s. Reports in %s:\n", rep.RunID, strings.ToUpper(rep.Result), runDir)
+		for _, ff := range report.Formats {
+			fmt.Fprintf(c.stdout, "  %s\n", ff.File())
+		}
+		fmt.Fprintf(c.stdout, "Open %s in a browser.\n", html)
+		return ExitOK
+	}
+	rep.Scrub(redact)
+	var buf bytes.Buffer
+	if err := rep.Write(&buf, fmtWanted); err != nil {
+		fmt.Fprintf(c.stderr, "drplan report: %v\n", err)
+		return ExitError
+	}
+	if *out == "" {
+		c.stdout.Write(buf.Bytes())
+		return ExitOK
+	}
+	if err := writeFileAtomic(*out, buf.Bytes(), 0o644); err != nil {
+		fmt.Fprintf(c.stderr, "drplan report: cannot write %s: %v\n", *out, err)
+		return ExitError
+	}
+	return ExitOK
+}
+
+// runIDFirst lets the run id come before the flags, as the synopsis of
+// drplan report writes it (drplan report RUN_ID -format md): it moves a
+// leading run id behind the flags that follow it, before the directory.
+func runIDFirst(f *flags, args []string) []string {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return args
+	}
+	var opts, rest []string
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			rest = args[i:]
+			break
+		}
+		opts = append(opts, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if fl := f.Lookup(name); fl != nil && i+1 < len(args) {
+			if b, ok := fl.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++
+				opts = append(opts, args[i]) // the flag's value
+			}
+		}
+	}
+	return append(append(opts, args[0]), rest...)
+}
+
+// findRun resolves a run argument: a run id under the state directory,
+// latest, or the path of a run's folder.
+func (c *cli) findRun(arg, stateDir string) (string, error) {
+	if arg == "latest" {
+		runs, err := history.List(stateDir)
+		if err != nil {
+			return "", err
+		}
+		if len(runs) == 0 {
+			return "", fmt.Errorf("no runs in %s yet", history.RunsDir(stateDir))
+		}
+		return runs[len(runs)-1].Dir, nil
+	}
+	if strings.ContainsAny(arg, `/\`) {
+		if _, err := os.Stat(filepath.Join(arg, runner.JournalName)); err != nil {
+			return "", fmt.Errorf("%s is not a run's folder: it has no %s", arg, runner.JournalName)
+		}
+		return arg, nil
+	}
+	dir := filepath.Join(history.RunsDir(stateDir), arg)
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("no run %s in %s; drplan runs lists the runs (give the plan directory, -state-dir or DRPLAN_HOME if they are elsewhere)", arg, history.RunsDir(stateDir))
+	}
+	return dir, nil
+}
+
+// writeReport writes the report of everything run under the session's
+// run id so far, in every format, and returns the HTML report's path. A
+// report that cannot be written is a warning: the run itself is over.
+func (s *session) writeReport() string {
+	warnings, drift := planFindings(s.cp.diags)
+	rep, err := runReport(s.runDir, report.Input{Target: s.cp.target.kind, Owner: planOwner(s.cp.plan), Warnings: warnings, Drift: drift})
+	if err == nil {
+		_, err = writeReports(s.runDir, rep, s.cp.plan.Redact)
+	}
+	if err != nil {
+		fmt.Fprintf(s.c.stderr, "drplan: cannot write the run's report: %v\n", err)
+	}
+	return filepath.Join(s.runDir, report.HTML.File())
+}

@@ -1,0 +1,269 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// The JUnit XML that CI systems read (Jenkins, GitLab, GitHub test
+// reporters): <testsuites> holding one <testsuite> per tier with a
+// <testcase> per VM, one for the custom steps with a <testcase> per
+// step, and one for the drill's checks. A testcase fails with the reason
+// (<failure>), errs when the run was interrupted (<error>), or is
+// <skipped> when it never ran. Times are plan seconds.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+	seconds    float64
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string       `xml:"name,attr"`
+	Classname string       `xml:"classname,attr"`
+	Time      string       `xml:"time,attr"`
+	Failure   *junitResult `xml:"failure"`
+	Error     *junitResult `xml:"error"`
+	Skipped   *junitResult `xml:"skipped"`
+	SystemOut *junitText   `xml:"system-out"`
+}
+
+type junitResult struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",cdata"`
+}
+
+// junitText is element text kept as written, line breaks included.
+type junitText struct {
+	Text string `xml:",cdata"`
+}
+
+// output is a testcase's <system-out>, nil when there is nothing to say.
+func output(s string) *junitText {
+	if s == "" {
+		return nil
+	}
+	return &junitText{s}
+}
+
+// WriteJUnit renders the report as JUnit XML.
+func (r *Report) WriteJUnit(w io.Writer) error {
+	doc := r.junit()
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func (r *Report) junit() *junitSuites {
+	doc := &junitSuites{Name: r.Title()}
+	props := []junitProperty{{"run_id", r.RunID}, {"plan", r.Plan}, {"recovery_plan", r.RecoveryPlan}, {"mode", r.Mode}, {"target", r.Target}, {"result", r.Result}}
+	class := func(suite string) string {
+		return strings.Join([]string{r.Plan, r.RecoveryPlan, suite}, ".")
+	}
+	newSuite := func(name string) *junitSuite {
+		s := &junitSuite{Name: name, Properties: props}
+		if !r.Start.IsZero() {
+			s.Timestamp = r.Start.UTC().Format("2006-01-02T15:04:05")
+		}
+		return s
+	}
+
+	// A suite per tier, a case per VM.
+	byVM := map[string][]Step{}
+	for _, s := range r.Steps {
+		if s.Run == r.Mode && s.VM != "" && s.Tier != "" {
+			byVM[s.VM] = append(byVM[s.VM], s)
+		}
+	}
+	tiers := map[string]*junitSuite{}
+	var order []*junitSuite
+	for _, t := range r.RTO.Tiers {
+		tiers[t.Tier] = newSuite("tier." + t.Tier)
+		order = append(order, tiers[t.Tier])
+	}
+	for _, v := range r.VMs {
+		s := tiers[v.Tier]
+		if s == nil {
+			s = newSuite("tier." + v.Tier)
+			tiers[v.Tier] = s
+			order = append(order, s)
+		}
+		s.add(vmCase(v, byVM[v.VM], class(s.Name)))
+	}
+
+	// The custom steps of the recovery run.
+	custom := newSuite("custom steps")
+	for _, s := range r.Steps {
+		if s.Run == r.Mode && s.Kind == "custom" {
+			custom.add(stepCase(s, class("steps")))
+		}
+	}
+	if len(custom.Cases) > 0 {
+		order = append(order, custom)
+	}
+
+	// The drill's checks.
+	checks := newSuite("checks")
+	for _, c := range r.Checks {
+		tc := junitCase{Name: c.Name, Classname: class("checks"), Time: "0.000", SystemOut: output(c.Detail)}
+		if !c.Passed {
+			tc.Failure = &junitResult{Message: c.Detail, Type: "check", Text: c.Name + ": " + c.Detail}
+		}
+		checks.add(tc, 0)
+	}
+	if len(checks.Cases) > 0 {
+		order = append(order, checks)
+	}
+
+	var total float64
+	for _, s := range order {
+		s.Time = junitTime(s.seconds)
+		total += s.seconds
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
+		doc.Suites = append(doc.Suites, *s)
+	}
+	doc.Time = junitTime(total)
+	return doc
+}
+
+// add appends a case with its plan seconds and counts it.
+func (s *junitSuite) add(tc junitCase, seconds float64) {
+	s.Cases = append(s.Cases, tc)
+	s.Tests++
+	s.seconds += seconds
+	switch {
+	case tc.Failure != nil:
+		s.Failures++
+	case tc.Error != nil:
+		s.Errors++
+	case tc.Skipped != nil:
+		s.Skipped++
+	}
+}
+
+// vmCase is a VM's recovery as a testcase: its steps in the output, the
+// failed step's error as the failure.
+func vmCase(v VM, steps []Step, class string) (junitCase, float64) {
+	var first, last float64
+	var out strings.Builder
+	var failed, skipped *Step
+	for i, s := range steps {
+		if s.StartSeconds > 0 && (first == 0 || s.StartSeconds < first) {
+			first = s.StartSeconds
+		}
+		last = max(last, s.EndSeconds)
+		fmt.Fprintf(&out, "%s %s", s.Addr, s.Status)
+		if took := stepTook(s); took != "" {
+			fmt.Fprintf(&out, " in %s", took)
+		}
+		if s.Attempts > 1 {
+			fmt.Fprintf(&out, " after %d attempts", s.Attempts)
+		}
+		if s.Error != "" {
+			fmt.Fprintf(&out, ": %s", s.Error)
+		}
+		out.WriteByte('\n')
+		switch s.Status {
+		case "failed", "interrupted":
+			if failed == nil {
+				failed = &steps[i]
+			}
+		case "skipped":
+			if skipped == nil {
+				skipped = &steps[i]
+			}
+		}
+	}
+	seconds := 0.0
+	if last > first {
+		seconds = last - first
+	}
+	if v.ReadySeconds > 0 {
+		seconds = v.PlanSeconds
+	}
+	tc := junitCase{Name: "vm." + v.VM, Classname: class, Time: junitTime(seconds), SystemOut: output(out.String())}
+	switch v.Status {
+	case "ready":
+	case "failed":
+		text := v.Error
+		if failed != nil {
+			text = fmt.Sprintf("%s failed after %d attempt(s): %s", failed.Addr, failed.Attempts, failed.Error)
+		}
+		tc.Failure = &junitResult{Message: v.Error, Type: "failed", Text: text}
+	case "not_ready":
+		tc.Failure = &junitResult{Message: "the VM never reported ready", Type: "not_ready"}
+	case "interrupted":
+		tc.Error = &junitResult{Message: "the run was interrupted before the VM was ready", Type: "interrupted"}
+	case "skipped":
+		msg := "skipped"
+		if skipped != nil && skipped.Error != "" {
+			msg = skipped.Error
+		}
+		tc.Skipped = &junitResult{Message: msg}
+	default:
+		tc.Skipped = &junitResult{Message: "not run"}
+	}
+	return tc, seconds
+}
+
+// stepCase is a custom step as a testcase.
+func stepCase(s Step, class string) (junitCase, float64) {
+	tc := junitCase{Name: s.Addr, Classname: class, Time: junitTime(s.PlanSeconds)}
+	var out string
+	if s.Attempts > 1 {
+		out = fmt.Sprintf("%d attempts\n", s.Attempts)
+	}
+	if s.Status == "optional_failed" {
+		out += "failed, but the step is best effort: " + s.Error + "\n"
+	}
+	tc.SystemOut = output(out)
+	switch s.Status {
+	case "ok", "optional_failed":
+	case "failed":
+		tc.Failure = &junitResult{Message: s.Error, Type: "failed", Text: fmt.Sprintf("%s failed after %d attempt(s): %s", s.Addr, s.Attempts, s.Error)}
+	case "interrupted":
+		tc.Error = &junitResult{Message: "the run was interrupted during the step", Type: "interrupted"}
+	case "skipped":
+		tc.Skipped = &junitResult{Message: s.Error}
+	default:
+		tc.Skipped = &junitResult{Message: "not run"}
+	}
+	return tc, s.PlanSeconds
+}
+
+func junitTime(s float64) string { return fmt.Sprintf("%.3f", s) }

@@ -1,0 +1,214 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// WriteMarkdown renders the report as GitHub-flavoured Markdown, for pull
+// requests and chat: the verdict, the targets, the checks, the tiers and
+// VMs, the steps worth a look, and what plan warned about. Every step is
+// listed in a collapsed section at the end.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	m := &mdWriter{w: w}
+	m.f("# %s %s: %s\n\n", resultMark(r.Result), mdText(r.Title()), strings.ToUpper(r.Result))
+	m.f("%s\n\n", mdText(r.summaryLine()))
+
+	m.f("| target | achieved | goal | |\n| --- | --- | --- | --- |\n")
+	rto := "no target"
+	if r.RTO.TargetSeconds > 0 {
+		rto = FormatSeconds(r.RTO.TargetSeconds)
+	}
+	m.f("| RTO | %s | %s | %s %s (estimate %s) |\n", FormatSeconds(r.RTO.AchievedSeconds), rto, mark(r.RTO.Met), metWord(r.RTO.Met), FormatSeconds(r.RTO.EstimateSeconds))
+	for _, g := range r.RPO {
+		m.f("| RPO of group `%s` | %s | %s | %s %s |\n", mdText(g.Group), FormatSeconds(g.AchievedSeconds), FormatSeconds(g.TargetSeconds), mark(g.Met), metWord(g.Met))
+	}
+
+	if len(r.Checks) > 0 {
+		m.f("\n## Checks\n\n| | check | detail |\n| --- | --- | --- |\n")
+		for _, c := range r.Checks {
+			m.f("| %s | %s | %s |\n", mark(c.Passed), mdText(c.Name), mdText(c.Detail))
+		}
+	}
+
+	if len(r.RTO.Tiers) > 0 {
+		m.f("\n## Tiers\n\n| tier | VMs | started | all up |\n| --- | --- | --- | --- |\n")
+		for _, t := range r.RTO.Tiers {
+			done := "not done"
+			if t.DoneSeconds > 0 {
+				done = FormatSeconds(t.DoneSeconds)
+			}
+			m.f("| %s | %d | %s | %s |\n", mdText(t.Tier), t.VMs, FormatSeconds(t.StartSeconds), done)
+		}
+	}
+
+	if len(r.VMs) > 0 {
+		m.f("\n## VMs\n\n| VM | tier | site | status | IP | up after | error |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, v := range r.VMs {
+			up := ""
+			if v.ReadySeconds > 0 {
+				up = FormatSeconds(v.PlanSeconds)
+			}
+			m.f("| %s | %s | %s | %s %s | %s | %s | %s |\n", mdText(v.VM), mdText(v.Tier), mdText(v.Site), statusMark(v.Status), v.Status, mdText(v.IP), up, mdText(v.Error))
+		}
+	}
+
+	var notable []Step
+	for _, s := range r.Steps {
+		if s.Status != "ok" || s.Attempts > 1 {
+			notable = append(notable, s)
+		}
+	}
+	if len(notable) > 0 {
+		m.f("\n## Steps that failed, were skipped or needed retries\n\n| run | step | status | attempts | took | error |\n| --- | --- | --- | --- | --- | --- |\n")
+		for _, s := range notable {
+			m.f("| %s | `%s` | %s %s | %d | %s | %s |\n", s.Run, mdText(s.Addr), statusMark(s.Status), s.Status, s.Attempts, stepTook(s), mdText(s.Error))
+		}
+	}
+
+	r.mdList(m, "Drift found at plan time", r.Drift)
+	r.mdList(m, "Warnings", r.otherWarnings())
+
+	if len(r.Steps) > 0 {
+		m.f("\n<details><summary>All %d steps</summary>\n\n| run | step | phase | status | start | took | wall | attempts |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n", len(r.Steps))
+		for _, s := range r.Steps {
+			start := ""
+			if s.StartSeconds > 0 {
+				start = FormatSeconds(s.StartSeconds)
+			}
+			wall := ""
+			if s.StartSeconds > 0 {
+				wall = fmt.Sprintf("%.2fs", s.WallSeconds)
+			}
+			m.f("| %s | `%s` | %s | %s | %s | %s | %s | %d |\n", s.Run, mdText(s.Addr), s.Phase, s.Status, start, stepTook(s), wall, s.Attempts)
+		}
+		m.f("\n</details>\n")
+	}
+	m.f("\n<sub>Durations are plan time%s, from the start of each run. API calls: %d (%.1f per VM).</sub>\n", r.scaleNote(), r.Figures.APICalls, r.Figures.APICallsPerVM)
+	return m.err
+}
+
+func (r *Report) mdList(m *mdWriter, title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	m.f("\n## %s\n\n", title)
+	for _, it := range items {
+		m.f("- %s\n", mdText(it))
+	}
+}
+
+// summaryLine says what ran, where and when, in one sentence.
+func (r *Report) summaryLine() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run %s of recovery plan %q, mode %s, against %s", r.RunID, r.RecoveryPlan, r.Mode, r.targetWords())
+	if !r.Start.IsZero() {
+		fmt.Fprintf(&b, ", started %s UTC", r.Start.UTC().Format("2006-01-02 15:04:05"))
+	}
+	fmt.Fprintf(&b, ", %.1fs wall.", r.WallSeconds)
+	if r.Owner != "" {
+		fmt.Fprintf(&b, " Owner: %s.", r.Owner)
+	}
+	return b.String()
+}
+
+// targetWords names where the run ran.
+func (r *Report) targetWords() string {
+	switch r.Target {
+	case "sim":
+		return fmt.Sprintf("the simulated sites (time scale %g)", r.timeScale())
+	case "live":
+		return "the live sites"
+	}
+	return "its sites"
+}
+
+func (r *Report) timeScale() float64 {
+	if r.TimeScale > 0 {
+		return r.TimeScale
+	}
+	return 1
+}
+
+// scaleNote explains plan time for a scaled simulation.
+func (r *Report) scaleNote() string {
+	if r.TimeScale > 0 && r.TimeScale != 1 {
+		return fmt.Sprintf(" (wall time ÷ %g)", r.TimeScale)
+	}
+	return ""
+}
+
+// otherWarnings are the warnings that are not drift.
+func (r *Report) otherWarnings() []string {
+	var out []string
+	for _, w := range r.Warnings {
+		if !slices.Contains(r.Drift, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// stepTook is how long a step ran, in plan time; "" when it did not.
+func stepTook(s Step) string {
+	if s.StartSeconds == 0 || s.EndSeconds == 0 {
+		return ""
+	}
+	return FormatSeconds(s.PlanSeconds)
+}
+
+func mark(ok bool) string {
+	if ok {
+		return "✅"
+	}
+	return "❌"
+}
+
+// statusMark marks a VM's or a step's status: done, failed, or neither
+// (skipped, not run, best-effort failure, interrupted).
+func statusMark(status string) string {
+	switch status {
+	case "ok", "ready":
+		return "✅"
+	case "failed", "not_ready":
+		return "❌"
+	}
+	return "⚠️"
+}
+
+func resultMark(result string) string {
+	switch result {
+	case "passed":
+		return "✅"
+	case "interrupted":
+		return "⚠️"
+	}
+	return "❌"
+}
+
+func metWord(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "missed"
+}
+
+// mdText makes text safe in a Markdown table cell or list item: pipes
+// escaped, line breaks as <br>, and no raw HTML.
+var mdReplacer = strings.NewReplacer("|", `\|`, "\r\n", "<br>", "\n", "<br>", "<", "&lt;", ">", "&gt;", "&", "&amp;", "`", "'")
+
+func mdText(s string) string { return mdReplacer.Replace(s) }
+
+// mdWriter keeps the first write error.
+type mdWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (m *mdWriter) f(format string, args ...any) {
+	if m.err == nil {
+		_, m.err = fmt.Fprintf(m.w, format, args...)
+	}
+}
