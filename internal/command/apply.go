@@ -73,5 +73,6 @@ func runApply(c *cli, args []string) int {
 		return ExitError
 	}
 	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: newRunID(), auto: *auto,
+		intro:  fmt.Sprintf("applying %s (mode %s of plan %q)", pos[0], m, cp.plan.Name),
 		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, RecoveryPlan: saved.RecoveryPlan, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
 }

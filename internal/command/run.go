@@ -142,6 +142,8 @@ type execution struct {
 	forceUnlock                       string
 	// record, for a new run, is saved for resume.
 	record *runRecord
+	// intro, if set, is what the run's first line says it does.
+	intro string
 	// For a resumed run: when it began and the steps done.
 	began time.Time
 	done  map[string]bool
@@ -182,9 +184,12 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 			writeFileAtomic(filepath.Join(ses.runDir, inventoryName), b, 0o644)
 		}
 	}
-	if len(e.done) > 0 {
+	switch {
+	case e.intro != "":
+		fmt.Fprintf(c.stdout, "Run %s: %s.\n", e.runID, e.intro)
+	case len(e.done) > 0:
 		fmt.Fprintf(c.stdout, "Run %s: resuming mode %s of plan %q against the %s sites; %d of %d steps were done.\n", e.runID, m, cp.plan.Name, targetWord(cp.target), len(e.done), len(cp.prog.Steps))
-	} else {
+	default:
 		fmt.Fprintf(c.stdout, "Run %s: mode %s of plan %q against the %s sites.\n", e.runID, m, cp.plan.Name, targetWord(cp.target))
 	}
 	lk, err := c.lockGroups(ctx, cp.target, e.stateDir, groups, e.runID, m)
