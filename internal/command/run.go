@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -101,12 +102,19 @@ func needsConfirmation(m plans.Mode) bool {
 // in a terminal, to type the plan's name; elsewhere it refuses.
 func (c *cli) askConfirmation(cp *compiled, dir string) bool {
 	m := cp.prog.Mode
-	if !isTerminal(os.Stdin) || !isTerminal(c.stdout) {
+	if !isTerminal(os.Stdin) {
 		fmt.Fprintf(c.stderr, "drplan run: a live %s changes production and needs confirmation; nothing was done. Review it with drplan plan -mode %s --live %s, then confirm it with --confirm %s.\n", m, m, dir, cp.plan.Name)
 		return false
 	}
-	writeProgram(c.stdout, cp.prog)
-	fmt.Fprintf(c.stdout, "\nThis %s changes production at the sites above. Type the plan's name (%s) to go on: ", m, cp.plan.Name)
+	// Asked on the terminal, as sudo and ssh ask, even when stdout goes
+	// to a log.
+	var out io.Writer = c.stderr
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		out = tty
+	}
+	writeProgram(out, cp.prog)
+	fmt.Fprintf(out, "\nThis %s changes production at the sites above. Type the plan's name (%s) to go on: ", m, cp.plan.Name)
 	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 	if strings.TrimSpace(line) != cp.plan.Name {
 		fmt.Fprintf(c.stderr, "drplan run: %q is not the plan's name; nothing was done.\n", strings.TrimSpace(line))
