@@ -357,3 +357,37 @@ func TestLockContention(t *testing.T) {
 		t.Errorf("-force-unlock: exit %d, want the broken locks listed and the run to pass:\n%s", code, out)
 	}
 }
+
+// TestMigrateHaltsOnShutdown: a migration whose VM cannot be shut down
+// cleanly (its guest hangs) halts before anything is promoted: the
+// replicas are still replicas, and the run says how to go on.
+func TestMigrateHaltsOnShutdown(t *testing.T) {
+	dir, w, vars := liveWorld(t, `simulation {
+  time_scale = 0.002
+  boot_time  = "30s"
+  vm "dev-01" {
+    site     = site.west
+    networks = ["DR-Prod"]
+  }
+  fault "boot_failure" { vm = "web-02" }
+}
+`)
+	code, out, rep := runMode(t, dir, vars, "migrate")
+	if code != ExitError || !strings.Contains(out, "protected/vm.web-02/shutdown FAILED") || !strings.Contains(out, "drplan resume") {
+		t.Fatalf("migrate with a hung guest: exit %d, want 1 with the shutdown failure and how to resume:\n%s", code, out)
+	}
+	st := worldState(t, w)
+	for _, vm := range []string{"db-01", "web-01", "web-02"} {
+		if !strings.Contains(st["west:drplan-replicas/"+vm], "replica-of=east") {
+			t.Errorf("%s at west: %q; nothing may be promoted after a failed shutdown", vm, st["west:drplan-replicas/"+vm])
+		}
+	}
+	if !strings.HasPrefix(st["east:web-02"], "poweredOn") {
+		t.Errorf("the hung VM is %q; it must not be powered off by force", st["east:web-02"])
+	}
+	for _, s := range rep.Steps {
+		if strings.HasSuffix(s.Addr, "/promote") && s.Status != "not_run" {
+			t.Errorf("%s: %s, want not run", s.Addr, s.Status)
+		}
+	}
+}
