@@ -99,14 +99,19 @@ func (b *builder) prepare() []string {
 		}
 	}
 	for _, sv := range b.suspendVMs() {
-		kind, action, prefix := steps.PowerOff, "power_off", "suspend/"
-		if b.mode == plans.ModeCleanup || b.mode == plans.ModeFailback {
-			kind, action, prefix = steps.PowerOn, "power_on", "resume/"
+		// A drill's cleanup resumes what the drill suspended; failback
+		// what any failover did ("" matches every run's mark).
+		kind, action, prefix, run := steps.Suspend, "power_off", "suspend/", RunPlaceholder
+		switch b.mode {
+		case plans.ModeCleanup:
+			kind, action, prefix = steps.Resume, "power_on", "resume/"
+		case plans.ModeFailback:
+			kind, action, prefix, run = steps.Resume, "power_on", "resume/", ""
 		}
 		s := b.add(&steps.Step{Addr: prefix + addrs.Ref{Kind: addrs.VM, Name: sv.name}.String() + "/" + action, Kind: kind,
-			Phase: steps.PhasePrepare, VM: sv.name, Site: sv.site, Slot: true, Args: steps.Args{Target: sv.path},
+			Phase: steps.PhasePrepare, VM: sv.name, Site: sv.site, Slot: true, Args: steps.Args{Target: sv.path, Run: run},
 			Timeout: steps.Duration(5 * time.Minute), OnFailure: string(plans.Continue)})
-		if kind == steps.PowerOff {
+		if kind == steps.Suspend {
 			gate = append(gate, s.Addr)
 		}
 	}

@@ -54,6 +54,8 @@ var defaultEstimates = map[steps.Kind]time.Duration{
 	steps.Customize:  5 * time.Second,
 	steps.PowerOn:    5 * time.Second,
 	steps.PowerOff:   5 * time.Second,
+	steps.Suspend:    5 * time.Second,
+	steps.Resume:     5 * time.Second,
 	steps.Shutdown:   time.Minute,
 	steps.Destroy:    5 * time.Second,
 	steps.Sync:       30 * time.Second,

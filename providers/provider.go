@@ -193,6 +193,15 @@ type Site interface {
 	// another site (reverse replication).
 	Demote(ctx context.Context, req DemoteRequest) (VM, error)
 
+	// Suspend powers off a running VM to free capacity for a recovery,
+	// marking it with runID first; a VM that is off already is left
+	// alone, unmarked. It reports whether it suspended the VM.
+	Suspend(ctx context.Context, vm VM, runID string) (bool, error)
+	// Resume powers on a VM that Suspend marked, for runID ("" for any
+	// run), and clears the mark; a VM without that mark stays as it is.
+	// It reports whether it resumed the VM.
+	Resume(ctx context.Context, vm VM, runID string) (bool, error)
+
 	// Lock takes the named lock at the site for holder. A lock the same
 	// run holds is taken again (a resumed run); one another run holds is
 	// refused with a *LockedError, unless it has expired.

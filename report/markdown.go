@@ -23,7 +23,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	m.f("| RTO | %s | %s | %s %s (estimate %s) |\n", FormatSeconds(r.RTO.AchievedSeconds), rto, mark(r.RTO.Met), metWord(r.RTO.Met), FormatSeconds(r.RTO.EstimateSeconds))
 	for _, g := range r.RPO {
-		m.f("| RPO of group `%s` | %s | %s | %s %s |\n", mdText(g.Group), FormatSeconds(g.AchievedSeconds), FormatSeconds(g.TargetSeconds), mark(g.Met), metWord(g.Met))
+		note := ""
+		if g.Note != "" {
+			note = " (" + mdText(g.Note) + ")"
+		}
+		m.f("| RPO of group `%s` | %s%s | %s | %s %s |\n", mdText(g.Group), FormatSeconds(g.AchievedSeconds), note, FormatSeconds(g.TargetSeconds), mark(g.Met), metWord(g.Met))
 	}
 
 	if len(r.Checks) > 0 {

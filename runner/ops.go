@@ -81,6 +81,12 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 		return nil, site.PowerOn(ctx, target)
 	case steps.PowerOff:
 		return nil, site.PowerOff(ctx, target)
+	case steps.Suspend:
+		did, err := site.Suspend(ctx, target, r.expand(a.Run))
+		return map[string]string{"suspended": fmt.Sprint(did)}, err
+	case steps.Resume:
+		did, err := site.Resume(ctx, target, r.expand(a.Run))
+		return map[string]string{"resumed": fmt.Sprint(did)}, err
 	case steps.Destroy:
 		return nil, site.Destroy(ctx, target)
 	case steps.WaitReady:

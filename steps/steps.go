@@ -89,6 +89,8 @@ const (
 	Destroy    Kind = "destroy"     // delete a VM the run created
 	Sync       Kind = "sync"        // final replication of a group
 	Reverse    Kind = "reverse"     // reverse a group's replication
+	Suspend    Kind = "suspend"     // power off a VM to make room, marked
+	Resume     Kind = "resume"      // power on a VM a run suspended
 	VerifyGone Kind = "verify_gone" // prove nothing the run created is left
 	Custom     Kind = "custom"      // a plan's step block
 )
@@ -150,6 +152,9 @@ type Args struct {
 	WaitFor  string   `json:"wait_for,omitempty"`
 	Delay    Duration `json:"delay,omitempty"`
 	Point    string   `json:"point,omitempty"`
+	// Run is, for suspend and resume, the run whose mark the VM carries
+	// ("{run}"; "" for resume: any run's).
+	Run string `json:"run,omitempty"`
 	// Peer is, for reverse, the site of the VM the target will replicate.
 	Peer string `json:"peer,omitempty"`
 

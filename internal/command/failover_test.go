@@ -176,6 +176,19 @@ func diffStates(before, after map[string]string) string {
 // resumes.
 func TestRoundTrip(t *testing.T) {
 	dir, w, vars := liveWorld(t, "")
+	// dev-02 is off before the failover: failback must leave it off.
+	ctx := context.Background()
+	west := w.Site("west")
+	pass, _ := west.URL.User.Password()
+	site, err := vsphere.Connector{}.Open(ctx, providers.SiteConfig{Name: "west", Datacenter: west.Datacenter, URL: west.URL.String(),
+		Username: west.URL.User.Username(), Password: pass, Thumbprint: west.Thumbprint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close(ctx)
+	if err := site.PowerOff(ctx, providers.VM{Site: "west", Path: "dev-02"}); err != nil {
+		t.Fatal(err)
+	}
 	before := worldState(t, w)
 
 	code, out, rep := runMode(t, dir, vars, "migrate")
@@ -183,9 +196,16 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("migrate: exit %d\n%s", code, out)
 	}
 	for _, r := range rep.RPO {
-		if r.AchievedSeconds != 0 || !r.Met {
-			t.Errorf("migrate: group %s lost %gs of data; a migration loses none", r.Group, r.AchievedSeconds)
+		if r.AchievedSeconds != 0 || !r.Met || !strings.Contains(r.Note, "zero data loss") {
+			t.Errorf("migrate: group %s lost %gs of data (%q); a migration loses none, and the report says so", r.Group, r.AchievedSeconds, r.Note)
 		}
+	}
+	if md, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", rep.RunID, "report.md")); len(md) == 1 {
+		if b, _ := os.ReadFile(md[0]); !strings.Contains(string(b), "zero data loss") {
+			t.Errorf("the Markdown report of the migration does not say it lost no data:\n%s", b)
+		}
+	} else {
+		t.Errorf("no report.md in the migration's folder")
 	}
 	mid := worldState(t, w)
 	for vm, want := range map[string]string{
@@ -193,6 +213,7 @@ func TestRoundTrip(t *testing.T) {
 		"west:web-01": "poweredOn nics=[DR-Prod/true] ip=10.2.0.11",
 		"west:web-02": "poweredOn nics=[DR-Prod/true] ip=10.2.9.9", // vm override
 		"west:dev-01": "poweredOff nics=[DR-Prod/true]",            // suspended
+		"west:dev-02": "poweredOff nics=[DR-Prod/true]",            // off already
 		"east:db-01":  "poweredOff nics=[Prod/true]",
 	} {
 		if mid[vm] != want {

@@ -21,6 +21,9 @@ const (
 	// FieldPromoted marks a VM a run promoted from a replica: a
 	// PromotedInfo.
 	FieldPromoted = "drplan.promoted"
+	// FieldSuspended marks a VM a run powered off to make room at a
+	// recovery site (suspend_at_recovery); its value is the run id.
+	FieldSuspended = "drplan.suspended"
 	// FieldOrigin holds, on a recovered VM, the address (CIDR form) it
 	// had at the site it left, for failback.
 	FieldOrigin = "drplan.origin"

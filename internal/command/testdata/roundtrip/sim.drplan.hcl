@@ -6,4 +6,8 @@ simulation {
     site     = site.west
     networks = ["DR-Prod"]
   }
+  vm "dev-02" {
+    site     = site.west
+    networks = ["DR-Prod"]
+  }
 }
