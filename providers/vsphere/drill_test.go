@@ -354,6 +354,10 @@ func TestReadOnly(t *testing.T) {
 	vm.Ref = "vm-1"
 	_, cloneErr := site.Clone(ctx, providers.CloneRequest{Replica: vm, Name: "x", Folder: "drills", Networks: []string{"DR-Bubble"}, RunID: "r"})
 	_, guestErr := site.RunInGuest(ctx, vm, providers.GuestRequest{Program: "/bin/true", Username: "root", Password: "pw"})
+	_, promoteErr := site.Promote(ctx, providers.PromoteRequest{Replica: vm, Target: "web-01", RunID: "r"})
+	_, demoteErr := site.Demote(ctx, providers.DemoteRequest{VM: vm, Of: "web-01", Group: "web", Site: "east", RunID: "r"})
+	_, suspendErr := site.Suspend(ctx, vm, "r")
+	_, resumeErr := site.Resume(ctx, vm, "r")
 	for name, err := range map[string]error{
 		"clone":        cloneErr,
 		"set_networks": site.SetNetworks(ctx, vm, []string{"DR-Bubble"}),
@@ -362,6 +366,12 @@ func TestReadOnly(t *testing.T) {
 		"power_off":    site.PowerOff(ctx, vm),
 		"destroy":      site.Destroy(ctx, vm),
 		"guest":        guestErr,
+		"promote":      promoteErr,
+		"reverse":      demoteErr,
+		"shutdown":     site.Shutdown(ctx, vm),
+		"suspend":      suspendErr,
+		"resume":       resumeErr,
+		"lock":         site.Lock(ctx, "web", providers.LockHolder{Run: "r"}),
 	} {
 		var pe *providers.Error
 		if !errors.As(err, &pe) || pe.Kind != providers.ReadOnlyViolation || pe.Op != name {

@@ -357,57 +357,48 @@ func (s *site) disconnect(ctx context.Context, ref types.ManagedObjectReference,
 // mark; a VM that is off and unmarked is left alone.
 func (s *site) Suspend(ctx context.Context, vm providers.VM, runID string) (bool, error) {
 	const op = "suspend"
-	obj := s.object(vm)
-	if err := s.refuse(op, vm); err != nil {
-		return false, err
-	}
-	ref, err := s.refOf(ctx, op, vm)
+	ref, m, mark, err := s.suspendMark(ctx, op, vm)
 	if err != nil {
 		return false, err
-	}
-	m, err := s.readVM(ctx, ref)
-	if err != nil {
-		return false, fail(op, obj, err)
-	}
-	mark, err := s.field(ctx, m.CustomValue, FieldSuspended)
-	if err != nil {
-		return false, fail(op, obj, err)
 	}
 	if m.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOff {
 		return mark != "", nil
 	}
 	if mark == "" {
 		if err := s.setField(ctx, ref, FieldSuspended, runID); err != nil {
-			return false, fail(op, obj, err)
+			return false, fail(op, s.object(vm), err)
 		}
 	}
-	return true, fail(op, obj, s.setPower(ctx, ref, types.VirtualMachinePowerStatePoweredOff))
+	return true, fail(op, s.object(vm), s.setPower(ctx, ref, types.VirtualMachinePowerStatePoweredOff))
 }
 
 // Resume powers on a VM that a run suspended and clears the mark.
 func (s *site) Resume(ctx context.Context, vm providers.VM, runID string) (bool, error) {
 	const op = "resume"
-	obj := s.object(vm)
-	if err := s.refuse(op, vm); err != nil {
+	ref, _, mark, err := s.suspendMark(ctx, op, vm)
+	if err != nil || mark == "" || runID != "" && mark != runID {
 		return false, err
+	}
+	if err := s.setPower(ctx, ref, types.VirtualMachinePowerStatePoweredOn); err != nil {
+		return false, fail(op, s.object(vm), err)
+	}
+	return true, fail(op, s.object(vm), s.setField(ctx, ref, FieldSuspended, ""))
+}
+
+// suspendMark reads a VM and its drplan.suspended mark for a mutating
+// operation.
+func (s *site) suspendMark(ctx context.Context, op string, vm providers.VM) (types.ManagedObjectReference, mo.VirtualMachine, string, error) {
+	var m mo.VirtualMachine
+	if err := s.refuse(op, vm); err != nil {
+		return types.ManagedObjectReference{}, m, "", err
 	}
 	ref, err := s.refOf(ctx, op, vm)
 	if err != nil {
-		return false, err
+		return ref, m, "", err
 	}
-	m, err := s.readVM(ctx, ref)
-	if err != nil {
-		return false, fail(op, obj, err)
+	if m, err = s.readVM(ctx, ref); err != nil {
+		return ref, m, "", fail(op, s.object(vm), err)
 	}
 	mark, err := s.field(ctx, m.CustomValue, FieldSuspended)
-	if err != nil {
-		return false, fail(op, obj, err)
-	}
-	if mark == "" || runID != "" && mark != runID {
-		return false, nil
-	}
-	if err := s.setPower(ctx, ref, types.VirtualMachinePowerStatePoweredOn); err != nil {
-		return false, fail(op, obj, err)
-	}
-	return true, fail(op, obj, s.setField(ctx, ref, FieldSuspended, ""))
+	return ref, m, mark, fail(op, s.object(vm), err)
 }
