@@ -212,6 +212,13 @@ func drillChecks(r *report.Report) []report.Check {
 	if r.RTO.TargetSeconds > 0 {
 		rto.Detail += " against a target of " + secs(r.RTO.TargetSeconds)
 	}
+	if !r.RTO.Met && (r.RTO.TargetSeconds == 0 || r.RTO.AchievedSeconds <= r.RTO.TargetSeconds) {
+		// In time, but the recovery did not complete: no RTO was achieved.
+		rto.Detail = fmt.Sprintf("not achieved: the recovery did not complete (a step failed or did not run); what finished took %s", secs(r.RTO.AchievedSeconds))
+		if r.RTO.TargetSeconds > 0 {
+			rto.Detail += " of the " + secs(r.RTO.TargetSeconds) + " target"
+		}
+	}
 	rpo := report.Check{Name: "RPO", Passed: true}
 	var parts []string
 	for _, g := range r.RPO {
