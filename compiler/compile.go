@@ -407,6 +407,9 @@ func (b *builder) productionPath(g *plans.ProtectionGroup, vm string) string {
 	if v := b.inventoryVM(b.fromSite(g), vm); v != nil {
 		return v.Path()
 	}
+	if r := b.replica(b.toSite(g), vm); r != nil && r.Replica.Folder != "" {
+		return r.Replica.Folder + "/" + vm // the protected site cannot be read
+	}
 	return vm
 }
 

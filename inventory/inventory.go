@@ -77,6 +77,9 @@ type Replica struct {
 	Of     string // the protected VM's name
 	Group  string
 	Site   string // the protected site
+	// Folder is the protected VM's folder at its site, as recorded with
+	// the replica.
+	Folder string
 	Points RecoveryPoints
 }
 

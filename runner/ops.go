@@ -34,9 +34,21 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 		}
 		return r.opts.Custom.RunStep(ctx, s, r.env)
 	}
+	r.mu.Lock()
+	gone := r.unreachable[s.Site]
+	r.mu.Unlock()
+	if gone != nil && s.Optional {
+		return map[string]string{"unreachable": s.Site}, fmt.Errorf("site %s is unreachable, so this step could not run; the run goes on without it: %w", s.Site, gone)
+	}
 	site, err := r.site(ctx, s.Site)
 	if err != nil {
 		if s.Optional {
+			r.mu.Lock()
+			if r.unreachable == nil {
+				r.unreachable = map[string]error{}
+			}
+			r.unreachable[s.Site] = err
+			r.mu.Unlock()
 			// A failover's power-off at a protected site that is gone:
 			// the run goes on without it, and says so.
 			return map[string]string{"unreachable": s.Site}, fmt.Errorf("site %s is unreachable, so this step could not run; the run goes on without it: %w", s.Site, err)

@@ -170,6 +170,11 @@ type run struct {
 	baseline map[string]int64
 	ctx      context.Context // the run's
 	began    time.Time
+	opening  map[string]*sync.Mutex // per site, while it is being opened
+	// unreachable holds the sites an optional step could not open: the
+	// other optional steps there (a failover's power-offs at a site that
+	// is gone) fail at once instead of each waiting for the network.
+	unreachable map[string]error
 }
 
 // Run executes the program until every step has finished or been skipped,
@@ -477,8 +482,27 @@ func (r *run) expand(s string) string { return strings.ReplaceAll(s, "{run}", r.
 // site opens a site of the program, once.
 func (r *run) site(ctx context.Context, name string) (providers.Site, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if s := r.sites[name]; s != nil {
+		r.mu.Unlock()
+		return s, nil
+	}
+	if r.opening == nil {
+		r.opening = map[string]*sync.Mutex{}
+	}
+	m := r.opening[name]
+	if m == nil {
+		m = &sync.Mutex{}
+		r.opening[name] = m
+	}
+	r.mu.Unlock()
+	// One opener per site at a time; the others wait for it, and steps
+	// at other sites go on meanwhile.
+	m.Lock()
+	defer m.Unlock()
+	r.mu.Lock()
+	s := r.sites[name]
+	r.mu.Unlock()
+	if s != nil {
 		return s, nil
 	}
 	readOnly := false
@@ -494,8 +518,10 @@ func (r *run) site(ctx context.Context, name string) (providers.Site, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
 	r.sites[name] = s
 	r.baseline[name] = s.Calls() // the site may be shared with earlier work
+	r.mu.Unlock()
 	return s, nil
 }
 

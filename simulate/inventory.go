@@ -313,7 +313,7 @@ func (s *Site) placeReplicas(ctx context.Context, parallel int) error {
 		if err != nil {
 			return fmt.Errorf("replica of %s: %w", v.Name, err)
 		}
-		info := vsphere.ReplicaInfo{VM: v.Name, Group: v.Group, Site: v.Site}
+		info := vsphere.ReplicaInfo{VM: v.Name, Group: v.Group, Site: v.Site, Folder: v.Folder}
 		if err := s.setField(ctx, vm.Reference(), vsphere.FieldReplica, info.String()); err != nil {
 			return err
 		}

@@ -270,6 +270,9 @@ func TestFailoverSiteDown(t *testing.T) {
     site     = site.west
     networks = ["DR-Prod"]
   }
+  vm "db-01" {
+    folder = "prod/db"
+  }
   fault "site_down" {
     site = site.east
     at   = "start"
@@ -291,6 +294,16 @@ func TestFailoverSiteDown(t *testing.T) {
 	}
 	if ready != 3 {
 		t.Errorf("%d VMs recovered at west, want 3: %+v", ready, rep.VMs)
+	}
+	// The folder comes from the replica's record, east being unreadable.
+	promoted := ""
+	for _, s := range rep.Steps {
+		if s.Addr == "tier.db/vm.db-01/promote" {
+			promoted = s.Detail["vm"]
+		}
+	}
+	if promoted != "west:prod/db/db-01" {
+		t.Errorf("db-01 recovered as %q, want west:prod/db/db-01, its folder at east", promoted)
 	}
 	for _, r := range rep.RPO {
 		if r.AchievedSeconds <= 0 {

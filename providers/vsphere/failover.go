@@ -276,7 +276,8 @@ func (s *site) Demote(ctx context.Context, req providers.DemoteRequest) (provide
 		return providers.VM{}, err
 	}
 	replica := providers.VM{Site: s.name, Path: joinPath(ReplicaFolder, req.Of)}
-	info := ReplicaInfo{VM: req.Of, Group: req.Group, Site: req.Site}.String()
+	folder, _ := path.Split(strings.Trim(req.VM.Path, "/"))
+	info := ReplicaInfo{VM: req.Of, Group: req.Group, Site: req.Site, Folder: strings.Trim(folder, "/")}.String()
 	ref, _, err := s.resolve(ctx, req.VM)
 	if err != nil {
 		return providers.VM{}, fail(op, obj, err)

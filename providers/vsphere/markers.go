@@ -47,11 +47,18 @@ type ReplicaInfo struct {
 	VM    string // name of the protected VM
 	Group string // protection group
 	Site  string // protected site
+	// Folder is the protected VM's folder at its site: where a failover
+	// puts the recovered VM even when that site cannot be read.
+	Folder string
 }
 
 // String encodes the info as the value of FieldReplica.
 func (r ReplicaInfo) String() string {
-	return url.Values{"vm": {r.VM}, "group": {r.Group}, "site": {r.Site}}.Encode()
+	v := url.Values{"vm": {r.VM}, "group": {r.Group}, "site": {r.Site}}
+	if r.Folder != "" {
+		v.Set("folder", r.Folder)
+	}
+	return v.Encode()
 }
 
 // ParseReplicaInfo decodes a FieldReplica value.
@@ -60,7 +67,7 @@ func ParseReplicaInfo(s string) (ReplicaInfo, error) {
 	if err != nil || v.Get("vm") == "" {
 		return ReplicaInfo{}, fmt.Errorf("%q is not a %s value", s, FieldReplica)
 	}
-	return ReplicaInfo{VM: v.Get("vm"), Group: v.Get("group"), Site: v.Get("site")}, nil
+	return ReplicaInfo{VM: v.Get("vm"), Group: v.Get("group"), Site: v.Get("site"), Folder: v.Get("folder")}, nil
 }
 
 // PromotedInfo says which run promoted a VM and to which point.
