@@ -161,7 +161,9 @@ func Build(in Input) *Report {
 		return wall
 	}
 
-	// Split the journal into the runs it holds.
+	// Split the journal into the runs it holds. A resumed run
+	// (drplan resume) goes on with the run it resumes: one run, from the
+	// first start to the last end, crash included.
 	type runEvents struct {
 		start, end time.Time
 		result     string
@@ -170,13 +172,17 @@ func Build(in Input) *Report {
 	}
 	var runs []*runEvents
 	for _, e := range in.Events {
-		if e.Type == runner.EventRunStarted || len(runs) == 0 {
+		resumed := e.Type == runner.EventRunStarted && e.Detail["resumed"] == "true" && len(runs) > 0
+		if e.Type == runner.EventRunStarted && !resumed || len(runs) == 0 {
 			runs = append(runs, &runEvents{start: e.Time})
 			if r.RunID == "" {
 				r.Start = e.Time
 			}
 		}
 		cur := runs[len(runs)-1]
+		if resumed {
+			cur.end, cur.result = time.Time{}, ""
+		}
 		cur.events = append(cur.events, e)
 		if e.Type == runner.EventRunFinished {
 			cur.end, cur.result = e.Time, e.Result

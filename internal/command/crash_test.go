@@ -1,6 +1,7 @@
 package command
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/simulate"
 )
 
@@ -209,6 +211,24 @@ func crashTrial(t *testing.T, mode string, kill time.Duration, want map[string]s
 		code, rout := runCLI(t, append(append([]string{"resume"}, vars...), id, dir)...)
 		if code != ExitOK {
 			t.Fatalf("resume %s: exit %d\nkilled run:\n%s\nresume:\n%s", id, code, out.String(), rout)
+		}
+		// The report tells one run, crash included, that passed.
+		b, err := os.ReadFile(filepath.Join(dir, ".drplan", "runs", id, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep report.Report
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		ready := 0
+		for _, v := range rep.VMs {
+			if v.Status == "ready" {
+				ready++
+			}
+		}
+		if rep.Result != "passed" || len(rep.Runs) != 1 || ready != 100 {
+			t.Errorf("report of the resumed run: %s, %d runs, %d of 100 VMs ready; want one passed run with every VM", rep.Result, len(rep.Runs), ready)
 		}
 	}
 	got := settled(t, w, want)

@@ -245,8 +245,8 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 func runPrograms(dir string, events []runner.Event) []*steps.Program {
 	var out []*steps.Program
 	for _, e := range events {
-		if e.Type != runner.EventRunStarted {
-			continue
+		if e.Type != runner.EventRunStarted || e.Detail["resumed"] == "true" {
+			continue // a resumed run goes on with the program it began
 		}
 		name := e.Detail["mode"] + ".json"
 		if e.Detail["mode"] == "test" {

@@ -100,6 +100,9 @@ func Read(dir string) *Run {
 	for _, ev := range events {
 		switch ev.Type {
 		case runner.EventRunStarted:
+			if ev.Detail["resumed"] == "true" {
+				continue // the same run, resumed
+			}
 			r.Modes = append(r.Modes, ev.Detail["mode"])
 			if r.Plan == "" {
 				r.Plan = ev.Detail["plan"]
@@ -130,7 +133,7 @@ func runsStarted(dir string) int {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for sc.Scan() {
-		if bytes.Contains(sc.Bytes(), []byte(`"type":"`+runner.EventRunStarted+`"`)) {
+		if line := sc.Bytes(); bytes.Contains(line, []byte(`"type":"`+runner.EventRunStarted+`"`)) && !bytes.Contains(line, []byte(`"resumed":"true"`)) {
 			n++
 		}
 	}
