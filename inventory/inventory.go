@@ -74,9 +74,9 @@ type NIC struct {
 // Replica says what a replica VM copies and to which points it can be
 // recovered.
 type Replica struct {
-	Of     string // the protected VM's name
-	Group  string
-	Site   string // the protected site
+	Of    string // the protected VM's name
+	Group string
+	Site  string // the protected site
 	// Folder is the protected VM's folder at its site, as recorded with
 	// the replica.
 	Folder string
