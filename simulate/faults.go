@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"os"
 	"path"
 	"regexp"
 	"sync/atomic"
@@ -130,8 +131,9 @@ func (s *Site) Down() bool { return s.down.Load() }
 // wrapHTTP puts the outage switch in front of the site's HTTP handler.
 func (s *Site) wrapHTTP() {
 	// Clients that refuse the site's certificate (as they should until
-	// told its thumbprint) are their own business, not log noise.
-	s.Server.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
+	// told its thumbprint) are their own business, not log noise; a
+	// handler's panic is not.
+	s.Server.Server.Config.ErrorLog = log.New(panicsOnly{os.Stderr}, "simulated site "+s.Name+": ", 0)
 	inner := s.Server.Server.Config.Handler
 	s.Server.Server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.down.Load() {
@@ -206,10 +208,12 @@ func (s *Site) serveSerially(w http.ResponseWriter, r *http.Request, body []byte
 
 // waitTask waits for a task of the site to end, checking often: vcsim's
 // own Task.Wait sleeps 10 ms between looks, too long to hold the lock.
+// A task that has not ended after maxTaskWait is let go, so that one
+// stuck task cannot hold every later call of the site.
 func (s *Site) waitTask(t *simulator.Task) {
 	lockCtx := &simulator.Context{}
 	pause := 50 * time.Microsecond
-	for {
+	for start := time.Now(); time.Since(start) < maxTaskWait; {
 		var state types.TaskInfoState
 		s.Model.Map().WithLock(lockCtx, t, func() { state = t.Info.State })
 		if state == types.TaskInfoStateSuccess || state == types.TaskInfoStateError {
@@ -218,6 +222,20 @@ func (s *Site) waitTask(t *simulator.Task) {
 		time.Sleep(pause)
 		pause = min(2*pause, 2*time.Millisecond)
 	}
+}
+
+// maxTaskWait bounds how long the front holds a site for one task.
+const maxTaskWait = time.Minute
+
+// panicsOnly passes on the lines of a server's error log that report a
+// handler's panic.
+type panicsOnly struct{ w io.Writer }
+
+func (p panicsOnly) Write(b []byte) (int, error) {
+	if bytes.Contains(b, []byte("panic")) {
+		p.w.Write(b)
+	}
+	return len(b), nil
 }
 
 // recorder keeps a response until it may be sent.

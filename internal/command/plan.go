@@ -113,6 +113,16 @@ func writeProgram(w io.Writer, p *steps.Program) {
 	var pre, custom, end []*steps.Step
 	byTier := map[string][]*steps.Step{}
 	var tiers []string
+	// A step that waits, directly or not, for a tier to be done comes
+	// after the tiers (the steps are in graph order).
+	late := map[string]bool{}
+	for _, s := range p.Steps {
+		for _, d := range s.After {
+			if late[d] || strings.HasPrefix(d, "tier.") && strings.HasSuffix(d, "/done") {
+				late[s.Addr] = true
+			}
+		}
+	}
 	for _, s := range p.Steps {
 		switch {
 		case s.Tier != "" && s.Kind != steps.Barrier:
@@ -123,7 +133,7 @@ func writeProgram(w io.Writer, p *steps.Program) {
 		case s.Kind == steps.Custom:
 			custom = append(custom, s)
 		case s.Kind == steps.Barrier:
-		case s.Phase == steps.PhasePrepare || s.Phase == steps.PhaseReplicas:
+		case !late[s.Addr] && (s.Phase == steps.PhasePrepare || s.Phase == steps.PhaseReplicas):
 			pre = append(pre, s)
 		default:
 			end = append(end, s)
@@ -132,7 +142,7 @@ func writeProgram(w io.Writer, p *steps.Program) {
 	if len(pre) > 0 {
 		fmt.Fprintf(w, "\nBefore the tiers:\n")
 		for _, s := range pre {
-			fmt.Fprintf(w, "  %-44s %s at %s%s\n", s.Addr, s.Kind, s.Site, optional(s))
+			fmt.Fprintf(w, "  %-44s %s at %s%s%s\n", s.Addr, s.Kind, s.Site, peer(s), optional(s))
 		}
 	}
 	est := map[string]steps.TierEstimate{}
@@ -163,7 +173,7 @@ func writeProgram(w io.Writer, p *steps.Program) {
 	if len(end) > 0 {
 		fmt.Fprintf(w, "\nAfter the tiers:\n")
 		for _, s := range end {
-			fmt.Fprintf(w, "  %-44s %s at %s\n", s.Addr, s.Kind, s.Site)
+			fmt.Fprintf(w, "  %-44s %s at %s%s\n", s.Addr, s.Kind, s.Site, peer(s))
 		}
 	}
 	total := time.Duration(p.Estimate.Total)
@@ -176,6 +186,14 @@ func writeProgram(w io.Writer, p *steps.Program) {
 	default:
 		fmt.Fprintf(w, ", OVER the %s target by %s.\n", p.RTO, steps.Duration(total-rto))
 	}
+}
+
+// peer says what a reverse step makes its VM the replica of.
+func peer(s *steps.Step) string {
+	if s.Kind == steps.Reverse {
+		return ", replica of " + s.VM + " at " + s.Args.Peer
+	}
+	return ""
 }
 
 func optional(s *steps.Step) string {
