@@ -146,8 +146,12 @@ func (s *Site) wrapHTTP() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		if serialise, body := s.serialised(r); serialise {
+		serialise, body := s.serialised(r)
+		if serialise {
 			s.serveSerially(w, r, body, inner)
+			return
+		}
+		if s.views.serve(w, r, body, inner) {
 			return
 		}
 		inner.ServeHTTP(w, r)

@@ -72,6 +72,7 @@ type Site struct {
 	// dir holds the site's datastore files; datastore is its name.
 	dir, datastore string
 	down           atomic.Bool
+	views          viewGate
 	serialMu       sync.Mutex
 	calls          sync.Map // method name -> *atomic.Int64
 	boot           *bootModel

@@ -241,7 +241,7 @@ func TestWorldsMatchPlans(t *testing.T) {
 					t.Errorf("replica of %s is %s", v.Name, rep.Runtime.PowerState)
 				}
 				info, err := vsphere.ParseReplicaInfo(rc.field(rep, vsphere.FieldReplica))
-				if err != nil || info != (vsphere.ReplicaInfo{VM: v.Name, Group: v.Group, Site: v.Site}) {
+				if err != nil || info != (vsphere.ReplicaInfo{VM: v.Name, Group: v.Group, Site: v.Site, Folder: v.Folder}) {
 					t.Errorf("replica of %s is marked %+v, %v", v.Name, info, err)
 				}
 				points, err := vsphere.ParseRecoveryPoints(rc.field(rep, vsphere.FieldPoints))

@@ -561,6 +561,11 @@ func (m *taskMux) loop() {
 		if m.ctx.Err() != nil {
 			return
 		}
+		if isFault(err, &types.RequestCanceled{}) && m.ctx.Err() == nil {
+			// Someone cancelled this wait (a simulated site does, to
+			// work around vcsim's locking); the view and version stand.
+			continue
+		}
 		if err != nil {
 			m.mu.Lock()
 			replaced := m.cur != v

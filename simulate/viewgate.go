@@ -1,0 +1,127 @@
+package simulate
+
+import (
+	"bytes"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+)
+
+// viewGate keeps a client session's ModifyListView calls from running
+// while a WaitForUpdatesEx of the same session is being served. vcsim
+// v0.56.0 takes the locks of a ListView and of the PropertyFilter that
+// follows it in opposite orders in the two calls (ModifyListView: the
+// view, then the filter, to tell it of the change; WaitForUpdatesEx: the
+// filter, then the view, to collect it), so that the two deadlock when
+// they meet, and with them every later call on the view. The provider's
+// task multiplexer makes exactly these calls, as it should against
+// vCenter, which has no such problem; so the simulated site's front lets
+// a ModifyListView wait until the session's wait has returned (the wait
+// returns as soon as anything changes; after viewGrace it is cancelled,
+// which its caller takes as a wait to make again), and holds new waits
+// until the modification is done.
+type viewGate struct {
+	mu       sync.Mutex
+	sessions map[string]*sessionGate
+}
+
+type sessionGate struct {
+	waits     int           // WaitForUpdatesEx calls being served
+	collector string        // the collector they wait on
+	idle      chan struct{} // closed when waits drops to 0
+	modifying bool
+	free      chan struct{} // closed when the modification is done
+}
+
+// viewGrace is how long a ModifyListView waits for the session's wait to
+// return on its own before cancelling it.
+const viewGrace = 20 * time.Millisecond
+
+var (
+	waitCall      = []byte("<WaitForUpdatesEx")
+	modifyCall    = []byte("<ModifyListView")
+	collectorThis = regexp.MustCompile(`<_this type="PropertyCollector">([^<]+)</_this>`)
+)
+
+// serve serves a call of the session, gated when it is one of the two.
+// It reports false when the call is neither, for the caller to serve.
+func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, inner http.Handler) bool {
+	isWait, isModify := bytes.Contains(body, waitCall), bytes.Contains(body, modifyCall)
+	if !isWait && !isModify {
+		return false
+	}
+	key := ""
+	if c, err := r.Cookie("vmware_soap_session"); err == nil {
+		key = c.Value
+	}
+	g.mu.Lock()
+	if g.sessions == nil {
+		g.sessions = map[string]*sessionGate{}
+	}
+	sg := g.sessions[key]
+	if sg == nil {
+		sg = &sessionGate{}
+		g.sessions[key] = sg
+	}
+	for sg.modifying {
+		free := sg.free
+		g.mu.Unlock()
+		<-free
+		g.mu.Lock()
+	}
+	if isWait {
+		sg.waits++
+		if sg.idle == nil {
+			sg.idle = make(chan struct{})
+		}
+		if m := collectorThis.FindSubmatch(body); m != nil {
+			sg.collector = string(m[1])
+		}
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			if sg.waits--; sg.waits == 0 {
+				close(sg.idle)
+				sg.idle = nil
+			}
+			g.mu.Unlock()
+		}()
+		inner.ServeHTTP(w, r)
+		return true
+	}
+	sg.modifying, sg.free = true, make(chan struct{})
+	idle, collector := sg.idle, sg.collector
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		sg.modifying = false
+		close(sg.free)
+		g.mu.Unlock()
+	}()
+	if idle != nil {
+		select {
+		case <-idle:
+		case <-time.After(viewGrace):
+			cancelWait(r, collector, inner)
+			<-idle
+		}
+	}
+	inner.ServeHTTP(w, r)
+	return true
+}
+
+// cancelWait calls CancelWaitForUpdates on a collector of the session
+// that made r.
+func cancelWait(r *http.Request, collector string, inner http.Handler) {
+	body := `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
+		`<CancelWaitForUpdates xmlns="urn:vim25"><_this type="PropertyCollector">` + collector + `</_this></CancelWaitForUpdates></soapenv:Body></soapenv:Envelope>`
+	req := r.Clone(r.Context())
+	req.Body = readCloser{bytes.NewReader([]byte(body))}
+	req.ContentLength = int64(len(body))
+	inner.ServeHTTP(&recorder{header: http.Header{}, status: http.StatusOK}, req)
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
