@@ -17,17 +17,21 @@ import (
 // they meet, and with them every later call on the view. The provider's
 // task multiplexer makes exactly these calls, as it should against
 // vCenter, which has no such problem; so the simulated site's front lets
-// a ModifyListView wait until the session's wait has returned (the wait
-// returns as soon as anything changes; after viewGrace it is cancelled,
-// which its caller takes as a wait to make again), and holds new waits
-// until the modification is done.
+// a ModifyListView wait until the session's wait on a collector that
+// follows a ListView has returned (the wait returns as soon as anything
+// changes; after viewGrace it is cancelled, which its caller takes as a
+// wait to make again), and holds new such waits until the modification
+// is done. Waits on other collectors (readiness waits) are not touched.
 type viewGate struct {
 	mu       sync.Mutex
 	sessions map[string]*sessionGate
 }
 
 type sessionGate struct {
-	waits     int           // WaitForUpdatesEx calls being served
+	// views are the session's collectors with a filter that follows a
+	// ListView (learnt from CreateFilter); only waits on those are gated.
+	views     map[string]bool
+	waits     int           // WaitForUpdatesEx calls on them being served
 	collector string        // the collector they wait on
 	idle      chan struct{} // closed when waits drops to 0
 	modifying bool
@@ -41,6 +45,8 @@ const viewGrace = 20 * time.Millisecond
 var (
 	waitCall      = []byte("<WaitForUpdatesEx")
 	modifyCall    = []byte("<ModifyListView")
+	filterCall    = []byte("<CreateFilter")
+	listView      = []byte(`type="ListView"`)
 	collectorThis = regexp.MustCompile(`<_this type="PropertyCollector">([^<]+)</_this>`)
 )
 
@@ -48,8 +54,13 @@ var (
 // It reports false when the call is neither, for the caller to serve.
 func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, inner http.Handler) bool {
 	isWait, isModify := bytes.Contains(body, waitCall), bytes.Contains(body, modifyCall)
-	if !isWait && !isModify {
+	isViewFilter := bytes.Contains(body, filterCall) && bytes.Contains(body, listView)
+	if !isWait && !isModify && !isViewFilter {
 		return false
+	}
+	collector := ""
+	if m := collectorThis.FindSubmatch(body); m != nil {
+		collector = string(m[1])
 	}
 	key := ""
 	if c, err := r.Cookie("vmware_soap_session"); err == nil {
@@ -61,8 +72,17 @@ func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, in
 	}
 	sg := g.sessions[key]
 	if sg == nil {
-		sg = &sessionGate{}
+		sg = &sessionGate{views: map[string]bool{}}
 		g.sessions[key] = sg
+	}
+	if isViewFilter {
+		sg.views[collector] = true
+		g.mu.Unlock()
+		return false
+	}
+	if isWait && !sg.views[collector] {
+		g.mu.Unlock()
+		return false
 	}
 	for sg.modifying {
 		free := sg.free
@@ -75,9 +95,7 @@ func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, in
 		if sg.idle == nil {
 			sg.idle = make(chan struct{})
 		}
-		if m := collectorThis.FindSubmatch(body); m != nil {
-			sg.collector = string(m[1])
-		}
+		sg.collector = collector
 		g.mu.Unlock()
 		defer func() {
 			g.mu.Lock()
