@@ -40,7 +40,7 @@ type sessionGate struct {
 
 // viewGrace is how long a ModifyListView waits for the session's wait to
 // return on its own before cancelling it.
-const viewGrace = 20 * time.Millisecond
+const viewGrace = 2 * time.Millisecond
 
 var (
 	waitCall      = []byte("<WaitForUpdatesEx")
