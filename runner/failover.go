@@ -37,13 +37,21 @@ func (r *run) promote(ctx context.Context, site providers.Site, s *steps.Step, t
 	r.remember(done.VM)
 	if !done.Point.IsZero() {
 		detail["point"] = done.Point.UTC().Format(time.RFC3339Nano)
-		detail["point_age_seconds"] = fmt.Sprintf("%.3f", max(0, r.began.Sub(done.Point).Seconds()))
+		detail["point_age_seconds"] = fmt.Sprintf("%.3f", pointAge(r.began, done.Point))
 	}
 	if done.Already {
 		detail["already"] = "promoted by an earlier attempt of this run"
 	}
 	detail["vm"] = done.VM.String()
 	return detail, nil
+}
+
+// pointAge is the achieved RPO of a point: how old it was when the run
+// began, the moment the recovery (or, in a drill, the rehearsed disaster)
+// happened. drplan's own time to read and copy it loses no data; a point
+// taken after the run began counts as no loss.
+func pointAge(began, point time.Time) float64 {
+	return max(0, began.Sub(point).Seconds())
 }
 
 // replica returns the replica at a path of a site's inventory, or nil.

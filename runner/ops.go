@@ -247,7 +247,7 @@ func (r *run) point(ctx context.Context, s *steps.Step) (time.Time, string, map[
 		at = t
 	}
 	detail["point"] = at.UTC().Format(time.RFC3339Nano)
-	detail["point_age_seconds"] = fmt.Sprintf("%.3f", time.Since(at).Seconds())
+	detail["point_age_seconds"] = fmt.Sprintf("%.3f", pointAge(r.began, at))
 	if at.Equal(mine.Replica.Points.Latest()) {
 		// The replica's current state: replication may have taken a
 		// newer point since the read, which only makes the copy fresher.
