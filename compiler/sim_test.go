@@ -13,7 +13,6 @@ import (
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
-	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
 	"github.com/drplan/drplan/simulate"
 )
@@ -49,9 +48,9 @@ func readWorld(t *testing.T, src string) (*plans.Plan, *inventory.Snapshot, floa
 	defer w.Close()
 	snap := &inventory.Snapshot{Taken: time.Now(), Sites: map[string]*inventory.Site{}}
 	for _, s := range w.Sites {
-		pass, _ := s.URL.User.Password()
-		site, err := vsphere.Connector{}.Open(ctx, providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(),
-			Username: s.URL.User.Username(), Password: pass, Thumbprint: s.Thumbprint, ReadOnly: true})
+		cfg := s.Config()
+		cfg.ReadOnly = true
+		site, err := vsphere.Connector{}.Open(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -105,9 +105,7 @@ func setupSource(b testing.TB, source string) *drillEnv {
 	b.Cleanup(w.Close)
 	env := &drillEnv{world: w, plan: p, sites: map[string]providers.Site{}}
 	for _, s := range w.Sites {
-		pass, _ := s.URL.User.Password()
-		site, err := vsphere.Connector{}.Open(context.Background(), providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter,
-			URL: s.URL.String(), Username: s.URL.User.Username(), Password: pass, Thumbprint: s.Thumbprint})
+		site, err := vsphere.Connector{}.Open(context.Background(), s.Config())
 		if err != nil {
 			b.Fatal(err)
 		}

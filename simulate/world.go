@@ -22,6 +22,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
 )
 
@@ -417,6 +418,14 @@ func networkPath(dc, name string) string { return path.Join("/", dc, "network", 
 // CustomFieldsManager.SetField, called in process, as the replication
 // products that keep such attributes up to date would through the API.
 // Clients read the values through the API as usual.
+// Config is how a plan's vcenter block would describe the site: its URL
+// and credentials, its certificate pinned by thumbprint.
+func (s *Site) Config() providers.SiteConfig {
+	pass, _ := s.URL.User.Password()
+	return providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(),
+		Username: s.URL.User.Username(), Password: pass, Thumbprint: s.Thumbprint}
+}
+
 // fieldOf reads a drplan custom attribute of an object in the registry.
 func (s *Site) fieldOf(ref types.ManagedObjectReference, field string) string {
 	obj, ok := s.Model.Map().Get(ref).(mo.Entity)

@@ -123,9 +123,9 @@ func worldState(t *testing.T, w *simulate.World) map[string]string {
 	ctx := context.Background()
 	out := map[string]string{}
 	for _, s := range w.Sites {
-		pass, _ := s.URL.User.Password()
-		site, err := vsphere.Connector{}.Open(ctx, providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(),
-			Username: s.URL.User.Username(), Password: pass, Thumbprint: s.Thumbprint, ReadOnly: true})
+		cfg := s.Config()
+		cfg.ReadOnly = true
+		site, err := vsphere.Connector{}.Open(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,10 +178,7 @@ func TestRoundTrip(t *testing.T) {
 	dir, w, vars := liveWorld(t, "")
 	// dev-02 is off before the failover: failback must leave it off.
 	ctx := context.Background()
-	west := w.Site("west")
-	pass, _ := west.URL.User.Password()
-	site, err := vsphere.Connector{}.Open(ctx, providers.SiteConfig{Name: "west", Datacenter: west.Datacenter, URL: west.URL.String(),
-		Username: west.URL.User.Username(), Password: pass, Thumbprint: west.Thumbprint})
+	site, err := vsphere.Connector{}.Open(ctx, w.Site("west").Config())
 	if err != nil {
 		t.Fatal(err)
 	}

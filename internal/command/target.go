@@ -39,9 +39,7 @@ func openTarget(ctx context.Context, p *plans.Plan, sim bool) (*target, error) {
 		}
 		t.world = w
 		for _, s := range w.Sites {
-			pass, _ := s.URL.User.Password()
-			t.cfgs[s.Name] = providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(),
-				Username: s.URL.User.Username(), Password: pass, Thumbprint: s.Thumbprint}
+			t.cfgs[s.Name] = s.Config()
 		}
 		return t, nil
 	}
