@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
 )
@@ -23,7 +22,7 @@ func (r *run) promote(ctx context.Context, site providers.Site, s *steps.Step, t
 	if err != nil {
 		return nil, err
 	}
-	if replica(inv, s.Args.Source) != nil {
+	if inv.replicas[s.Args.Source] != nil {
 		point, ref, d, err := r.point(ctx, s)
 		if err != nil {
 			return nil, err
@@ -54,16 +53,6 @@ func pointAge(began, point time.Time) float64 {
 	return max(0, began.Sub(point).Seconds())
 }
 
-// replica returns the replica at a path of a site's inventory, or nil.
-func replica(inv *inventory.Site, p string) *inventory.VM {
-	for _, v := range inv.VMs {
-		if v.Replica != nil && v.Run == "" && v.Path() == p {
-			return v
-		}
-	}
-	return nil
-}
-
 // syncPoll is how often, in plan time, a final sync reads the replicas'
 // points.
 const syncPoll = 5 * time.Second
@@ -81,10 +70,8 @@ func (r *run) sync(ctx context.Context, site providers.Site, s *steps.Step) (map
 		return nil, err
 	}
 	var replicas []providers.VM
-	for _, v := range inv.VMs {
-		if v.Replica != nil && v.Run == "" && v.Replica.Group == s.Group {
-			replicas = append(replicas, providers.VM{Site: s.Site, Path: v.Path(), Ref: v.Ref})
-		}
+	for _, v := range inv.groups[s.Group] {
+		replicas = append(replicas, providers.VM{Site: s.Site, Path: v.Path(), Ref: v.Ref})
 	}
 	if len(replicas) == 0 {
 		return map[string]string{"replicas": "0"}, nil

@@ -204,19 +204,7 @@ func (r *run) point(ctx context.Context, s *steps.Step) (time.Time, string, map[
 		return time.Time{}, "", nil, err
 	}
 	detail := map[string]string{}
-	var group []*inventory.VM
-	var mine *inventory.VM
-	for _, v := range inv.VMs {
-		if v.Replica == nil || v.Run != "" {
-			continue
-		}
-		if v.Replica.Group == s.Group {
-			group = append(group, v)
-		}
-		if v.Path() == s.Args.Source {
-			mine = v
-		}
-	}
+	group, mine := inv.groups[s.Group], inv.replicas[s.Args.Source]
 	if mine == nil {
 		return time.Time{}, "", nil, &providers.Error{Op: "copy", Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no replica at site %s", s.Site)}
 	}
@@ -256,8 +244,26 @@ func (r *run) point(ctx context.Context, s *steps.Step) (time.Time, string, map[
 	return at, mine.Ref, detail, nil
 }
 
+// siteInventory is a site's inventory with its replicas (not a run's
+// copies) looked up by path and by group.
+type siteInventory struct {
+	replicas map[string]*inventory.VM
+	groups   map[string][]*inventory.VM
+}
+
+func indexReplicas(s *inventory.Site) *siteInventory {
+	si := &siteInventory{replicas: map[string]*inventory.VM{}, groups: map[string][]*inventory.VM{}}
+	for _, v := range s.VMs {
+		if v.Replica != nil && v.Run == "" {
+			si.replicas[v.Path()] = v
+			si.groups[v.Replica.Group] = append(si.groups[v.Replica.Group], v)
+		}
+	}
+	return si
+}
+
 // inventory reads a site's inventory once per run.
-func (r *run) inventory(ctx context.Context, site string) (*inventory.Site, error) {
+func (r *run) inventory(ctx context.Context, site string) (*siteInventory, error) {
 	r.mu.Lock()
 	if r.invs == nil {
 		r.invs = map[string]*invOnce{}
@@ -278,14 +284,19 @@ func (r *run) inventory(ctx context.Context, site string) (*inventory.Site, erro
 			o.err = err
 			return
 		}
-		o.inv, o.err = s.Inventory(rctx)
+		inv, err := s.Inventory(rctx)
+		if err != nil {
+			o.err = err
+			return
+		}
+		o.inv = indexReplicas(inv)
 	})
 	return o.inv, o.err
 }
 
 type invOnce struct {
 	once sync.Once
-	inv  *inventory.Site
+	inv  *siteInventory
 	err  error
 }
 
