@@ -2,8 +2,10 @@ package simulate
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 )
@@ -135,11 +137,7 @@ func cancelWait(r *http.Request, collector string, inner http.Handler) {
 	body := `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
 		`<CancelWaitForUpdates xmlns="urn:vim25"><_this type="PropertyCollector">` + collector + `</_this></CancelWaitForUpdates></soapenv:Body></soapenv:Envelope>`
 	req := r.Clone(r.Context())
-	req.Body = readCloser{bytes.NewReader([]byte(body))}
+	req.Body = io.NopCloser(strings.NewReader(body))
 	req.ContentLength = int64(len(body))
 	inner.ServeHTTP(&recorder{header: http.Header{}, status: http.StatusOK}, req)
 }
-
-type readCloser struct{ *bytes.Reader }
-
-func (readCloser) Close() error { return nil }

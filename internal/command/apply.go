@@ -9,7 +9,6 @@ import (
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
-	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -48,7 +47,7 @@ func runApply(c *cli, args []string) int {
 		return ExitError
 	}
 	dir, isSim := saved.Source.Dir, saved.Source.Target == "sim"
-	if !isSim && (m == plans.ModeFailover || m == plans.ModeMigrate || m == plans.ModeFailback) && *confirm != saved.Plan {
+	if !isSim && needsConfirmation(m) && *confirm != saved.Plan {
 		fmt.Fprintf(c.stderr, "drplan apply: a live %s changes production. Confirm it by naming the plan: drplan apply --confirm %s %s\n", m, saved.Plan, pos[0])
 		return ExitError
 	}
