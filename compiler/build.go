@@ -188,9 +188,9 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 		target := b.recoveredPath(g, vm)
 		var storage *steps.Step
 		if b.mode == plans.ModeTest {
-			storage = step("copy", steps.Copy, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Folder: path.Dir(target), Point: b.opts.Point, Networks: b.networks(g, vm)})
+			storage = step("copy", steps.Copy, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Folder: path.Dir(target), Point: b.pointOf(g.Name), Networks: b.networks(g, vm)})
 		} else {
-			storage = step("promote", steps.Promote, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Point: b.opts.Point})
+			storage = step("promote", steps.Promote, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Point: b.pointOf(g.Name)})
 			switch b.mode {
 			case plans.ModeMigrate, plans.ModeFailback:
 				b.after(storage, addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String()+"/sync")

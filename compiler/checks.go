@@ -38,6 +38,7 @@ func IsDrift(d *hcl.Diagnostic) bool {
 
 // checkInventory makes the checks that need the sites' inventories.
 func (b *builder) checkInventory() {
+	b.checkSitesReachable()
 	b.checkVMsExist()
 	b.checkUnprotected()
 	b.checkNetworks()
@@ -51,7 +52,7 @@ func (b *builder) checkInventory() {
 // at the recovery site; failback needs their replicas back at the
 // protected site. Run otherwise, they would power off production.
 func (b *builder) checkDirection() {
-	if b.mode != plans.ModeReprotect && b.mode != plans.ModeFailback {
+	if b.mode != plans.ModeReprotect && b.mode != plans.ModeFailback || b.opts.Preview {
 		return
 	}
 	for _, name := range b.rp.ProtectionGroups {
@@ -76,6 +77,53 @@ func (b *builder) checkDirection() {
 			b.errorf(g.DeclRange, "Not reprotected", "%s %s of group %q %s no replica at site %q to fail back to. Run drplan run -mode reprotect first, so that replication runs back to %q.",
 				plural(len(noReplica), "VM", "VMs"), quoteList(noReplica), g.Name, plural(len(noReplica), "has", "have"), g.Site, g.Site)
 		}
+	}
+}
+
+// SummarySiteNeeded reports a site the mode cannot do without that did
+// not answer.
+const SummarySiteNeeded = "Required site unreachable"
+
+// checkSitesReachable refuses a mode whose sites did not answer: nothing
+// can be proven, or done, at a site that cannot be read. Only a failover
+// goes on without its protected site: that is the disaster it is for. A
+// program compiled from an empty inventory would name VMs that are not
+// there (the replicas' names unknown), so it is never made.
+func (b *builder) checkSitesReachable() {
+	if b.opts.Preview {
+		return
+	}
+	need := map[string]string{} // site -> why
+	for _, name := range b.rp.ProtectionGroups {
+		g := b.groups[name]
+		if g == nil {
+			continue
+		}
+		switch b.mode {
+		case plans.ModeTest:
+			need[b.toSite(g)] = "its replicas are copied there"
+			need[b.fromSite(g)] = "the drill proves it unchanged"
+		case plans.ModeCleanup:
+			need[b.toSite(g)] = "the drill's copies are removed there"
+		case plans.ModeFailover:
+			need[b.toSite(g)] = "its replicas are promoted there"
+		case plans.ModeMigrate, plans.ModeFailback:
+			need[b.toSite(g)] = "its replicas are promoted there"
+			need[b.fromSite(g)] = "its VMs are shut down and synchronised there first"
+		case plans.ModeReprotect:
+			need[g.RecoverySite] = "its VMs run there"
+			need[g.Site] = "the VMs left there become replicas"
+		}
+	}
+	for _, site := range sortedKeys(need) {
+		if b.siteReachable(site) {
+			continue
+		}
+		hint := "Nothing was changed at any site. Check that its vCenter answers (URL, DNS, certificate, credentials) and run again."
+		if b.mode == plans.ModeMigrate && need[site] != "its replicas are promoted there" {
+			hint += " If the site is lost, run a failover instead: it recovers without the protected site."
+		}
+		b.errorf(hcl.Range{}, SummarySiteNeeded, "Site %q could not be read, and a %s needs it: %s. %s", site, b.mode, need[site], hint)
 	}
 }
 
@@ -275,14 +323,11 @@ func (b *builder) checkReplicas() {
 	if b.mode == plans.ModeMigrate {
 		sev = hcl.DiagError
 	}
-	var at time.Time
-	if b.opts.Point != "latest" && b.opts.Point != "latest-consistent" {
-		t, err := time.Parse(time.RFC3339Nano, b.opts.Point)
-		if err != nil {
-			b.errorf(hcl.Range{}, "Invalid recovery point", "%q is not a recovery point; use latest, latest-consistent or an RFC 3339 time such as 2026-11-21T10:15:00Z.", b.opts.Point)
-			return
+	for _, name := range sortedKeys(b.opts.GroupPoints) {
+		if !slices.Contains(b.rp.ProtectionGroups, name) {
+			b.errorf(hcl.Range{}, "No such protection group", "-point %s=%s names no protection group of recovery plan %q; its groups are %s.",
+				name, b.opts.GroupPoints[name], b.rp.Name, quoteList(b.rp.ProtectionGroups))
 		}
-		at = t
 	}
 	for _, name := range b.rp.ProtectionGroups {
 		g := b.groups[name]
@@ -306,19 +351,39 @@ func (b *builder) checkReplicas() {
 			b.diag(sev, g.Replication.DeclRange, SummaryReplicaStale, fmt.Sprintf("The latest recovery point of group %q is %s old, more than its RPO of %s: replication is lagging or stopped. Check the replication of the group's VMs.",
 				g.Name, units.FormatDuration(age.Round(time.Second)), units.FormatDuration(rpo)))
 		}
-		if !at.IsZero() {
-			var lacking []string
-			for _, r := range replicas {
-				if !r.Replica.Points.Has(at) {
-					lacking = append(lacking, r.Replica.Of)
-				}
-			}
-			if len(lacking) > 0 {
-				b.errorf(g.DeclRange, "Recovery point not available", "The replicas of %s in group %q have no point at %s. Points they hold: %s. Choose one of those, latest, or latest-consistent.",
-					quoteList(lacking), g.Name, at.UTC().Format(time.RFC3339), pointsText(replicas))
-			}
-		}
+		b.choosePoint(g, replicas)
 	}
+}
+
+// choosePoint resolves the group's recovery-point request against its
+// replicas' points, as the run will (inventory.ChoosePoints), and records
+// the point in the program's group; a request no point satisfies is an
+// error, so that plan refuses what the run would.
+func (b *builder) choosePoint(g *plans.ProtectionGroup, replicas []*inventory.VM) {
+	req := b.pointOf(g.Name)
+	pts := make([]inventory.RecoveryPoints, len(replicas))
+	for i, r := range replicas {
+		pts[i] = r.Replica.Points
+	}
+	chosen, err := inventory.ChoosePoints(req, g.Consistency == plans.ConsistencyGroup, pts)
+	if err != nil {
+		b.errorf(g.DeclRange, "Recovery point not available", "Group %q cannot be recovered from point %s: %v. Points its replicas hold: %s. Choose one of those, latest, or latest-consistent (per group: -point %s=VALUE).",
+			g.Name, req, err, pointsText(replicas), g.Name)
+		return
+	}
+	if b.chosen == nil {
+		b.chosen = map[string][]time.Time{}
+	}
+	b.chosen[g.Name] = chosen
+}
+
+// pointOf is the recovery-point request for a group: its -point
+// GROUP=VALUE, else the run's -point.
+func (b *builder) pointOf(group string) string {
+	if p, ok := b.opts.GroupPoints[group]; ok {
+		return p
+	}
+	return b.opts.Point
 }
 
 // replicas returns the replicas of a group's VMs at its recovery site, and

@@ -23,6 +23,9 @@ type Options struct {
 	// Point is the recovery point: "latest" (default), "latest-consistent"
 	// or an RFC 3339 time.
 	Point string
+	// GroupPoints are per-group requests (-point GROUP=VALUE) that win
+	// over Point.
+	GroupPoints map[string]string
 	// Now is the moment replica ages are measured at; zero means the
 	// snapshot's time.
 	Now time.Time
@@ -34,6 +37,10 @@ type Options struct {
 	// BootTimes gives measured boot times of VMs (from past drills); they
 	// win over the simulation block and the default.
 	BootTimes map[string]time.Duration
+	// Preview compiles the mode as it would run once the world is ready
+	// for it (drplan graph): the checks of the sites' state (reachable,
+	// failed over, reprotected) are left out.
+	Preview bool
 }
 
 // Placeholders the runner replaces in step arguments.
@@ -93,6 +100,9 @@ type builder struct {
 	// member is every VM some group protects, made on first use.
 	member map[string]bool
 	slab   []steps.Step
+	// chosen is each group's recovery point per member replica, as
+	// inventory.ChoosePoints resolved it from the snapshot.
+	chosen map[string][]time.Time
 }
 
 // Compile builds the program of one run mode. p must have been loaded
@@ -143,7 +153,7 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 	var gi *graphIndex
 	b.prog.Steps, gi = topoSort(b.order)
 	b.estimate(gi)
-	b.prog.Hash = Hash(p, inv, opts.Mode, b.rp.Name, b.opts.Point)
+	b.prog.Hash = Hash(p, inv, opts.Mode, b.rp.Name, b.pointKey())
 	b.addSecrets()
 	return b.prog, b.diags
 }
@@ -261,10 +271,42 @@ func (b *builder) describeGroups() {
 		}
 		b.prog.Groups = append(b.prog.Groups, steps.Group{
 			Name: g.Name, Site: b.fromSite(g), RecoverySite: b.toSite(g), Method: string(g.Replication.Method),
-			RPO: steps.Duration(g.Replication.RPO), Consistency: string(g.Consistency), Point: b.opts.Point,
-			VMs: b.members(g),
+			RPO: steps.Duration(g.Replication.RPO), Consistency: string(g.Consistency), Point: b.pointOf(g.Name),
+			VMs: b.members(g), Chosen: chosenRange(b.chosen[g.Name]),
 		})
 	}
+}
+
+// pointKey is the recovery-point request of every group, for the hash:
+// the same requests however they were spelt on the command line.
+func (b *builder) pointKey() string {
+	var k []string
+	for _, g := range b.rp.ProtectionGroups {
+		k = append(k, g+"="+b.pointOf(g))
+	}
+	return strings.Join(k, " ")
+}
+
+// chosenRange describes chosen points for people: the one point, or the
+// oldest and newest.
+func chosenRange(ts []time.Time) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	lo, hi := ts[0], ts[0]
+	for _, t := range ts[1:] {
+		if t.Before(lo) {
+			lo = t
+		}
+		if t.After(hi) {
+			hi = t
+		}
+	}
+	f := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	if lo.Equal(hi) {
+		return f(lo)
+	}
+	return f(lo) + " .. " + f(hi)
 }
 
 // add appends a step, keeping its address unique.

@@ -460,7 +460,7 @@ func TestInventoryChecks(t *testing.T) {
 			t.Errorf("migrate: missing %q in %v", w, got)
 		}
 	}
-	_, diags = Compile(p, inv, Options{Mode: plans.ModeTest, Point: now.Add(-time.Minute).Format(time.RFC3339)})
+	_, diags = Compile(p, inv, Options{Mode: plans.ModeTest, Point: now.Add(-48 * time.Hour).Format(time.RFC3339)})
 	if !slices.Contains(diagSummaries(diags), "error: Recovery point not available") {
 		t.Errorf("an unavailable point is not reported: %v", diagSummaries(diags))
 	}

@@ -187,6 +187,17 @@ type Site interface {
 	Shutdown(ctx context.Context, vm VM) error
 	// Points reads the recovery points of replicas, in order.
 	Points(ctx context.Context, replicas []VM) ([]inventory.RecoveryPoints, error)
+	// Pin fixes the recovery point of each replica of a group for a run
+	// that is about to promote them, before any is promoted: replication
+	// stops taking new points into a pinned replica (as an array splits a
+	// consistency group's mirror at one instant), so that every replica
+	// is promoted from the point its group was given. Called with nil
+	// points it only stops replication; with points it records them on
+	// the replicas that have none yet. Either way it returns the point
+	// each replica is pinned at (zero when none is recorded): a replica
+	// the same run pinned before keeps its point. A replica another run
+	// pinned is refused.
+	Pin(ctx context.Context, replicas []VM, points []time.Time, runID string) ([]time.Time, error)
 	// Promote turns a replica into the production VM at req.Target.
 	Promote(ctx context.Context, req PromoteRequest) (Promoted, error)
 	// Demote turns a powered-off VM into a replica of its namesake at

@@ -23,7 +23,7 @@ func (r *run) promote(ctx context.Context, site providers.Site, s *steps.Step, t
 		return nil, err
 	}
 	if inv.replicas[s.Args.Source] != nil {
-		point, ref, d, err := r.point(ctx, s)
+		point, ref, d, err := r.point(ctx, site, s)
 		if err != nil {
 			return nil, err
 		}

@@ -39,6 +39,9 @@ const (
 	EventFigures      = "figures"
 	EventRunFinished  = "run_finished"
 	EventNote         = "note"
+	// EventPointChosen records the recovery point a group's replicas are
+	// recovered from, chosen before the first of them is touched.
+	EventPointChosen = "point_chosen"
 )
 
 // JournalName is the journal's file name in a run's directory.

@@ -58,7 +58,7 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 	target := r.vm(s.Site, r.expand(a.Target))
 	switch s.Kind {
 	case steps.Copy:
-		point, replicaRef, detail, err := r.point(ctx, s)
+		point, replicaRef, detail, err := r.point(ctx, site, s)
 		if err != nil {
 			return nil, err
 		}
@@ -195,53 +195,160 @@ func ipSettings(ip *steps.IP, host string) (providers.IPSettings, error) {
 	return out, nil
 }
 
-// point resolves a copy's recovery point and says which point that is
-// and how old it was, for the report's RPO. The recovery site is read
-// once per run.
-func (r *run) point(ctx context.Context, s *steps.Step) (time.Time, string, map[string]string, error) {
+// point is the recovery point of a copy or promotion: the one the run
+// chose for the step's group (see choosePoints), with the replica's
+// managed object ID and the journal's detail (the point and its age, for
+// the report's RPO).
+func (r *run) point(ctx context.Context, site providers.Site, s *steps.Step) (time.Time, string, map[string]string, error) {
 	inv, err := r.inventory(ctx, s.Site)
 	if err != nil {
 		return time.Time{}, "", nil, err
 	}
-	detail := map[string]string{}
-	group, mine := inv.groups[s.Group], inv.replicas[s.Args.Source]
+	mine := inv.replicas[s.Args.Source]
 	if mine == nil {
-		return time.Time{}, "", nil, &providers.Error{Op: "copy", Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no replica at site %s", s.Site)}
+		return time.Time{}, "", nil, &providers.Error{Op: string(s.Kind), Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no replica at site %s", s.Site)}
 	}
-	var at time.Time
-	switch p := s.Args.Point; p {
-	case "", "latest":
-		at = mine.Replica.Points.Latest()
-	case "latest-consistent":
-		// The newest point every replica of the group has.
-		for _, t := range mine.Replica.Points.Times {
-			all := true
-			for _, v := range group {
-				all = all && v.Replica.Points.Has(t)
-			}
-			if all && t.After(at) {
-				at = t
-			}
-		}
-		if at.IsZero() {
-			return time.Time{}, "", nil, &providers.Error{Op: "copy", Object: s.Args.Source, Kind: providers.Permanent,
-				Err: fmt.Errorf("the replicas of group %s have no point in common", s.Group)}
-		}
-	default:
-		t, err := time.Parse(time.RFC3339Nano, p)
-		if err != nil {
-			return time.Time{}, "", nil, err
-		}
-		at = t
+	gp := r.groupPoints(s.Site, s.Group)
+	gp.once.Do(func() { gp.at, gp.err = r.choosePoints(site, s, inv.groups[s.Group]) })
+	if gp.err != nil {
+		return time.Time{}, "", nil, gp.err
 	}
-	detail["point"] = at.UTC().Format(time.RFC3339Nano)
-	detail["point_age_seconds"] = fmt.Sprintf("%.3f", pointAge(r.began, at))
-	if at.Equal(mine.Replica.Points.Latest()) {
-		// The replica's current state: replication may have taken a
-		// newer point since the read, which only makes the copy fresher.
-		return time.Time{}, mine.Ref, detail, nil
+	at, ok := gp.at[s.Args.Source]
+	if !ok {
+		return time.Time{}, "", nil, &providers.Error{Op: string(s.Kind), Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no recovery point was chosen for replica %s of group %s", s.Args.Source, s.Group)}
+	}
+	detail := map[string]string{
+		"point":             at.UTC().Format(time.RFC3339Nano),
+		"point_age_seconds": fmt.Sprintf("%.3f", pointAge(r.began, at)),
 	}
 	return at, mine.Ref, detail, nil
+}
+
+// groupPoints returns the record of a group's chosen points at a site.
+func (r *run) groupPoints(site, group string) *groupPoints {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.points == nil {
+		r.points = map[string]*groupPoints{}
+	}
+	k := site + "/" + group
+	if r.points[k] == nil {
+		r.points[k] = &groupPoints{}
+	}
+	return r.points[k]
+}
+
+// groupPoints is the recovery point of each replica of a group, chosen
+// once per run, before its first copy or promotion.
+type groupPoints struct {
+	once sync.Once
+	at   map[string]time.Time // replica path -> point
+	err  error
+}
+
+// choosePoints resolves the step's request against the current points
+// of every replica of the group, as the compiler did
+// (inventory.ChoosePoints): one point for a consistency group, chosen
+// before any of its replicas is touched and journaled. Before a
+// promotion the replicas are pinned first (Site.Pin: replication into
+// them stops), then their points are read and chosen from, and the
+// choice recorded on them; a resumed run finds the points it pinned.
+func (r *run) choosePoints(site providers.Site, s *steps.Step, replicas []*inventory.VM) (map[string]time.Time, error) {
+	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Minute)
+	defer cancel()
+	vms := make([]providers.VM, len(replicas))
+	for i, v := range replicas {
+		vms[i] = providers.VM{Site: s.Site, Path: v.Path(), Ref: v.Ref}
+	}
+	consistent := false
+	for _, g := range r.prog.Groups {
+		if g.Name == s.Group {
+			consistent = g.Consistency == "group"
+		}
+	}
+	promote := s.Kind == steps.Promote
+	var pinned []time.Time
+	if promote {
+		var err error
+		if pinned, err = site.Pin(ctx, vms, nil, r.opts.RunID); err != nil {
+			return nil, err
+		}
+	}
+	var chosen []time.Time
+	// A replication tick that began before the pin may still land; the
+	// choice is checked against the points read after it.
+	for attempt := 0; ; attempt++ {
+		pts, err := site.Points(ctx, vms)
+		if err != nil {
+			return nil, err
+		}
+		if chosen != nil && held(pts, chosen) {
+			break
+		}
+		if attempt == 3 {
+			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Transient, Err: errors.New("the replicas' points kept changing after replication was stopped")}
+		}
+		if chosen, err = inventory.ChoosePoints(s.Args.Point, consistent, pts); err != nil {
+			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Permanent, Err: err}
+		}
+		chosen = keepPinned(chosen, pinned, consistent)
+		if !promote {
+			break
+		}
+	}
+	if promote {
+		var err error
+		if chosen, err = site.Pin(ctx, vms, chosen, r.opts.RunID); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]time.Time, len(vms))
+	lo, hi := time.Time{}, time.Time{}
+	for i, v := range vms {
+		out[v.Path] = chosen[i]
+		if lo.IsZero() || chosen[i].Before(lo) {
+			lo = chosen[i]
+		}
+		if chosen[i].After(hi) {
+			hi = chosen[i]
+		}
+	}
+	d := map[string]string{"group": s.Group, "site": s.Site, "request": s.Args.Point, "replicas": fmt.Sprint(len(vms)),
+		"point": lo.UTC().Format(time.RFC3339Nano)}
+	if !hi.Equal(lo) {
+		d["newest"] = hi.UTC().Format(time.RFC3339Nano)
+	}
+	r.emit(Event{Type: EventPointChosen, Detail: d})
+	return out, nil
+}
+
+// held reports whether every replica still holds its chosen point.
+func held(pts []inventory.RecoveryPoints, chosen []time.Time) bool {
+	for i, p := range pts {
+		if !p.Has(chosen[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// keepPinned lets the points an earlier attempt of the run pinned win
+// over a new choice; in a consistency group, one pinned point is every
+// replica's.
+func keepPinned(chosen, pinned []time.Time, consistent bool) []time.Time {
+	for i, p := range pinned {
+		if p.IsZero() {
+			continue
+		}
+		if consistent {
+			for j := range chosen {
+				chosen[j] = p
+			}
+			return chosen
+		}
+		chosen[i] = p
+	}
+	return chosen
 }
 
 // siteInventory is a site's inventory with its replicas (not a run's

@@ -175,6 +175,8 @@ type run struct {
 	// other optional steps there (a failover's power-offs at a site that
 	// is gone) fail at once instead of each waiting for the network.
 	unreachable map[string]error
+	// points are the recovery points chosen per site and group.
+	points map[string]*groupPoints
 }
 
 // Run executes the program until every step has finished or been skipped,

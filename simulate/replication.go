@@ -54,6 +54,7 @@ type replica struct {
 	vm     *VM
 	offset time.Duration // stagger for consistency = "vm"
 	active bool          // a replica now
+	pinned bool          // a run is promoting it: its points stay
 	source string        // the site it replicates from, while active
 	points vsphere.RecoveryPoints
 }
@@ -170,7 +171,8 @@ func (e *engine) run(gs *groupState) {
 	}
 }
 
-// refresh reads whether r is a replica now. One that has just become one
+// refresh reads whether r is a replica now, and whether a run has
+// pinned its point (vsphere.FieldPromoted) to promote it. One that has just become one
 // starts with no points (a CDP journal starting now).
 func (e *engine) refresh(r *replica, now time.Time) {
 	raw := r.site.fieldOf(r.ref, vsphere.FieldReplica)
@@ -180,6 +182,7 @@ func (e *engine) refresh(r *replica, now time.Time) {
 		r.points = vsphere.RecoveryPoints{}
 	}
 	r.active, r.source = active, info.Site
+	r.pinned = r.site.fieldOf(r.ref, vsphere.FieldPromoted) != ""
 }
 
 // tick takes a new point for every replica of the group whose source
@@ -189,7 +192,7 @@ func (e *engine) tick(gs *groupState, now time.Time) {
 	defer e.mu.Unlock()
 	for _, r := range gs.replicas {
 		e.refresh(r, now)
-		if !r.active {
+		if !r.active || r.pinned {
 			continue
 		}
 		if src := e.w.Site(r.source); src != nil && src.Down() {

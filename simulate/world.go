@@ -262,7 +262,7 @@ func (s *Site) populate(ctx context.Context, parallel int) error {
 	finder.SetDatacenter(dc)
 
 	fm := object.NewCustomFieldsManager(c)
-	for _, name := range []string{vsphere.FieldReplica, vsphere.FieldPoints, vsphere.FieldRun} {
+	for _, name := range []string{vsphere.FieldReplica, vsphere.FieldPoints, vsphere.FieldRun, vsphere.FieldPromoted} {
 		def, err := fm.Add(ctx, name, "", nil, nil)
 		if err != nil {
 			return fmt.Errorf("custom attribute %s: %w", name, err)

@@ -67,8 +67,13 @@ type Group struct {
 	Consistency  string   `json:"consistency"`
 	// Point is the recovery point to use: "latest", "latest-consistent"
 	// or an RFC 3339 time.
-	Point string   `json:"point"`
-	VMs   []string `json:"vms"`
+	Point string `json:"point"`
+	// Chosen is the point (or the oldest .. newest, when the group's VMs
+	// recover independently) that Point resolved to when the program was
+	// compiled; the run resolves Point again, the same way, just before it
+	// copies or promotes the first replica.
+	Chosen string   `json:"chosen,omitempty"`
+	VMs    []string `json:"vms"`
 }
 
 // Kind is what a step does.

@@ -51,14 +51,21 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan apply: a live %s changes production. Confirm it by naming the plan: drplan apply --confirm %s %s\n", m, saved.Plan, pos[0])
 		return ExitError
 	}
-	point := "latest"
+	// The saved program's requests: one -point for all groups, per-group
+	// ones where a group's differs.
+	point, groupPoints := "latest", map[string]string{}
 	if len(saved.Groups) > 0 {
 		point = saved.Groups[0].Point
+	}
+	for _, g := range saved.Groups {
+		if g.Point != point {
+			groupPoints[g.Name] = g.Point
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stateDir := c.stateDir(*state, dir)
-	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, compiler.Options{Mode: m, Point: point, RecoveryPlan: saved.RecoveryPlan})
+	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, compiler.Options{Mode: m, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan})
 	if cp == nil {
 		return code
 	}
@@ -73,5 +80,5 @@ func runApply(c *cli, args []string) int {
 	}
 	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: newRunID(), auto: *auto,
 		intro:  fmt.Sprintf("applying %s (mode %s of plan %q)", pos[0], m, cp.plan.Name),
-		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, RecoveryPlan: saved.RecoveryPlan, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
+		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
 }

@@ -25,7 +25,7 @@ func runGraph(c *cli, args []string) int {
 		return ExitError
 	}
 	dir := planDir(pos)
-	cp, code := c.compileFor(context.Background(), f, dir, c.stateDir("", dir), isSim, compiler.Options{Mode: m})
+	cp, code := c.compileFor(context.Background(), f, dir, c.stateDir("", dir), isSim, compiler.Options{Mode: m, Preview: true})
 	if cp == nil {
 		return code
 	}

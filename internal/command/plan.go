@@ -29,7 +29,7 @@ func runPlan(c *cli, args []string) int {
 	out := f.String("out", "", "write the program to `FILE`")
 	f.BoolVar(&f.json, "json", false, "print diagnostics and the program as one JSON document")
 	detailed := f.Bool("detailed-exitcode", false, "exit 2 when the sites drifted from the plan")
-	point := f.String("point", "latest", "recovery `POINT`: latest, latest-consistent or an RFC 3339 time")
+	point := f.pointFlag()
 	rp := f.String("recovery-plan", "", "the recovery plan to compile when there are several")
 	state := f.String("state-dir", "", "where past runs are kept, whose measured boot times the estimate uses (default DIR/.drplan)")
 	sim, live := f.targetFlags()
@@ -44,7 +44,7 @@ func runPlan(c *cli, args []string) int {
 	dir := planDir(pos)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cp, code := c.compileFor(ctx, f, dir, c.stateDir(*state, dir), isSim, compiler.Options{Mode: m, Point: *point, RecoveryPlan: *rp})
+	cp, code := c.compileFor(ctx, f, dir, c.stateDir(*state, dir), isSim, compiler.Options{Mode: m, Point: point.def, GroupPoints: point.perGroup(), RecoveryPlan: *rp})
 	if cp == nil {
 		return code
 	}
@@ -108,7 +108,11 @@ func writeProgram(w io.Writer, p *steps.Program) {
 		fmt.Fprintf(w, "  site %-12s %s (%s%s)\n", s.Name, s.Datacenter, s.Role, ro)
 	}
 	for _, g := range p.Groups {
-		fmt.Fprintf(w, "  group %-11s %s, RPO %s, point %s, %d VMs: %s → %s\n", g.Name, g.Method, g.RPO, g.Point, len(g.VMs), g.Site, g.RecoverySite)
+		point := g.Point
+		if g.Chosen != "" {
+			point += " (" + g.Chosen + ")"
+		}
+		fmt.Fprintf(w, "  group %-11s %s, RPO %s, point %s, %d VMs: %s → %s\n", g.Name, g.Method, g.RPO, point, len(g.VMs), g.Site, g.RecoverySite)
 	}
 	var pre, custom, end []*steps.Step
 	byTier := map[string][]*steps.Step{}

@@ -89,7 +89,7 @@ func runResume(c *cli, args []string) int {
 		return code
 	}
 	defer t.close()
-	cp.prog, cp.diags = compiler.Compile(cp.plan, cp.snap, compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point,
+	cp.prog, cp.diags = compiler.Compile(cp.plan, cp.snap, compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point, GroupPoints: rec.GroupPoints,
 		RecoveryPlan: rec.RecoveryPlan, TimeScale: rec.TimeScale, BootTimes: rec.BootTimes})
 	if cp.prog == nil {
 		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)

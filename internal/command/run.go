@@ -25,7 +25,7 @@ import (
 )
 
 func runRun(c *cli, args []string) int {
-	f := c.newFlags("run", "-mode MODE (--sim|--live) [--confirm NAME] [-run RUN_ID] [-point POINT] [--auto-approve] [-force-unlock RUN_ID] [-state-dir DIR] [DIR]",
+	f := c.newFlags("run", "-mode MODE (--sim|--live) [--confirm NAME] [-run RUN_ID] [-point [GROUP=]POINT]... [--auto-approve] [-force-unlock RUN_ID] [-state-dir DIR] [DIR]",
 		"Runs one mode of the plan: test, cleanup, migrate, failover, reprotect or\nfailback. failover, migrate and failback against --live need --confirm\nwith the plan's name (in a terminal, drplan asks for it). cleanup cleans\nup after a test run: the latest one, or the one -run names. An\ninterrupted run continues with drplan resume RUN_ID.")
 	f.planFlags()
 	sim, live := f.targetFlags()
@@ -33,7 +33,7 @@ func runRun(c *cli, args []string) int {
 	confirm := f.String("confirm", "", "confirm a live failover, migration or failback by giving the plan's `NAME`")
 	cleanRun := f.String("run", "", "cleanup: the `RUN_ID` of the test run to clean up (default: the latest)")
 	auto := f.Bool("auto-approve", false, "answer every prompt step with yes")
-	point := f.String("point", "latest", "recovery `POINT`: latest, latest-consistent or an RFC 3339 time")
+	point := f.pointFlag()
 	rp := f.String("recovery-plan", "", "the recovery plan to run when there are several")
 	unlock := f.String("force-unlock", "", "first break the group locks that the dead run `RUN_ID` left behind")
 	state := f.String("state-dir", "", "keep runs, journals and reports in `DIR` (default DIR/.drplan)")
@@ -74,7 +74,7 @@ func runRun(c *cli, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := compiler.Options{Mode: m, Point: *point, RecoveryPlan: *rp}
+	opts := compiler.Options{Mode: m, Point: point.def, GroupPoints: point.perGroup(), RecoveryPlan: *rp}
 	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, opts)
 	if cp == nil {
 		return code
@@ -88,7 +88,7 @@ func runRun(c *cli, args []string) int {
 		return ExitError
 	}
 	return c.execute(ctx, "run", cp, execution{stateDir: stateDir, dir: dir, runID: runID, placeholder: placeholder,
-		auto: *auto, forceUnlock: *unlock, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: *point, RecoveryPlan: *rp,
+		auto: *auto, forceUnlock: *unlock, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: point.perGroup(), RecoveryPlan: *rp,
 			Placeholder: placeholder, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
 }
 
@@ -133,6 +133,7 @@ type runRecord struct {
 	Dir          string                   `json:"dir"`
 	RecoveryPlan string                   `json:"recovery_plan,omitempty"`
 	Point        string                   `json:"point"`
+	GroupPoints  map[string]string        `json:"group_points,omitempty"`
 	Placeholder  string                   `json:"placeholder,omitempty"`
 	TimeScale    float64                  `json:"time_scale,omitempty"`
 	BootTimes    map[string]time.Duration `json:"boot_times,omitempty"`

@@ -26,8 +26,10 @@ var replicaProps = []string{"name", "resourcePool", "datastore", "snapshot", "cu
 
 // Clone makes the drill copy of a replica: a linked clone of the
 // snapshot named after the requested recovery point when the replica has
-// one, else (for the zero time or the replica's latest point) a full
-// clone of the replica as it is. The copy goes into req.Folder (created
+// one (vSphere Replication's point-in-time instances), else a full clone
+// of the replica as its replication presents the point (see
+// FieldPoints: a point the replica lists is one its replication can
+// present). The copy goes into req.Folder (created
 // when missing; its last folder, the run's own, marked when Clone creates
 // it) on the replica's resource pool and datastore, powered off, its NICs
 // on req.Networks, and is marked with req.RunID.
@@ -78,13 +80,9 @@ func (s *site) Clone(ctx context.Context, req providers.CloneRequest) (providers
 	if !point.IsZero() && rep.Snapshot != nil {
 		snapshot = findSnapshot(rep.Snapshot.RootSnapshotList, point)
 	}
-	if snapshot == nil && !req.Point.IsZero() && !req.Point.Equal(points.Latest()) {
-		if !points.Has(req.Point) {
-			return providers.VM{}, permanent(op, obj, "replica %s has no recovery point %s; its points are %s",
-				s.object(req.Replica), req.Point.UTC().Format(time.RFC3339Nano), points)
-		}
-		return providers.VM{}, permanent(op, obj, "replica %s holds recovery point %s but no snapshot of it, so only its latest point (%s) can be copied",
-			s.object(req.Replica), req.Point.UTC().Format(time.RFC3339Nano), points.Latest().UTC().Format(time.RFC3339Nano))
+	if snapshot == nil && !req.Point.IsZero() && !points.Has(req.Point) {
+		return providers.VM{}, permanent(op, obj, "replica %s has no recovery point %s; its points are %s",
+			s.object(req.Replica), req.Point.UTC().Format(time.RFC3339Nano), points)
 	}
 	if rep.ResourcePool == nil || len(rep.Datastore) == 0 || rep.Config == nil {
 		return providers.VM{}, permanent(op, obj, "replica %s has no resource pool, datastore or configuration to clone", s.object(req.Replica))

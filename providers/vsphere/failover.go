@@ -133,8 +133,53 @@ func (s *site) Points(ctx context.Context, replicas []providers.VM) ([]inventory
 	return out, nil
 }
 
-// Promote makes a replica the production VM: reverted to the recovery
-// point (when that is not its latest state), moved to the target's
+// Pin marks each replica with FieldPromoted (the run, and its point once
+// chosen) before any of them is promoted; replication into a replica
+// with that mark stops, so its points stay as they were.
+func (s *site) Pin(ctx context.Context, replicas []providers.VM, points []time.Time, runID string) ([]time.Time, error) {
+	const op = "pin"
+	out := make([]time.Time, len(replicas))
+	for i, r := range replicas {
+		obj := s.object(r)
+		if err := s.refuse(op, r); err != nil {
+			return nil, err
+		}
+		ref, err := s.refOf(ctx, op, r)
+		if err != nil {
+			return nil, err
+		}
+		m, err := s.readVM(ctx, ref)
+		if err != nil {
+			return nil, fail(op, obj, err)
+		}
+		raw, err := s.field(ctx, m.CustomValue, FieldPromoted)
+		if err != nil {
+			return nil, fail(op, obj, err)
+		}
+		info, pinned := ParsePromotedInfo(raw)
+		if pinned && info.Run != runID {
+			return nil, permanent(op, obj, "replica %s is being promoted by run %s; continue that run with drplan resume %s", obj, info.Run, info.Run)
+		}
+		if pinned && (!info.Point.IsZero() || points == nil) {
+			out[i] = info.Point
+			continue
+		}
+		info = PromotedInfo{Run: runID}
+		if points != nil {
+			info.Point = points[i]
+		}
+		if err := s.setField(ctx, ref, FieldPromoted, info.String()); err != nil {
+			return nil, fail(op, obj, err)
+		}
+		out[i] = info.Point
+	}
+	return out, nil
+}
+
+// Promote makes a replica the production VM: reverted to the snapshot
+// named after the recovery point when it has one, else recovered as its
+// replication presents the point (one of FieldPoints; the point is
+// recorded in FieldPromoted before anything else changes), moved to the target's
 // folder under the target's name, and no longer a replica, so that
 // replication stops writing to it. The VM is first marked with the run and
 // the point; a later call of the same run that finds the VM at its target
@@ -188,18 +233,24 @@ func (s *site) Promote(ctx context.Context, req providers.PromoteRequest) (provi
 	rawPoints, _ := s.field(ctx, m.CustomValue, FieldPoints)
 	points, _ := ParseRecoveryPoints(rawPoints)
 	point := req.Point
+	if pinned, ok := ParsePromotedInfo(mustField(s.field(ctx, m.CustomValue, FieldPromoted))); ok {
+		if pinned.Run != req.RunID {
+			return providers.Promoted{}, permanent(op, obj, "replica %s is being promoted by run %s; continue that run with drplan resume %s", s.object(req.Replica), pinned.Run, pinned.Run)
+		}
+		if !pinned.Point.IsZero() {
+			point, req.Point = pinned.Point, pinned.Point
+		}
+	}
 	if point.IsZero() {
 		point = points.Latest()
 	}
 	var snapshot *types.ManagedObjectReference
-	if !req.Point.IsZero() && !req.Point.Equal(points.Latest()) {
-		if m.Snapshot != nil {
-			snapshot = findSnapshot(m.Snapshot.RootSnapshotList, req.Point)
-		}
-		if snapshot == nil {
-			return providers.Promoted{}, permanent(op, obj, "replica %s holds no snapshot of recovery point %s; its points are %s",
-				s.object(req.Replica), req.Point.UTC().Format(time.RFC3339Nano), points)
-		}
+	if !req.Point.IsZero() && m.Snapshot != nil {
+		snapshot = findSnapshot(m.Snapshot.RootSnapshotList, req.Point)
+	}
+	if snapshot == nil && !req.Point.IsZero() && !points.Has(req.Point) {
+		return providers.Promoted{}, permanent(op, obj, "replica %s has no recovery point %s; its points are %s",
+			s.object(req.Replica), req.Point.UTC().Format(time.RFC3339Nano), points)
 	}
 	if err := s.setField(ctx, ref, FieldPromoted, PromotedInfo{Run: req.RunID, Point: point}.String()); err != nil {
 		return providers.Promoted{}, fail(op, obj, err)
@@ -221,6 +272,14 @@ func (s *site) Promote(ctx context.Context, req providers.PromoteRequest) (provi
 	}
 	target.Ref = ref.Value
 	return providers.Promoted{VM: target, Point: point}, nil
+}
+
+// mustField is the value of a field read, "" when it could not be read.
+func mustField(v string, err error) string {
+	if err != nil {
+		return ""
+	}
+	return v
 }
 
 // unreplicate clears a promoted VM's replica attributes.

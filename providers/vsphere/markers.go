@@ -14,7 +14,14 @@ import (
 const (
 	// FieldReplica marks a replica VM: its value is a ReplicaInfo.
 	FieldReplica = "drplan.replica"
-	// FieldPoints holds a replica's recovery points: a RecoveryPoints.
+	// FieldPoints holds a replica's recovery points: a RecoveryPoints,
+	// written by whatever replicates the VM (the simulator's replication
+	// engine, an array or CDP adapter). Listing a point is that layer's
+	// promise that it can present the replica at that point: a copy or
+	// promotion from it reverts to a snapshot named after the point when
+	// the replica has one (vSphere Replication's point-in-time
+	// instances), else takes the replica as the layer presents it, with
+	// the point recorded in FieldPromoted (or the copy's journal entry).
 	FieldPoints = "drplan.points"
 	// FieldRun marks an object created by a run; its value is the run id.
 	FieldRun = "drplan.run"
