@@ -25,6 +25,11 @@ func fail(op, object string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if isNil(err) {
+		// A typed nil (a nil *url.Error in an error): there is nothing
+		// to read, and calling its methods would panic.
+		return &providers.Error{Op: op, Object: object, Kind: providers.Permanent, Err: fmt.Errorf("an error without detail (%T)", err)}
+	}
 	var pe *providers.Error
 	if errors.As(err, &pe) {
 		return err
@@ -85,7 +90,7 @@ func transientFault(f types.BaseMethodFault) bool {
 // firstFault returns the outermost vSphere fault err carries, or nil.
 func firstFault(err error) types.BaseMethodFault {
 	var found types.BaseMethodFault
-	fault.In(err, func(f types.BaseMethodFault, _ string, _ []types.LocalizableMessage) bool {
+	eachFault(err, func(f types.BaseMethodFault) bool {
 		found = f
 		return true
 	})
@@ -95,7 +100,76 @@ func firstFault(err error) types.BaseMethodFault {
 // isFault reports whether err carries a fault of the given type anywhere
 // in its chain of causes.
 func isFault(err error, target types.BaseMethodFault) bool {
-	return err != nil && fault.Is(err, target)
+	return eachFault(err, func(f types.BaseMethodFault) bool { return fault.Is(f, target) })
+}
+
+// asFault is fault.As made safe for any error: it finds the first fault
+// in err's tree assignable to target (a pointer to a fault pointer) and
+// sets target to it.
+func asFault(err error, target any) bool {
+	return eachFault(err, func(f types.BaseMethodFault) bool {
+		_, ok := fault.As(f, target)
+		return ok
+	})
+}
+
+// eachFault calls fn with the vSphere faults in err's tree, outermost
+// first, until fn returns true, and reports whether it did. Unlike
+// govmomi's fault.In, which panics on the nil an Unwrap returns at the
+// end of a chain such as *url.Error → *net.OpError → *net.DNSError (every
+// unresolvable host name), it skips nil and typed-nil errors and faults
+// (on which fault.Is and fault.As call methods that dereference them),
+// and a panic in an error's own methods only ends the walk: reading an
+// error must never crash drplan.
+func eachFault(err error, fn func(types.BaseMethodFault) bool) (found bool) {
+	defer func() {
+		if recover() != nil {
+			found = false
+		}
+	}()
+	var walk func(v error, depth int) bool
+	walk = func(v error, depth int) bool {
+		if isNil(v) || depth > 64 {
+			return false
+		}
+		switch e := v.(type) {
+		case types.HasLocalizedMethodFault:
+			if lmf := e.GetLocalizedMethodFault(); lmf != nil && !isNil(lmf.Fault) && fn(lmf.Fault) {
+				return true
+			}
+		case types.BaseMethodFault:
+			return fn(e)
+		case interface{ Fault() types.BaseMethodFault }:
+			if f := e.Fault(); !isNil(f) && fn(f) {
+				return true
+			}
+		}
+		switch e := v.(type) {
+		case interface{ Unwrap() error }:
+			return walk(e.Unwrap(), depth+1)
+		case interface{ Unwrap() []error }:
+			for _, c := range e.Unwrap() {
+				if walk(c, depth+1) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(err, 0)
+}
+
+// isNil reports whether v is nil or a nil pointer, map, slice, function
+// or channel in an interface (a typed nil).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // notFound reports whether err says the object does not exist.
@@ -107,7 +181,7 @@ func notFound(err error) bool {
 // other object the call involved, such as a property collector).
 func gone(err error, ref types.ManagedObjectReference) bool {
 	var missing *types.ManagedObjectNotFound
-	if _, ok := fault.As(err, &missing); ok {
+	if asFault(err, &missing) {
 		return missing.Obj.Value == ref.Value
 	}
 	return false
@@ -117,7 +191,7 @@ func gone(err error, ref types.ManagedObjectReference) bool {
 // existing state is want: the VM already is where the call would put it.
 func alreadyInState(err error, want types.VirtualMachinePowerState) bool {
 	var ips *types.InvalidPowerState
-	if _, ok := fault.As(err, &ips); ok && ips.ExistingState == want {
+	if asFault(err, &ips) && ips.ExistingState == want {
 		return true
 	}
 	return false
@@ -127,7 +201,7 @@ func alreadyInState(err error, want types.VirtualMachinePowerState) bool {
 // refused, reset or dropped connections, network timeouts, and the
 // gateway statuses a proxy in front of a restarting vCenter answers with.
 func connectionError(err error) bool {
-	if err == nil || untrusted(err) {
+	if isNil(err) || untrusted(err) {
 		return false
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
@@ -157,6 +231,9 @@ func connectionError(err error) bool {
 
 // untrusted reports whether err is a refused TLS certificate.
 func untrusted(err error) bool {
+	if isNil(err) {
+		return false
+	}
 	if soap.IsCertificateUntrusted(err) {
 		return true
 	}
