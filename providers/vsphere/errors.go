@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"reflect"
 	"strings"
 	"syscall"
@@ -313,4 +314,97 @@ func faultMessage(f types.BaseMethodFault) string {
 		return mf.FaultCause.LocalizedMessage
 	}
 	return ""
+}
+
+// openFailed is the error of a site that could not be opened: a
+// *providers.Error of the operation "open" on object (the site and its
+// vCenter URL, see siteObject), classified as classify does, whose message
+// says in one line what went wrong and what to check. user and pass are
+// the credentials used: pass is cut out of any message that would show it.
+func openFailed(object string, u *url.URL, user, pass string, err error) error {
+	if isNil(err) {
+		return fail("open", object, err)
+	}
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	msg := explain(u, user, err)
+	if len(pass) >= 3 {
+		msg = strings.ReplaceAll(msg, pass, "****")
+	}
+	return &providers.Error{Op: "open", Object: object, Kind: classify(err), Err: &openError{msg: msg, err: err}}
+}
+
+// openError is an explained error of Open; its cause stays reachable for
+// errors.Is and errors.As.
+type openError struct {
+	msg string
+	err error
+}
+
+func (e *openError) Error() string { return e.msg }
+func (e *openError) Unwrap() error { return e.err }
+
+// explain says in one line why a vCenter could not be reached or logged
+// in to, and what to check.
+func explain(u *url.URL, user string, err error) string {
+	host := u.Host
+	var dns *net.DNSError
+	var ue *url.Error
+	switch {
+	case isFault(err, &types.InvalidLogin{}):
+		return fmt.Sprintf("vCenter refused the login of user %q; check the credentials (the vcenter url's user name and password, or the site's username and password)", user)
+	case untrusted(err):
+		if strings.Contains(err.Error(), "thumbprint does not match") {
+			return fmt.Sprintf("the certificate of %s does not match the site's thumbprint; check the thumbprint (or the vcenter url)", host)
+		}
+		return fmt.Sprintf("the certificate of %s is not trusted (%s); check the certificate, or set the site's thumbprint (or CA certificate, or insecure = true)", host, certProblem(err))
+	case errors.As(err, &dns):
+		return fmt.Sprintf("cannot resolve host name %s: %s; check DNS and the vcenter url", dns.Name, dns.Err)
+	case errors.Is(err, context.DeadlineExceeded) || timedOut(err):
+		return fmt.Sprintf("no answer from %s in time (%s); check that vCenter is up, the network and firewalls in between, and the vcenter url", host, cause(err))
+	case errors.Is(err, context.Canceled):
+		return fmt.Sprintf("cancelled while connecting to %s", host)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("connection refused by %s; check that vCenter is up and the vcenter url's host and port", host)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE):
+		return fmt.Sprintf("%s closed the connection (%s); check that the vcenter url is a vCenter's HTTPS address, and any proxy or firewall in between", host, cause(err))
+	case errors.As(err, &ue):
+		return fmt.Sprintf("%s; check the vcenter url and that vCenter is up", cause(err))
+	}
+	return describe(err).Error()
+}
+
+// cause is the innermost message of err without the "Post URL:" of the
+// HTTP client (the URL is in the error's object already), on one line.
+func cause(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && !isNil(ue.Err) {
+		err = ue.Err
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// timedOut reports whether err is a network timeout.
+func timedOut(err error) bool {
+	var to interface{ Timeout() bool }
+	return errors.As(err, &to) && !isNil(to) && to.Timeout()
+}
+
+// certProblem says briefly what is wrong with a refused certificate.
+func certProblem(err error) string {
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ua):
+		return "signed by an unknown authority"
+	case errors.As(err, &he):
+		return he.Error()
+	case errors.As(err, &ci):
+		return ci.Error()
+	}
+	return cause(err)
 }
