@@ -26,10 +26,10 @@ func fail(op, object string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if isNil(err) {
-		// A typed nil (a nil *url.Error in an error): there is nothing
-		// to read, and calling its methods would panic.
-		return &providers.Error{Op: op, Object: object, Kind: providers.Permanent, Err: fmt.Errorf("an error without detail (%T)", err)}
+	if holdsNil(err) {
+		// A typed nil (a nil *url.Error in an error), or an error
+		// wrapping one: errors.Is and errors.As would panic on it.
+		return &providers.Error{Op: op, Object: object, Kind: providers.Permanent, Err: fmt.Errorf("an error without detail: %v", err)}
 	}
 	var pe *providers.Error
 	if errors.As(err, &pe) {
@@ -160,6 +160,25 @@ func eachFault(err error, fn func(types.BaseMethodFault) bool) (found bool) {
 	return walk(err, 0)
 }
 
+// holdsNil reports whether err is nil, a typed nil, or wraps one.
+func holdsNil(err error) bool {
+	if isNil(err) {
+		return true
+	}
+	switch e := err.(type) {
+	case interface{ Unwrap() error }:
+		next := e.Unwrap()
+		return next != nil && holdsNil(next)
+	case interface{ Unwrap() []error }:
+		for _, c := range e.Unwrap() {
+			if c != nil && holdsNil(c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // isNil reports whether v is nil or a nil pointer, map, slice, function
 // or channel in an interface (a typed nil).
 func isNil(v any) bool {
@@ -202,7 +221,7 @@ func alreadyInState(err error, want types.VirtualMachinePowerState) bool {
 // refused, reset or dropped connections, network timeouts, and the
 // gateway statuses a proxy in front of a restarting vCenter answers with.
 func connectionError(err error) bool {
-	if isNil(err) || untrusted(err) {
+	if holdsNil(err) || untrusted(err) {
 		return false
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
@@ -232,7 +251,7 @@ func connectionError(err error) bool {
 
 // untrusted reports whether err is a refused TLS certificate.
 func untrusted(err error) bool {
-	if isNil(err) {
+	if holdsNil(err) {
 		return false
 	}
 	if soap.IsCertificateUntrusted(err) {
@@ -322,7 +341,7 @@ func faultMessage(f types.BaseMethodFault) string {
 // says in one line what went wrong and what to check. user and pass are
 // the credentials used: pass is cut out of any message that would show it.
 func openFailed(object string, u *url.URL, user, pass string, err error) error {
-	if isNil(err) {
+	if holdsNil(err) {
 		return fail("open", object, err)
 	}
 	var pe *providers.Error
