@@ -91,6 +91,16 @@ func (c *cli) loadAgainst(ctx context.Context, f *flags, dir string, sim bool) (
 		return nil, ExitError
 	}
 	snap, errs := t.snapshot(ctx)
+	if !sim && len(errs) > 0 && len(errs) == len(t.cfgs) {
+		// No live site could be read: the target cannot be opened. One
+		// line per site, saying what is wrong (the provider's errors
+		// name the site and its URL).
+		for _, name := range sortedNames(errs) {
+			fmt.Fprintf(c.stderr, "drplan %s: %s\n", f.verb, plan.Redact(errs[name].Error()))
+		}
+		t.close()
+		return nil, ExitError
+	}
 	for _, name := range sortedNames(errs) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site unreachable",
 			Detail: fmt.Sprintf("Site %q could not be read: %v. Checks that need its inventory are skipped.", name, plan.Redact(errs[name].Error()))})

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -494,7 +493,7 @@ func (s *site) readReplicas(ctx context.Context, batch []*replicaRead) {
 		var vms []mo.VirtualMachine
 		err := property.DefaultCollector(s.vc).Retrieve(ctx, refs, replicaProps, &vms)
 		var missing *types.ManagedObjectNotFound
-		if _, ok := fault.As(err, &missing); ok && len(refs) > 1 {
+		if asFault(err, &missing) && len(refs) > 1 {
 			rest := batch[:0]
 			for _, r := range batch {
 				if r.ref == missing.Obj {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,12 +64,13 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 		getenv = os.Getenv
 	}
 	cfg = withEnvironment(cfg, getenv)
+	where := siteObject(cfg.Name, cfg.URL)
 	if cfg.URL == "" {
-		return nil, permanent(op, cfg.Name, "no vCenter URL: set the site's URL or GOVC_URL")
+		return nil, permanent(op, where, "no vCenter URL: set the site's vcenter url or GOVC_URL")
 	}
 	u, err := soap.ParseURL(cfg.URL)
 	if err != nil {
-		return nil, permanent(op, cfg.Name, "vCenter URL %q: %v", redact(cfg.URL), err)
+		return nil, permanent(op, where, "the vCenter URL cannot be parsed: %v", redactError(err, cfg.URL))
 	}
 	// The configuration's user name and password override the URL's.
 	var name, pass string
@@ -83,7 +85,7 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 		pass = cfg.Password
 	}
 	if name == "" {
-		return nil, permanent(op, cfg.Name, "no user name for %s: put it in the URL or the site's username", u.Host)
+		return nil, permanent(op, where, "no user name for %s: put it in the URL or the site's username", u.Host)
 	}
 	user := url.UserPassword(name, pass)
 	u.User = nil
@@ -100,7 +102,7 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(cfg.CACertificate) {
-			return nil, permanent(op, cfg.Name, "the CA certificate holds no PEM certificate")
+			return nil, permanent(op, where, "the CA certificate holds no PEM certificate")
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
@@ -112,7 +114,7 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		sc.CloseIdleConnections()
-		return nil, fail(op, cfg.Name, err)
+		return nil, openFailed(where, u, name, pass, err)
 	}
 	counted := &countingRoundTripper{next: sc, calls: &s.calls}
 	idle := c.KeepAlive
@@ -125,7 +127,7 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 	s.sm = session.NewManager(vc)
 	if err := s.sm.Login(ctx, user); err != nil {
 		sc.CloseIdleConnections()
-		return nil, fail(op, cfg.Name, err)
+		return nil, openFailed(where, u, name, pass, err)
 	}
 
 	dcName := cfg.Datacenter
@@ -138,12 +140,12 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 	}
 	if err != nil {
 		s.Close(context.WithoutCancel(ctx))
-		return nil, fail(op, cfg.Name, fmt.Errorf("datacenter %q: %w", dcName, err))
+		return nil, openFailed(where, u, name, pass, fmt.Errorf("datacenter %q: %w", dcName, err))
 	}
 	folders, err := dc.Folders(ctx)
 	if err != nil {
 		s.Close(context.WithoutCancel(ctx))
-		return nil, fail(op, cfg.Name, err)
+		return nil, openFailed(where, u, name, pass, err)
 	}
 	s.dc = dc
 	s.datacenter = dc.Name()
@@ -175,13 +177,51 @@ func withEnvironment(cfg providers.SiteConfig, getenv func(string) string) provi
 	return cfg
 }
 
-// redact hides the password of a URL for messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+// siteObject names a site and its vCenter for messages:
+// site "south" (https://vc-south.example/sdk), without the URL's user
+// name and password.
+func siteObject(name, rawURL string) string {
+	if rawURL == "" {
+		return fmt.Sprintf("site %q", name)
 	}
-	return u.Redacted()
+	return fmt.Sprintf("site %q (%s)", name, redact(rawURL))
+}
+
+// redact drops the user name and password from a URL for messages, also
+// from one that does not parse.
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		u.User = nil
+		return u.String()
+	}
+	// Whatever sits between the scheme and the last @ of the authority
+	// is user information.
+	rest, scheme := raw, ""
+	if i := strings.Index(raw, "://"); i >= 0 {
+		scheme, rest = raw[:i+3], raw[i+3:]
+	}
+	auth := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth = rest[:i]
+	}
+	if i := strings.LastIndex(auth, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return scheme + rest
+}
+
+// redactError is err's message without the URL's user information.
+func redactError(err error, raw string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
+		msg = strings.ReplaceAll(msg, u.User.String()+"@", "")
+	}
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if j := strings.LastIndex(raw[i+3:], "@"); j >= 0 {
+			msg = strings.ReplaceAll(msg, raw[i+3:i+3+j+1], "")
+		}
+	}
+	return msg
 }
 
 // countingRoundTripper counts the SOAP calls that go through it.

@@ -76,7 +76,12 @@
 // so is GuestOperationsUnavailable (VMware Tools not running yet);
 // missing objects, bad arguments, refused permissions, duplicate names,
 // untrusted certificates, refused guest logins and a VM in the wrong
-// power state are Permanent.
+// power state are Permanent. Open's errors name the site and its URL
+// (without user name or password) and say on one line what to check:
+// DNS, a refused, reset or silent connection, the certificate, the
+// credentials. Faults are found by walking the error tree in eachFault,
+// which never panics on the nil at the end of a chain (govmomi's
+// fault.In does, for every unresolvable host name) or on a typed nil.
 //
 // # Guest operations
 //

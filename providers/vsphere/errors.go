@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"reflect"
 	"strings"
 	"syscall"
@@ -24,6 +25,11 @@ import (
 func fail(op, object string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if holdsNil(err) {
+		// A typed nil (a nil *url.Error in an error), or an error
+		// wrapping one: errors.Is and errors.As would panic on it.
+		return &providers.Error{Op: op, Object: object, Kind: providers.Permanent, Err: fmt.Errorf("an error without detail: %v", err)}
 	}
 	var pe *providers.Error
 	if errors.As(err, &pe) {
@@ -85,7 +91,7 @@ func transientFault(f types.BaseMethodFault) bool {
 // firstFault returns the outermost vSphere fault err carries, or nil.
 func firstFault(err error) types.BaseMethodFault {
 	var found types.BaseMethodFault
-	fault.In(err, func(f types.BaseMethodFault, _ string, _ []types.LocalizableMessage) bool {
+	eachFault(err, func(f types.BaseMethodFault) bool {
 		found = f
 		return true
 	})
@@ -95,7 +101,95 @@ func firstFault(err error) types.BaseMethodFault {
 // isFault reports whether err carries a fault of the given type anywhere
 // in its chain of causes.
 func isFault(err error, target types.BaseMethodFault) bool {
-	return err != nil && fault.Is(err, target)
+	return eachFault(err, func(f types.BaseMethodFault) bool { return fault.Is(f, target) })
+}
+
+// asFault is fault.As made safe for any error: it finds the first fault
+// in err's tree assignable to target (a pointer to a fault pointer) and
+// sets target to it.
+func asFault(err error, target any) bool {
+	return eachFault(err, func(f types.BaseMethodFault) bool {
+		_, ok := fault.As(f, target)
+		return ok
+	})
+}
+
+// eachFault calls fn with the vSphere faults in err's tree, outermost
+// first, until fn returns true, and reports whether it did. Unlike
+// govmomi's fault.In, which panics on the nil an Unwrap returns at the
+// end of a chain such as *url.Error → *net.OpError → *net.DNSError (every
+// unresolvable host name), it skips nil and typed-nil errors and faults
+// (on which fault.Is and fault.As call methods that dereference them),
+// and a panic in an error's own methods only ends the walk: reading an
+// error must never crash drplan.
+func eachFault(err error, fn func(types.BaseMethodFault) bool) (found bool) {
+	defer func() {
+		if recover() != nil {
+			found = false
+		}
+	}()
+	var walk func(v error, depth int) bool
+	walk = func(v error, depth int) bool {
+		if isNil(v) || depth > 64 {
+			return false
+		}
+		switch e := v.(type) {
+		case types.HasLocalizedMethodFault:
+			if lmf := e.GetLocalizedMethodFault(); lmf != nil && !isNil(lmf.Fault) && fn(lmf.Fault) {
+				return true
+			}
+		case types.BaseMethodFault:
+			return fn(e)
+		case interface{ Fault() types.BaseMethodFault }:
+			if f := e.Fault(); !isNil(f) && fn(f) {
+				return true
+			}
+		}
+		switch e := v.(type) {
+		case interface{ Unwrap() error }:
+			return walk(e.Unwrap(), depth+1)
+		case interface{ Unwrap() []error }:
+			for _, c := range e.Unwrap() {
+				if walk(c, depth+1) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(err, 0)
+}
+
+// holdsNil reports whether err is nil, a typed nil, or wraps one.
+func holdsNil(err error) bool {
+	if isNil(err) {
+		return true
+	}
+	switch e := err.(type) {
+	case interface{ Unwrap() error }:
+		next := e.Unwrap()
+		return next != nil && holdsNil(next)
+	case interface{ Unwrap() []error }:
+		for _, c := range e.Unwrap() {
+			if c != nil && holdsNil(c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isNil reports whether v is nil or a nil pointer, map, slice, function
+// or channel in an interface (a typed nil).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // notFound reports whether err says the object does not exist.
@@ -107,7 +201,7 @@ func notFound(err error) bool {
 // other object the call involved, such as a property collector).
 func gone(err error, ref types.ManagedObjectReference) bool {
 	var missing *types.ManagedObjectNotFound
-	if _, ok := fault.As(err, &missing); ok {
+	if asFault(err, &missing) {
 		return missing.Obj.Value == ref.Value
 	}
 	return false
@@ -117,7 +211,7 @@ func gone(err error, ref types.ManagedObjectReference) bool {
 // existing state is want: the VM already is where the call would put it.
 func alreadyInState(err error, want types.VirtualMachinePowerState) bool {
 	var ips *types.InvalidPowerState
-	if _, ok := fault.As(err, &ips); ok && ips.ExistingState == want {
+	if asFault(err, &ips) && ips.ExistingState == want {
 		return true
 	}
 	return false
@@ -127,7 +221,7 @@ func alreadyInState(err error, want types.VirtualMachinePowerState) bool {
 // refused, reset or dropped connections, network timeouts, and the
 // gateway statuses a proxy in front of a restarting vCenter answers with.
 func connectionError(err error) bool {
-	if err == nil || untrusted(err) {
+	if holdsNil(err) || untrusted(err) {
 		return false
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
@@ -157,6 +251,9 @@ func connectionError(err error) bool {
 
 // untrusted reports whether err is a refused TLS certificate.
 func untrusted(err error) bool {
+	if holdsNil(err) {
+		return false
+	}
 	if soap.IsCertificateUntrusted(err) {
 		return true
 	}
@@ -236,4 +333,97 @@ func faultMessage(f types.BaseMethodFault) string {
 		return mf.FaultCause.LocalizedMessage
 	}
 	return ""
+}
+
+// openFailed is the error of a site that could not be opened: a
+// *providers.Error of the operation "open" on object (the site and its
+// vCenter URL, see siteObject), classified as classify does, whose message
+// says in one line what went wrong and what to check. user and pass are
+// the credentials used: pass is cut out of any message that would show it.
+func openFailed(object string, u *url.URL, user, pass string, err error) error {
+	if holdsNil(err) {
+		return fail("open", object, err)
+	}
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	msg := explain(u, user, err)
+	if len(pass) >= 3 {
+		msg = strings.ReplaceAll(msg, pass, "****")
+	}
+	return &providers.Error{Op: "open", Object: object, Kind: classify(err), Err: &openError{msg: msg, err: err}}
+}
+
+// openError is an explained error of Open; its cause stays reachable for
+// errors.Is and errors.As.
+type openError struct {
+	msg string
+	err error
+}
+
+func (e *openError) Error() string { return e.msg }
+func (e *openError) Unwrap() error { return e.err }
+
+// explain says in one line why a vCenter could not be reached or logged
+// in to, and what to check.
+func explain(u *url.URL, user string, err error) string {
+	host := u.Host
+	var dns *net.DNSError
+	var ue *url.Error
+	switch {
+	case isFault(err, &types.InvalidLogin{}):
+		return fmt.Sprintf("vCenter refused the login of user %q; check the credentials (the vcenter url's user name and password, or the site's username and password)", user)
+	case untrusted(err):
+		if strings.Contains(err.Error(), "thumbprint does not match") {
+			return fmt.Sprintf("the certificate of %s does not match the site's thumbprint; check the thumbprint (or the vcenter url)", host)
+		}
+		return fmt.Sprintf("the certificate of %s is not trusted (%s); check the certificate, or set the site's thumbprint (or CA certificate, or insecure = true)", host, certProblem(err))
+	case errors.As(err, &dns):
+		return fmt.Sprintf("cannot resolve host name %s: %s; check DNS and the vcenter url", dns.Name, dns.Err)
+	case errors.Is(err, context.DeadlineExceeded) || timedOut(err):
+		return fmt.Sprintf("no answer from %s in time (%s); check that vCenter is up, the network and firewalls in between, and the vcenter url", host, cause(err))
+	case errors.Is(err, context.Canceled):
+		return fmt.Sprintf("cancelled while connecting to %s", host)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("connection refused by %s; check that vCenter is up and the vcenter url's host and port", host)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE):
+		return fmt.Sprintf("%s closed the connection (%s); check that the vcenter url is a vCenter's HTTPS address, and any proxy or firewall in between", host, cause(err))
+	case errors.As(err, &ue):
+		return fmt.Sprintf("%s; check the vcenter url and that vCenter is up", cause(err))
+	}
+	return describe(err).Error()
+}
+
+// cause is the innermost message of err without the "Post URL:" of the
+// HTTP client (the URL is in the error's object already), on one line.
+func cause(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && !isNil(ue.Err) {
+		err = ue.Err
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// timedOut reports whether err is a network timeout.
+func timedOut(err error) bool {
+	var to interface{ Timeout() bool }
+	return errors.As(err, &to) && !isNil(to) && to.Timeout()
+}
+
+// certProblem says briefly what is wrong with a refused certificate.
+func certProblem(err error) string {
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ua):
+		return "signed by an unknown authority"
+	case errors.As(err, &he):
+		return he.Error()
+	case errors.As(err, &ci):
+		return ci.Error()
+	}
+	return cause(err)
 }

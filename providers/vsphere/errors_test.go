@@ -97,3 +97,49 @@ func TestGoneAndAlreadyThere(t *testing.T) {
 		t.Error("alreadyInState is wrong")
 	}
 }
+
+// TestNilSafeFaults: reading errors never panics, whatever nil they hold:
+// the nil a *net.DNSError unwraps to (govmomi's fault.In panics on it),
+// typed-nil errors and faults.
+func TestNilSafeFaults(t *testing.T) {
+	dns := &url.Error{Op: "Post", URL: "https://vc..south/sdk", Err: &net.OpError{Op: "dial", Net: "tcp",
+		Err: &net.DNSError{Err: "no such host", Name: "vc..south", IsNotFound: true}}}
+	var nilURL *url.Error
+	var nilFault *types.NotFound
+	for name, err := range map[string]error{
+		"dns":                  dns,
+		"typed nil":            nilURL,
+		"wrapped typed nil":    fmt.Errorf("x: %w", nilURL),
+		"joined with nil":      errors.Join(errors.New("a"), dns),
+		"soap fault nil fault": soapFault(nil, "no detail"),
+		"soap typed-nil fault": soapFault(nilFault, "typed nil"),
+		"task typed-nil fault": taskFault(nilFault, "typed nil"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("panic: %v", p)
+				}
+			}()
+			if f := firstFault(err); f != nil {
+				t.Errorf("firstFault = %T", f)
+			}
+			if isFault(err, &types.NotFound{}) || notFound(err) {
+				t.Error("a fault was found")
+			}
+			var missing *types.ManagedObjectNotFound
+			if asFault(err, &missing) || gone(err, types.ManagedObjectReference{}) {
+				t.Error("a missing object was found")
+			}
+			var pe *providers.Error
+			if e := fail("open", "south", err); !errors.As(e, &pe) || e.Error() == "" {
+				t.Errorf("fail() = %v", e)
+			}
+			_ = connectionError(err)
+			_ = untrusted(err)
+		})
+	}
+	if got := classify(dns); got != providers.Transient {
+		t.Errorf("an unresolvable host is kind %d, want Transient", got)
+	}
+}

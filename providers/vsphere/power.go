@@ -5,7 +5,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -242,7 +241,7 @@ func (s *site) destroyVM(ctx context.Context, op, obj string, ref types.ManagedO
 		}
 		// Still on: power it off and try again.
 		var ips *types.InvalidPowerState
-		if _, ok := fault.As(err, &ips); ok && attempt == 0 && ips.ExistingState != types.VirtualMachinePowerStatePoweredOff {
+		if asFault(err, &ips) && attempt == 0 && ips.ExistingState != types.VirtualMachinePowerStatePoweredOff {
 			if err := s.setPower(ctx, ref, types.VirtualMachinePowerStatePoweredOff); err != nil {
 				return err
 			}

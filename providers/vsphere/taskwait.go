@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -368,7 +367,7 @@ func (m *taskMux) viewLost(err error, v *taskView) bool {
 		return true
 	}
 	var missing *types.ManagedObjectNotFound
-	if _, ok := fault.As(err, &missing); ok {
+	if asFault(err, &missing) {
 		switch missing.Obj.Type {
 		case "ListView", "PropertyCollector", "PropertyFilter":
 			return true
@@ -422,7 +421,7 @@ func (m *taskMux) rebuild(ctx context.Context, old *taskView) error {
 		// The simulator refuses a view of an object it cannot find; that
 		// task is waited on alone.
 		var missing *types.ManagedObjectNotFound
-		if _, ok := fault.As(err, &missing); ok && slices.Contains(refs, missing.Obj) {
+		if asFault(err, &missing) && slices.Contains(refs, missing.Obj) {
 			m.mu.Lock()
 			if w := m.pending[missing.Obj]; w != nil {
 				m.deliver(w, errNotInView)

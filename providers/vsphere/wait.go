@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -203,7 +202,7 @@ func (s *site) waitBatch(ctx context.Context, states map[types.ManagedObjectRefe
 			return nil
 		}
 		var missing *types.ManagedObjectNotFound
-		if _, ok := fault.As(err, &missing); ok {
+		if asFault(err, &missing) {
 			if st := states[missing.Obj]; st != nil && !st.done {
 				st.gone, st.done = true, true
 				pending--
