@@ -51,10 +51,11 @@ type heldLock struct {
 	Group  string
 	Where  string // "local file …", "site west"
 	Holder providers.LockHolder
-	// For a lock without a holder: what is wrong with it, and its age
-	// when known (a local file's).
+	// For a lock without a holder: what is wrong with it, its age when
+	// known (a local file's), and what that means.
 	Corrupt string
 	Age     time.Duration
+	Why     string
 }
 
 func (h *heldLock) Error() string {
@@ -62,10 +63,14 @@ func (h *heldLock) Error() string {
 	case h.Holder.Run != "":
 		return fmt.Sprintf("lock %s at %s is held by %s", h.Group, h.Where, h.Holder)
 	case h.Age > 0:
-		return fmt.Sprintf("lock %s at %s %s and %s old", h.Group, h.Where, h.Corrupt, age(h.Age))
+		return fmt.Sprintf("lock %s at %s %s and %s old: %s", h.Group, h.Where, h.Corrupt, age(h.Age), h.Why)
 	}
-	return fmt.Sprintf("lock %s at %s %s", h.Group, h.Where, h.Corrupt)
+	return fmt.Sprintf("lock %s at %s %s: %s", h.Group, h.Where, h.Corrupt, h.Why)
 }
+
+// youngLock is what a local lock file without a holder, younger than
+// lockGrace, means.
+const youngLock = "another run is taking it right now, or one crashed while taking it"
 
 // locked is the error of a run kept out by locks.
 type locked struct{ held []heldLock }
@@ -202,7 +207,8 @@ func (c *cli) lockGroups(ctx context.Context, t *target, stateDir string, groups
 func siteHeld(group, where string, holder providers.LockHolder) heldLock {
 	h := heldLock{Group: group, Where: where, Holder: holder}
 	if holder.Run == "" {
-		h.Corrupt = "has no readable holder (its drplan.lock attribute is empty or unreadable): a run crashed while taking it, or one is taking it right now"
+		h.Corrupt = "has no readable holder (its drplan.lock attribute is empty or unreadable)"
+		h.Why = "a run crashed while taking it, or one is taking it right now"
 	}
 	return h
 }
@@ -256,7 +262,7 @@ func (l *locks) file(group string) error {
 		return &locked{[]heldLock{{Group: group, Where: "local file " + name, Holder: cur.holder}}}
 	}
 	if young.exists {
-		return &locked{[]heldLock{{Group: group, Where: "local file " + name, Corrupt: young.corrupt + ": another run is taking it right now, or one crashed while taking it", Age: max(young.age, time.Second)}}}
+		return &locked{[]heldLock{{Group: group, Where: "local file " + name, Corrupt: young.corrupt, Age: max(young.age, time.Second), Why: youngLock}}}
 	}
 	return fmt.Errorf("cannot take the lock file %s", name)
 }
@@ -303,7 +309,7 @@ func heldLocks(ctx context.Context, t *target, stateDir string, groups map[strin
 		case !cur.exists:
 		case cur.corrupt != "":
 			if cur.age < lockGrace {
-				held = append(held, heldLock{Group: g, Where: "local file " + name, Corrupt: cur.corrupt + ": another run is taking it right now, or one crashed while taking it", Age: max(cur.age, time.Second)})
+				held = append(held, heldLock{Group: g, Where: "local file " + name, Corrupt: cur.corrupt, Age: max(cur.age, time.Second), Why: youngLock})
 			}
 		case cur.holder.Run != runID && now.Before(cur.holder.Expires):
 			held = append(held, heldLock{Group: g, Where: "local file " + name, Holder: cur.holder})
@@ -458,7 +464,7 @@ func (c *cli) reportForceUnlock(ctx context.Context, cp *compiled, stateDir stri
 		fmt.Fprintf(c.stdout, "Broke the locks of run %s: %s.\n", id, strings.Join(broken, ", "))
 	}
 	for _, s := range corrupt {
-		fmt.Fprintf(c.stdout, "Broke the corrupt %s: a run crashed while taking it.\n", cp.plan.Redact(s))
+		fmt.Fprintf(c.stdout, "Broke the corrupt %s.\n", cp.plan.Redact(s))
 	}
 }
 

@@ -217,7 +217,8 @@ func TestCorruptLockFile(t *testing.T) {
 
 	empty(0)
 	code, out := run()
-	if code != ExitError || !strings.Contains(out, "lock web at local file "+lockFile+" is empty: another run is taking it right now") ||
+	if code != ExitError || !strings.Contains(out, "lock web at local file "+lockFile+" is empty and ") ||
+		!strings.Contains(out, "s old: another run is taking it right now") ||
 		!strings.Contains(out, "-force-unlock") {
 		t.Errorf("young empty lock: exit %d, want a refusal that says so and how to break it:\n%s", code, out)
 	}
