@@ -218,8 +218,14 @@ type Site interface {
 	// refused with a *LockedError, unless it has expired.
 	Lock(ctx context.Context, name string, holder LockHolder) error
 	// Unlock releases the named lock when runID holds it, and says
-	// whether there was one; a lock already gone is not an error.
+	// whether there was one; a lock already gone is not an error. A lock
+	// without a readable holder (a run crashed while taking it) is
+	// released for any runID.
 	Unlock(ctx context.Context, name, runID string) (bool, error)
+	// ReadLock reads who holds the named lock without taking it; a
+	// read-only site can read it. found is false when there is no lock;
+	// a lock whose holder cannot be read is found with the zero holder.
+	ReadLock(ctx context.Context, name string) (holder LockHolder, found bool, err error)
 
 	// Calls returns how many API calls the site has made so far.
 	Calls() int64

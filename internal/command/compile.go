@@ -60,6 +60,13 @@ func (c *cli) compileFor(ctx context.Context, f *flags, dir, stateDir string, si
 	if cp == nil {
 		return nil, code
 	}
+	c.compileLoaded(cp, stateDir, opts)
+	return cp, ExitOK
+}
+
+// compileLoaded compiles the mode of a plan that loadAgainst loaded; see
+// compileFor.
+func (c *cli) compileLoaded(cp *compiled, stateDir string, opts compiler.Options) {
 	if t := cp.target; t.world != nil {
 		opts.TimeScale = t.world.TimeScale
 	}
@@ -71,7 +78,6 @@ func (c *cli) compileFor(ctx context.Context, f *flags, dir, stateDir string, si
 	cp.measured, cp.opts = len(opts.BootTimes), opts
 	prog, cdiags := compiler.Compile(cp.plan, cp.snap, opts)
 	cp.prog, cp.diags = prog, append(cp.diags, cdiags...)
-	return cp, ExitOK
 }
 
 // loadAgainst loads the plan, reads the target's inventory and loads the

@@ -44,7 +44,7 @@ func (c *cli) stateDir(flagValue, dir string) string {
 }
 
 func runDrill(c *cli, args []string) int {
-	f := c.newFlags("drill", "[--sim|--live] [--keep] [--auto-approve] [-point P] [-state-dir DIR] [DIR]",
+	f := c.newFlags("drill", "[--sim|--live] [--keep] [--auto-approve] [-point P] [-force-unlock RUN_ID] [-state-dir DIR] [DIR]",
 		"Runs a drill: the test mode of the plan (copies of the replicas, booted\non the isolated test networks, in plan order, custom steps run), checks\nthat every VM came up, every step passed and the RTO and RPO targets\nheld, then cleans up and proves that nothing is left. The protected site\nis read-only throughout, and compared before and after. Without a\ntarget it drills against the simulated sites.")
 	f.planFlags()
 	sim, live := f.targetFlags()
@@ -52,6 +52,7 @@ func runDrill(c *cli, args []string) int {
 	auto := f.Bool("auto-approve", false, "answer every prompt step with yes")
 	point := f.String("point", "latest", "recovery `POINT`: latest, latest-consistent or an RFC 3339 time")
 	rp := f.String("recovery-plan", "", "the recovery plan to drill when there are several")
+	unlock := f.String("force-unlock", "", "first break the group locks that the dead run `RUN_ID` left behind")
 	state := f.String("state-dir", "", "keep runs, journals and reports in `DIR` (default DIR/.drplan)")
 	pos, code, ok := c.parse(f, args, 1)
 	if !ok {
@@ -66,11 +67,22 @@ func runDrill(c *cli, args []string) int {
 	defer stop()
 
 	started := time.Now()
-	cp, code := c.compileFor(ctx, f, dir, c.stateDir(*state, dir), isSim, compiler.Options{Mode: plans.ModeTest, Point: *point, RecoveryPlan: *rp})
+	stateDir := c.stateDir(*state, dir)
+	cp, code := c.loadAgainst(ctx, f, dir, isSim)
 	if cp == nil {
 		return code
 	}
 	defer cp.target.close()
+	// A drill takes the group locks like every run, from its test
+	// through its cleanup: it must not run beside a failover of the same
+	// groups. They are looked at before it is compiled, and taken before
+	// its first step.
+	runID := newRunID()
+	advice := lockAdvice{verb: "drill", mode: string(plans.ModeTest), sim: isSim, dir: dir}
+	if !c.precheckLocks(ctx, cp, stateDir, planGroups(cp.plan, *rp), runID, *unlock, advice, false) {
+		return ExitError
+	}
+	c.compileLoaded(cp, stateDir, compiler.Options{Mode: plans.ModeTest, Point: *point, RecoveryPlan: *rp})
 	diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
 	if cp.prog == nil {
 		return ExitError
@@ -81,8 +93,16 @@ func runDrill(c *cli, args []string) int {
 		return ExitError
 	}
 
-	runID := newRunID()
-	ses, err := c.newSession(cp, c.stateDir(*state, dir), dir, runID, *auto)
+	lk, err := c.lockGroups(ctx, cp.target, stateDir, programGroups(cp), runID, "drill")
+	if err != nil {
+		c.refuseLockError("drill", cp, err, advice)
+		return ExitError
+	}
+	defer lk.release(ctx)
+	for _, w := range lk.warn {
+		fmt.Fprintf(c.stderr, "Warning: %s\n", cp.plan.Redact(w))
+	}
+	ses, err := c.newSession(cp, stateDir, dir, runID, *auto)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan drill: %v\n", err)
 		return ExitError
@@ -107,7 +127,7 @@ func runDrill(c *cli, args []string) int {
 		if isSim {
 			fmt.Fprintf(c.stderr, "The simulated sites end with this process, so there is nothing to clean up.\n")
 		} else {
-			fmt.Fprintf(c.stderr, "Resume it with: drplan resume -state-dir %s %s\nor clean up with: drplan run -mode cleanup -run %s --live %s\n", c.stateDir(*state, dir), runID, runID, dir)
+			fmt.Fprintf(c.stderr, "Resume it with: drplan resume -state-dir %s %s\nor clean up with: drplan run -mode cleanup -run %s --live %s\n", stateDir, runID, runID, dir)
 		}
 	} else if !*keep {
 		fmt.Fprintf(c.stdout, "Cleaning up.\n")

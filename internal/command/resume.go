@@ -89,6 +89,10 @@ func runResume(c *cli, args []string) int {
 		return code
 	}
 	defer t.close()
+	advice := lockAdvice{verb: "resume", mode: rec.Mode, dir: dir, resumed: id}
+	if !c.precheckLocks(ctx, cp, stateDir, planGroups(cp.plan, rec.RecoveryPlan), id, *unlock, advice, true) {
+		return ExitError
+	}
 	cp.prog, cp.diags = compiler.Compile(cp.plan, cp.snap, compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point, GroupPoints: rec.GroupPoints,
 		RecoveryPlan: rec.RecoveryPlan, TimeScale: rec.TimeScale, BootTimes: rec.BootTimes})
 	if cp.prog == nil {
@@ -100,7 +104,7 @@ func runResume(c *cli, args []string) int {
 		return ExitError
 	}
 	return c.execute(ctx, "resume", cp, execution{stateDir: stateDir, dir: dir, runID: id, placeholder: rec.Placeholder,
-		auto: *auto, forceUnlock: *unlock, began: began, done: done})
+		auto: *auto, began: began, done: done})
 }
 
 // sameProgram reports whether two compiles made the same program: the

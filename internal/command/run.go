@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,7 +17,6 @@ import (
 	"github.com/drplan/drplan/internal/diagview"
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
-	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -75,11 +72,19 @@ func runRun(c *cli, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := compiler.Options{Mode: m, Point: point.def, GroupPoints: point.perGroup(), RecoveryPlan: *rp}
-	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, opts)
+	cp, code := c.loadAgainst(ctx, f, dir, isSim)
 	if cp == nil {
 		return code
 	}
 	defer cp.target.close()
+	// The locks are looked at before the program is compiled: a run that
+	// another holds (a failover that has begun promoting, or crashed) is
+	// refused for that, naming it, not for what it changed meanwhile.
+	advice := lockAdvice{verb: "run", mode: string(m), sim: isSim, dir: dir}
+	if !c.precheckLocks(ctx, cp, stateDir, planGroups(cp.plan, *rp), runID, *unlock, advice, false) {
+		return ExitError
+	}
+	c.compileLoaded(cp, stateDir, opts)
 	diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
 	if cp.prog == nil {
 		return ExitError
@@ -88,7 +93,7 @@ func runRun(c *cli, args []string) int {
 		return ExitError
 	}
 	return c.execute(ctx, "run", cp, execution{stateDir: stateDir, dir: dir, runID: runID, placeholder: placeholder,
-		auto: *auto, forceUnlock: *unlock, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: point.perGroup(), RecoveryPlan: *rp,
+		auto: *auto, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: point.perGroup(), RecoveryPlan: *rp,
 			Placeholder: placeholder, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
 }
 
@@ -148,7 +153,6 @@ const (
 type execution struct {
 	stateDir, dir, runID, placeholder string
 	auto                              bool
-	forceUnlock                       string
 	// record, for a new run, is saved for resume.
 	record *runRecord
 	// intro, if set, is what the run's first line says it does.
@@ -162,20 +166,7 @@ type execution struct {
 // resume needs, runs, and writes the report, interrupted runs included.
 func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e execution) int {
 	m := cp.prog.Mode
-	groups := map[string]string{}
-	for _, g := range cp.plan.ProtectionGroups {
-		if slices.ContainsFunc(cp.prog.Groups, func(pg steps.Group) bool { return pg.Name == g.Name }) {
-			groups[g.Name] = g.RecoverySite
-		}
-	}
-	if e.forceUnlock != "" {
-		broken := c.forceUnlock(ctx, cp.target, e.stateDir, groups, e.forceUnlock)
-		if len(broken) == 0 {
-			fmt.Fprintf(c.stdout, "No lock of run %s to break.\n", e.forceUnlock)
-		} else {
-			fmt.Fprintf(c.stdout, "Broke the locks of run %s: %s.\n", e.forceUnlock, strings.Join(broken, ", "))
-		}
-	}
+	groups := programGroups(cp)
 	ses, err := c.newSession(cp, e.stateDir, e.dir, e.runID, e.auto)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", verb, err)
@@ -203,12 +194,7 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 	}
 	lk, err := c.lockGroups(ctx, cp.target, e.stateDir, groups, e.runID, m)
 	if err != nil {
-		var le *providers.LockedError
-		if errors.As(err, &le) {
-			fmt.Fprintf(c.stderr, "drplan %s: %v; nothing was done. Wait for that run to end; if it is dead (its process is gone), break its locks with -force-unlock %s.\n", verb, cp.plan.Redact(err.Error()), le.Holder.Run)
-		} else {
-			fmt.Fprintf(c.stderr, "drplan %s: cannot take the group locks: %v\n", verb, cp.plan.Redact(err.Error()))
-		}
+		c.refuseLockError(verb, cp, err, lockAdvice{verb: verb, mode: m, sim: cp.target.kind == "sim", dir: e.dir, resumed: e.runID})
 		if events, _ := runner.ReadJournal(ses.runDir); len(events) == 0 {
 			// A run that never began leaves nothing behind.
 			ses.close()

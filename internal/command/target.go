@@ -90,6 +90,17 @@ func (t *target) site(ctx context.Context, name string, readOnly bool) (provider
 	return s, nil
 }
 
+// cached is a session to a site that is open already, read-only or
+// not; nil when there is none.
+func (t *target) cached(name string) providers.Site {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s := t.sites[name+"/ro"]; s != nil {
+		return s
+	}
+	return t.sites[name]
+}
+
 // snapshot reads every site's inventory, in parallel. A site that cannot
 // be reached is in the snapshot as unreachable, with the reason.
 func (t *target) snapshot(ctx context.Context) (*inventory.Snapshot, map[string]error) {

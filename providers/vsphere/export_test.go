@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -49,3 +50,18 @@ func SetTaskMaxWait(d time.Duration) func() {
 
 // Classify wraps err as the site's operations do.
 func Classify(op, object string, err error) error { return fail(op, object, err) }
+
+// CrashedLock makes the lock folder name as a run that crashed while
+// taking it leaves it: created, with raw ("" for none) as its holder.
+func CrashedLock(ctx context.Context, s providers.Site, name, raw string) error {
+	st := s.(*site)
+	parent, err := st.ensureFolder(ctx, LockFolder, "")
+	if err != nil {
+		return err
+	}
+	f, err := object.NewFolder(st.vc, parent).CreateFolder(ctx, name)
+	if err != nil || raw == "" {
+		return err
+	}
+	return st.setField(ctx, f.Reference(), FieldLock, raw)
+}

@@ -153,6 +153,47 @@ func TestLock(t *testing.T) {
 	if err := b.Lock(ctx, "web", holderB); err != nil {
 		t.Errorf("taking an expired lock: %v", err)
 	}
+	if h, found, err := a.ReadLock(ctx, "web"); err != nil || !found || h.Run != "run-b" || h.Mode != "test" || h.PID != 2 {
+		t.Errorf("ReadLock: %+v %v %v, want run-b's holder", h, found, err)
+	}
+	if _, found, err := a.ReadLock(ctx, "db"); found || err != nil {
+		t.Errorf("ReadLock of no lock: %v %v, want not found", found, err)
+	}
+}
+
+// TestCorruptLock: a lock folder whose holder is empty or cannot be read
+// (a run crashed between creating it and writing its holder) is read as
+// a lock without a holder, even by a read-only session; it refuses other
+// runs, and any run id breaks it.
+func TestCorruptLock(t *testing.T) {
+	w := newWorld(t, "")
+	a := open(t, w.Site("west"))
+	ro := open(t, w.Site("west"), func(c *providers.SiteConfig) { c.ReadOnly = true })
+	ctx := context.Background()
+	now := time.Now()
+	holder := providers.LockHolder{Run: "run-a", Mode: "failover", Host: "h1", PID: 1, Since: now, Expires: now.Add(time.Hour)}
+	for _, raw := range []string{"", "{not json"} {
+		if err := vsphere.CrashedLock(ctx, a, "web", raw); err != nil {
+			t.Fatal(err)
+		}
+		if h, found, err := ro.ReadLock(ctx, "web"); err != nil || !found || h.Run != "" {
+			t.Errorf("%q: ReadLock read-only: %+v %v %v, want found without a holder", raw, h, found, err)
+		}
+		err := a.Lock(ctx, "web", holder)
+		var le *providers.LockedError
+		if !errors.As(err, &le) || le.Holder.Run != "" {
+			t.Errorf("%q: Lock over a corrupt lock: %v, want a LockedError without a holder", raw, err)
+		}
+		if ok, err := a.Unlock(ctx, "web", "any-run"); !ok || err != nil {
+			t.Errorf("%q: Unlock of a corrupt lock by any run: %v %v, want broken", raw, ok, err)
+		}
+		if err := a.Lock(ctx, "web", holder); err != nil {
+			t.Errorf("%q: Lock after the corrupt lock was broken: %v", raw, err)
+		}
+		if ok, err := a.Unlock(ctx, "web", "run-a"); !ok || err != nil {
+			t.Errorf("%q: Unlock: %v %v", raw, ok, err)
+		}
+	}
 }
 
 // TestFailoverAPIErrors: an injected fault in the calls a promotion makes

@@ -102,3 +102,18 @@ func (s *site) Unlock(ctx context.Context, name, runID string) (bool, error) {
 	}
 	return true, nil
 }
+
+// ReadLock reads who holds the lock name, without taking it.
+func (s *site) ReadLock(ctx context.Context, name string) (providers.LockHolder, bool, error) {
+	const op = "read_lock"
+	obj := s.name + ":" + joinPath(LockFolder, name)
+	parent, err := s.lookup(ctx, LockFolder)
+	if err != nil || parent.Value == "" {
+		return providers.LockHolder{}, false, fail(op, obj, err)
+	}
+	ref, cur, err := s.lockHolder(ctx, parent, name)
+	if err != nil || ref.Value == "" {
+		return providers.LockHolder{}, false, fail(op, obj, err)
+	}
+	return cur, true, nil
+}
