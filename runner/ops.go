@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/drplan/drplan/internal/words"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
@@ -274,27 +276,9 @@ func (r *run) choosePoints(site providers.Site, s *steps.Step, replicas []*inven
 			return nil, err
 		}
 	}
-	var chosen []time.Time
-	// A replication tick that began before the pin may still land; the
-	// choice is checked against the points read after it.
-	for attempt := 0; ; attempt++ {
-		pts, err := site.Points(ctx, vms)
-		if err != nil {
-			return nil, err
-		}
-		if chosen != nil && held(pts, chosen) {
-			break
-		}
-		if attempt == 3 {
-			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Transient, Err: errors.New("the replicas' points kept changing after replication was stopped")}
-		}
-		if chosen, err = inventory.ChoosePoints(s.Args.Point, consistent, pts); err != nil {
-			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Permanent, Err: err}
-		}
-		chosen = keepPinned(chosen, pinned, consistent)
-		if !promote {
-			break
-		}
+	chosen, err := r.chooseFresh(ctx, site, s, vms, pinned, consistent)
+	if err != nil {
+		return nil, err
 	}
 	if promote {
 		var err error
@@ -322,6 +306,69 @@ func (r *run) choosePoints(site providers.Site, s *steps.Step, replicas []*inven
 	return out, nil
 }
 
+// chooseFresh reads the replicas' points and chooses from them. Points
+// an earlier attempt of the run pinned win (in a consistency group, one
+// pinned point is every replica's); a replica pinned so may be half
+// promoted and need no points of its own. Before a promotion a
+// replication tick that began before the pin may still land, so the
+// choice is checked against the points read after it.
+func (r *run) chooseFresh(ctx context.Context, site providers.Site, s *steps.Step, vms []providers.VM, pinned []time.Time, consistent bool) ([]time.Time, error) {
+	chosen := make([]time.Time, len(vms))
+	var free []int // replicas without a pinned point
+	for i := range vms {
+		if i < len(pinned) && !pinned[i].IsZero() {
+			chosen[i] = pinned[i]
+			if consistent {
+				for j := range chosen {
+					chosen[j] = pinned[i]
+				}
+				return chosen, nil
+			}
+			continue
+		}
+		free = append(free, i)
+	}
+	if len(free) == 0 {
+		return chosen, nil
+	}
+	sub := make([]providers.VM, len(free))
+	for k, i := range free {
+		sub[k] = vms[i]
+	}
+	var picked []time.Time
+	for attempt := 0; ; attempt++ {
+		pts, err := site.Points(ctx, sub)
+		if err != nil {
+			return nil, err
+		}
+		if picked != nil && held(pts, picked) {
+			break
+		}
+		var empty []string
+		for k, p := range pts {
+			if p.Latest().IsZero() {
+				empty = append(empty, sub[k].Path)
+			}
+		}
+		if len(empty) > 0 {
+			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Permanent, Err: fmt.Errorf("%s %s no recovery point yet", strings.Join(empty, ", "), words.Plural(len(empty), "holds", "hold"))}
+		}
+		if attempt == 3 {
+			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Transient, Err: errors.New("the replicas' points kept changing after replication was stopped")}
+		}
+		if picked, err = inventory.ChoosePoints(s.Args.Point, consistent, pts); err != nil {
+			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Permanent, Err: err}
+		}
+		if s.Kind != steps.Promote {
+			break
+		}
+	}
+	for k, i := range free {
+		chosen[i] = picked[k]
+	}
+	return chosen, nil
+}
+
 // held reports whether every replica still holds its chosen point.
 func held(pts []inventory.RecoveryPoints, chosen []time.Time) bool {
 	for i, p := range pts {
@@ -330,25 +377,6 @@ func held(pts []inventory.RecoveryPoints, chosen []time.Time) bool {
 		}
 	}
 	return true
-}
-
-// keepPinned lets the points an earlier attempt of the run pinned win
-// over a new choice; in a consistency group, one pinned point is every
-// replica's.
-func keepPinned(chosen, pinned []time.Time, consistent bool) []time.Time {
-	for i, p := range pinned {
-		if p.IsZero() {
-			continue
-		}
-		if consistent {
-			for j := range chosen {
-				chosen[j] = p
-			}
-			return chosen
-		}
-		chosen[i] = p
-	}
-	return chosen
 }
 
 // siteInventory is a site's inventory with its replicas (not a run's

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -117,12 +118,15 @@ func runIDIn(out string) string {
 // worldState reads both sites over the vSphere API and describes every
 // VM: where it is, its power state, networks, address when running, and
 // what it replicates. Recovery points, which move on their own, and
-// drplan's run marks are left out.
-func worldState(t *testing.T, w *simulate.World) map[string]string {
+// drplan's run marks are left out. Given sites, only those are read.
+func worldState(t *testing.T, w *simulate.World, only ...string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
 	for _, s := range w.Sites {
+		if len(only) > 0 && !slices.Contains(only, s.Name) {
+			continue
+		}
 		cfg := s.Config()
 		cfg.ReadOnly = true
 		site, err := vsphere.Connector{}.Open(ctx, cfg)

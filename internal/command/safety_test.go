@@ -1,0 +1,264 @@
+package command
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/providers/vsphere"
+	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/simulate"
+)
+
+// pointsPlan is a two-group plan for the recovery-point tests: app is a
+// consistency group of twelve VMs replicated every 30 s of plan time
+// (60 ms of wall time) with ten points kept, so that promoting it two at
+// a time spans several new points; db is a CDP group with a journal.
+func pointsPlan(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "points")
+	os.MkdirAll(dir, 0o755)
+	var vms []string
+	for i := 1; i <= 12; i++ {
+		vms = append(vms, `"app-`+string(rune('a'+i-1))+`"`)
+	}
+	src := strings.ReplaceAll(`drplan {
+  name = "roundtrip"
+}
+variable "east_url" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+variable "east_thumbprint" {
+  type    = string
+  default = ""
+}
+variable "west_url" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+variable "west_thumbprint" {
+  type    = string
+  default = ""
+}
+site "east" {
+  role       = "protected"
+  datacenter = "DC-East"
+  vcenter {
+    url        = var.east_url
+    thumbprint = var.east_thumbprint
+  }
+}
+site "west" {
+  role       = "recovery"
+  datacenter = "DC-West"
+  vcenter {
+    url        = var.west_url
+    thumbprint = var.west_thumbprint
+  }
+}
+protection_group "app" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = [VMS]
+  consistency   = "group"
+  replication {
+    method    = "array_async"
+    rpo       = "1m"
+    retention = 10
+  }
+}
+protection_group "db" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = ["db-01", "db-02"]
+  replication {
+    method  = "cdp"
+    rpo     = "30s"
+    journal = "4h"
+  }
+}
+recovery_plan "shop" {
+  protection_groups = [protection_group.db, protection_group.app]
+  max_parallel      = 2
+  network_mapping {
+    from = "Prod"
+    to   = "DR-Prod"
+    test = "DR-Bubble"
+  }
+  tier "db" {
+    priority = 1
+    vms      = protection_group.db.vms
+  }
+  tier "app" {
+    priority = 2
+    vms      = protection_group.app.vms
+  }
+}
+simulation {
+  time_scale = 0.002
+  boot_time  = "30s"
+}
+`, "VMS", strings.Join(vms, ", "))
+	if err := os.WriteFile(filepath.Join(dir, "main.drplan.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// journalOf reads the journal of the run a command's output names.
+func journalOf(t *testing.T, dir, out string) []runner.Event {
+	t.Helper()
+	events, err := runner.ReadJournal(filepath.Join(dir, ".drplan", "runs", runIDIn(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+// promotedPoints returns, per VM, the point its promotion recovered.
+func promotedPoints(events []runner.Event) map[string]string {
+	out := map[string]string{}
+	for _, e := range events {
+		if e.Type == runner.EventStepFinished && strings.HasSuffix(e.Step, "/promote") {
+			vm := strings.Split(e.Step, "/")[1]
+			out[strings.TrimPrefix(vm, "vm.")] = e.Detail["point"]
+		}
+	}
+	return out
+}
+
+// TestConsistencyGroupOnePoint: every VM of a consistency group is
+// promoted from one recovery point, though replication takes new points
+// while the group is being promoted, and the journal records the point
+// chosen for the group before the first promotion.
+func TestConsistencyGroupOnePoint(t *testing.T) {
+	dir := pointsPlan(t)
+	code, out := runCLI(t, "run", "-mode", "failover", "--sim", dir)
+	if code != ExitOK {
+		t.Fatalf("failover: exit %d\n%s", code, out)
+	}
+	events := journalOf(t, dir, out)
+	points := promotedPoints(events)
+	chosen := ""
+	for _, e := range events {
+		if e.Type == runner.EventPointChosen && e.Detail["group"] == "app" {
+			chosen = e.Detail["point"]
+		}
+	}
+	if chosen == "" {
+		t.Fatal("no point_chosen event for group app in the journal")
+	}
+	for i := 0; i < 12; i++ {
+		vm := "app-" + string(rune('a'+i))
+		if points[vm] != chosen {
+			t.Errorf("%s promoted from point %q, want the group's %q", vm, points[vm], chosen)
+		}
+	}
+}
+
+// TestPointChoices: -point per group, a time inside a CDP journal's
+// window recovered exactly, latest-consistent on CDP, and plan refusing
+// a point no replica holds (as the run would).
+func TestPointChoices(t *testing.T) {
+	dir := pointsPlan(t)
+	w, vars := worldFor(t, dir)
+	pts := replicaPoints(t, w, "west", "db-01")
+	if !pts.Continuous {
+		t.Fatalf("db-01's replica points %s: want a CDP journal", pts)
+	}
+	// Halfway into the journal, to the nanosecond: only a journal has it.
+	at := pts.JournalStart.Add(pts.Latest().Sub(pts.JournalStart) / 2).Add(123 * time.Nanosecond).UTC()
+
+	before := pts.JournalStart.Add(-time.Hour).UTC().Format(time.RFC3339)
+	code, out := runCLI(t, append(append([]string{"plan", "-mode", "failover"}, vars...), "-point", "db="+before, dir)...)
+	if code != ExitError || !strings.Contains(out, "Recovery point not available") || !strings.Contains(out, `"db"`) {
+		t.Errorf("plan with a point before the journal: exit %d, want 1 naming the group:\n%s", code, out)
+	}
+	code, out = runCLI(t, append(append([]string{"plan", "-mode", "failover"}, vars...), "-point", "nosuch=latest", dir)...)
+	if code != ExitError || !strings.Contains(out, "No such protection group") {
+		t.Errorf("plan with -point for an unknown group: exit %d, want 1:\n%s", code, out)
+	}
+
+	args := append(append([]string{"run", "-mode", "failover"}, vars...), "--confirm", "roundtrip",
+		"-point", "latest-consistent", "-point", "db="+at.Format(time.RFC3339Nano), dir)
+	code, out = runCLI(t, args...)
+	if code != ExitOK {
+		t.Fatalf("failover: exit %d\n%s", code, out)
+	}
+	points := promotedPoints(journalOf(t, dir, out))
+	for _, vm := range []string{"db-01", "db-02"} {
+		if points[vm] != at.Format(time.RFC3339Nano) {
+			t.Errorf("%s promoted from %q, want exactly %s inside its journal", vm, points[vm], at.Format(time.RFC3339Nano))
+		}
+	}
+	if points["app-a"] == "" || points["app-a"] != points["app-l"] {
+		t.Errorf("app (latest-consistent) promoted from %q and %q, want one point", points["app-a"], points["app-l"])
+	}
+}
+
+// replicaPoints reads the recovery points of a VM's replica at a site.
+func replicaPoints(t *testing.T, w *simulate.World, site, vm string) inventory.RecoveryPoints {
+	t.Helper()
+	ctx := context.Background()
+	cfg := w.Site(site).Config()
+	cfg.ReadOnly = true
+	s, err := vsphere.Connector{}.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	inv, err := s.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := inv.ReplicaOf(vm)
+	if r == nil {
+		t.Fatalf("no replica of %s at %s", vm, site)
+	}
+	return r.Replica.Points
+}
+
+// TestFailoverRecoverySiteDown: a failover whose recovery site does not
+// answer changes nothing: the protected VMs keep running (before, it
+// powered them all off and then failed at promotion) and the refusal
+// says which site and why.
+func TestFailoverRecoverySiteDown(t *testing.T) {
+	dir, w, vars := liveWorld(t, `simulation {
+  time_scale = 0.002
+  boot_time  = "30s"
+  fault "site_down" {
+    site     = site.west
+    at       = "start"
+    duration = "3h"
+  }
+}
+`)
+	before := siteState(t, w, "east")
+	code, out := runCLI(t, append(append([]string{"run", "-mode", "failover"}, vars...), "--confirm", "roundtrip", dir)...)
+	if code != ExitError {
+		t.Fatalf("failover with the recovery site down: exit %d, want 1\n%s", code, out)
+	}
+	if !strings.Contains(out, `Site "west" could not be read`) || !strings.Contains(out, "Nothing was changed") {
+		t.Errorf("the refusal does not name the recovery site:\n%s", out)
+	}
+	if d := diffStates(before, siteState(t, w, "east")); d != "" {
+		t.Errorf("the protected site changed:\n%s", d)
+	}
+}
+
+// siteState is worldState for one site.
+func siteState(t *testing.T, w *simulate.World, site string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for k, v := range worldState(t, w, site) {
+		out[k] = v
+	}
+	return out
+}
