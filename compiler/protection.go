@@ -13,10 +13,15 @@ import (
 // replicas, lost disks, the age of the recovery point), for drplan status.
 type GroupState struct {
 	Group        string
-	Site         string // protected site
-	RecoverySite string
-	Method       string
-	RPO          time.Duration
+	Site         string // protected site: where the VMs run now
+	RecoverySite string // where their replicas are
+	// Reversed says the group runs at its plan's recovery site and
+	// replicates back to its protected site: a failover and reprotect
+	// happened, and failback is next. Site and RecoverySite are then the
+	// plan's swapped.
+	Reversed bool
+	Method   string
+	RPO      time.Duration
 	// SiteReachable and RecoverySiteReachable report whether the sites
 	// answered; facts that need an unreachable site are left empty.
 	SiteReachable, RecoverySiteReachable bool
@@ -70,7 +75,13 @@ func Protection(p *plans.Plan, inv *inventory.Snapshot, opts Options) []GroupSta
 	b := newBuilder(p, inv, opts)
 	out := make([]GroupState, 0, len(p.ProtectionGroups))
 	for _, g := range p.ProtectionGroups {
-		gs := GroupState{Group: g.Name, Site: g.Site, RecoverySite: g.RecoverySite, VMs: b.members(g),
+		reversed := b.reversed(g)
+		if reversed {
+			r := *g
+			r.Site, r.RecoverySite = g.RecoverySite, g.Site
+			g = &r
+		}
+		gs := GroupState{Group: g.Name, Reversed: reversed, Site: g.Site, RecoverySite: g.RecoverySite, VMs: b.members(g),
 			SiteReachable: b.siteReachable(g.Site), RecoverySiteReachable: b.siteReachable(g.RecoverySite),
 			NotFound: b.notFound(g)}
 		if g.Replication != nil {
@@ -103,4 +114,20 @@ func Protection(p *plans.Plan, inv *inventory.Snapshot, opts Options) []GroupSta
 		out = append(out, gs)
 	}
 	return out
+}
+
+// reversed reports whether a group's replication runs backwards, as a
+// reprotect leaves it: every member has its replica at the protected
+// site and none at the recovery site.
+func (b *builder) reversed(g *plans.ProtectionGroup) bool {
+	members := b.members(g)
+	if len(members) == 0 || !b.siteReachable(g.Site) || !b.siteReachable(g.RecoverySite) {
+		return false
+	}
+	for _, vm := range members {
+		if b.replica(g.Site, vm) == nil || b.replica(g.RecoverySite, vm) != nil {
+			return false
+		}
+	}
+	return true
 }

@@ -7,30 +7,48 @@ import (
 	"github.com/drplan/drplan/plans"
 )
 
-// SelectorMatches returns, per protection group, the VMs of its protected
-// site that its selectors match: the input to plans.LoadOptions's
-// SelectorMatches, so that protection_group.NAME.vms includes them.
-// Replicas and VMs a run created never match.
+// SelectorMatches returns, per protection group, the VMs that its
+// selectors match at its protected site, and the VMs that the
+// replication records at either of its sites name as the group's: the
+// input to plans.LoadOptions's SelectorMatches, so that
+// protection_group.NAME.vms includes them. The records keep a group whole
+// when its selectors cannot see its VMs: after a reprotect (the VMs left
+// at the protected site are replicas, in the replica folder), and when
+// the protected site cannot be read (a failover after the disaster).
+// Replicas themselves and VMs a run created never match a selector.
 func SelectorMatches(p *plans.Plan, inv *inventory.Snapshot) map[string][]string {
 	out := map[string][]string{}
 	for _, g := range p.ProtectionGroups {
 		out[g.Name] = nil
-		site := inv.Sites[g.Site]
-		if site == nil || len(g.Selectors) == 0 {
+		if len(g.Selectors) == 0 {
 			continue
 		}
-		for _, vm := range site.VMs {
-			if vm.Replica != nil || vm.Run != "" {
+		if site := inv.Sites[g.Site]; site != nil {
+			for _, vm := range site.VMs {
+				if vm.Replica != nil || vm.Run != "" {
+					continue
+				}
+				for _, sel := range g.Selectors {
+					if selects(sel, vm) {
+						out[g.Name] = append(out[g.Name], vm.Name)
+						break
+					}
+				}
+			}
+		}
+		for _, name := range []string{g.Site, g.RecoverySite} {
+			site := inv.Sites[name]
+			if site == nil {
 				continue
 			}
-			for _, sel := range g.Selectors {
-				if selects(sel, vm) {
-					out[g.Name] = append(out[g.Name], vm.Name)
-					break
+			for _, vm := range site.VMs {
+				if r := vm.Replica; r != nil && vm.Run == "" && r.Group == g.Name {
+					out[g.Name] = append(out[g.Name], r.Of)
 				}
 			}
 		}
 		slices.Sort(out[g.Name])
+		out[g.Name] = slices.Compact(out[g.Name])
 	}
 	return out
 }

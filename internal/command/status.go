@@ -41,21 +41,24 @@ type statusDoc struct {
 }
 
 type groupStatus struct {
-	Name         string          `json:"name"`
-	Site         string          `json:"site"`
-	RecoverySite string          `json:"recovery_site"`
-	Method       string          `json:"method"`
-	RPOSeconds   float64         `json:"rpo_seconds"`
-	Point        *time.Time      `json:"recovery_point"` // null without replicas
-	AgeSeconds   *float64        `json:"age_seconds"`    // plan seconds
-	RPOMet       bool            `json:"rpo_met"`
-	VMs          []string        `json:"vms"`
-	Unprotected  []string        `json:"unprotected"`
-	NotFound     []string        `json:"not_found"`
-	NoReplica    []string        `json:"no_replica"`
-	LostDisks    []string        `json:"disks_not_replicated"`
-	Replicas     []replicaStatus `json:"replicas"`
-	Healthy      bool            `json:"healthy"`
+	Name         string `json:"name"`
+	Site         string `json:"site"`
+	RecoverySite string `json:"recovery_site"`
+	// Reversed: the group runs at the plan's recovery site and replicates
+	// back (after failover and reprotect); site and recovery_site say so.
+	Reversed    bool            `json:"reversed"`
+	Method      string          `json:"method"`
+	RPOSeconds  float64         `json:"rpo_seconds"`
+	Point       *time.Time      `json:"recovery_point"` // null without replicas
+	AgeSeconds  *float64        `json:"age_seconds"`    // plan seconds
+	RPOMet      bool            `json:"rpo_met"`
+	VMs         []string        `json:"vms"`
+	Unprotected []string        `json:"unprotected"`
+	NotFound    []string        `json:"not_found"`
+	NoReplica   []string        `json:"no_replica"`
+	LostDisks   []string        `json:"disks_not_replicated"`
+	Replicas    []replicaStatus `json:"replicas"`
+	Healthy     bool            `json:"healthy"`
 }
 
 type replicaStatus struct {
@@ -139,7 +142,7 @@ func protectionStatus(cp *compiled, runs []*history.Run, now time.Time) *statusD
 		doc.Violations = append(doc.Violations, statusFinding{Group: group, Kind: kind, Message: fmt.Sprintf(format, args...)})
 	}
 	for _, g := range compiler.Protection(cp.plan, cp.snap, compiler.Options{TimeScale: cp.target.timeScale()}) {
-		gs := groupStatus{Name: g.Group, Site: g.Site, RecoverySite: g.RecoverySite, Method: g.Method, RPOSeconds: g.RPO.Seconds(),
+		gs := groupStatus{Name: g.Group, Site: g.Site, RecoverySite: g.RecoverySite, Reversed: g.Reversed, Method: g.Method, RPOSeconds: g.RPO.Seconds(),
 			RPOMet: !g.Stale() && !g.Point.IsZero(), VMs: nonNil(g.VMs), Unprotected: nonNil(g.Unprotected), NotFound: nonNil(g.NotFound),
 			NoReplica: nonNil(g.NoReplica), LostDisks: nonNil(g.LostDisks), Replicas: []replicaStatus{}}
 		if !g.Point.IsZero() {
@@ -254,6 +257,9 @@ func writeStatus(w io.Writer, doc *statusDoc) {
 				}
 			}
 			state = "VIOLATED: " + strings.Join(what, ", ")
+		}
+		if g.Reversed {
+			state += " (reversed: failed over and reprotected; failback is next)"
 		}
 		fmt.Fprintf(tw, "%s\t%s → %s\t%s\t%s\t%s\t%s\t%d\t%d/%d healthy\t%d\t%s\n", g.Name, g.Site, g.RecoverySite, g.Method,
 			report.FormatSeconds(g.RPOSeconds), point, age, len(g.VMs), healthy, len(g.VMs), len(g.Unprotected), state)
