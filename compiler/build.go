@@ -188,7 +188,8 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 		target := b.recoveredPath(g, vm)
 		var storage *steps.Step
 		if b.mode == plans.ModeTest {
-			storage = step("copy", steps.Copy, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Folder: path.Dir(target), Point: b.pointOf(g.Name), Networks: b.networks(g, vm)})
+			storage = step("copy", steps.Copy, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Folder: path.Dir(target), Point: b.pointOf(g.Name), Networks: b.networks(g, vm),
+				Addresses: b.unrecordedAddresses(g, vm)})
 		} else {
 			storage = step("promote", steps.Promote, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Point: b.pointOf(g.Name)})
 			switch b.mode {
@@ -350,10 +351,14 @@ func (b *builder) unmapRecovery(n string) string {
 func (b *builder) address(g *plans.ProtectionGroup, vm string) *steps.IP {
 	var cur string
 	v := b.inventoryVM(b.fromSite(g), vm)
+	r := b.replica(b.toSite(g), vm)
 	if v != nil {
 		cur = v.IP
-	} else if r := b.replica(b.toSite(g), vm); r != nil {
-		cur = r.IP
+	}
+	if cur == "" && r != nil {
+		// The VM is off or its site cannot be read: the address its
+		// replication recorded.
+		cur = r.Replica.Address()
 	}
 	addr, _ := netip.ParseAddr(cur)
 	if !b.forward {
@@ -401,7 +406,27 @@ func (b *builder) address(g *plans.ProtectionGroup, vm string) *steps.IP {
 	if ip != nil && b.mode != plans.ModeTest && origin.IsValid() {
 		ip.Origin = origin.String()
 	}
+	if ip == nil && !addr.IsValid() && b.mode != plans.ModeTest && len(b.rp.IPRules) > 0 {
+		b.warnf(b.rp.DeclRange, SummaryAddressUnknown, "The address of VM %q could not be read at site %q (the VM is off, or the site cannot be read) and its replica records none, so no ip_rule can re-address it: it would come up at site %q with whatever address its guest has, and failback could not restore it. Give it an address with vm %q { ip { address = … } } in recovery plan %q, or run a drill while it runs (a drill records the protected VMs' addresses with their replicas).",
+			vm, b.fromSite(g), b.toSite(g), vm, b.rp.Name)
+	}
 	return ip
+}
+
+// SummaryAddressUnknown reports a VM that a mode should re-address whose
+// address is not known.
+const SummaryAddressUnknown = "Address unknown"
+
+// unrecordedAddresses are the protected VM's addresses, as read now, when
+// its replica records others (or none): a drill records them with the
+// replica, so that a failover after the protected site is lost can still
+// re-address the VM.
+func (b *builder) unrecordedAddresses(g *plans.ProtectionGroup, vm string) []string {
+	v, r := b.inventoryVM(g.Site, vm), b.replica(g.RecoverySite, vm)
+	if v == nil || r == nil || v.IP == "" || r.Replica.Address() == v.IP {
+		return nil
+	}
+	return []string{v.IP}
 }
 
 // Rebase moves addr from one network into another, keeping as much of its

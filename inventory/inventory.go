@@ -80,7 +80,19 @@ type Replica struct {
 	// Folder is the protected VM's folder at its site, as recorded with
 	// the replica.
 	Folder string
+	// IPs are the protected VM's addresses per NIC ("" where unknown), as
+	// recorded with the replica.
+	IPs    []string
 	Points RecoveryPoints
+}
+
+// Address is the protected VM's first NIC's address as recorded with the
+// replica, "" when none is.
+func (r *Replica) Address() string {
+	if r == nil || len(r.IPs) == 0 {
+		return ""
+	}
+	return r.IPs[0]
 }
 
 // RecoveryPoints are the points in time a replica can be recovered to.

@@ -187,6 +187,9 @@ type Site interface {
 	Shutdown(ctx context.Context, vm VM) error
 	// Points reads the recovery points of replicas, in order.
 	Points(ctx context.Context, replicas []VM) ([]inventory.RecoveryPoints, error)
+	// RecordAddresses records, with a replica, the addresses (per NIC) of
+	// the VM it replicates, for a failover that cannot read them.
+	RecordAddresses(ctx context.Context, replica VM, ips []string) error
 	// Pin fixes the recovery point of each replica of a group for a run
 	// that is about to promote them, before any is promoted: replication
 	// stops taking new points into a pinned replica (as an array splits a

@@ -64,6 +64,15 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 		if err != nil {
 			return nil, err
 		}
+		if len(a.Addresses) > 0 {
+			// Best effort: the drill goes on without the record.
+			rep := providers.VM{Site: s.Site, Path: a.Source, Ref: replicaRef}
+			if err := site.RecordAddresses(ctx, rep, a.Addresses); err != nil {
+				detail["addresses_not_recorded"] = err.Error()
+			} else {
+				detail["addresses_recorded"] = strings.Join(a.Addresses, " ")
+			}
+		}
 		vm, err := site.Clone(ctx, providers.CloneRequest{
 			Replica: providers.VM{Site: s.Site, Path: a.Source, Ref: replicaRef}, Point: point, Name: path.Base(target.Path),
 			Folder: r.expand(a.Folder), Networks: a.Networks, RunID: r.opts.Placeholder,

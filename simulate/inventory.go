@@ -313,7 +313,12 @@ func (s *Site) placeReplicas(ctx context.Context, parallel int) error {
 		if err != nil {
 			return fmt.Errorf("replica of %s: %w", v.Name, err)
 		}
+		// The replication records the protected VM's address, as
+		// replication products keep the VM's configuration.
 		info := vsphere.ReplicaInfo{VM: v.Name, Group: v.Group, Site: v.Site, Folder: v.Folder}
+		if v.IP.IsValid() {
+			info.IPs = []string{v.IP.String()}
+		}
 		if err := s.setField(ctx, vm.Reference(), vsphere.FieldReplica, info.String()); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -241,7 +242,8 @@ func TestWorldsMatchPlans(t *testing.T) {
 					t.Errorf("replica of %s is %s", v.Name, rep.Runtime.PowerState)
 				}
 				info, err := vsphere.ParseReplicaInfo(rc.field(rep, vsphere.FieldReplica))
-				if err != nil || info != (vsphere.ReplicaInfo{VM: v.Name, Group: v.Group, Site: v.Site, Folder: v.Folder}) {
+				want := vsphere.ReplicaInfo{VM: v.Name, Group: v.Group, Site: v.Site, Folder: v.Folder, IPs: []string{v.IP.String()}}
+				if err != nil || !reflect.DeepEqual(info, want) {
 					t.Errorf("replica of %s is marked %+v, %v", v.Name, info, err)
 				}
 				points, err := vsphere.ParseRecoveryPoints(rc.field(rep, vsphere.FieldPoints))

@@ -162,6 +162,10 @@ type Args struct {
 	Run string `json:"run,omitempty"`
 	// Peer is, for reverse, the site of the VM the target will replicate.
 	Peer string `json:"peer,omitempty"`
+	// Addresses are, for copy, the protected VM's addresses per NIC as
+	// read when the program was compiled, to record with the replica
+	// (its record differs).
+	Addresses []string `json:"addresses,omitempty"`
 
 	// Custom steps: exactly one is set.
 	Command   *Command   `json:"command,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/simulate"
@@ -261,4 +262,97 @@ func siteState(t *testing.T, w *simulate.World, site string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// TestReIPWithoutTheProtectedAddress: a failover re-addresses a VM whose
+// address cannot be read at the protected site (it is off) from the
+// address its replication recorded, and records where it came from; a VM
+// whose address nobody knows is named in a warning, in the output and
+// the report, never passed over in silence. A drill records the
+// protected VMs' addresses with their replicas.
+func TestReIPWithoutTheProtectedAddress(t *testing.T) {
+	dir, w, vars := liveWorld(t, "")
+	ctx := context.Background()
+	east, err := vsphere.Connector{}.Open(ctx, w.Site("east").Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer east.Close(ctx)
+	west, err := vsphere.Connector{}.Open(ctx, w.Site("west").Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer west.Close(ctx)
+	replica := providers.VM{Site: "west", Path: vsphere.ReplicaFolder + "/db-01"}
+
+	// A wrong record is put right by a drill, which reads the VM running.
+	if err := west.RecordAddresses(ctx, replica, []string{"10.1.7.7"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := runCLI(t, append(append([]string{"drill"}, vars...), dir)...); code != ExitOK {
+		t.Fatalf("drill: exit %d\n%s", code, out)
+	}
+	if got := replicaAddress(t, w, "db-01"); got != "10.1.0.10" {
+		t.Errorf("after a drill db-01's replica records %q, want its address 10.1.0.10", got)
+	}
+
+	// Off before the failover: its guest reports no address.
+	for _, vm := range []string{"db-01", "web-01"} {
+		if err := east.PowerOff(ctx, providers.VM{Site: "east", Path: vm}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// web-01's record is lost as well: nobody knows its address.
+	if err := west.RecordAddresses(ctx, providers.VM{Site: "west", Path: vsphere.ReplicaFolder + "/web-01"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, out, rep := runMode(t, dir, vars, "failover")
+	if code != ExitOK {
+		t.Fatalf("failover: exit %d\n%s", code, out)
+	}
+	st := worldState(t, w, "west")
+	if got := st["west:db-01"]; !strings.HasSuffix(got, "ip=10.2.0.10") {
+		t.Errorf("db-01 after the failover: %q, want re-addressed to 10.2.0.10 from its recorded 10.1.0.10", got)
+	}
+	if !strings.Contains(out, "Address unknown") || !strings.Contains(out, `"web-01"`) {
+		t.Errorf("the failover does not warn that web-01's address is unknown:\n%s", out)
+	}
+	warned := false
+	for _, w := range rep.Warnings {
+		warned = warned || strings.Contains(w, "web-01") && strings.Contains(w, "Address unknown")
+	}
+	if !warned {
+		t.Errorf("the report's warnings do not name web-01's unknown address: %q", rep.Warnings)
+	}
+	origin := ""
+	for _, s := range rep.Steps {
+		if s.Addr == "tier.db/vm.db-01/customize" {
+			origin = s.Detail["address"]
+		}
+	}
+	if origin != "10.2.0.10/16" {
+		t.Errorf("db-01's customize step set %q, want 10.2.0.10/16", origin)
+	}
+}
+
+// replicaAddress reads the address a VM's replica at west records.
+func replicaAddress(t *testing.T, w *simulate.World, vm string) string {
+	t.Helper()
+	ctx := context.Background()
+	cfg := w.Site("west").Config()
+	cfg.ReadOnly = true
+	s, err := vsphere.Connector{}.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	inv, err := s.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := inv.ReplicaOf(vm)
+	if r == nil {
+		t.Fatalf("no replica of %s", vm)
+	}
+	return r.Replica.Address()
 }

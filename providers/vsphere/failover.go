@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,6 +132,37 @@ func (s *site) Points(ctx context.Context, replicas []providers.VM) ([]inventory
 		}
 	}
 	return out, nil
+}
+
+// RecordAddresses rewrites a replica's FieldReplica with the protected
+// VM's addresses.
+func (s *site) RecordAddresses(ctx context.Context, replica providers.VM, ips []string) error {
+	const op = "record addresses"
+	obj := s.object(replica)
+	if err := s.refuse(op, replica); err != nil {
+		return err
+	}
+	ref, err := s.refOf(ctx, op, replica)
+	if err != nil {
+		return err
+	}
+	m, err := s.readVM(ctx, ref)
+	if err != nil {
+		return fail(op, obj, err)
+	}
+	raw, err := s.field(ctx, m.CustomValue, FieldReplica)
+	if err != nil {
+		return fail(op, obj, err)
+	}
+	info, err := ParseReplicaInfo(raw)
+	if err != nil {
+		return permanent(op, obj, "%v", err)
+	}
+	if slices.Equal(info.IPs, ips) {
+		return nil
+	}
+	info.IPs = ips
+	return fail(op, obj, s.setField(ctx, ref, FieldReplica, info.String()))
 }
 
 // Pin marks each replica with FieldPromoted (the run, and its point once

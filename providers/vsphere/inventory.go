@@ -251,7 +251,7 @@ func (s *site) Inventory(ctx context.Context) (*inventory.Site, error) {
 		if raw := fieldValue(m.CustomValue, replicaKey, hasReplica); raw != "" {
 			if info, err := ParseReplicaInfo(raw); err == nil {
 				points, _ := ParseRecoveryPoints(fieldValue(m.CustomValue, pointsKey, hasPoints))
-				vm.Replica = &inventory.Replica{Of: info.VM, Group: info.Group, Site: info.Site, Folder: info.Folder, Points: points}
+				vm.Replica = &inventory.Replica{Of: info.VM, Group: info.Group, Site: info.Site, Folder: info.Folder, IPs: info.IPs, Points: points}
 			}
 		}
 		out.VMs = append(out.VMs, vm)

@@ -57,6 +57,11 @@ type ReplicaInfo struct {
 	// Folder is the protected VM's folder at its site: where a failover
 	// puts the recovered VM even when that site cannot be read.
 	Folder string
+	// IPs are the protected VM's addresses, one per NIC in order ("" for
+	// a NIC whose address is not known), as last read from its site: a
+	// failover re-addresses the VM from them when that site cannot be
+	// read or the VM is already off.
+	IPs []string
 }
 
 // String encodes the info as the value of FieldReplica.
@@ -64,6 +69,9 @@ func (r ReplicaInfo) String() string {
 	v := url.Values{"vm": {r.VM}, "group": {r.Group}, "site": {r.Site}}
 	if r.Folder != "" {
 		v.Set("folder", r.Folder)
+	}
+	if len(r.IPs) > 0 {
+		v["ip"] = r.IPs
 	}
 	return v.Encode()
 }
@@ -74,7 +82,7 @@ func ParseReplicaInfo(s string) (ReplicaInfo, error) {
 	if err != nil || v.Get("vm") == "" {
 		return ReplicaInfo{}, fmt.Errorf("%q is not a %s value", s, FieldReplica)
 	}
-	return ReplicaInfo{VM: v.Get("vm"), Group: v.Get("group"), Site: v.Get("site"), Folder: v.Get("folder")}, nil
+	return ReplicaInfo{VM: v.Get("vm"), Group: v.Get("group"), Site: v.Get("site"), Folder: v.Get("folder"), IPs: v["ip"]}, nil
 }
 
 // PromotedInfo says which run promoted a VM and to which point.

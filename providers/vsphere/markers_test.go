@@ -1,6 +1,7 @@
 package vsphere
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -24,8 +25,8 @@ func TestRecoveryPointsRoundTrip(t *testing.T) {
 	if _, err := ParseRecoveryPoints("yesterday"); err == nil {
 		t.Error("want an error")
 	}
-	r := ReplicaInfo{VM: "db-01", Group: "db", Site: "east"}
-	if back, err := ParseReplicaInfo(r.String()); err != nil || back != r {
+	r := ReplicaInfo{VM: "db-01", Group: "db", Site: "east", IPs: []string{"10.1.0.5", "", "fd00::5"}}
+	if back, err := ParseReplicaInfo(r.String()); err != nil || !reflect.DeepEqual(back, r) {
 		t.Errorf("replica info round trip: %v %v", back, err)
 	}
 }
