@@ -37,7 +37,7 @@ type locks struct {
 	holder providers.LockHolder
 	files  []string
 	sites  []siteLock
-	warn   []string // sites whose lock could not be taken (unreachable), corrupt lock files broken
+	warn   []string // corrupt lock files broken
 }
 
 type siteLock struct {
@@ -185,10 +185,13 @@ func (c *cli) lockGroups(ctx context.Context, t *target, stateDir string, groups
 		}
 	}
 	for _, g := range names {
+		// The recovery site's lock is what keeps a run from another
+		// machine out: a run that cannot take it does not start (every
+		// mode needs the recovery site anyway).
 		site, err := t.site(ctx, groups[g], false)
 		if err != nil {
-			l.warn = append(l.warn, fmt.Sprintf("the lock of group %s at site %s was not taken: the site is unreachable (%v); the local lock holds", g, groups[g], err))
-			continue
+			l.release(ctx)
+			return nil, fmt.Errorf("the lock of group %s cannot be taken at site %s, which does not answer: %w; nothing was changed", g, groups[g], err)
 		}
 		if err := site.Lock(ctx, g, l.holder); err != nil {
 			l.release(ctx)
