@@ -49,13 +49,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 
 	if len(r.VMs) > 0 {
-		m.f("\n## VMs\n\n| VM | tier | site | status | IP | up after | error |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+		m.f("\n## VMs\n\n| VM | tier | site | status | IP | recovery point | up after | error |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, v := range r.VMs {
 			up := ""
 			if v.ReadySeconds > 0 {
 				up = FormatSeconds(v.PlanSeconds)
 			}
-			m.f("| %s | %s | %s | %s %s | %s | %s | %s |\n", mdText(v.VM), mdText(v.Tier), mdText(v.Site), statusMark(v.Status), v.Status, mdText(v.IP), up, mdText(v.Error))
+			m.f("| %s | %s | %s | %s %s | %s | %s | %s | %s |\n", mdText(v.VM), mdText(v.Tier), mdText(v.Site), statusMark(v.Status), v.Status, mdText(v.IP), mdText(v.Point), up, mdText(v.Error))
 		}
 	}
 

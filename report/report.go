@@ -81,11 +81,13 @@ type RPO struct {
 
 // VM is one VM's recovery.
 type VM struct {
-	VM           string  `json:"vm"`
-	Tier         string  `json:"tier"`
-	Site         string  `json:"site"`
-	Status       string  `json:"status"` // ready, failed, skipped, not_run
-	IP           string  `json:"ip,omitempty"`
+	VM     string `json:"vm"`
+	Tier   string `json:"tier"`
+	Site   string `json:"site"`
+	Status string `json:"status"` // ready, failed, skipped, not_run
+	IP     string `json:"ip,omitempty"`
+	// Point is the recovery point its copy or promotion recovered.
+	Point        string  `json:"point,omitempty"`
 	StartSeconds float64 `json:"start_seconds"` // plan seconds from the run's start
 	ReadySeconds float64 `json:"ready_seconds,omitempty"`
 	PlanSeconds  float64 `json:"plan_seconds"` // from its first step to ready
@@ -360,6 +362,9 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 		}
 		if ps := byAddr[s.Addr]; ps != nil {
 			v.Site = ps.Site
+		}
+		if p := s.Detail["point"]; p != "" && s.Status == runner.StatusOK {
+			v.Point = p
 		}
 		switch s.Status {
 		case runner.StatusOK:
