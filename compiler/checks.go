@@ -80,6 +80,10 @@ func (b *builder) checkDirection() {
 	}
 }
 
+// SummaryFailedOver reports a group that a failover or migration has
+// already recovered.
+const SummaryFailedOver = "Already failed over"
+
 // SummarySiteNeeded reports a site the mode cannot do without that did
 // not answer.
 const SummarySiteNeeded = "Required site unreachable"
@@ -335,6 +339,18 @@ func (b *builder) checkReplicas() {
 			continue
 		}
 		replicas, missing := b.replicas(g)
+		var running []string // failed over already: running at the recovery site
+		missing = slices.DeleteFunc(missing, func(vm string) bool {
+			if b.inventoryVM(g.RecoverySite, vm) != nil {
+				running = append(running, vm)
+				return true
+			}
+			return false
+		})
+		if len(running) > 0 {
+			b.errorf(g.DeclRange, SummaryFailedOver, "%s %s of group %q already %s at recovery site %q, promoted by a failover or migration: there is nothing to %s. Next: drplan run -mode reprotect (replication back to %q), then failback when %q is ready.",
+				plural(len(running), "VM", "VMs"), quoteList(running), g.Name, plural(len(running), "runs", "run"), g.RecoverySite, b.mode, g.Site, g.Site)
+		}
 		if len(missing) > 0 {
 			b.diag(hcl.DiagError, g.DeclRange, SummaryReplicaMissing, fmt.Sprintf("%s %s of group %q %s no replica at site %q, so recovery cannot bring %s up. Configure replication for %s, or take %s out of the group.",
 				plural(len(missing), "VM", "VMs"), quoteList(missing), g.Name, plural(len(missing), "has", "have"), g.RecoverySite, pronoun(len(missing)), pronoun(len(missing)), pronoun(len(missing))))

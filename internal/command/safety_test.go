@@ -356,3 +356,16 @@ func replicaAddress(t *testing.T, w *simulate.World, vm string) string {
 	}
 	return r.Replica.Address()
 }
+
+// TestSecondFailover: a failover after a completed one says the groups
+// already failed over and what comes next, not "Replica missing".
+func TestSecondFailover(t *testing.T) {
+	dir, _, vars := liveWorld(t, "")
+	if code, out, _ := runMode(t, dir, vars, "failover"); code != ExitOK {
+		t.Fatalf("failover: exit %d\n%s", code, out)
+	}
+	code, out := runCLI(t, append(append([]string{"run", "-mode", "failover"}, vars...), "--confirm", "roundtrip", dir)...)
+	if code != ExitError || !strings.Contains(out, "Already failed over") || !strings.Contains(out, "drplan run -mode reprotect") || strings.Contains(out, "Replica missing") {
+		t.Errorf("a second failover: exit %d, want 1 saying it already failed over and that reprotect is next:\n%s", code, out)
+	}
+}
