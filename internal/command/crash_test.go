@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -134,11 +135,13 @@ func crashWorld(t *testing.T) (string, *simulate.World, []string) {
 	return dir, w, vars
 }
 
-// TestCrashResume runs a 100-VM failover (odd trials) or migration (even
-// ones) in a child process, kills it with SIGKILL at a random moment,
-// resumes it, and compares the world with the one an uninterrupted run
-// leaves. DRPLAN_CRASH_TRIALS sets the number of trials (make soak runs
-// many), DRPLAN_CRASH_SEED the seed.
+// TestCrashResume runs a 100-VM failover, migration or failback (trials
+// take them in turn; a failback's world is migrated and reprotected
+// first) in a child process, kills it with SIGKILL at a random moment
+// (one trial in three in the first sixth of the run: the preflight, the
+// locks and the pinning of recovery points), resumes it, and compares the
+// world with the one an uninterrupted run leaves. DRPLAN_CRASH_TRIALS sets
+// the number of trials (make soak runs many), DRPLAN_CRASH_SEED the seed.
 func TestCrashResume(t *testing.T) {
 	trials := 4
 	if n, err := strconv.Atoi(os.Getenv("DRPLAN_CRASH_TRIALS")); err == nil {
@@ -157,8 +160,10 @@ func TestCrashResume(t *testing.T) {
 		state map[string]string
 	}
 	refs := map[string]reference{}
-	for _, mode := range []string{"failover", "migrate"} {
+	modes := []string{"failover", "migrate", "failback"}
+	for _, mode := range modes {
 		dir, w, vars := crashWorld(t)
+		prepareCrash(t, mode, dir, w, vars)
 		start := time.Now()
 		if code, out := runCLI(t, append(append([]string{"run", "-mode", mode}, vars...), "--confirm", "crash", dir)...); code != ExitOK {
 			t.Fatalf("reference %s: exit %d\n%s", mode, code, out)
@@ -169,25 +174,52 @@ func TestCrashResume(t *testing.T) {
 
 	passed := 0
 	for trial := 1; trial <= trials; trial++ {
-		mode := "failover"
-		if trial%2 == 0 {
-			mode = "migrate"
-		}
+		mode := modes[(trial-1)%len(modes)]
 		ref := refs[mode]
-		kill := time.Duration(rng.Int64N(int64(ref.took)))
+		window := ref.took
+		if rng.IntN(3) == 0 {
+			window /= 6
+		}
+		kill := time.Duration(rng.Int64N(int64(window)))
 		if ok := t.Run(fmt.Sprintf("trial%d-%s", trial, mode), func(t *testing.T) {
 			crashTrial(t, mode, kill, ref.state)
 		}); ok {
 			passed++
 		}
 	}
-	t.Logf("%d of %d trials passed (uninterrupted failover %s, migrate %s)", passed, trials,
-		refs["failover"].took.Round(time.Millisecond), refs["migrate"].took.Round(time.Millisecond))
+	t.Logf("%d of %d trials passed (uninterrupted failover %s, migrate %s, failback %s)", passed, trials,
+		refs["failover"].took.Round(time.Millisecond), refs["migrate"].took.Round(time.Millisecond), refs["failback"].took.Round(time.Millisecond))
+}
+
+// prepareCrash brings a world to where the mode starts: a failback's is
+// migrated and reprotected, and its reversed replicas hold points.
+func prepareCrash(t *testing.T, mode, dir string, w *simulate.World, vars []string) {
+	t.Helper()
+	if mode != "failback" {
+		return
+	}
+	for _, m := range []string{"migrate", "reprotect"} {
+		args := append(append([]string{"run", "-mode", m}, vars...), "--confirm", "crash", dir)
+		if m == "reprotect" {
+			args = append(append([]string{"run", "-mode", m}, vars...), dir)
+		}
+		if code, out := runCLI(t, args...); code != ExitOK {
+			t.Fatalf("%s before the failback: exit %d\n%s", m, code, out)
+		}
+	}
+	for g := 1; g <= 4; g++ {
+		for i := 1; i <= 25; i++ {
+			vm := fmt.Sprintf("vm-%d-%02d", g, i)
+			waitFor(t, 30*time.Second, "points at the reversed replica of "+vm, func() bool { return len(w.Site("east").Points(vm)) > 0 })
+		}
+	}
 }
 
 func crashTrial(t *testing.T, mode string, kill time.Duration, want map[string]string) {
 	dir, w, vars := crashWorld(t)
 	defer w.Close()
+	prepareCrash(t, mode, dir, w, vars)
+	earlier, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", runRecordName))
 	args := append(append([]string{"run", "-mode", mode}, vars...), "--confirm", "crash", dir)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DRPLAN_TEST_CHILD=1")
@@ -201,6 +233,7 @@ func crashTrial(t *testing.T, mode string, kill time.Duration, want map[string]s
 	cmd.Wait()
 	t.Logf("killed after %s", kill.Round(time.Millisecond))
 	ids, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", runRecordName))
+	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(earlier, id) })
 	if len(ids) == 0 {
 		// Killed before the run began: nothing was touched, start again.
 		if code, out := runCLI(t, args...); code != ExitOK {
@@ -233,7 +266,7 @@ func crashTrial(t *testing.T, mode string, kill time.Duration, want map[string]s
 	}
 	got := settled(t, w, want)
 	if d := diffStates(want, got); d != "" {
-		t.Errorf("the resumed failover left a different world than an uninterrupted one:\n%s", d)
+		t.Errorf("the resumed %s left a different world than an uninterrupted one:\n%s", mode, d)
 	}
 }
 
