@@ -202,6 +202,31 @@ func TestPointChoices(t *testing.T) {
 	if points["app-a"] == "" || points["app-a"] != points["app-l"] {
 		t.Errorf("app (latest-consistent) promoted from %q and %q, want one point", points["app-a"], points["app-l"])
 	}
+
+	// Another world: an older point copied from drplan.points, and
+	// latest-consistent on a CDP group.
+	dir = pointsPlan(t)
+	w, vars = worldFor(t, dir)
+	app := replicaPoints(t, w, "west", "app-a")
+	if len(app.Times) < 3 {
+		t.Fatalf("app-a's replica holds %s, want several points", app)
+	}
+	older := app.Times[len(app.Times)-3].UTC().Format(time.RFC3339Nano)
+	args = append(append([]string{"run", "-mode", "failover"}, vars...), "--confirm", "roundtrip",
+		"-point", "app="+older, "-point", "db=latest-consistent", dir)
+	code, out = runCLI(t, args...)
+	if code != ExitOK {
+		t.Fatalf("failover from point %s: exit %d\n%s", older, code, out)
+	}
+	points = promotedPoints(journalOf(t, dir, out))
+	for i := 0; i < 12; i++ {
+		if vm := "app-" + string(rune('a'+i)); points[vm] != older {
+			t.Errorf("%s promoted from %q, want the point %s copied from drplan.points", vm, points[vm], older)
+		}
+	}
+	if points["db-01"] == "" || points["db-01"] != points["db-02"] {
+		t.Errorf("db (CDP, latest-consistent) promoted from %q and %q, want one point", points["db-01"], points["db-02"])
+	}
 }
 
 // replicaPoints reads the recovery points of a VM's replica at a site.
