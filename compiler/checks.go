@@ -296,8 +296,7 @@ func (b *builder) checkCapacity() {
 		if n == nil {
 			continue
 		}
-		// A vCPU is counted at 0.5 GHz: four vCPUs per 2 GHz core, a common
-		// consolidation ratio.
+		// A vCPU is counted at plans.GHzPerVCPU.
 		ghz, mem, storage := float64(0), int64(0), int64(0)
 		storageTotal := false
 		rng := site.DeclRange
@@ -310,12 +309,12 @@ func (b *builder) checkCapacity() {
 		run, freed := b.siteLoad(site.Name)
 		var short []string
 		if ghz > 0 {
-			needGHz := float64(n.cpus) * 0.5
-			avail := ghz - float64(run.cpus-freed.cpus)*0.5
+			needGHz := float64(n.cpus) * plans.GHzPerVCPU
+			avail := ghz - float64(run.cpus-freed.cpus)*plans.GHzPerVCPU
 			if needGHz > avail {
 				short = append(short, fmt.Sprintf("CPU: %d vCPUs need about %s GHz, %s GHz available%s", n.cpus, ghzText(needGHz), ghzText(max(avail, 0)),
-					netOf(ghzText(ghz)+" GHz", run.cpus > 0, fmt.Sprintf("%s GHz for the %d vCPUs of running VMs", ghzText(float64(run.cpus)*0.5), run.cpus),
-						freed.cpus > 0, ghzText(float64(freed.cpus)*0.5)+" GHz")))
+					netOf(ghzText(ghz)+" GHz", run.cpus > 0, fmt.Sprintf("%s GHz for the %d vCPUs of running VMs", ghzText(float64(run.cpus)*plans.GHzPerVCPU), run.cpus),
+						freed.cpus > 0, ghzText(float64(freed.cpus)*plans.GHzPerVCPU)+" GHz")))
 			}
 		}
 		if mem > 0 {

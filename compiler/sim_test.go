@@ -148,11 +148,9 @@ func TestInventoryChecksInSimulatedWorlds(t *testing.T) {
     lag              = "2h"
   }
 `), plans.ModeMigrate, "error: Replica older than the RPO"},
-		{"capacity", plan("1", "4GiB", `  vm "app-01" {
-    folder = "prod/apps"
-    cpus   = 8
-    memory = "64GiB"
-  }
+		// Sizes the simulation block states are checked when the plan
+		// loads; the simulator's default size (2 vCPUs, 4 GiB) only here.
+		{"capacity", plan("0.5", "2GiB", `  vm "app-01" { folder = "prod/apps" }
 `), plans.ModeFailover, "error: Recovery site too small"},
 		// 48 of the site's 64 GiB are taken by a VM already running there.
 		{"capacity taken by running VMs", plan("1000", "64GiB", `  vm "app-01" {

@@ -391,7 +391,7 @@ type hardware struct {
 // plan: every VM that lives there (they run there, and come back there on
 // failback) and every replica there (what a failover or a drill brings
 // up), with half as much again to spare. The compiler counts a vCPU at
-// 0.5 GHz; a datastore must still have room for the recovered disks once
+// plans.GHzPerVCPU; a datastore must still have room for the recovered disks once
 // the replicas' own are written.
 func sizeSite(site *plans.Site, ss *siteSpec) hardware {
 	hw := hardware{hosts: 2, cores: HostCores, mhz: HostMHz, memory: HostMemory}
@@ -406,7 +406,7 @@ func sizeSite(site *plans.Site, ss *siteSpec) hardware {
 	for _, v := range ss.replicas {
 		vcpus, mem, replicaDisks = vcpus+int64(v.CPUs), mem+int64(v.Memory), replicaDisks+int64(v.Disk)
 	}
-	needMHz := vcpus * 500 * 3 / 2
+	needMHz := int64(float64(vcpus)*plans.GHzPerVCPU*1000) * 3 / 2
 	needMem := mem * 3 / 2
 	hostMHz := int64(HostCores * HostMHz)
 	hw.hosts = max(hw.hosts, int(ceilDiv(needMHz, hostMHz)), int(ceilDiv(needMem, HostMemory)))
