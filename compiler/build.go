@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/addrs"
+	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/steps"
 )
@@ -118,11 +119,15 @@ func (b *builder) prepare() []string {
 	return gate
 }
 
-type suspendVM struct{ name, site, path string }
+type suspendVM struct {
+	name, site, path string
+	vm               *inventory.VM
+}
 
 // suspendVMs are the VMs at the recovery sites of the plan's groups that
 // suspend_at_recovery names: powered off before recovery (test, failover,
-// migrate), powered on again by cleanup and failback.
+// migrate), powered on again by cleanup and failback. The one selection:
+// prepare's steps and checkCapacity's credit both come from here.
 func (b *builder) suspendVMs() []suspendVM {
 	if len(b.rp.SuspendAtRecovery) == 0 || b.mode == plans.ModeReprotect {
 		return nil
@@ -141,7 +146,7 @@ func (b *builder) suspendVMs() []suspendVM {
 			if v.Replica != nil || v.Run != "" || b.groupOf[v.Name] != nil || !matchesAny(b.rp.SuspendAtRecovery, v.Name) {
 				continue
 			}
-			out = append(out, suspendVM{v.Name, site, v.Path()})
+			out = append(out, suspendVM{v.Name, site, v.Path(), v})
 		}
 	}
 	slices.SortFunc(out, func(a, c suspendVM) int { return strings.Compare(a.site+"/"+a.name, c.site+"/"+c.name) })

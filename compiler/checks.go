@@ -2,8 +2,10 @@ package compiler
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -260,7 +262,16 @@ func (b *builder) checkNetworks() {
 }
 
 // checkCapacity compares what recovers at each site with what the site
-// can run: its capacity block, else its hosts as read.
+// has free for it: its capacity (its capacity block, else its hosts as
+// read), less what already runs there, plus what suspend_at_recovery
+// powers off before recovery.
+//
+// Which figures are totals: the capacity block's three, and the CPU and
+// memory of the hosts as read; from those the running VMs' share is
+// taken (and for the block's storage, the disks of the VMs already
+// there). The storage read from an inventory is the datastores' free
+// space, already net of every disk that exists, so nothing is taken
+// from it again.
 func (b *builder) checkCapacity() {
 	if b.mode == plans.ModeCleanup || b.mode == plans.ModeReprotect {
 		return
@@ -282,39 +293,152 @@ func (b *builder) checkCapacity() {
 		}
 		n.cpus += int64(src.CPUs)
 		n.mem += src.MemoryBytes
-		for _, d := range src.Disks {
-			n.disk += d.Bytes
-		}
+		n.disk += diskBytes(src)
 	}
 	for _, site := range b.p.Sites {
 		n := needs[site.Name]
 		if n == nil {
 			continue
 		}
-		// A vCPU is counted at 0.5 GHz: four vCPUs per 2 GHz core, a common
-		// consolidation ratio.
+		// A vCPU is counted at plans.GHzPerVCPU.
 		ghz, mem, storage := float64(0), int64(0), int64(0)
+		storageTotal := false
 		rng := site.DeclRange
 		if c := site.Capacity; c != nil {
 			ghz, mem, storage, rng = c.CPUGHz, int64(c.Memory), int64(c.Storage), c.DeclRange
+			storageTotal = true
 		} else if s := b.inv.Sites[site.Name]; s != nil && s.Reachable {
 			ghz, mem, storage = float64(s.Capacity.CPUMHz)/1000, s.Capacity.MemoryBytes, s.Capacity.StorageBytes
 		}
+		run, freed := b.siteLoad(site.Name)
 		var short []string
-		if needGHz := float64(n.cpus) * 0.5; ghz > 0 && needGHz > ghz {
-			short = append(short, fmt.Sprintf("CPU: %d vCPUs need about %.0f GHz, the site has %.0f GHz", n.cpus, needGHz, ghz))
+		if ghz > 0 {
+			needGHz := float64(n.cpus) * plans.GHzPerVCPU
+			avail := ghz - float64(run.cpus-freed.cpus)*plans.GHzPerVCPU
+			if needGHz > avail {
+				short = append(short, fmt.Sprintf("CPU: %d vCPUs need about %s GHz, %s GHz available%s", n.cpus, ghzText(needGHz), ghzText(max(avail, 0)),
+					netOf(ghzText(ghz)+" GHz", run.cpus > 0, fmt.Sprintf("%s GHz for the %d vCPUs of running VMs", ghzText(float64(run.cpus)*plans.GHzPerVCPU), run.cpus),
+						freed.cpus > 0, ghzText(float64(freed.cpus)*plans.GHzPerVCPU)+" GHz")))
+			}
 		}
-		if mem > 0 && n.mem > mem {
-			short = append(short, fmt.Sprintf("memory: %s needed, %s available", units.Size(n.mem), units.Size(mem)))
+		if mem > 0 {
+			avail := mem - run.mem + freed.mem
+			if n.mem > avail {
+				short = append(short, fmt.Sprintf("memory: %s needed, %s available%s", units.Size(n.mem), units.Size(max(avail, 0)),
+					netOf(units.Size(mem).String(), run.mem > 0, units.Size(run.mem).String()+" used by running VMs", freed.mem > 0, units.Size(freed.mem).String())))
+			}
 		}
-		if storage > 0 && n.disk > storage {
-			short = append(short, fmt.Sprintf("storage: %s needed, %s available", units.Size(n.disk), units.Size(storage)))
+		if storage > 0 {
+			// Powering a VM off frees no disk space: no credit here.
+			avail, detail := storage, " (free datastore space)"
+			if storageTotal && run.disk > 0 {
+				avail -= run.disk
+				detail = fmt.Sprintf(" (%s, less %s for the disks of the VMs already there)", units.Size(storage), units.Size(run.disk))
+			} else if storageTotal {
+				detail = ""
+			}
+			if n.disk > avail {
+				short = append(short, fmt.Sprintf("storage: %s needed, %s available%s", units.Size(n.disk), units.Size(max(avail, 0)), detail))
+			}
 		}
-		if len(short) > 0 {
-			b.errorf(rng, "Recovery site too small", "The VMs that recovery plan %q brings up at site %q need more than it has. %s. Add capacity, suspend more VMs there with suspend_at_recovery, or recover fewer VMs.",
-				b.rp.Name, site.Name, strings.Join(short, "; "))
+		if len(short) == 0 {
+			continue
+		}
+		detail := fmt.Sprintf("The VMs that recovery plan %q brings up at site %q need more than it has free. %s.", b.rp.Name, site.Name, strings.Join(short, "; "))
+		if len(run.names) > 0 {
+			detail += fmt.Sprintf(" Already running there: %s (%d vCPUs, %s memory).", nameSample(run.names), run.cpus, units.Size(run.mem))
+			if len(freed.names) > 0 {
+				detail += fmt.Sprintf(" suspend_at_recovery powers off %s of them (%d vCPUs, %s memory) before recovery.", nameSample(freed.names), freed.cpus, units.Size(freed.mem))
+			} else {
+				detail += " suspend_at_recovery powers off none of them."
+			}
+		}
+		detail += " Add capacity, add running VMs that can wait to suspend_at_recovery, or recover fewer VMs."
+		b.errorf(rng, "Recovery site too small", "%s", detail)
+	}
+}
+
+// siteLoad is what already holds a site's capacity when recovery starts
+// (run: its powered-on VMs that are not replicas, not a run's copies,
+// and not VMs of the plan's groups that recovery brings there or powers
+// off; disk: the disks of every such VM, powered on or not), and the
+// part of it suspend_at_recovery frees (the powered-on VMs suspendVMs
+// powers off before recovery).
+func (b *builder) siteLoad(site string) (run, freed siteUse) {
+	s := b.inv.Sites[site]
+	if s == nil || !s.Reachable {
+		return
+	}
+	for _, v := range s.VMs {
+		if v.Replica != nil || v.Run != "" {
+			continue
+		}
+		if g := b.groupOf[v.Name]; g != nil && (site == b.toSite(g) || b.mode != plans.ModeTest) {
+			// Recovered here (counted as need), or powered off at the
+			// site it leaves. Only a drill leaves production running.
+			continue
+		}
+		run.disk += diskBytes(v)
+		if v.PowerState == poweredOn {
+			run.add(v)
 		}
 	}
+	if b.mode == plans.ModeCleanup || b.mode == plans.ModeFailback {
+		return // suspendVMs are resumed, not suspended
+	}
+	for _, sv := range b.suspendVMs() {
+		if sv.site == site && sv.vm.PowerState == poweredOn {
+			freed.add(sv.vm)
+		}
+	}
+	return run, freed
+}
+
+const poweredOn = "poweredOn"
+
+// siteUse sums the VMs that hold part of a site's capacity.
+type siteUse struct {
+	cpus, mem, disk int64
+	names           []string
+}
+
+func (u *siteUse) add(v *inventory.VM) {
+	u.cpus += int64(v.CPUs)
+	u.mem += v.MemoryBytes
+	u.names = append(u.names, v.Name)
+}
+
+func diskBytes(v *inventory.VM) int64 {
+	var n int64
+	for _, d := range v.Disks {
+		n += d.Bytes
+	}
+	return n
+}
+
+// netOf explains an available figure: the total, less what running VMs
+// use, plus what suspend_at_recovery frees; nothing when no VM runs.
+func netOf(total string, used bool, usedText string, freed bool, freedText string) string {
+	if !used {
+		return ""
+	}
+	out := " (" + total + ", less " + usedText
+	if freed {
+		out += ", plus " + freedText + " that suspend_at_recovery frees"
+	}
+	return out + ")"
+}
+
+// ghzText writes GHz to a tenth, without trailing zeros.
+func ghzText(x float64) string { return strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64) }
+
+// nameSample quotes up to five names, and says how many more there are.
+func nameSample(names []string) string {
+	names = slices.Sorted(slices.Values(names))
+	if len(names) <= 5 {
+		return plural(len(names), "VM ", "VMs ") + quoteList(names)
+	}
+	return fmt.Sprintf("%d VMs (%s and %d more)", len(names), quoteList(names[:5]), len(names)-5)
 }
 
 // checkReplicas reports protected VMs without a replica, replicas older

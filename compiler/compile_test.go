@@ -493,3 +493,75 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestCapacityCountsRunningVMs: what already runs at the recovery site
+// takes its share of the capacity; what suspend_at_recovery powers off
+// gives it back; replicas, powered-off VMs and a drill's copies hold
+// none.
+func TestCapacityCountsRunningVMs(t *testing.T) {
+	src := strings.Replace(shop, `  role       = "recovery"
+  datacenter = "DC-West"`, `  role       = "recovery"
+  datacenter = "DC-West"
+  capacity {
+    cpu_ghz = 100
+    memory  = "40GiB"
+  }`, 1)
+	// The five VMs of the plan need 20 GiB; the site has 40 GiB.
+	running := func(names ...string) func(*inventory.Snapshot) {
+		return func(inv *inventory.Snapshot) {
+			west := inv.Sites["west"]
+			for _, n := range names {
+				west.VMs = append(west.VMs, &inventory.VM{Name: n, PowerState: "poweredOn", CPUs: 2, MemoryBytes: 8 << 30})
+			}
+			// None of these holds capacity.
+			west.VMs = append(west.VMs,
+				&inventory.VM{Name: "old-01", PowerState: "poweredOff", CPUs: 2, MemoryBytes: 64 << 30},
+				&inventory.VM{Name: "db-01-drill", PowerState: "poweredOn", CPUs: 2, MemoryBytes: 64 << 30, Run: "r-1"})
+		}
+	}
+	tooSmall := func(t *testing.T, extra func(*inventory.Snapshot), mode plans.Mode) *hcl.Diagnostic {
+		t.Helper()
+		p, inv := load(t, src, func(p *plans.Plan) *inventory.Snapshot { return world(p, extra) })
+		_, diags := Compile(p, invtest.For(mode, inv, p), Options{Mode: mode})
+		for _, d := range diags {
+			if d.Summary == "Recovery site too small" {
+				return d
+			}
+		}
+		return nil
+	}
+	for _, mode := range []plans.Mode{plans.ModeFailover, plans.ModeTest} {
+		t.Run(string(mode), func(t *testing.T) {
+			// 32 GiB of build VMs run there: 8 GiB left for 20 GiB.
+			d := tooSmall(t, running("build-01", "build-02", "build-03", "build-04"), mode)
+			if d == nil {
+				t.Fatal("a recovery site full of running VMs is not reported")
+			}
+			for _, want := range []string{"memory: 20 GiB needed, 8 GiB available (40 GiB, less 32 GiB used by running VMs)",
+				`Already running there: VMs "build-01", "build-02", "build-03", "build-04"`, "suspend_at_recovery powers off none of them", "suspend_at_recovery"} {
+				if !strings.Contains(d.Detail, want) {
+					t.Errorf("detail lacks %q:\n%s", want, d.Detail)
+				}
+			}
+			if d.Subject == nil || d.Subject.Start.Line != 10 {
+				t.Errorf("not reported at the capacity block: %v", d.Subject)
+			}
+			// suspend_at_recovery = ["dev-*"] powers two of them off: 24
+			// GiB left for 20 GiB.
+			if d := tooSmall(t, running("build-01", "build-02", "dev-01", "dev-02"), mode); d != nil {
+				t.Errorf("what suspend_at_recovery frees is not counted: %s", d.Detail)
+			}
+			// Three build VMs and two dev VMs: 40 - 40 + 16 = 16 GiB left.
+			d = tooSmall(t, running("build-01", "build-02", "build-03", "dev-01", "dev-02"), mode)
+			if d == nil {
+				t.Fatal("not enough even with suspend_at_recovery, but not reported")
+			}
+			for _, want := range []string{"memory: 20 GiB needed, 16 GiB available (40 GiB, less 40 GiB used by running VMs, plus 16 GiB that suspend_at_recovery frees)",
+				`suspend_at_recovery powers off VMs "dev-01", "dev-02" of them (4 vCPUs, 16 GiB memory)`} {
+				if !strings.Contains(d.Detail, want) {
+					t.Errorf("detail lacks %q:\n%s", want, d.Detail)
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,10 +148,18 @@ func TestInventoryChecksInSimulatedWorlds(t *testing.T) {
     lag              = "2h"
   }
 `), plans.ModeMigrate, "error: Replica older than the RPO"},
-		{"capacity", plan("1", "4GiB", `  vm "app-01" {
+		// Sizes the simulation block states are checked when the plan
+		// loads; the simulator's default size (2 vCPUs, 4 GiB) only here.
+		{"capacity", plan("0.5", "2GiB", `  vm "app-01" { folder = "prod/apps" }
+`), plans.ModeFailover, "error: Recovery site too small"},
+		// 48 of the site's 64 GiB are taken by a VM already running there.
+		{"capacity taken by running VMs", plan("1000", "64GiB", `  vm "app-01" {
     folder = "prod/apps"
-    cpus   = 8
-    memory = "64GiB"
+    memory = "32GiB"
+  }
+  vm "build-01" {
+    site   = site.west
+    memory = "48GiB"
   }
 `), plans.ModeFailover, "error: Recovery site too small"},
 	} {
@@ -225,4 +234,114 @@ func TestProtectionInSimulatedWorld(t *testing.T) {
 			t.Errorf("a healthy group reads as %+v", g)
 		}
 	})
+}
+
+// TestSimulatedSiteHoldsItsPlan: a simulated recovery site without a
+// capacity block is sized to hold what its plan brings up there, however
+// many VMs that is.
+func TestSimulatedSiteHoldsItsPlan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a world of 600 VMs")
+	}
+	var vms []string
+	for i := 1; i <= 300; i++ {
+		vms = append(vms, fmt.Sprintf("%q", fmt.Sprintf("app-%03d", i)))
+	}
+	src := fmt.Sprintf(`
+site "east" {
+  role       = "protected"
+  datacenter = "DC-East"
+}
+
+site "west" {
+  role       = "recovery"
+  datacenter = "DC-West"
+}
+
+protection_group "apps" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = [%s]
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+recovery_plan "apps" {
+  protection_groups = [protection_group.apps]
+  network_mapping {
+    from = "Prod"
+    to   = "DR-Prod"
+    test = "DR-Test"
+  }
+  tier "apps" {
+    priority = 1
+    vms      = protection_group.apps.vms
+  }
+}
+`, strings.Join(vms, ", "))
+	p, snap, scale, diags := readWorld(t, src)
+	if !diags.HasErrors() {
+		_, diags = compiler.Compile(p, snap, compiler.Options{Mode: plans.ModeFailover, TimeScale: scale})
+	}
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			t.Errorf("%s: %s", d.Summary, d.Detail)
+		}
+	}
+	// What it was sized for, as read: the 300 replicas' 600 vCPUs at 0.5
+	// GHz, 1.2 TiB of memory, and their 12 TiB of disks still free once
+	// the replicas are written.
+	c := snap.Sites["west"].Capacity
+	if c.CPUMHz < 300_000 || c.MemoryBytes < 300*4<<30 || c.StorageBytes < 300*40<<30 {
+		t.Errorf("west is sized %+v", c)
+	}
+}
+
+// TestSuspendFreesCapacityInSimulatedWorld: a VM running at the recovery
+// site takes what recovery needs, unless suspend_at_recovery powers it
+// off first.
+func TestSuspendFreesCapacityInSimulatedWorld(t *testing.T) {
+	sim := `
+simulation {
+  time_scale = 0.001
+  vm "app-01" {
+    folder = "prod/apps"
+    memory = "32GiB"
+  }
+  vm "build-01" {
+    site   = site.west
+    memory = "48GiB"
+  }
+}
+`
+	base := sprintf(worldSites, "1000", "64GiB") + sim
+	suspended := strings.Replace(base, "  tier \"apps\" {", "  suspend_at_recovery = [\"build-*\"]\n  tier \"apps\" {", 1)
+	for _, tc := range []struct {
+		src  string
+		want []string
+	}{
+		{base, []string{"memory: 32 GiB needed, 16 GiB available (64 GiB, less 48 GiB used by running VMs)", `Already running there: VM "build-01"`, "suspend_at_recovery powers off none of them"}},
+		{suspended, nil},
+	} {
+		var found *hcl.Diagnostic
+		for _, d := range compileAgainstWorld(t, tc.src, plans.ModeFailover) {
+			if d.Summary == "Recovery site too small" {
+				found = d
+			}
+		}
+		switch {
+		case tc.want == nil && found != nil:
+			t.Errorf("suspend_at_recovery frees build-01, yet: %s", found.Detail)
+		case tc.want != nil && found == nil:
+			t.Error("build-01 running at west is not counted")
+		case found != nil:
+			for _, w := range tc.want {
+				if !strings.Contains(found.Detail, w) {
+					t.Errorf("detail lacks %q:\n%s", w, found.Detail)
+				}
+			}
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,6 +157,7 @@ func (l *loader) group(name string) *ProtectionGroup {
 func (l *loader) check() {
 	l.checkGroups()
 	l.checkLinks()
+	l.checkCapacity()
 	for _, p := range l.plan.RecoveryPlans {
 		l.checkPlanGraph(p)
 		l.checkPlacement(p)
@@ -236,6 +238,119 @@ func (l *loader) checkLinks() {
 			quoteList(ld.groups), s.WAN.Bandwidth, s.Name, bytesPerHour(ld.need), ld.need, ld.need-s.WAN.Bandwidth)
 	}
 }
+
+// GHzPerVCPU is what a vCPU is counted at against a site's CPU: four
+// vCPUs per 2 GHz core, a common consolidation ratio.
+const GHzPerVCPU = 0.5
+
+// VMSize is what the simulation block states about a VM's size: its
+// vm blocks' cpus, memory and disk, patterns first in order, then its
+// exact name, so that the most specific block wins (as the simulator
+// applies them). Zero where no block says.
+func (s *Simulation) VMSize(name string) (cpus int, memory, disk units.Size) {
+	if s == nil {
+		return 0, 0, 0
+	}
+	for _, exact := range []bool{false, true} {
+		for _, v := range s.VMs {
+			if strings.ContainsAny(v.Pattern, "*?[") == exact {
+				continue
+			}
+			if ok, _ := path.Match(v.Pattern, name); !ok && v.Pattern != name {
+				continue
+			}
+			if v.CPUs > 0 {
+				cpus = v.CPUs
+			}
+			if v.Memory > 0 {
+				memory = v.Memory
+			}
+			if v.Disk > 0 {
+				disk = v.Disk
+			}
+		}
+	}
+	return cpus, memory, disk
+}
+
+// checkCapacity compares, where a recovery site has a capacity block,
+// what each recovery plan brings up there (and each group no plan
+// recovers) with it, counting the sizes the plan states: a plan states
+// VM sizes only in its simulation block's vm entries, so VMs no entry
+// sizes count for nothing, and what is reported is certain. What
+// already runs at the site is a matter of its inventory, checked when a
+// run is planned.
+func (l *loader) checkCapacity() {
+	sim := l.plan.Simulation
+	if sim == nil || len(sim.VMs) == 0 {
+		return
+	}
+	groups := map[string]*ProtectionGroup{}
+	for _, g := range l.plan.ProtectionGroups {
+		groups[g.Name] = g
+	}
+	recovered := map[string]bool{}
+	check := func(what string, gs []*ProtectionGroup) {
+		bySite := map[string][]*ProtectionGroup{}
+		for _, g := range gs {
+			bySite[g.RecoverySite] = append(bySite[g.RecoverySite], g)
+		}
+		for _, site := range l.plan.Sites {
+			c := site.Capacity
+			if c == nil || len(bySite[site.Name]) == 0 {
+				continue
+			}
+			var vms, cpus int
+			var mem, disk units.Size
+			seen := map[string]bool{}
+			for _, g := range bySite[site.Name] {
+				for _, vm := range g.Members() {
+					if seen[vm] {
+						continue
+					}
+					seen[vm] = true
+					n, m, d := sim.VMSize(vm)
+					if n > 0 || m > 0 || d > 0 {
+						vms++
+					}
+					cpus, mem, disk = cpus+n, mem+m, disk+d
+				}
+			}
+			var short []string
+			if need := float64(cpus) * GHzPerVCPU; c.CPUGHz > 0 && need > c.CPUGHz {
+				short = append(short, fmt.Sprintf("CPU: %d vCPUs need about %s GHz, cpu_ghz is %s", cpus, trimFloat(need), trimFloat(c.CPUGHz)))
+			}
+			if c.Memory > 0 && mem > c.Memory {
+				short = append(short, fmt.Sprintf("memory: %s needed, memory is %s", mem, c.Memory))
+			}
+			if c.Storage > 0 && disk > c.Storage {
+				short = append(short, fmt.Sprintf("storage: %s of disks, storage is %s", disk, c.Storage))
+			}
+			if len(short) > 0 {
+				l.errorf(c.DeclRange, "Recovery site too small",
+					"The VMs %s brings up at site %q need more than its capacity block gives, counting only the %d %s the simulation block sizes (a vCPU at %s GHz). %s. Raise the capacity, recover some of the VMs elsewhere, or correct the sizes in the simulation block.",
+					what, site.Name, vms, words.Plural(vms, "VM", "VMs"), trimFloat(GHzPerVCPU), strings.Join(short, "; "))
+			}
+		}
+	}
+	for _, p := range l.plan.RecoveryPlans {
+		var gs []*ProtectionGroup
+		for _, name := range p.ProtectionGroups {
+			if g := groups[name]; g != nil {
+				gs = append(gs, g)
+				recovered[name] = true
+			}
+		}
+		check(fmt.Sprintf("recovery plan %q", p.Name), gs)
+	}
+	for _, g := range l.plan.ProtectionGroups {
+		if !recovered[g.Name] {
+			check(fmt.Sprintf("group %q", g.Name), []*ProtectionGroup{g})
+		}
+	}
+}
+
+func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // checkPlanGraph reports cycles among a plan's tiers and steps, through
 // priority, after and before.

@@ -37,7 +37,7 @@ var ipRuleSchema = &hcl.BodySchema{
 
 var tierSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "priority", Required: true}, {Name: "vms", Required: true}, {Name: "after"}, {Name: "on_failure"},
+		{Name: "priority"}, {Name: "vms", Required: true}, {Name: "after"}, {Name: "on_failure"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "startup"}},
 }
@@ -58,6 +58,10 @@ var ipSettingSchema = &hcl.BodySchema{
 // DefaultMaxParallel is the number of concurrent VM operations when a
 // recovery plan does not say.
 const DefaultMaxParallel = 8
+
+// DefaultPriority is a tier's priority when it does not say: 3, the
+// middle of 1 to 5, as for an SRM priority group.
+const DefaultPriority = 3
 
 func (l *loader) decodeRecoveryPlan(b *hcl.Block) *RecoveryPlan {
 	p := &RecoveryPlan{Name: b.Labels[0], MaxParallel: DefaultMaxParallel, DeclRange: b.DefRange}
@@ -141,7 +145,7 @@ func (l *loader) decodeRecoveryPlan(b *hcl.Block) *RecoveryPlan {
 }
 
 func (l *loader) decodeTier(b *hcl.Block, sc *scope) *Tier {
-	t := &Tier{Name: b.Labels[0], Startup: DefaultStartup, OnFailure: Halt, DeclRange: b.DefRange, VMsRange: b.DefRange}
+	t := &Tier{Name: b.Labels[0], Priority: DefaultPriority, Startup: DefaultStartup, OnFailure: Halt, DeclRange: b.DefRange, VMsRange: b.DefRange}
 	content, diags := b.Body.Content(tierSchema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(content, sc)

@@ -93,3 +93,72 @@ func full(diags hcl.Diagnostics) string {
 	}
 	return b.String()
 }
+
+// TestTierPriorityDefault: a tier that gives no priority has priority 3,
+// as an SRM priority group does, and starts after tiers 1 and 2 and
+// before tiers 4 and 5.
+func TestTierPriorityDefault(t *testing.T) {
+	src := `
+site "east" {
+  role       = "protected"
+  datacenter = "DC-East"
+}
+
+site "west" {
+  role       = "recovery"
+  datacenter = "DC-West"
+}
+
+protection_group "all" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = ["db-01", "app-01", "web-01"]
+  replication {
+    method = "vsphere_replication"
+    rpo    = "15m"
+  }
+}
+
+recovery_plan "shop" {
+  protection_groups = [protection_group.all]
+  network_mapping {
+    from = "Prod"
+    to   = "DR-Prod"
+    test = "DR-Test"
+  }
+  tier "db" {
+    priority = 2
+    vms      = ["db-01"]
+  }
+  tier "app" {
+    vms = ["app-01"]
+  }
+  tier "web" {
+    priority = 4
+    vms      = ["web-01"]
+    after    = [tier.app]
+  }
+}
+`
+	p, diags := LoadSources(".", map[string][]byte{"main.drplan.hcl": []byte(src)}, LoadOptions{Environ: []string{}})
+	if diags.HasErrors() {
+		t.Fatalf("%s", full(diags))
+	}
+	got := map[string]int{}
+	for _, tr := range p.RecoveryPlans[0].Tiers {
+		got[tr.Name] = tr.Priority
+	}
+	if DefaultPriority != 3 || got["app"] != 3 || got["db"] != 2 || got["web"] != 4 {
+		t.Errorf("priorities %v, want app at the default 3", got)
+	}
+	// A tier of the default priority that had to come before a tier of
+	// priority 2 makes a cycle: it comes after it.
+	bad := strings.Replace(src, `    priority = 2
+    vms      = ["db-01"]`, `    priority = 2
+    vms      = ["db-01"]
+    after    = [tier.app]`, 1)
+	_, diags = LoadSources(".", map[string][]byte{"main.drplan.hcl": []byte(bad)}, LoadOptions{Environ: []string{}})
+	if !strings.Contains(diags.Error(), "Cycle in recovery plan") || !strings.Contains(full(diags), "priority 3 after 2") {
+		t.Errorf("a default-priority tier is not ordered after priority 2:\n%s", full(diags))
+	}
+}

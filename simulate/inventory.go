@@ -180,6 +180,33 @@ func (s *Site) createDatastore(ctx context.Context, finder *find.Finder) error {
 			return fmt.Errorf("datastore on %s: %w", h.Name(), err)
 		}
 	}
+	return s.sizeDatastore(ctx, finder)
+}
+
+// sizeDatastore gives the site's datastore the capacity its spec asks
+// for (sizeSite), all of it free: no VM is on it yet. The simulator
+// takes each disk created from the free space.
+func (s *Site) sizeDatastore(ctx context.Context, finder *find.Finder) error {
+	size := s.spec.hw.storage
+	if size <= 0 {
+		return nil
+	}
+	ref, err := finder.Datastore(ctx, s.datastore)
+	if err != nil {
+		return err
+	}
+	ds, ok := s.Model.Map().Get(ref.Reference()).(*simulator.Datastore)
+	if !ok {
+		return fmt.Errorf("datastore %s not in the simulator's map", s.datastore)
+	}
+	sctx := s.context()
+	s.Model.Map().WithLock(sctx, ds, func() {
+		sum := ds.Summary
+		sum.Capacity, sum.FreeSpace = size, size
+		info := ds.Info.GetDatastoreInfo()
+		info.FreeSpace, info.MaxFileSize = size, size
+		sctx.Update(ds, []types.PropertyChange{{Name: "summary", Val: sum}})
+	})
 	return nil
 }
 

@@ -53,7 +53,7 @@ func (v *VM) Protected() bool { return v.Group != "" }
 type siteSpec struct {
 	name       string
 	datacenter string
-	hosts      int
+	hw         hardware
 	networks   []network
 	folders    []string
 	tags       []string
@@ -82,7 +82,7 @@ type spec struct {
 func newSpec(p *plans.Plan) (*spec, error) {
 	s := &spec{bySite: map[string]*siteSpec{}, vms: map[string]*VM{}}
 	for _, site := range p.Sites {
-		ss := &siteSpec{name: site.Name, datacenter: site.Datacenter, hosts: hostsFor(site)}
+		ss := &siteSpec{name: site.Name, datacenter: site.Datacenter}
 		if ss.datacenter == "" {
 			ss.datacenter = site.Name
 		}
@@ -258,6 +258,9 @@ func newSpec(p *plans.Plan) (*spec, error) {
 		}
 	}
 	s.assignIPs(p)
+	for _, site := range p.Sites {
+		s.bySite[site.Name].hw = sizeSite(site, s.bySite[site.Name])
+	}
 	return s, nil
 }
 
@@ -360,12 +363,61 @@ func hostAddr(p netip.Prefix, n uint32) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
 }
 
-// hostsFor sizes a site's cluster: enough simulated hosts (24 cores at
-// 2.4 GHz and 512 GiB each) for its capacity block, at least two.
-func hostsFor(site *plans.Site) int {
-	n := 2
-	if c := site.Capacity; c != nil {
-		n = max(n, int(c.CPUGHz/(24*2.4))+1, int(c.Memory/(512<<30))+1)
-	}
-	return min(n, 32)
+// Simulated host hardware: vcsim's hosts are tiny; these are sized like a
+// current two-socket server, so that capacity checks against a simulated
+// site mean something.
+const (
+	HostCores  = 24
+	HostMHz    = 2400
+	HostMemory = 512 << 30
+	// maxHosts bounds a simulated cluster; beyond it hosts grow instead.
+	maxHosts = 32
+)
+
+// hardware is a simulated site's cluster: its hosts, each host's cores,
+// clock and memory, and the capacity of the site's datastore (0: the
+// simulator's own, a terabyte a host).
+type hardware struct {
+	hosts   int
+	cores   int
+	mhz     int
+	memory  int64
+	storage int64
 }
+
+// sizeSite sizes a site's cluster. A site with a capacity block gets
+// enough hosts of the standard size for it, and the capacity check keeps
+// reading the block's figures. A site without one is sized to hold its
+// plan: every VM that lives there (they run there, and come back there on
+// failback) and every replica there (what a failover or a drill brings
+// up), with half as much again to spare. The compiler counts a vCPU at
+// plans.GHzPerVCPU; a datastore must still have room for the recovered disks once
+// the replicas' own are written.
+func sizeSite(site *plans.Site, ss *siteSpec) hardware {
+	hw := hardware{hosts: 2, cores: HostCores, mhz: HostMHz, memory: HostMemory}
+	if c := site.Capacity; c != nil {
+		hw.hosts = min(max(hw.hosts, int(c.CPUGHz/(HostCores*HostMHz/1000.0))+1, int(c.Memory/HostMemory)+1), maxHosts)
+		return hw
+	}
+	var vcpus, mem, disks, replicaDisks int64
+	for _, v := range ss.vms {
+		vcpus, mem, disks = vcpus+int64(v.CPUs), mem+int64(v.Memory), disks+int64(v.Disk)
+	}
+	for _, v := range ss.replicas {
+		vcpus, mem, replicaDisks = vcpus+int64(v.CPUs), mem+int64(v.Memory), replicaDisks+int64(v.Disk)
+	}
+	needMHz := int64(float64(vcpus)*plans.GHzPerVCPU*1000) * 3 / 2
+	needMem := mem * 3 / 2
+	hostMHz := int64(HostCores * HostMHz)
+	hw.hosts = max(hw.hosts, int(ceilDiv(needMHz, hostMHz)), int(ceilDiv(needMem, HostMemory)))
+	if hw.hosts > maxHosts {
+		// Bigger hosts rather than more of them.
+		hw.hosts = maxHosts
+		hw.cores = max(HostCores, int(ceilDiv(needMHz, maxHosts*HostMHz)))
+		hw.memory = max(HostMemory, ceilDiv(needMem, maxHosts<<30)<<30)
+	}
+	hw.storage = (disks+2*replicaDisks)*3/2 + 1<<40
+	return hw
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }

@@ -212,7 +212,7 @@ func (w *World) startSite(ss *siteSpec, opts Options) (*Site, error) {
 	m.Autostart = false
 	m.Datacenter = 1
 	m.Cluster = 1
-	m.ClusterHost = ss.hosts
+	m.ClusterHost = ss.hw.hosts
 	m.Host = 0
 	m.Machine = 0
 	m.Portgroup = 1 // brings the distributed switch the port groups join
@@ -311,18 +311,11 @@ func (s *Site) populate(ctx context.Context, parallel int) error {
 	})
 }
 
-// Simulated host hardware: vcsim's hosts are tiny; these are sized like a
-// current two-socket server, so that capacity checks against a simulated
-// site mean something.
-const (
-	HostCores  = 24
-	HostMHz    = 2400
-	HostMemory = 512 << 30
-)
-
-// sizeHosts gives every host of the site the simulated server hardware.
+// sizeHosts gives every host of the site the simulated server hardware
+// its spec asks for (sizeSite).
 func (s *Site) sizeHosts() {
 	ctx := s.context()
+	size := s.spec.hw
 	for _, obj := range s.Model.Map().All("HostSystem") {
 		h, ok := obj.(*simulator.HostSystem)
 		if !ok {
@@ -330,8 +323,8 @@ func (s *Site) sizeHosts() {
 		}
 		s.Model.Map().WithLock(ctx, h, func() {
 			hw := *h.Summary.Hardware
-			hw.NumCpuCores, hw.CpuMhz, hw.MemorySize = HostCores, HostMHz, HostMemory
-			hw.NumCpuThreads = 2 * HostCores
+			hw.NumCpuCores, hw.CpuMhz, hw.MemorySize = int16(size.cores), int32(size.mhz), size.memory
+			hw.NumCpuThreads = 2 * int16(size.cores)
 			ctx.Update(h, []types.PropertyChange{{Name: "summary.hardware", Val: &hw}})
 		})
 	}

@@ -34,7 +34,10 @@ recovery_plan "shop" {
     priority = 1
     vms      = protection_group.web.vms
   }
-  tier "db" { # ERROR: Missing required argument
+  tier "db" { # priority may be left out (3)
     vms = protection_group.db.vms
+  }
+  tier "rest" { # ERROR: Missing required argument
+    priority = 4
   }
 }
