@@ -92,7 +92,6 @@ recovery_plan "shop" {
     to_cidr   = "10.2.0.0/16"
   }
   tier "all" {
-    priority = 1
     vms = concat(protection_group.app.vms, protection_group.gold.vms, protection_group.web.vms)
   }
 }
