@@ -64,7 +64,7 @@ func writeChecks(w io.Writer, checks []report.Check, redact func(string) string)
 		case strings.HasPrefix(ch.Detail, notProven):
 			mark = "??  "
 		}
-		fmt.Fprintf(w, "  %s %-26s %s\n", mark, ch.Name, redact(ch.Detail))
+		fmt.Fprintf(w, "  %s %-28s %s\n", mark, ch.Name, redact(ch.Detail))
 	}
 }
 
@@ -260,7 +260,7 @@ func verdict(name string, problems []string, ok string) report.Check {
 // recoveryChecks judge the VMs at the sites they went to.
 func recoveryChecks(exp []*expected, got sitesRead, to []string) []report.Check {
 	down := unreadable(got, to)
-	var running, off, notRunning, count, netsBad, addrsBad, planned, kept []string
+	var running, off, notRunning, count, netsBad, addrsBad, planned, kept, unread []string
 	nets := map[string]bool{}
 	var netNames []string
 	for _, e := range exp {
@@ -318,7 +318,7 @@ func recoveryChecks(exp []*expected, got sitesRead, to []string) []report.Check 
 		}
 		switch {
 		case e.address != "" && !on:
-			kept = append(kept, fmt.Sprintf("%s is off: its address %s cannot be read", e.vm, e.address))
+			unread = append(unread, fmt.Sprintf("%s (planned %s)", e.vm, e.address))
 		case e.address != "" && v.IP == "":
 			addrsBad = append(addrsBad, fmt.Sprintf("%s reports no address, want %s", e.vm, e.address))
 		case e.address != "" && v.IP != e.address:
@@ -342,10 +342,17 @@ func recoveryChecks(exp []*expected, got sitesRead, to []string) []report.Check 
 	if len(planned) == 0 {
 		okAddr = "no VM is re-addressed"
 	}
+	var notJudged []string
 	if len(kept) > 0 {
-		okAddr += "; reported, not judged (no address planned): " + strings.Join(kept, ", ")
+		notJudged = append(notJudged, "reported, not judged (no address planned): "+strings.Join(kept, ", "))
+	}
+	if len(unread) > 0 {
+		notJudged = append(notJudged, "not judged, powered off (a guest that is off reports no address): "+strings.Join(unread, ", "))
+	}
+	if len(notJudged) > 0 {
+		okAddr += "; " + strings.Join(notJudged, "; ")
 		if len(addrsBad) > 0 {
-			addrsBad = append(addrsBad, "reported, not judged: "+strings.Join(kept, ", "))
+			addrsBad = append(addrsBad, notJudged...)
 		}
 	}
 	return []report.Check{
