@@ -1,10 +1,15 @@
 package command
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/drplan/drplan/report"
 )
@@ -163,5 +168,61 @@ func TestVerifyFailoverSiteDown(t *testing.T) {
 	}
 	if !strings.Contains(reportFile(t, dir, rep, report.Markdown), "not proven: site east could not be read") {
 		t.Errorf("the Markdown report does not say what was not proven")
+	}
+}
+
+// TestVerifyDuplicate: a failover whose every step passes still fails
+// when the recovery site ends up with a second production VM of the same
+// name (here one that someone made there before, in another folder): the
+// check names the VM and where both are.
+func TestVerifyDuplicate(t *testing.T) {
+	dir, w, vars := liveWorld(t, "")
+	ctx := context.Background()
+	c, err := govmomi.NewClient(ctx, w.Site("west").URL, true) // loopback
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Logout(ctx)
+	finder := find.NewFinder(c.Client)
+	dc, err := finder.Datacenter(ctx, "DC-West")
+	if err != nil {
+		t.Fatal(err)
+	}
+	finder.SetDatacenter(dc)
+	src, err := finder.VirtualMachine(ctx, "dev-02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	folders, err := dc.Folders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := folders.VmFolder.CreateFolder(ctx, "stale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := src.Clone(ctx, stale, "web-01", types.VirtualMachineCloneSpec{PowerOn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, rep := runMode(t, dir, vars, "failover")
+	if code != ExitError || rep.Result != "failed" {
+		t.Fatalf("failover: exit %d, result %s; want 1, failed\n%s", code, rep.Result, out)
+	}
+	for _, s := range rep.Steps {
+		if s.Status != "ok" && s.Status != "optional_failed" {
+			t.Errorf("step %s: %s; every step was to pass", s.Addr, s.Status)
+		}
+	}
+	ch := checkNamed(t, rep, "each VM once at west")
+	if ch.Passed || !strings.Contains(ch.Detail, "web-01: 2 at west") || !strings.Contains(ch.Detail, "stale/web-01") {
+		t.Errorf("check %q: passed %v, %q; want failed naming web-01 and both its paths", ch.Name, ch.Passed, ch.Detail)
+	}
+	if !strings.Contains(out, "Verification FAILED: each VM once at west") || !strings.Contains(out, "every step ran, but the sites do not show the result") {
+		t.Errorf("the output does not say which checks failed:\n%s", out)
 	}
 }
