@@ -113,7 +113,10 @@ type Step struct {
 	Detail       map[string]string `json:"detail,omitempty"`
 }
 
-// Check is one verification a drill makes.
+// Check is one verification a drill makes, or one that a failover,
+// migration, failback or reprotect makes of its result, read back from the
+// sites. A check that passed without proof (what it checks could not be
+// read) says so: its Detail begins with "not proven: ".
 type Check struct {
 	Name   string `json:"name"`
 	Passed bool   `json:"passed"`

@@ -252,11 +252,12 @@ func (c *cli) findRun(arg, stateDir string) (string, error) {
 }
 
 // writeReport writes the report of everything run under the session's
-// run id so far, in every format, and returns the HTML report's path. A
-// report that cannot be written is a warning: the run itself is over.
-func (s *session) writeReport() string {
+// run id so far, with the checks of its verification, in every format,
+// and returns the HTML report's path. A report that cannot be written is
+// a warning: the run itself is over.
+func (s *session) writeReport(checks []report.Check) string {
 	warnings, drift := planFindings(s.cp.diags)
-	rep, err := runReport(s.runDir, report.Input{Target: s.cp.target.kind, Owner: planOwner(s.cp.plan), Warnings: warnings, Drift: drift})
+	rep, err := runReport(s.runDir, report.Input{Target: s.cp.target.kind, Owner: planOwner(s.cp.plan), Warnings: warnings, Drift: drift, Checks: checks})
 	if err == nil {
 		_, err = writeReports(s.runDir, rep, s.cp.plan.Redact)
 	}

@@ -211,13 +211,22 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", verb, err)
 		return ExitError
 	}
-	html := ses.writeReport()
+	// The result is read back from the sites, not assumed (verify.go).
+	checks := c.verifyRun(ctx, cp, res.Canceled)
+	html := ses.writeReport(checks)
+	failed := failedChecks(checks)
+	if len(failed) > 0 {
+		fmt.Fprintf(c.stdout, "Verification FAILED: %s; see %s.\n", strings.Join(failed, ", "), html)
+	}
 	switch {
 	case res.Canceled:
 		fmt.Fprintf(c.stderr, "Interrupted. The journal is in %s; continue with: drplan resume %s %s\n", ses.runDir, e.runID, e.dir)
 		return ExitError
 	case !res.Passed:
 		fmt.Fprintf(c.stdout, "Run %s FAILED; see %s. After fixing the cause, continue with: drplan resume %s %s\n", e.runID, html, e.runID, e.dir)
+		return ExitError
+	case len(failed) > 0:
+		fmt.Fprintf(c.stdout, "Run %s FAILED: every step ran, but the sites do not show the result (%s).\n", e.runID, strings.Join(failed, ", "))
 		return ExitError
 	}
 	fmt.Fprintf(c.stdout, "Run %s passed.\n", e.runID)
