@@ -306,6 +306,13 @@ func TestFailoverSiteDown(t *testing.T) {
 	if promoted != "west:prod/db/db-01" {
 		t.Errorf("db-01 recovered as %q, want west:prod/db/db-01, its folder at east", promoted)
 	}
+	// Re-addressed by the rule from the address its replication recorded,
+	// east being unreadable (before, it kept 10.1.0.10 in silence).
+	for _, v := range rep.VMs {
+		if want := map[string]string{"db-01": "10.2.0.10", "web-01": "10.2.0.11"}[v.VM]; want != "" && v.IP != want {
+			t.Errorf("%s came up at %q, want %s", v.VM, v.IP, want)
+		}
+	}
 	for _, r := range rep.RPO {
 		if r.AchievedSeconds <= 0 {
 			t.Errorf("group %s: achieved RPO %gs: the points stopped when the site went down, so they are older than the failover", r.Group, r.AchievedSeconds)
