@@ -346,7 +346,9 @@ func (e *Executor) tcp(ctx context.Context, t *steps.TCP) (map[string]string, er
 // question, the answer and who gave it (the OS user running drplan) go to
 // the journal.
 func (e *Executor) prompt(ctx context.Context, s *steps.Step) (map[string]string, error) {
-	msg := s.Args.Prompt.Message
+	// The message may interpolate a sensitive value: it is redacted
+	// like every other output, on the terminal as in errors.
+	msg := e.redact(s.Args.Prompt.Message)
 	detail := map[string]string{"message": msg, "by": osUser()}
 	if e.AutoApprove {
 		detail["answer"] = "yes (--auto-approve)"
@@ -371,7 +373,7 @@ func (e *Executor) prompt(ctx context.Context, s *steps.Step) (map[string]string
 	select {
 	case a, ok := <-e.lines:
 		if !ok {
-			return detail, fmt.Errorf("the terminal closed before %q was answered", msg)
+			return detail, fmt.Errorf("the terminal closed before %q was answered: run it from a terminal to answer, or pass --auto-approve to answer every prompt yes", msg)
 		}
 		detail["answer"] = a
 		if strings.EqualFold(a, "yes") || strings.EqualFold(a, "y") {

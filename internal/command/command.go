@@ -1,6 +1,8 @@
 package command
 
 import (
+	"golang.org/x/term"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -190,11 +192,10 @@ func (c *cli) color(w io.Writer, noColor bool) bool {
 	return isTerminal(w)
 }
 
-func isTerminal(w io.Writer) bool {
+// isTerminal reports whether w is a terminal: asked of the terminal
+// driver (golang.org/x/term, an ioctl), since a character device such as
+// /dev/null is no terminal.
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
