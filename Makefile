@@ -23,8 +23,9 @@ lint: $(BIN)/staticcheck ## go vet, gofmt and staticcheck
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-fuzz: ## fuzz the plan loader for FUZZTIME (default 60s)
+fuzz: ## fuzz the plan loader, then the compiler (load + compile for every mode), each for FUZZTIME (default 60s)
 	$(GO) test ./plans -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
+	$(GO) test ./compiler -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 
 bench: ## validate a 10,000-VM plan vs raw parsing and terraform validate; build 1,000- and 5,000-VM worlds
 	$(GO) run ./internal/tools/bench
