@@ -7,13 +7,25 @@ BIN                 := $(CURDIR)/bin
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME            ?= 60s
 
-.PHONY: build test lint fuzz bench bench-drill soak clean
+.PHONY: build test chromium lint fuzz bench bench-drill soak clean
 
 build: ## build bin/drplan
 	$(GO) build -o $(BIN)/drplan ./cmd/drplan
 
-test: ## run every test: unit, fixtures, golden files, CLI scripts
+test: chromium ## run every test: unit, fixtures, golden files, CLI scripts
 	$(GO) test ./...
+
+# The HTML report is tested in a headless Chromium (report/html_test.go).
+# Found on PATH or through DRPLAN_CHROMIUM; else installed from Debian's
+# packages when this runs as root with apt-get; else the target says how.
+chromium:
+	@if [ -n "$${DRPLAN_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the HTML report test" >&2; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "the HTML report test needs Chromium: install it with 'sudo apt-get install -y chromium', or set DRPLAN_CHROMIUM to a Chromium or Chrome binary" >&2; exit 1; \
+	fi
 
 lint: $(BIN)/staticcheck ## go vet, gofmt and staticcheck
 	$(GO) vet ./...
