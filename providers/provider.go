@@ -198,8 +198,9 @@ type Site interface {
 	// points it only stops replication; with points it records them on
 	// the replicas that have none yet. Either way it returns the point
 	// each replica is pinned at (zero when none is recorded): a replica
-	// the same run pinned before keeps its point. A replica another run
-	// pinned is refused.
+	// the same run pinned before keeps its point. The caller holds the
+	// group's lock, so a pin of another run is a dead run's: it is taken
+	// over, with its point.
 	Pin(ctx context.Context, replicas []VM, points []time.Time, runID string) ([]time.Time, error)
 	// Promote turns a replica into the production VM at req.Target.
 	Promote(ctx context.Context, req PromoteRequest) (Promoted, error)

@@ -167,7 +167,9 @@ func (s *site) RecordAddresses(ctx context.Context, replica providers.VM, ips []
 
 // Pin marks each replica with FieldPromoted (the run, and its point once
 // chosen) before any of them is promoted; replication into a replica
-// with that mark stops, so its points stay as they were.
+// with that mark stops, so its points stay as they were. The caller
+// holds the group's lock: a pin another run left is that dead run's, and
+// is taken over with its point.
 func (s *site) Pin(ctx context.Context, replicas []providers.VM, points []time.Time, runID string) ([]time.Time, error) {
 	const op = "pin"
 	out := make([]time.Time, len(replicas))
@@ -189,17 +191,21 @@ func (s *site) Pin(ctx context.Context, replicas []providers.VM, points []time.T
 			return nil, fail(op, obj, err)
 		}
 		info, pinned := ParsePromotedInfo(raw)
-		if pinned && info.Run != runID {
-			return nil, permanent(op, obj, "replica %s is being promoted by run %s; continue that run with drplan resume %s", obj, info.Run, info.Run)
-		}
-		if pinned && (!info.Point.IsZero() || points == nil) {
+		if pinned && info.Run == runID && (!info.Point.IsZero() || points == nil) {
 			out[i] = info.Point
 			continue
 		}
-		info = PromotedInfo{Run: runID}
-		if points != nil {
-			info.Point = points[i]
+		// Another run's pin is a run that died holding the group's lock
+		// (this run holds it now, so that run is no more): taken over,
+		// with the point it had chosen.
+		point := info.Point
+		if !pinned || point.IsZero() {
+			point = time.Time{}
+			if points != nil {
+				point = points[i]
+			}
 		}
+		info = PromotedInfo{Run: runID, Point: point}
 		if err := s.setField(ctx, ref, FieldPromoted, info.String()); err != nil {
 			return nil, fail(op, obj, err)
 		}

@@ -229,3 +229,47 @@ func TestFailoverAPIErrors(t *testing.T) {
 		t.Errorf("%d VMs named web-02 at west, want 1", n)
 	}
 }
+
+// TestPin: pinning stops replication into the replicas; the points
+// chosen are recorded and kept by a second Pin of the same run; a pin a
+// dead run left is taken over with its point; Promote recovers the
+// pinned point.
+func TestPin(t *testing.T) {
+	w := newWorld(t, "")
+	site := open(t, w.Site("west"))
+	ctx := context.Background()
+	reps := []providers.VM{replica("web-01"), replica("web-02")}
+	frozen, err := site.Pin(ctx, reps, nil, "run-a")
+	if err != nil || len(frozen) != 2 || !frozen[0].IsZero() {
+		t.Fatalf("pin: %v %v, want two replicas pinned with no point yet", frozen, err)
+	}
+	before, err := site.Points(ctx, reps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replication takes a point every half RPO: 7.5 min × 0.005 = 2.25 s.
+	time.Sleep(3 * time.Second)
+	after, err := site.Points(ctx, reps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range reps {
+		if !after[i].Latest().Equal(before[i].Latest()) {
+			t.Errorf("%s took a new point after it was pinned: %s, then %s", reps[i].Path, before[i], after[i])
+		}
+	}
+	chosen := []time.Time{before[0].Latest(), before[1].Latest()}
+	got, err := site.Pin(ctx, reps, chosen, "run-a")
+	if err != nil || !got[0].Equal(chosen[0]) || !got[1].Equal(chosen[1]) {
+		t.Fatalf("pin with points: %v %v, want %v", got, err, chosen)
+	}
+	// run-a died; run-b holds the lock now and takes the pins over.
+	got, err = site.Pin(ctx, reps, nil, "run-b")
+	if err != nil || !got[0].Equal(chosen[0]) {
+		t.Fatalf("pin by the run after a dead one: %v %v, want its point %v", got, err, chosen[0])
+	}
+	done, err := site.Promote(ctx, providers.PromoteRequest{Replica: replica("web-01"), Target: "prod/web/web-01", RunID: "run-b", Point: chosen[0]})
+	if err != nil || !done.Point.Equal(chosen[0]) {
+		t.Errorf("promote of a pinned replica: %+v %v, want point %v", done, err, chosen[0])
+	}
+}
