@@ -83,7 +83,7 @@ func ChoosePoints(request string, consistent bool, points []RecoveryPoints) ([]t
 			}
 			t, ok := p.AtOrBefore(at)
 			if !ok {
-				return nil, fmt.Errorf("no point at or before %s (the oldest is %s)", at.UTC().Format(time.RFC3339), oldest(p).UTC().Format(time.RFC3339))
+				return nil, fmt.Errorf("no point at or before %s (the oldest is %s)", at.UTC().Format(time.RFC3339Nano), oldest(p).UTC().Format(time.RFC3339Nano))
 			}
 			out[i] = t
 		}
@@ -124,7 +124,7 @@ func ChoosePoints(request string, consistent bool, points []RecoveryPoints) ([]t
 		}
 	}
 	if !at.IsZero() {
-		return nil, fmt.Errorf("the replicas have no point in common at or before %s", at.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("the replicas have no point in common at or before %s", at.UTC().Format(time.RFC3339Nano))
 	}
 	return nil, errors.New("the replicas have no point in common")
 }

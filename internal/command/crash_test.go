@@ -27,14 +27,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// crashPlan is a 100-VM plan in four groups and four tiers whose
-// vcenter blocks take their addresses from variables.
-func crashPlan() string {
-	var b strings.Builder
-	b.WriteString(`drplan {
-  name = "crash"
-}
-variable "east_url" {
+// liveSites are the two sites of the test plans that run over the live
+// code path: their vcenter blocks take their addresses from variables,
+// which worldFor's -var flags point at a simulated world.
+const liveSites = `variable "east_url" {
   type      = string
   sensitive = true
   default   = ""
@@ -68,7 +64,13 @@ site "west" {
     thumbprint = var.west_thumbprint
   }
 }
-`)
+`
+
+// crashPlan is a 100-VM plan in four groups and four tiers whose
+// vcenter blocks take their addresses from variables.
+func crashPlan() string {
+	var b strings.Builder
+	b.WriteString("drplan {\n  name = \"crash\"\n}\n" + liveSites)
 	var groups []string
 	for g := 1; g <= 4; g++ {
 		var vms []string

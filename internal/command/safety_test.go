@@ -17,7 +17,7 @@ import (
 
 // pointsPlan is a two-group plan for the recovery-point tests: app is a
 // consistency group of twelve VMs replicated every 30 s of plan time
-// (60 ms of wall time) with ten points kept, so that promoting it two at
+// (60 ms of wall time) with a hundred points kept (six seconds of wall time), so that promoting it two at
 // a time spans several new points; db is a CDP group with a journal.
 func pointsPlan(t *testing.T) string {
 	t.Helper()
@@ -30,41 +30,7 @@ func pointsPlan(t *testing.T) string {
 	src := strings.ReplaceAll(`drplan {
   name = "roundtrip"
 }
-variable "east_url" {
-  type      = string
-  sensitive = true
-  default   = ""
-}
-variable "east_thumbprint" {
-  type    = string
-  default = ""
-}
-variable "west_url" {
-  type      = string
-  sensitive = true
-  default   = ""
-}
-variable "west_thumbprint" {
-  type    = string
-  default = ""
-}
-site "east" {
-  role       = "protected"
-  datacenter = "DC-East"
-  vcenter {
-    url        = var.east_url
-    thumbprint = var.east_thumbprint
-  }
-}
-site "west" {
-  role       = "recovery"
-  datacenter = "DC-West"
-  vcenter {
-    url        = var.west_url
-    thumbprint = var.west_thumbprint
-  }
-}
-protection_group "app" {
+`+liveSites+`protection_group "app" {
   site          = site.east
   recovery_site = site.west
   vms           = [VMS]
@@ -72,7 +38,7 @@ protection_group "app" {
   replication {
     method    = "array_async"
     rpo       = "1m"
-    retention = 10
+    retention = 100
   }
 }
 protection_group "db" {

@@ -13,41 +13,7 @@ import (
 const selectorPlan = `drplan {
   name = "roundtrip"
 }
-variable "east_url" {
-  type      = string
-  sensitive = true
-  default   = ""
-}
-variable "east_thumbprint" {
-  type    = string
-  default = ""
-}
-variable "west_url" {
-  type      = string
-  sensitive = true
-  default   = ""
-}
-variable "west_thumbprint" {
-  type    = string
-  default = ""
-}
-site "east" {
-  role       = "protected"
-  datacenter = "DC-East"
-  vcenter {
-    url        = var.east_url
-    thumbprint = var.east_thumbprint
-  }
-}
-site "west" {
-  role       = "recovery"
-  datacenter = "DC-West"
-  vcenter {
-    url        = var.west_url
-    thumbprint = var.west_thumbprint
-  }
-}
-protection_group "app" {
+` + liveSites + `protection_group "app" {
   site          = site.east
   recovery_site = site.west
   select {
