@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 )
@@ -253,7 +254,7 @@ func (l *locks) file(group string) error {
 			}
 			continue
 		case cur.holder.Run == l.holder.Run:
-			if err := writeFileAtomic(name, b, 0o644); err != nil {
+			if err := fsutil.WriteFile(name, b, 0o644); err != nil {
 				return err
 			}
 			l.files = append(l.files, name)

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/report"
@@ -100,7 +101,7 @@ func writeReports(runDir string, rep *report.Report, redact func(string) string)
 		var buf bytes.Buffer
 		err := rep.Write(&buf, f)
 		if err == nil {
-			err = writeFileAtomic(filepath.Join(runDir, f.File()), buf.Bytes(), 0o644)
+			err = fsutil.WriteFile(filepath.Join(runDir, f.File()), buf.Bytes(), 0o644)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %v", f.File(), err))
@@ -189,8 +190,8 @@ func runReportVerb(c *cli, args []string) int {
 		c.stdout.Write(buf.Bytes())
 		return ExitOK
 	}
-	if err := writeFileAtomic(*out, buf.Bytes(), 0o644); err != nil {
-		fmt.Fprintf(c.stderr, "drplan report: cannot write %s: %v\n", *out, err)
+	if err := c.writeOutput(*out, buf.Bytes(), 0o644); err != nil {
+		fmt.Fprintf(c.stderr, "drplan report: %v\n", err)
 		return ExitError
 	}
 	return ExitOK

@@ -15,6 +15,7 @@ import (
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/runner"
@@ -178,10 +179,10 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 		ses.saveProgram(m+".json", cp.prog)
 		e.record.Dir, _ = filepath.Abs(e.dir)
 		b, _ := json.MarshalIndent(e.record, "", "  ")
-		writeFileAtomic(filepath.Join(ses.runDir, runRecordName), append(b, '\n'), 0o644)
+		fsutil.WriteFile(filepath.Join(ses.runDir, runRecordName), append(b, '\n'), 0o644)
 		if cp.snap != nil {
 			b, _ := json.Marshal(cp.snap)
-			writeFileAtomic(filepath.Join(ses.runDir, inventoryName), b, 0o644)
+			fsutil.WriteFile(filepath.Join(ses.runDir, inventoryName), b, 0o644)
 		}
 	}
 	switch {
