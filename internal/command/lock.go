@@ -441,7 +441,7 @@ func refuseLocked(w io.Writer, redact func(string) string, verb string, held []h
 		}
 	}
 	if corrupt {
-		fmt.Fprintf(w, "A lock without a readable holder is left by a run that crashed while taking it (before it changed anything). If no other run is starting, break it with -force-unlock and any run id: %s\n", a.breakCmd("corrupt"))
+		fmt.Fprintf(w, "A lock without a readable holder is left by a run that crashed while taking it (before it changed anything). If no other run is starting, break it with -force-unlock and any run id: %s\n", a.breakCmd(newRunID()))
 	}
 }
 

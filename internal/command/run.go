@@ -39,6 +39,9 @@ func runRun(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
+	if !c.checkRunIDFlags(f, "run", "force-unlock") {
+		return ExitError
+	}
 	isSim, m, ok := c.targetAndMode("run", *sim, *live, "", *mode)
 	if !ok {
 		return ExitError
@@ -67,6 +70,10 @@ func runRun(c *cli, args []string) int {
 				fmt.Fprintf(c.stderr, "drplan run: no test run to clean up in %s; name one with -run RUN_ID (drplan runs lists them)\n", filepath.Join(stateDir, "runs"))
 				return ExitError
 			}
+		} else if _, err := runFolder(stateDir, *cleanRun, dir); err != nil {
+			// A cleanup of a run that is not there would prove nothing.
+			fmt.Fprintf(c.stderr, "drplan run: -run: %v\n", err)
+			return ExitError
 		}
 		runID, placeholder = *cleanRun, *cleanRun
 	}
