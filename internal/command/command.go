@@ -74,8 +74,7 @@ func Run(args []string, stdout, stderr io.Writer) (code int) {
 	name := args[0]
 	switch name {
 	case "-h", "-help", "--help", "help":
-		c.usage(stdout)
-		return ExitOK
+		return c.help(args[1:])
 	case "-version", "--version", "-v":
 		name = "version"
 	}
@@ -97,7 +96,34 @@ func (c *cli) usage(w io.Writer) {
 	fmt.Fprintf(w, "\nRun 'drplan COMMAND --help' for a command's flags.\n")
 }
 
+// help is drplan help [COMMAND]: the commands, or a command's flags.
+func (c *cli) help(args []string) int {
+	switch {
+	case len(args) == 0:
+		c.usage(c.stdout)
+		return ExitOK
+	case len(args) == 1 && !strings.HasPrefix(args[0], "-"):
+		for _, v := range verbs() {
+			if v.name == args[0] {
+				if v.name == "sim" {
+					return v.run(c, []string{"serve", "--help"})
+				}
+				return v.run(c, []string{"--help"})
+			}
+		}
+		fmt.Fprintf(c.stderr, "drplan help: unknown command %q.\n\n", args[0])
+	default:
+		fmt.Fprintf(c.stderr, "drplan help: unexpected %s.\nUsage: drplan help [COMMAND]\n\n", strings.Join(args, " "))
+	}
+	c.usage(c.stderr)
+	return ExitError
+}
+
 func runVersion(c *cli, args []string) int {
+	f := c.newFlags("version", "", "Prints the drplan version.")
+	if _, code, ok := c.parse(f, args, 0); !ok {
+		return code
+	}
 	fmt.Fprintf(c.stdout, "drplan v%s\n", plans.Version)
 	return ExitOK
 }
@@ -106,6 +132,7 @@ func runVersion(c *cli, args []string) int {
 type flags struct {
 	*flag.FlagSet
 	verb    string
+	usage   string // the synopsis after drplan VERB
 	vars    []plans.VarArg
 	noColor bool
 	json    bool
@@ -114,7 +141,7 @@ type flags struct {
 // newFlags makes a flag set for a verb. usage is the synopsis line after
 // "drplan VERB", and help a paragraph about the verb.
 func (c *cli) newFlags(verb, usage, help string) *flags {
-	f := &flags{FlagSet: flag.NewFlagSet(verb, flag.ContinueOnError), verb: verb}
+	f := &flags{FlagSet: flag.NewFlagSet(verb, flag.ContinueOnError), verb: verb, usage: usage}
 	f.SetOutput(c.stderr)
 	f.Usage = func() {
 		w := f.Output()
@@ -158,11 +185,16 @@ func (c *cli) parse(f *flags, args []string, maxPos int) (pos []string, code int
 			break
 		}
 	}
-	if err := f.Parse(args); err != nil {
+	// A bad flag gets one line that says what is wrong, the synopsis, and
+	// where the flags are described, not the whole flag list.
+	f.SetOutput(io.Discard)
+	err := f.Parse(args)
+	f.SetOutput(c.stderr)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, ExitOK, false
 		}
-		fmt.Fprintf(c.stderr, "Run 'drplan %s --help' for its flags.\n", f.verb)
+		fmt.Fprintf(c.stderr, "drplan %s: %v\nUsage: %s\nRun 'drplan %s --help' for its flags.\n", f.verb, err, strings.TrimSpace("drplan "+f.verb+" "+f.usage), f.verb)
 		return nil, ExitError, false
 	}
 	pos = f.Args()
@@ -171,6 +203,10 @@ func (c *cli) parse(f *flags, args []string, maxPos int) (pos []string, code int
 			fmt.Fprintf(c.stderr, "drplan %s: flag %s comes after the directory; flags go before it, as in drplan %s %s %s.\n", f.verb, p, f.verb, p, pos[0])
 			return nil, ExitError, false
 		}
+	}
+	if len(pos) > 0 && maxPos == 0 {
+		fmt.Fprintf(c.stderr, "drplan %s: takes no arguments (got %s). Run 'drplan %s --help'.\n", f.verb, strings.Join(pos, " "), f.verb)
+		return nil, ExitError, false
 	}
 	if len(pos) > maxPos {
 		fmt.Fprintf(c.stderr, "drplan %s: too many arguments (%s); give at most %d. Run 'drplan %s --help'.\n", f.verb, strings.Join(pos, " "), maxPos, f.verb)

@@ -58,6 +58,9 @@ func runDrill(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
+	if !c.checkRunIDFlags(f, "force-unlock") {
+		return ExitError
+	}
 	isSim, ok := c.chooseTarget("drill", *sim, *live, "sim")
 	if !ok {
 		return ExitError

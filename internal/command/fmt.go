@@ -15,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -85,7 +86,7 @@ func runFmt(c *cli, args []string) int {
 		}
 		if *write {
 			if err := writeKeepingMode(name, out); err != nil {
-				fmt.Fprintf(c.stderr, "drplan fmt: cannot write %s: %v\n", name, err)
+				fmt.Fprintf(c.stderr, "drplan fmt: %v\n", err)
 				failed = true
 			}
 		}
@@ -145,28 +146,9 @@ func fmtTargets(target string, recursive bool) ([]string, error) {
 	return files, err
 }
 
-// writeKeepingMode replaces a file's contents, keeping its permissions,
-// through a temporary file so that a crash never leaves half a plan.
+// writeKeepingMode replaces a plan file's contents, keeping its
+// permissions, atomically so that a crash never leaves half a plan; a
+// symlinked plan file stays a link (fsutil.WriteFile).
 func writeKeepingMode(name string, data []byte) error {
-	st, err := os.Stat(name)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return fsutil.WriteFile(name, data, 0o644)
 }

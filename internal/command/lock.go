@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 )
@@ -253,7 +254,7 @@ func (l *locks) file(group string) error {
 			}
 			continue
 		case cur.holder.Run == l.holder.Run:
-			if err := writeFileAtomic(name, b, 0o644); err != nil {
+			if err := fsutil.WriteFile(name, b, 0o644); err != nil {
 				return err
 			}
 			l.files = append(l.files, name)
@@ -440,7 +441,7 @@ func refuseLocked(w io.Writer, redact func(string) string, verb string, held []h
 		}
 	}
 	if corrupt {
-		fmt.Fprintf(w, "A lock without a readable holder is left by a run that crashed while taking it (before it changed anything). If no other run is starting, break it with -force-unlock and any run id: %s\n", a.breakCmd("corrupt"))
+		fmt.Fprintf(w, "A lock without a readable holder is left by a run that crashed while taking it (before it changed anything). If no other run is starting, break it with -force-unlock and any run id: %s\n", a.breakCmd(newRunID()))
 	}
 }
 

@@ -41,6 +41,12 @@ func runPlan(c *cli, args []string) int {
 	if !ok {
 		return ExitError
 	}
+	if *out == "-" {
+		// Standard output carries the plan's view; -json prints the
+		// program there as part of one document.
+		fmt.Fprintln(c.stderr, "drplan plan: -out - is not supported: standard output shows the plan; give -out a file name, or use -json to print the program.")
+		return ExitError
+	}
 	dir := planDir(pos)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -79,10 +85,10 @@ func runPlan(c *cli, args []string) int {
 		cp.prog.Source = &steps.Source{Dir: abs, Target: cp.target.kind}
 		b, err := cp.prog.JSON()
 		if err == nil {
-			err = writeFileAtomic(*out, b, 0o644)
+			err = c.writeOutput(*out, b, 0o644)
 		}
 		if err != nil {
-			fmt.Fprintf(c.stderr, "drplan plan: cannot write %s: %v\n", *out, err)
+			fmt.Fprintf(c.stderr, "drplan plan: %v\n", err)
 			return ExitError
 		}
 		if !f.json {

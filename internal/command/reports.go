@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/report"
@@ -100,7 +101,7 @@ func writeReports(runDir string, rep *report.Report, redact func(string) string)
 		var buf bytes.Buffer
 		err := rep.Write(&buf, f)
 		if err == nil {
-			err = writeFileAtomic(filepath.Join(runDir, f.File()), buf.Bytes(), 0o644)
+			err = fsutil.WriteFile(filepath.Join(runDir, f.File()), buf.Bytes(), 0o644)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %v", f.File(), err))
@@ -140,7 +141,7 @@ func runReportVerb(c *cli, args []string) int {
 		}
 	}
 	dir := planDir(pos[1:])
-	runDir, err := c.findRun(pos[0], c.stateDir(*state, dir))
+	runDir, err := c.findRun(pos[0], c.stateDir(*state, dir), dir)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan report: %v\n", err)
 		return ExitError
@@ -189,8 +190,8 @@ func runReportVerb(c *cli, args []string) int {
 		c.stdout.Write(buf.Bytes())
 		return ExitOK
 	}
-	if err := writeFileAtomic(*out, buf.Bytes(), 0o644); err != nil {
-		fmt.Fprintf(c.stderr, "drplan report: cannot write %s: %v\n", *out, err)
+	if err := c.writeOutput(*out, buf.Bytes(), 0o644); err != nil {
+		fmt.Fprintf(c.stderr, "drplan report: %v\n", err)
 		return ExitError
 	}
 	return ExitOK
@@ -226,8 +227,10 @@ func runIDFirst(f *flags, args []string) []string {
 }
 
 // findRun resolves a run argument: a run id under the state directory,
-// latest, or the path of a run's folder.
-func (c *cli) findRun(arg, stateDir string) (string, error) {
+// latest, or the path of a run's folder. A path must end in a folder
+// named by a run id that holds a journal: a run id never climbs out of
+// the state directory, and a path names a run, not any folder.
+func (c *cli) findRun(arg, stateDir, dir string) (string, error) {
 	if arg == "latest" {
 		runs, err := history.List(stateDir)
 		if err != nil {
@@ -239,16 +242,16 @@ func (c *cli) findRun(arg, stateDir string) (string, error) {
 		return runs[len(runs)-1].Dir, nil
 	}
 	if strings.ContainsAny(arg, `/\`) {
-		if _, err := os.Stat(filepath.Join(arg, runner.JournalName)); err != nil {
+		clean := filepath.Clean(arg)
+		if checkRunID(filepath.Base(clean)) != nil {
+			return "", fmt.Errorf("%s is not a run id (run ids look like 20261205T182740Z-5955), nor the path of a run's folder; list the runs with: drplan runs %s", arg, dir)
+		}
+		if st, err := os.Stat(filepath.Join(clean, runner.JournalName)); err != nil || !st.Mode().IsRegular() {
 			return "", fmt.Errorf("%s is not a run's folder: it has no %s", arg, runner.JournalName)
 		}
-		return arg, nil
+		return clean, nil
 	}
-	dir := filepath.Join(history.RunsDir(stateDir), arg)
-	if _, err := os.Stat(dir); err != nil {
-		return "", fmt.Errorf("no run %s in %s; drplan runs lists the runs (give the plan directory, -state-dir or DRPLAN_HOME if they are elsewhere)", arg, history.RunsDir(stateDir))
-	}
-	return dir, nil
+	return runFolder(stateDir, arg, dir)
 }
 
 // writeReport writes the report of everything run under the session's

@@ -37,7 +37,14 @@ func runResume(c *cli, args []string) int {
 	id := pos[0]
 	dir := planDir(pos[1:])
 	stateDir := c.stateDir(*state, dir)
-	runDir := filepath.Join(stateDir, "runs", id)
+	if !c.checkRunIDFlags(f, "force-unlock") {
+		return ExitError
+	}
+	runDir, err := runFolder(stateDir, id, dir)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
+		return ExitError
+	}
 	var rec runRecord
 	if b, err := os.ReadFile(filepath.Join(runDir, runRecordName)); err != nil || json.Unmarshal(b, &rec) != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: %s holds no run %s that can be resumed (no %s); drplan runs lists the runs.\n", filepath.Join(stateDir, "runs"), id, runRecordName)

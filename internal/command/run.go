@@ -15,6 +15,7 @@ import (
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/runner"
@@ -37,6 +38,9 @@ func runRun(c *cli, args []string) int {
 	pos, code, ok := c.parse(f, args, 1)
 	if !ok {
 		return code
+	}
+	if !c.checkRunIDFlags(f, "run", "force-unlock") {
+		return ExitError
 	}
 	isSim, m, ok := c.targetAndMode("run", *sim, *live, "", *mode)
 	if !ok {
@@ -66,6 +70,10 @@ func runRun(c *cli, args []string) int {
 				fmt.Fprintf(c.stderr, "drplan run: no test run to clean up in %s; name one with -run RUN_ID (drplan runs lists them)\n", filepath.Join(stateDir, "runs"))
 				return ExitError
 			}
+		} else if _, err := runFolder(stateDir, *cleanRun, dir); err != nil {
+			// A cleanup of a run that is not there would prove nothing.
+			fmt.Fprintf(c.stderr, "drplan run: -run: %v\n", err)
+			return ExitError
 		}
 		runID, placeholder = *cleanRun, *cleanRun
 	}
@@ -178,10 +186,10 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 		ses.saveProgram(m+".json", cp.prog)
 		e.record.Dir, _ = filepath.Abs(e.dir)
 		b, _ := json.MarshalIndent(e.record, "", "  ")
-		writeFileAtomic(filepath.Join(ses.runDir, runRecordName), append(b, '\n'), 0o644)
+		fsutil.WriteFile(filepath.Join(ses.runDir, runRecordName), append(b, '\n'), 0o644)
 		if cp.snap != nil {
 			b, _ := json.Marshal(cp.snap)
-			writeFileAtomic(filepath.Join(ses.runDir, inventoryName), b, 0o644)
+			fsutil.WriteFile(filepath.Join(ses.runDir, inventoryName), b, 0o644)
 		}
 	}
 	switch {

@@ -36,6 +36,18 @@ func runRuns(c *cli, args []string) int {
 	if !ok {
 		return code
 	}
+	if len(pos) == 1 {
+		// A plan directory that is not there is a mistake, not a plan
+		// without runs.
+		if st, err := os.Stat(pos[0]); err != nil || !st.IsDir() {
+			what := "does not exist"
+			if err == nil {
+				what = "is not a directory"
+			}
+			fmt.Fprintf(c.stderr, "drplan runs: plan directory %s %s.\n", pos[0], what)
+			return ExitError
+		}
+	}
 	stateDir := c.stateDir(*state, planDir(pos))
 	runs, err := history.List(stateDir)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
@@ -51,7 +52,7 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 // saveProgram writes a program (secrets redacted) into the run's folder.
 func (s *session) saveProgram(name string, p *steps.Program) {
 	if b, err := p.JSON(); err == nil {
-		os.WriteFile(filepath.Join(s.runDir, name), b, 0o644)
+		fsutil.WriteFile(filepath.Join(s.runDir, name), b, 0o644)
 	}
 }
 

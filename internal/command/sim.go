@@ -76,8 +76,8 @@ func runSim(c *cli, args []string) int {
 	}
 	if *state != "" {
 		b, _ := json.MarshalIndent(st, "", "  ")
-		if err := writeFileAtomic(*state, append(b, '\n'), 0o600); err != nil {
-			fmt.Fprintf(c.stderr, "drplan sim serve: cannot write %s: %v\n", *state, err)
+		if err := c.writeOutput(*state, append(b, '\n'), 0o600); err != nil {
+			fmt.Fprintf(c.stderr, "drplan sim serve: %v\n", err)
 			return ExitError
 		}
 	}
@@ -85,14 +85,4 @@ func runSim(c *cli, args []string) int {
 	<-ctx.Done()
 	fmt.Fprintln(c.stdout, "Stopping the simulated sites.")
 	return ExitOK
-}
-
-// writeFileAtomic writes a file through a temporary file and a rename, so
-// that a reader never sees half of it.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
 }
