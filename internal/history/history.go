@@ -34,8 +34,8 @@ type Run struct {
 	// Err is why the journal could not be read (damage inside it), nil
 	// when it could. A torn end, which a crash leaves, is no error: its
 	// record is left out.
-	Err error
-	Start  time.Time
+	Err   error
+	Start time.Time
 	// Report is the run's report.json, nil when there is none or it is
 	// older than the journal (a process that died before writing it).
 	Report *report.Report
