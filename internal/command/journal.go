@@ -23,5 +23,5 @@ func noJournal(id, mode, dir string, events []runner.Event, err error) string {
 	default:
 		return ""
 	}
-	return fmt.Sprintf("drplan resume: run %s has no journal events (%s): it never started a step, so there is nothing to continue and nothing was resumed. Start a new run with: drplan run -mode %s %s", id, why, mode, dir)
+	return fmt.Sprintf("drplan resume: run %s has no journal events (%s): it never started a step, so there is nothing to continue and nothing was resumed. Start a new run with: drplan run -mode %s %s (should locks run %s took before it died refuse it, add -force-unlock %s: that run changed nothing)", id, why, mode, dir, id, id)
 }
