@@ -220,7 +220,7 @@ type Torn struct {
 
 // Warning is what to tell the operator about a torn end that was cut.
 func (t *Torn) Warning() string {
-	return fmt.Sprintf("the journal's last record was torn by a crash at byte %d; it was cut off (%d bytes)", t.Offset, t.Bytes)
+	return fmt.Sprintf("the journal's last record was torn by a crash at byte %d; it was cut off (%d bytes, line %d)", t.Offset, t.Bytes, t.Line)
 }
 
 // CorruptError is damage inside a journal: a record that is not whole,
