@@ -48,11 +48,13 @@ func planFindings(diags hcl.Diagnostics) (warnings, drift []string) {
 // journal does not hold: a drill's checks, what plan warned about, the
 // target and the owner; in says what this invocation adds to them.
 func runReport(runDir string, in report.Input) (*report.Report, error) {
+	// A torn end is left out; damage inside the journal is an error, not
+	// a report of the records before it.
 	events, err := runner.ReadJournal(runDir)
-	if len(events) == 0 {
-		if err == nil {
-			err = errors.New("the journal is empty")
-		}
+	if err == nil && len(events) == 0 {
+		err = errors.New("the journal is empty")
+	}
+	if err != nil {
 		return nil, fmt.Errorf("cannot read the run's journal: %v", err)
 	}
 	in.Events, in.Programs = events, runPrograms(runDir, events)

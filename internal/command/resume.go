@@ -55,6 +55,10 @@ func runResume(c *cli, args []string) int {
 		return ExitError
 	}
 	events, err := runner.ReadJournal(runDir)
+	if msg := noJournal(id, rec.Mode, dir, events, err); msg != "" {
+		fmt.Fprintln(c.stderr, msg)
+		return ExitError
+	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: cannot read the journal of run %s: %v\n", id, err)
 		return ExitError

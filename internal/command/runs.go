@@ -25,6 +25,8 @@ type runJSON struct {
 	RTOTargetSeconds float64   `json:"rto_target_seconds,omitempty"`
 	RTOMet           *bool     `json:"rto_met"`
 	Report           string    `json:"report,omitempty"` // the HTML report's path
+	// Error says why the journal of a damaged run cannot be read.
+	Error string `json:"error,omitempty"`
 }
 
 func runRuns(c *cli, args []string) int {
@@ -67,6 +69,9 @@ func runRuns(c *cli, args []string) int {
 			if html := filepath.Join(r.Dir, report.HTML.File()); fileExists(html) {
 				rj.Report = html
 			}
+			if r.Err != nil {
+				rj.Error = r.Err.Error()
+			}
 			doc.Runs = append(doc.Runs, rj)
 		}
 		enc := json.NewEncoder(c.stdout)
@@ -85,6 +90,11 @@ func runRuns(c *cli, args []string) int {
 			r.Start.Local().Format("2006-01-02 15:04:05"))
 	}
 	tw.Flush()
+	for _, r := range runs {
+		if r.Err != nil {
+			fmt.Fprintf(c.stderr, "Warning: run %s: %v\n", r.ID, r.Err)
+		}
+	}
 	return ExitOK
 }
 

@@ -34,6 +34,9 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the run's journal: %v", err)
 	}
+	if t := journal.Cut(); t != nil {
+		fmt.Fprintf(c.stderr, "Warning: %s.\n", t.Warning())
+	}
 	ex := &runner.Executor{PlanDir: dir, RunDir: runDir, Secrets: cp.plan, AutoApprove: autoApprove, TimeScale: cp.target.timeScale()}
 	if isTerminal(os.Stdin) {
 		// Prompts are asked on the terminal, as sudo and ssh ask, so that

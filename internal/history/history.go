@@ -6,7 +6,6 @@
 package history
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io/fs"
@@ -29,9 +28,14 @@ type Run struct {
 	Plan  string
 	Modes []string // the modes run under this id, in order: a drill is test then cleanup
 	// Result is passed, failed or interrupted: the report's when it covers
-	// every program the journal ran, else what the journal says.
+	// every program the journal ran, else what the journal says; damaged
+	// when the journal is damaged inside (Err says where).
 	Result string
-	Start  time.Time
+	// Err is why the journal could not be read (damage inside it), nil
+	// when it could. A torn end, which a crash leaves, is no error: its
+	// record is left out.
+	Err   error
+	Start time.Time
 	// Report is the run's report.json, nil when there is none or it is
 	// older than the journal (a process that died before writing it).
 	Report *report.Report
@@ -89,10 +93,16 @@ func Read(dir string) *Run {
 		return r
 	}
 	events, err := runner.ReadJournal(dir)
-	if err != nil && len(events) == 0 {
+	var damage *runner.CorruptError
+	if err != nil && !errors.As(err, &damage) {
 		return nil
 	}
 	r := &Run{ID: filepath.Base(dir), Dir: dir, Result: "interrupted"}
+	defer func() {
+		if damage != nil {
+			r.Result, r.Err = "damaged", damage
+		}
+	}()
 	if len(events) > 0 {
 		r.Start = events[0].Time
 	}
@@ -120,22 +130,18 @@ func Read(dir string) *Run {
 }
 
 // runsStarted counts the runs a journal started, without decoding it: the
-// runner writes each event as compact JSON on its own line. A folder
-// without a journal counts as many runs as can be, so that its report is
-// not taken for the whole story.
+// runner writes each event as compact JSON. A folder without a journal,
+// or whose journal is damaged, counts as many runs as can be, so that its
+// report is not taken for the whole story.
 func runsStarted(dir string) int {
-	f, err := os.Open(filepath.Join(dir, runner.JournalName))
-	if err != nil {
-		return math.MaxInt
-	}
-	defer f.Close()
 	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for sc.Scan() {
-		if line := sc.Bytes(); bytes.Contains(line, []byte(`"type":"`+runner.EventRunStarted+`"`)) && !bytes.Contains(line, []byte(`"resumed":"true"`)) {
+	_, err := runner.ScanJournal(dir, func(ev []byte) {
+		if bytes.Contains(ev, []byte(`"type":"`+runner.EventRunStarted+`"`)) && !bytes.Contains(ev, []byte(`"resumed":"true"`)) {
 			n++
 		}
+	})
+	if err != nil {
+		return math.MaxInt
 	}
 	return n
 }
