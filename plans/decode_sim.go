@@ -34,8 +34,8 @@ var faultSchemas = map[FaultKind]*hcl.BodySchema{
 	SlowAPI:        {Attributes: []hcl.AttributeSchema{{Name: "method", Required: true}, {Name: "latency", Required: true}, {Name: "site"}}},
 	SiteDown:       {Attributes: []hcl.AttributeSchema{{Name: "site", Required: true}, {Name: "at"}, {Name: "duration"}}},
 	ReplicationLag: {Attributes: []hcl.AttributeSchema{{Name: "protection_group", Required: true}, {Name: "lag", Required: true}}},
-	ServiceDown:    {Attributes: []hcl.AttributeSchema{{Name: "vm", Required: true}, {Name: "service", Required: true}}},
-	ServiceSlow:    {Attributes: []hcl.AttributeSchema{{Name: "vm", Required: true}, {Name: "service", Required: true}, {Name: "latency", Required: true}}},
+	ServiceDown:    {Attributes: []hcl.AttributeSchema{{Name: "vm", Required: true}, {Name: "service", Required: true}, {Name: "site"}}},
+	ServiceSlow:    {Attributes: []hcl.AttributeSchema{{Name: "vm", Required: true}, {Name: "service", Required: true}, {Name: "latency", Required: true}, {Name: "site"}}},
 }
 
 // FaultKinds lists the fault kinds.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/drplan/drplan/addrs"
 )
 
 // ServiceKind names what a simulated guest service speaks.
@@ -103,6 +105,7 @@ func (l *loader) decodeServiceFault(a attrs, f *Fault) {
 			}
 		}
 	}
+	f.Site, _ = a.ref("site", addrs.Site)
 	if a.duration("latency", &f.Latency) && f.Latency <= 0 {
 		l.errorf(a.rng("latency"), "Invalid latency", "latency must be longer than 0, as in \"3s\".")
 	}
