@@ -79,4 +79,3 @@ func isLoopback(host string) bool {
 	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
 	return err == nil && a.IsLoopback()
 }
-
