@@ -41,6 +41,14 @@ type Options struct {
 	// for it (drplan graph): the checks of the sites' state (reachable,
 	// failed over, reprotected) are left out.
 	Preview bool
+	// Simulated compiles for a simulated world: an http or tcp step must
+	// aim at loopback or at a host the simulation answers for (a
+	// simulated VM's name or address: SimHosts, the inventory's VMs, the
+	// addresses the program gives VMs); any other is an error naming the
+	// step and the address, so that a simulated run sends nothing off
+	// this machine.
+	Simulated bool
+	SimHosts  []string
 }
 
 // Placeholders the runner replaces in step arguments.
@@ -150,6 +158,9 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 		return nil, b.diags
 	}
 	b.build()
+	if b.checkSimulatedChecks(); b.diags.HasErrors() {
+		return nil, b.diags
+	}
 	var gi *graphIndex
 	b.prog.Steps, gi = topoSort(b.order)
 	b.estimate(gi)

@@ -24,6 +24,7 @@ var simVMSchema = &hcl.BodySchema{
 		{Name: "boot_time"}, {Name: "cpus"}, {Name: "memory"}, {Name: "disk"},
 		{Name: "site"}, {Name: "folder"}, {Name: "tags"}, {Name: "networks"}, {Name: "replicated"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "service", LabelNames: []string{"kind"}}},
 }
 
 // faultSchemas holds the attributes each fault kind takes.
@@ -33,10 +34,12 @@ var faultSchemas = map[FaultKind]*hcl.BodySchema{
 	SlowAPI:        {Attributes: []hcl.AttributeSchema{{Name: "method", Required: true}, {Name: "latency", Required: true}, {Name: "site"}}},
 	SiteDown:       {Attributes: []hcl.AttributeSchema{{Name: "site", Required: true}, {Name: "at"}, {Name: "duration"}}},
 	ReplicationLag: {Attributes: []hcl.AttributeSchema{{Name: "protection_group", Required: true}, {Name: "lag", Required: true}}},
+	ServiceDown:    {Attributes: []hcl.AttributeSchema{{Name: "vm", Required: true}, {Name: "service", Required: true}, {Name: "site"}}},
+	ServiceSlow:    {Attributes: []hcl.AttributeSchema{{Name: "vm", Required: true}, {Name: "service", Required: true}, {Name: "latency", Required: true}, {Name: "site"}}},
 }
 
 // FaultKinds lists the fault kinds.
-var FaultKinds = []FaultKind{BootFailure, APIError, SlowAPI, SiteDown, ReplicationLag}
+var FaultKinds = []FaultKind{BootFailure, APIError, SlowAPI, SiteDown, ReplicationLag, ServiceDown, ServiceSlow}
 
 // Simulation defaults.
 const (
@@ -112,6 +115,7 @@ func (l *loader) decodeSimVM(b *hcl.Block) *SimVM {
 	}
 	a.strings("networks", &v.Networks)
 	a.boolean("replicated", &v.Replicated)
+	v.Services = l.decodeSimServices(c.Blocks)
 	return v
 }
 
@@ -156,6 +160,8 @@ func (l *loader) decodeFault(b *hcl.Block) *Fault {
 	case ReplicationLag:
 		f.ProtectionGroup, _ = a.ref("protection_group", addrs.ProtectionGroup)
 		a.duration("lag", &f.Lag)
+	case ServiceDown, ServiceSlow:
+		l.decodeServiceFault(a, f)
 	}
 	return f
 }

@@ -527,7 +527,10 @@ type SimVM struct {
 	// Replicated false declares a VM that its group\'s selectors match but
 	// that has no replica: drift, for drift detection to find.
 	Replicated bool
-	DeclRange  hcl.Range
+	// Services are what the guest answers on the network (http and tcp
+	// checks of simulated runs); see SimService.
+	Services  []*SimService
+	DeclRange hcl.Range
 }
 
 // FaultKind names an injected fault.
@@ -540,6 +543,8 @@ const (
 	SlowAPI        FaultKind = "slow_api"
 	SiteDown       FaultKind = "site_down"
 	ReplicationLag FaultKind = "replication_lag"
+	ServiceDown    FaultKind = "service_down"
+	ServiceSlow    FaultKind = "service_slow"
 )
 
 // Fault is one injected fault; which fields apply depends on Kind.
@@ -564,5 +569,9 @@ type Fault struct {
 	// ProtectionGroup and Lag describe replication_lag.
 	ProtectionGroup string
 	Lag             time.Duration
-	DeclRange       hcl.Range
+	// Service names the service of VM a service_down or service_slow
+	// fault affects: its kind ("http", "tcp") or its port ("8080");
+	// Latency is how much slower a service_slow one answers.
+	Service   string
+	DeclRange hcl.Range
 }

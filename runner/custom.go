@@ -69,8 +69,14 @@ type Executor struct {
 	Terminal bool
 	In       io.Reader
 	Out      io.Writer
-	// TimeScale shrinks wait steps in a simulated world.
+	// TimeScale shrinks wait steps, and the polling of http and tcp
+	// checks, in a simulated world.
 	TimeScale float64
+	// Dial, when set, connects http and tcp checks in place of the
+	// network: a simulated world's guest services (simulate.World's
+	// DialCheck, or the sim serve gateway's). It is given the recovery
+	// plan and mode of the step's program.
+	Dial func(ctx context.Context, recoveryPlan, mode, address string) (net.Conn, error)
 	// OutputLimit caps the output kept of a command or a Terraform run
 	// (bytes, the last ones); 0 means 16 KiB.
 	OutputLimit int
@@ -87,9 +93,9 @@ func (e *Executor) RunStep(ctx context.Context, s *steps.Step, env *Env) (map[st
 	case a.Command != nil:
 		return e.command(ctx, s, env)
 	case a.HTTP != nil:
-		return e.http(ctx, a.HTTP)
+		return e.http(ctx, a.HTTP, e.dialer(env))
 	case a.TCP != nil:
-		return e.tcp(ctx, a.TCP)
+		return e.tcp(ctx, a.TCP, e.dialer(env))
 	case a.Wait != nil:
 		d := time.Duration(a.Wait.Duration)
 		if e.TimeScale > 0 {
@@ -280,9 +286,41 @@ func lastLines(s string, n int) string {
 // timeout.
 const pollEvery = 500 * time.Millisecond
 
+// dialFunc connects a check.
+type dialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+// dialer is how checks of env's program connect: through Dial when it is
+// set, else over the network.
+func (e *Executor) dialer(env *Env) dialFunc {
+	if e.Dial == nil {
+		var d net.Dialer
+		return d.DialContext
+	}
+	rp, mode := "", ""
+	if env != nil {
+		mode = env.Mode
+		if env.Program != nil {
+			rp = env.Program.RecoveryPlan
+		}
+	}
+	return func(ctx context.Context, _, address string) (net.Conn, error) {
+		return e.Dial(ctx, rp, mode, address)
+	}
+}
+
+// poll is how often a check tries again: pollEvery, or 5 s of plan time
+// in a simulated world (at least 10 ms).
+func (e *Executor) poll() time.Duration {
+	if e.TimeScale > 0 {
+		return min(pollEvery, max(10*time.Millisecond, time.Duration(float64(5*time.Second)*e.TimeScale)))
+	}
+	return pollEvery
+}
+
 // http requests a URL until it answers as expected or the step's time is
-// up.
-func (e *Executor) http(ctx context.Context, h *steps.HTTP) (map[string]string, error) {
+// up. It never goes through a proxy of the environment: a check asks the
+// host it names.
+func (e *Executor) http(ctx context.Context, h *steps.HTTP, dial dialFunc) (map[string]string, error) {
 	var body *regexp.Regexp
 	if h.ExpectBody != "" {
 		var err error
@@ -290,7 +328,7 @@ func (e *Executor) http(ctx context.Context, h *steps.HTTP) (map[string]string, 
 			return nil, err
 		}
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 	tries := 0
 	for {
 		tries++
@@ -318,24 +356,23 @@ func (e *Executor) http(ctx context.Context, h *steps.HTTP) (map[string]string, 
 				return map[string]string{"status": fmt.Sprint(resp.StatusCode), "tries": fmt.Sprint(tries)}, nil
 			}
 		}
-		if sleep(ctx, pollEvery) != nil {
+		if sleep(ctx, e.poll()) != nil {
 			return nil, Retry(fmt.Errorf("%v (still failing after %d tries when the step's time ran out)", err, tries))
 		}
 	}
 }
 
 // tcp connects to an address until it accepts or the step's time is up.
-func (e *Executor) tcp(ctx context.Context, t *steps.TCP) (map[string]string, error) {
-	var d net.Dialer
+func (e *Executor) tcp(ctx context.Context, t *steps.TCP, dial dialFunc) (map[string]string, error) {
 	tries := 0
 	for {
 		tries++
-		conn, err := d.DialContext(ctx, "tcp", t.Address)
+		conn, err := dial(ctx, "tcp", t.Address)
 		if err == nil {
 			conn.Close()
 			return map[string]string{"address": t.Address, "tries": fmt.Sprint(tries)}, nil
 		}
-		if sleep(ctx, pollEvery) != nil {
+		if sleep(ctx, e.poll()) != nil {
 			return nil, Retry(fmt.Errorf("connecting to %s: %v (still failing after %d tries when the step's time ran out)", t.Address, err, tries))
 		}
 	}

@@ -464,13 +464,14 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 // in the world (VM operations, guest programs, waits) takes plan time,
 // scaled in a simulated world, where API calls still get at least
 // minAPITimeout, since their latency is wall time. Local actions
-// (commands, http and tcp checks, prompts, Terraform) take real time in
-// any world: their timeout is not scaled.
+// (commands, prompts, Terraform) take real time in any world: their
+// timeout is not scaled. http and tcp checks of a simulated world are
+// answered by its simulated services, in plan time: scaled.
 func (r *run) timeout(s *steps.Step) time.Duration {
 	d := time.Duration(s.Timeout)
 	a := s.Args
 	switch {
-	case s.Kind == steps.Custom && a.Guest == nil && a.Wait == nil:
+	case s.Kind == steps.Custom && a.Guest == nil && a.Wait == nil && (r.prog.TimeScale <= 0 || a.HTTP == nil && a.TCP == nil):
 		return d
 	case r.prog.TimeScale > 0 && (s.Slot || a.Guest != nil):
 		return max(scale(r.prog, d), minAPITimeout)

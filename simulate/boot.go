@@ -152,6 +152,7 @@ func (s *Site) booted(ref types.ManagedObjectReference, ip string) {
 	}
 	s.Model.Map().WithLock(ctx, obj, func() {
 		if obj.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
+			s.markBooted(ref)
 			ctx.Update(obj, guestChanges(true, ip))
 		}
 	})

@@ -79,6 +79,8 @@ type Site struct {
 	boot           *bootModel
 	faults         *faultSet
 	guest          *guestProcesses
+	// bootedAt holds when each VM's guest last came up (services.go).
+	bootedAt sync.Map // types.ManagedObjectReference -> time.Time
 }
 
 // modelMu serialises model creation: two govmomi simulator models built

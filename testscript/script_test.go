@@ -97,20 +97,24 @@ func cmdSimEnv(s *ts.TestScript, neg bool, args []string) {
 
 // cmdSimVars sets, for every site of a running drplan sim serve, the
 // plan variables SITE_url (credentials included) and SITE_thumbprint as
-// DRPLAN_VAR_ environment variables: a plan whose vcenter blocks use them
-// reaches the simulated sites over the live code path.
+// DRPLAN_VAR_ environment variables, and DRPLAN_SIM_SERVICES: a plan whose
+// vcenter blocks use them reaches the simulated sites over the live code
+// path, its checks answered by the simulated services.
 func cmdSimVars(s *ts.TestScript, neg bool, args []string) {
 	if len(args) != 1 || neg {
 		s.Fatalf("usage: simvars STATEFILE")
 	}
 	var st struct {
-		Sites []struct{ Name, URL, Thumbprint string }
+		Sites    []struct{ Name, URL, Thumbprint string }
+		Services string
 	}
 	s.Check(json.Unmarshal([]byte(s.ReadFile(args[0])), &st))
 	for _, site := range st.Sites {
 		s.Setenv("DRPLAN_VAR_"+site.Name+"_url", site.URL)
 		s.Setenv("DRPLAN_VAR_"+site.Name+"_thumbprint", site.Thumbprint)
 	}
+	// The run's checks go to the world's service gateway.
+	s.Setenv("DRPLAN_SIM_SERVICES", st.Services)
 }
 
 // cmdSleep pauses the script: sleep DURATION.

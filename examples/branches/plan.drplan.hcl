@@ -80,12 +80,14 @@ recovery_plan "branches" {
   }
 
   # Checked from the machine that runs drplan, so only in modes that attach the VMs to the
-  # routed DR networks; a drill's bubble networks are not reachable from outside.
+  # routed DR networks; a drill's bubble networks are not reachable from outside. The file
+  # server is named rather than addressed: its address changes with the re-IP of failover
+  # and back with failback. In a simulated run its simulated SMB service answers.
   step "files-reachable" {
     after = [tier.files]
     modes = ["failover", "migrate", "failback"]
     tcp {
-      address = "10.100.11.20:445"
+      address = "north-files-01:445"
     }
     timeout = "2m"
     retries = 2

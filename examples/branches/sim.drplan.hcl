@@ -9,6 +9,13 @@ simulation {
     networks = ["North-LAN"]
   }
 
+  # The north file server's SMB share, what the files-reachable step connects to.
+  vm "north-files-01" {
+    service "tcp" {
+      port = 445
+    }
+  }
+
   vm "south-*" {
     cpus     = 4
     memory   = "16GiB"

@@ -10,6 +10,11 @@ simulation {
     memory    = "64GiB"
     disk      = "500GiB"
     networks  = ["Shop-LAN"]
+
+    service "tcp" {
+      port  = 5432
+      after = "30s"
+    }
   }
 
   vm "shop-app-*" {
@@ -26,5 +31,15 @@ simulation {
     memory    = "8GiB"
     disk      = "40GiB"
     networks  = ["Shop-DMZ", "Shop-LAN"]
+
+    # What the smoke step asks: the shop's health page, ready 20s after the guest boots.
+    # A simulated drill's checks are answered here and never reach the network.
+    service "http" {
+      port   = 8080
+      path   = "/health"
+      status = 200
+      body   = "{\"status\": \"ok\"}"
+      after  = "20s"
+    }
   }
 }

@@ -75,6 +75,10 @@ func (c *cli) compileLoaded(cp *compiled, stateDir string, opts compiler.Options
 			opts.BootTimes = history.BootTimes(runs, cp.plan.Name, cp.target.kind)
 		}
 	}
+	if d := cp.target.checkOptions(&opts); d.HasErrors() {
+		cp.diags = append(cp.diags, d...)
+		return
+	}
 	cp.measured, cp.opts = len(opts.BootTimes), opts
 	prog, cdiags := compiler.Compile(cp.plan, cp.snap, opts)
 	cp.prog, cp.diags = prog, append(cp.diags, cdiags...)
@@ -92,6 +96,11 @@ func (c *cli) loadAgainst(ctx context.Context, f *flags, dir string, sim bool) (
 		return nil, ExitError
 	}
 	t, err := openTarget(ctx, plan, sim)
+	if err == nil {
+		if err = c.attachServices(t); err != nil {
+			t.close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", f.verb, err)
 		return nil, ExitError

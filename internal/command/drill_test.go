@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,18 +59,15 @@ func check(rep *report.Report, name string) *report.Check {
 }
 
 // TestDrillExamples drills every example against its simulated sites, in
-// process. All pass but faults, which fails the way its README says.
+// process. All pass but faults, which fails the way its README says. The
+// checks are answered by the simulation: nothing leaves the machine.
 func TestDrillExamples(t *testing.T) {
-	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"status": "ok"}`))
-	}))
-	defer health.Close()
 	for _, tc := range []struct {
 		name string
 		args []string
 	}{
 		{name: "branches"},
-		{name: "webshop", args: []string{"-var", "shop_url=" + health.URL + "/health"}},
+		{name: "webshop"}, // its smoke check is answered by the simulated web servers
 		{name: "erp", args: []string{"--auto-approve"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

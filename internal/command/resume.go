@@ -91,6 +91,11 @@ func runResume(c *cli, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	t, err := openTarget(ctx, plan, false)
+	if err == nil {
+		if err = c.attachServices(t); err != nil {
+			t.close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError
@@ -104,8 +109,11 @@ func runResume(c *cli, args []string) int {
 	if !c.precheckLocks(ctx, cp, stateDir, planGroups(cp.plan, rec.RecoveryPlan), id, *unlock, advice, true) {
 		return ExitError
 	}
-	cp.prog, cp.diags = compiler.Compile(cp.plan, cp.snap, compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point, GroupPoints: rec.GroupPoints,
-		RecoveryPlan: rec.RecoveryPlan, TimeScale: rec.TimeScale, BootTimes: rec.BootTimes})
+	ropts := compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point, GroupPoints: rec.GroupPoints,
+		RecoveryPlan: rec.RecoveryPlan, TimeScale: rec.TimeScale, BootTimes: rec.BootTimes}
+	if cp.diags = t.checkOptions(&ropts); !cp.diags.HasErrors() {
+		cp.prog, cp.diags = compiler.Compile(cp.plan, cp.snap, ropts)
+	}
 	if cp.prog == nil {
 		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
 		return ExitError

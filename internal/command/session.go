@@ -37,7 +37,8 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 	if t := journal.Cut(); t != nil {
 		fmt.Fprintf(c.stderr, "Warning: %s.\n", t.Warning())
 	}
-	ex := &runner.Executor{PlanDir: dir, RunDir: runDir, Secrets: cp.plan, AutoApprove: autoApprove, TimeScale: cp.target.timeScale()}
+	ex := &runner.Executor{PlanDir: dir, RunDir: runDir, Secrets: cp.plan, AutoApprove: autoApprove, TimeScale: cp.target.timeScale(),
+		Dial: cp.target.checkDialer()}
 	if isTerminal(os.Stdin) {
 		// Prompts are asked on the terminal, as sudo and ssh ask, so that
 		// they reach the operator when stdout goes to a log.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,6 +18,10 @@ import (
 type SimState struct {
 	Plan  string         `json:"plan"`
 	Sites []SimSiteState `json:"sites"`
+	// Services is the loopback host:port of the world's service
+	// gateway: a live run with DRPLAN_SIM_SERVICES set to it has its http
+	// and tcp checks answered by the simulated VMs' services.
+	Services string `json:"services"`
 }
 
 // SimSiteState describes one simulated vCenter.
@@ -42,7 +47,7 @@ func runSim(c *cli, args []string) int {
 		return ExitError
 	}
 	f := c.newFlags("sim serve", "[-state FILE] [-var NAME=VALUE] [-var-file FILE] [DIR]",
-		"Starts the simulated sites of the plan in DIR as vSphere API endpoints on\nloopback and prints one GOVC_URL per site, so that govc and any other\nvSphere client can look at and change the simulated world. Runs until\ninterrupted (SIGINT or SIGTERM), then shuts down cleanly.")
+		"Starts the simulated sites of the plan in DIR as vSphere API endpoints on\nloopback and prints one GOVC_URL per site, so that govc and any other\nvSphere client can look at and change the simulated world, and the\nservice gateway as DRPLAN_SIM_SERVICES=127.0.0.1:PORT: set it for\ndrplan … --live and the run's http and tcp checks are answered by the\nsimulated VMs' services. Runs until interrupted (SIGINT or SIGTERM),\nthen shuts down cleanly.")
 	f.planFlags()
 	state := f.String("state", "", "also write the endpoints as JSON to `FILE`")
 	pos, code, ok := c.parse(f, args[1:], 1)
@@ -64,7 +69,17 @@ func runSim(c *cli, args []string) int {
 	}
 	defer w.Close()
 
-	st := SimState{Plan: plan.Name}
+	// The service gateway: runs in other processes reach the simulated
+	// VMs' services through it, on loopback only.
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan sim serve: cannot listen for the service gateway: %v\n", err)
+		return ExitError
+	}
+	gw := w.ServeChecks(gl)
+	defer gw.Close()
+
+	st := SimState{Plan: plan.Name, Services: gl.Addr().String()}
 	for _, s := range w.Sites {
 		pass, _ := s.URL.User.Password()
 		st.Sites = append(st.Sites, SimSiteState{
@@ -74,6 +89,7 @@ func runSim(c *cli, args []string) int {
 		})
 		fmt.Fprintf(c.stdout, "site %s GOVC_URL=%s GOVC_INSECURE=1 GOVC_DATACENTER=%s\n", s.Name, s.URL, s.Datacenter)
 	}
+	fmt.Fprintf(c.stdout, "services %s=%s (for drplan … --live: checks answered by the simulated VMs)\n", simulate.ServicesEnv, st.Services)
 	if *state != "" {
 		b, _ := json.MarshalIndent(st, "", "  ")
 		if err := c.writeOutput(*state, append(b, '\n'), 0o600); err != nil {

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -22,6 +23,10 @@ type target struct {
 	world *simulate.World
 	cfgs  map[string]providers.SiteConfig
 	conn  providers.Connector
+	// dial connects the run's http and tcp checks when the target is
+	// simulated (services.go); gateway is sim serve's service gateway.
+	dial    func(ctx context.Context, recoveryPlan, mode, address string) (net.Conn, error)
+	gateway string
 
 	mu    sync.Mutex
 	sites map[string]providers.Site
