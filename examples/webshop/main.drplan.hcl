@@ -28,8 +28,8 @@ variable "vc_password" {
 
 variable "shop_url" {
   type        = string
-  default     = "http://10.20.3.11:8080/health"
-  description = "Health URL of the recovered web tier (web-01 after re-IP)."
+  default     = "http://shop-web-01:8080/health"
+  description = "Health URL of the recovered web tier: web-01 by name, which follows it through re-IP and back."
 }
 
 locals {
