@@ -232,6 +232,14 @@ func (r *run) point(ctx context.Context, site providers.Site, s *steps.Step) (ti
 		"point":             at.UTC().Format(time.RFC3339Nano),
 		"point_age_seconds": fmt.Sprintf("%.3f", pointAge(r.began, at)),
 	}
+	if p := mine.Replica.Points; s.Kind == steps.Copy && !p.Continuous && len(p.Times) <= 1 {
+		// Replication that keeps only the replica's current state
+		// (array_sync, host) has moved past the chosen point by the time a
+		// drill copies it, and a drill does not stop replication: the
+		// copy takes the current state, at least as new as the point.
+		detail["point_note"] = "the replica's current state (its replication keeps no older point), at least as new as this point"
+		return time.Time{}, mine.Ref, detail, nil
+	}
 	return at, mine.Ref, detail, nil
 }
 
