@@ -43,6 +43,8 @@ func (b *builder) checkInventory() {
 	b.checkSitesReachable()
 	b.checkVMsExist()
 	b.checkUnprotected()
+	b.checkSelectors()
+	b.checkRecoversSomething()
 	b.checkNetworks()
 	b.checkCapacity()
 	b.checkReplicas()
@@ -222,6 +224,56 @@ func (b *builder) checkUnprotected() {
 			}
 		}
 	}
+}
+
+// checkSelectors warns about selectors of the plan's groups that match
+// no VM of their reachable protected site: probably a misspelt folder or
+// tag. Failback, reprotect and cleanup find the VMs elsewhere.
+func (b *builder) checkSelectors() {
+	switch b.mode {
+	case plans.ModeFailback, plans.ModeReprotect, plans.ModeCleanup:
+		return
+	}
+	for _, name := range b.rp.ProtectionGroups {
+		g := b.groups[name]
+		if g == nil || !b.siteReachable(g.Site) {
+			continue
+		}
+		site := b.inv.Sites[g.Site]
+		for _, sel := range g.Selectors {
+			found := false
+			for _, vm := range site.VMs {
+				if vm.Replica == nil && vm.Run == "" && selects(sel, vm) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				what := selectorText(sel)
+				if sel.Name != "" {
+					what = strings.TrimPrefix(what+", name "+sel.Name, ", ")
+				}
+				b.warnf(sel.DeclRange, "Selector matches nothing", "This selector of group %q (%s) matches no VM of site %q, so it adds nothing to the group. Check the folder, tag and name against the site's inventory.",
+					g.Name, what, g.Site)
+			}
+		}
+	}
+}
+
+// checkRecoversSomething makes a recovery plan that would bring up no VM
+// an error: a drill or failover of nothing proves nothing.
+func (b *builder) checkRecoversSomething() {
+	switch b.mode {
+	case plans.ModeReprotect, plans.ModeCleanup:
+		return
+	}
+	for _, name := range b.rp.ProtectionGroups {
+		if g := b.groups[name]; g != nil && len(b.members(g)) > 0 {
+			return
+		}
+	}
+	b.errorf(b.rp.DeclRange, "Recovery plan recovers no VMs", "A %s run of recovery plan %q would recover no VM: its protection groups %s have no members at their sites (their selectors match nothing and their vms lists are empty). Correct the groups' vms or selectors.",
+		b.mode, b.rp.Name, quoteList(b.rp.ProtectionGroups))
 }
 
 func selectorText(s *plans.Selector) string {

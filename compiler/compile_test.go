@@ -449,7 +449,7 @@ func TestInventoryChecks(t *testing.T) {
 			t.Errorf("disk warning: %s", d.Detail)
 		}
 	}
-	want := []string{"error: Network without a mapping", "error: VM not found", "warning: Disk not replicated", "warning: Replica missing", "warning: Replica older than the RPO", "warning: Unprotected VM"}
+	want := []string{"error: Network without a mapping", "error: VM not found", "warning: Disk not replicated", "warning: Replica missing", "warning: Replica older than the RPO", "warning: Selector matches nothing", "warning: Unprotected VM"}
 	if got := diagSummaries(diags); !slices.Equal(got, want) {
 		t.Errorf("test mode diagnostics\n got %v\nwant %v", got, want)
 	}

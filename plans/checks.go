@@ -179,21 +179,20 @@ func (l *loader) checkGroups() {
 		if g.Site != "" && g.Site == g.RecoverySite {
 			l.errorf(g.RecoverySiteRange, "Group recovers to its own site", "Group %q has site and recovery_site both %q. Replicas must live at another site.", g.Name, g.Site)
 		}
-		if len(g.VMs) == 0 && len(g.Selectors) == 0 && g.VMsRange == g.DeclRange && !l.incomplete[g.Name] {
-			l.errorf(g.DeclRange, "Protection group protects nothing", "Group %q has neither vms nor a select block. List VM names in vms, or add select { folder = … } or select { tag = … }.", g.Name)
+		if len(g.VMs) == 0 && len(g.Selectors) == 0 && !l.incomplete[g.Name] {
+			l.errorf(g.VMsRange, "Protection group protects nothing", "Group %q has no VMs in vms and no select block. List VM names in vms, or add select { folder = … } or select { tag = … }.", g.Name)
 		}
 		for _, s := range g.Selectors {
 			if s.Folder == "" && s.Tag == "" && s.Name == "" {
 				l.errorf(s.DeclRange, "Empty selector", "A select block needs at least one of folder, tag or name; an empty one would match every VM of the site.")
 			}
 		}
-		l.checkGlobs(g.Exclude, g.DeclRange)
 		if l.incomplete[g.Name] {
 			continue
 		}
-		for _, vm := range g.VMs {
+		for i, vm := range g.VMs {
 			if other := owner[vm]; other != nil && other != g {
-				l.errorf(g.VMsRange, "VM in two protection groups", "VM %q is in group %q and group %q. A VM is replicated by exactly one group: remove it from one.", vm, other.Name, g.Name)
+				l.errorf(l.elemRange(g, "vms", i, len(g.VMs), g.VMsRange), "VM in two protection groups", "VM %q is in group %q and group %q. A VM is replicated by exactly one group: remove it from one.", vm, other.Name, g.Name)
 				continue
 			}
 			owner[vm] = g
@@ -233,7 +232,7 @@ func (l *loader) checkLinks() {
 		if ld == nil || len(ld.groups) < 2 || ld.need <= s.WAN.Bandwidth {
 			continue
 		}
-		l.warnf(s.WAN.DeclRange, "Link too narrow for its groups together",
+		l.warnf(l.attrRange(s.WAN, "bandwidth", s.WAN.DeclRange), "Link too narrow for its groups together",
 			"Groups %s share the %s link of site %q and together change %s/h, which needs %s: short by %s. Each fits alone, but their RPOs cannot all hold at once.",
 			quoteList(ld.groups), s.WAN.Bandwidth, s.Name, bytesPerHour(ld.need), ld.need, ld.need-s.WAN.Bandwidth)
 	}
@@ -317,6 +316,21 @@ func (l *loader) checkCapacity() {
 				}
 			}
 			var short []string
+			rng := c.DeclRange
+			at := func(attr string) {
+				if rng == c.DeclRange {
+					rng = l.attrRange(c, attr, rng)
+				}
+			}
+			if need := float64(cpus) * GHzPerVCPU; c.CPUGHz > 0 && need > c.CPUGHz {
+				at("cpu_ghz")
+			}
+			if c.Memory > 0 && mem > c.Memory {
+				at("memory")
+			}
+			if c.Storage > 0 && disk > c.Storage {
+				at("storage")
+			}
 			if need := float64(cpus) * GHzPerVCPU; c.CPUGHz > 0 && need > c.CPUGHz {
 				short = append(short, fmt.Sprintf("CPU: %d vCPUs need about %s GHz, cpu_ghz is %s", cpus, trimFloat(need), trimFloat(c.CPUGHz)))
 			}
@@ -327,7 +341,7 @@ func (l *loader) checkCapacity() {
 				short = append(short, fmt.Sprintf("storage: %s of disks, storage is %s", disk, c.Storage))
 			}
 			if len(short) > 0 {
-				l.errorf(c.DeclRange, "Recovery site too small",
+				l.errorf(rng, "Recovery site too small",
 					"The VMs %s brings up at site %q need more than its capacity block gives, counting only the %d %s the simulation block sizes (a vCPU at %s GHz). %s. Raise the capacity, recover some of the VMs elsewhere, or correct the sizes in the simulation block.",
 					what, site.Name, vms, words.Plural(vms, "VM", "VMs"), trimFloat(GHzPerVCPU), strings.Join(short, "; "))
 			}
@@ -473,13 +487,13 @@ func (l *loader) checkPlacement(p *RecoveryPlan) {
 	if l.incomplete["plan:"+p.Name] {
 		return // its protection_groups did not decode; anything said here would mislead
 	}
-	for _, name := range p.ProtectionGroups {
+	for i, name := range p.ProtectionGroups {
 		g := l.group(name)
 		if g == nil {
 			continue
 		}
 		if seenGroup[name] {
-			l.errorf(p.DeclRange, "Protection group listed twice", "Recovery plan %q lists protection_group.%s twice; list it once.", p.Name, name)
+			l.errorf(l.elemRange(p, "protection_groups", i, len(p.ProtectionGroups), p.DeclRange), "Protection group listed twice", "Recovery plan %q lists protection_group.%s twice; list it once.", p.Name, name)
 			continue
 		}
 		seenGroup[name] = true
@@ -588,11 +602,12 @@ func (l *loader) checkVMOverrides(p *RecoveryPlan, tierOf map[string]*Tier, unce
 		if tierOf[v.Name] == nil {
 			unknownVM(v.DeclRange, v.Name, "This vm block")
 		}
-		for _, dep := range v.After {
+		for i, dep := range v.After {
 			vmGraph.Connect(v.Name, dep)
 			a, b := tierOf[v.Name], tierOf[dep]
+			depRange := l.elemRange(v, "after", i, len(v.After), v.DeclRange)
 			if b == nil {
-				unknownVM(v.DeclRange, dep, fmt.Sprintf("The after list of VM %q", v.Name))
+				unknownVM(depRange, dep, fmt.Sprintf("The after list of VM %q", v.Name))
 				continue
 			}
 			if a == nil || a == b {
@@ -601,7 +616,7 @@ func (l *loader) checkVMOverrides(p *RecoveryPlan, tierOf map[string]*Tier, unce
 			ta := addrs.Ref{Kind: addrs.Tier, Name: a.Name}.String()
 			tb := addrs.Ref{Kind: addrs.Tier, Name: b.Name}.String()
 			if graph.Reaches(tb, ta) {
-				l.errorf(v.DeclRange, "VM dependency contradicts tier order",
+				l.errorf(depRange, "VM dependency contradicts tier order",
 					"VM %q (tier %q) must start after VM %q, but %q is in tier %q, which starts only after tier %q is done. Move one of the VMs, or drop the dependency.",
 					v.Name, a.Name, dep, dep, b.Name, a.Name)
 			}
@@ -611,6 +626,9 @@ func (l *loader) checkVMOverrides(p *RecoveryPlan, tierOf map[string]*Tier, unce
 		rng := p.DeclRange
 		if v := p.VM(cycle[0]); v != nil {
 			rng = v.DeclRange
+			if i := slices.Index(v.After, cycle[(1)%len(cycle)]); i >= 0 {
+				rng = l.elemRange(v, "after", i, len(v.After), rng)
+			}
 		}
 		l.errorf(rng, "Cycle in VM dependencies", "These VMs each wait for the next, so none can start: %s → %s. Remove one of the after entries.", strings.Join(cycle, " → "), cycle[0])
 	}
@@ -626,7 +644,7 @@ func (l *loader) checkIPRules(p *RecoveryPlan) {
 		for _, earlier := range p.IPRules[:j] {
 			e := earlier.FromCIDR
 			if e.IsValid() && e.Bits() <= r.FromCIDR.Bits() && e.Contains(r.FromCIDR.Addr()) {
-				l.warnf(r.DeclRange, "Shadowed IP rule", "Rule %q can never match: every address of %s is taken first by rule %q (%s) at %s. Move it above %q, or remove it.",
+				l.warnf(l.attrRange(r, "from_cidr", r.DeclRange), "Shadowed IP rule", "Rule %q can never match: every address of %s is taken first by rule %q (%s) at %s. Move it above %q, or remove it.",
 					r.Name, r.FromCIDR, earlier.Name, e, earlier.DeclRange, earlier.Name)
 				break
 			}
@@ -639,7 +657,7 @@ func (l *loader) checkMappings(p *RecoveryPlan) {
 	tests := map[string]*NetworkMapping{}
 	for _, m := range p.NetworkMappings {
 		if first := from[m.From]; first != nil && m.From != "" {
-			l.errorf(m.DeclRange, "Duplicate network mapping", "Network %q is already mapped at %s. Keep one mapping per protected network.", m.From, first.DeclRange)
+			l.errorf(l.attrRange(m, "from", m.DeclRange), "Duplicate network mapping", "Network %q is already mapped at %s. Keep one mapping per protected network.", m.From, first.DeclRange)
 		}
 		from[m.From] = m
 		if m.Test != "" {
@@ -648,7 +666,7 @@ func (l *loader) checkMappings(p *RecoveryPlan) {
 	}
 	for _, m := range p.NetworkMappings {
 		if other := tests[m.To]; other != nil && m.To != m.Test {
-			l.errorf(m.DeclRange, "Test network is the production network",
+			l.errorf(l.attrRange(m, "to", m.DeclRange), "Test network is the production network",
 				"Port group %q is the failover network of %q and the test network of %q, so a drill would join production. Give drills their own isolated port group.", m.To, m.From, other.From)
 		}
 	}
@@ -663,7 +681,19 @@ func (l *loader) checkSteps(p *RecoveryPlan) {
 				inPlan = inPlan || slices.Contains(t.VMs, s.Guest.VM)
 			}
 			if !inPlan && !l.planUncertain(p) {
-				l.errorf(s.DeclRange, "Unknown VM", "Step %q runs a command in VM %q, which is in none of the tiers of recovery plan %q.", s.Name, s.Guest.VM, p.Name)
+				l.errorf(l.attrRange(s.Guest, "vm", s.DeclRange), "Unknown VM", "Step %q runs a command in VM %q, which is in none of the tiers of recovery plan %q.", s.Name, s.Guest.VM, p.Name)
+			}
+		case s.Command != nil && s.Command.Dir != "" && l.plan.Dir != "":
+			dir := s.Command.Dir
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(l.plan.Dir, dir)
+			}
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				what := "does not exist"
+				if err == nil {
+					what = "is not a directory"
+				}
+				l.errorf(l.attrRange(s.Command, "dir", s.DeclRange), "Command directory not found", "Step %q runs its command in %s, which %s, so the step would fail at run time. dir is relative to the plan directory: create the directory, or correct dir.", s.Name, s.Command.Dir, what)
 			}
 		case s.Terraform != nil && s.Terraform.Dir != "" && l.plan.Dir != "":
 			dir := s.Terraform.Dir
@@ -671,14 +701,14 @@ func (l *loader) checkSteps(p *RecoveryPlan) {
 				dir = filepath.Join(l.plan.Dir, dir)
 			}
 			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-				l.errorf(s.DeclRange, "Terraform directory not found", "Step %q applies the Terraform configuration in %s, which is not a directory. dir is relative to the plan directory.", s.Name, s.Terraform.Dir)
+				l.errorf(l.attrRange(s.Terraform, "dir", s.DeclRange), "Terraform directory not found", "Step %q applies the Terraform configuration in %s, which is not a directory. dir is relative to the plan directory.", s.Name, s.Terraform.Dir)
 			}
 			bin := s.Terraform.Binary
 			if strings.Contains(bin, "/") && !filepath.IsAbs(bin) {
 				bin = filepath.Join(l.plan.Dir, bin) // as the runner finds it
 			}
 			if _, err := exec.LookPath(bin); err != nil {
-				l.warnf(s.DeclRange, "Terraform not found", "Step %q needs the %q binary, which is not on PATH here (a path with a slash is relative to the plan directory); the step will fail at run time. Install Terraform, or set binary to its path.", s.Name, s.Terraform.Binary)
+				l.warnf(l.attrRange(s.Terraform, "binary", s.DeclRange), "Terraform not found", "Step %q needs the %q binary, which is not on PATH here (a path with a slash is relative to the plan directory); the step will fail at run time. Install Terraform, or set binary to its path.", s.Name, s.Terraform.Binary)
 			}
 		}
 	}

@@ -98,7 +98,7 @@ func (a attrs) strings(name string, dst *[]string) bool {
 	v, _ = a.l.unmark(v)
 	list, err := toStrings(v)
 	if err != nil {
-		a.l.errorf(at.Expr.Range(), "Incorrect attribute value type", "Inappropriate value for attribute %q: %v.", name, err)
+		a.l.errorf(at.Expr.Range(), "Incorrect attribute value type", "Inappropriate value for attribute %q: %v.%s", name, err, a.l.quotedRefHint(at.Expr))
 		return false
 	}
 	*dst = list
@@ -291,12 +291,21 @@ func (a attrs) ref(name string, kind addrs.Kind) (string, bool) {
 func (a attrs) refExpr(name string, e hcl.Expression, kinds []addrs.Kind) (addrs.Ref, bool) {
 	t, diags := hcl.AbsTraversalForExpr(e)
 	if diags.HasErrors() {
-		a.l.errorf(e.Range(), "Invalid reference", "Attribute %q takes references, such as %s; a string or expression is not a reference. Write the reference without quotes.", name, refExample(kinds))
-		return addrs.Ref{}, false
+		jt, ok := a.l.jsonTemplateRef(e)
+		if !ok {
+			a.l.errorf(e.Range(), "Invalid reference", "Attribute %q takes references, such as %s; a string or expression is not a reference. %s", name, refExample(kinds), a.l.refHint(e, kinds, a.sc))
+			return addrs.Ref{}, false
+		}
+		t = jt
 	}
 	ref, rest, ok := addrs.RefFromTraversal(t)
 	if !ok || !slices.Contains(kinds, ref.Kind) {
-		a.l.errorf(e.Range(), "Invalid reference", "Attribute %q takes references such as %s.", name, refExample(kinds))
+		detail := fmt.Sprintf("Attribute %q takes references such as %s.", name, refExample(kinds))
+		if len(t) == 1 {
+			// A bare name: "east" in JSON, east in native syntax.
+			detail += " " + a.l.refAdvice(e.Range(), a.l.meantRef(t.RootName(), kinds, a.sc), kinds, isJSON(e.Range()))
+		}
+		a.l.errorf(e.Range(), "Invalid reference", "%s", detail)
 		return addrs.Ref{}, false
 	}
 	if len(rest) > 0 {

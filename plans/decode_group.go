@@ -30,7 +30,7 @@ var Methods = []Method{ArraySync, ArrayAsync, VSphereReplication, Snapshot, CDP,
 
 func (l *loader) decodeProtectionGroup(b *hcl.Block) *ProtectionGroup {
 	g := &ProtectionGroup{Name: b.Labels[0], Consistency: ConsistencyVM, DeclRange: b.DefRange, VMsRange: b.DefRange}
-	content, diags := b.Body.Content(protectionGroupSchema)
+	content, diags := l.content(b.Body, protectionGroupSchema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(content, nil)
 	g.Site, _ = a.ref("site", addrs.Site)
@@ -42,22 +42,27 @@ func (l *loader) decodeProtectionGroup(b *hcl.Block) *ProtectionGroup {
 			l.incomplete[g.Name] = true
 		}
 	}
-	a.strings("exclude", &g.Exclude)
+	if a.strings("exclude", &g.Exclude) {
+		for i, p := range g.Exclude {
+			l.checkGlobs([]string{p}, a.elem("exclude", i, len(g.Exclude)))
+		}
+	}
+	l.remember(g, a)
 	g.Matched = l.opts.SelectorMatches[g.Name]
 	enum(a, "consistency", &g.Consistency, ConsistencyGroup, ConsistencyVM)
 
 	for _, nb := range content.Blocks {
 		switch nb.Type {
 		case "select":
-			c, diags := nb.Body.Content(selectSchema)
+			c, diags := l.content(nb.Body, selectSchema)
 			l.diags = append(l.diags, diags...)
 			s := &Selector{DeclRange: nb.DefRange}
 			sa := l.attrs(c, nil)
-			sa.str("folder", &s.Folder)
-			if sa.str("tag", &s.Tag) {
+			sa.name("folder", &s.Folder)
+			if sa.name("tag", &s.Tag) {
 				l.checkTags([]string{s.Tag}, sa.rng("tag"))
 			}
-			if sa.str("name", &s.Name) {
+			if sa.name("name", &s.Name) {
 				l.checkGlobs([]string{s.Name}, sa.rng("name"))
 			}
 			g.Selectors = append(g.Selectors, s)
@@ -67,7 +72,7 @@ func (l *loader) decodeProtectionGroup(b *hcl.Block) *ProtectionGroup {
 		if nb.Type != "replication" {
 			continue
 		}
-		c, diags := nb.Body.Content(replicationSchema)
+		c, diags := l.content(nb.Body, replicationSchema)
 		l.diags = append(l.diags, diags...)
 		r := &Replication{DeclRange: nb.DefRange}
 		ra := l.attrs(c, nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/drplan/drplan/addrs"
+	"github.com/drplan/drplan/internal/units"
 )
 
 var recoveryPlanSchema = &hcl.BodySchema{
@@ -65,7 +66,7 @@ const DefaultPriority = 3
 
 func (l *loader) decodeRecoveryPlan(b *hcl.Block) *RecoveryPlan {
 	p := &RecoveryPlan{Name: b.Labels[0], MaxParallel: DefaultMaxParallel, DeclRange: b.DefRange}
-	content, diags := b.Body.Content(recoveryPlanSchema)
+	content, diags := l.content(b.Body, recoveryPlanSchema)
 	l.diags = append(l.diags, diags...)
 
 	sc := &scope{plan: p.Name, tiers: map[string]hcl.Range{}, steps: map[string]hcl.Range{}}
@@ -92,6 +93,7 @@ func (l *loader) decodeRecoveryPlan(b *hcl.Block) *RecoveryPlan {
 	}
 
 	a := l.attrs(content, sc)
+	l.remember(p, a)
 	refs, ok := a.refs("protection_groups", addrs.ProtectionGroup)
 	if !ok {
 		l.incomplete["plan:"+p.Name] = true
@@ -108,23 +110,25 @@ func (l *loader) decodeRecoveryPlan(b *hcl.Block) *RecoveryPlan {
 	for _, nb := range keep {
 		switch nb.Type {
 		case "network_mapping":
-			c, diags := nb.Body.Content(networkMappingSchema)
+			c, diags := l.content(nb.Body, networkMappingSchema)
 			l.diags = append(l.diags, diags...)
 			m := &NetworkMapping{DeclRange: nb.DefRange}
 			na := l.attrs(c, sc)
-			na.str("from", &m.From)
-			na.str("to", &m.To)
-			na.str("test", &m.Test)
+			l.remember(m, na)
+			na.name("from", &m.From)
+			na.name("to", &m.To)
+			na.name("test", &m.Test)
 			if m.To != "" && m.To == m.Test {
 				l.errorf(hcl.RangeBetween(na.rng("to"), na.rng("test")), "Test network is the production network",
 					"The mapping of %q sends failovers and drills to the same port group %q. A drill must never attach to the production network: set test to an isolated port group.", m.From, m.To)
 			}
 			p.NetworkMappings = append(p.NetworkMappings, m)
 		case "ip_rule":
-			c, diags := nb.Body.Content(ipRuleSchema)
+			c, diags := l.content(nb.Body, ipRuleSchema)
 			l.diags = append(l.diags, diags...)
 			r := &IPRule{Name: nb.Labels[0], DeclRange: nb.DefRange}
 			ra := l.attrs(c, sc)
+			l.remember(r, ra)
 			ra.prefix("from_cidr", &r.FromCIDR)
 			ra.prefix("to_cidr", &r.ToCIDR)
 			ra.addr("gateway", &r.Gateway)
@@ -146,7 +150,7 @@ func (l *loader) decodeRecoveryPlan(b *hcl.Block) *RecoveryPlan {
 
 func (l *loader) decodeTier(b *hcl.Block, sc *scope) *Tier {
 	t := &Tier{Name: b.Labels[0], Priority: DefaultPriority, Startup: DefaultStartup, OnFailure: Halt, DeclRange: b.DefRange, VMsRange: b.DefRange}
-	content, diags := b.Body.Content(tierSchema)
+	content, diags := l.content(b.Body, tierSchema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(content, sc)
 	a.integer("priority", &t.Priority, 1, 5)
@@ -171,7 +175,7 @@ func (l *loader) decodeTier(b *hcl.Block, sc *scope) *Tier {
 
 func (l *loader) decodeStartup(b *hcl.Block, sc *scope) StartupOverride {
 	var o StartupOverride
-	c, diags := b.Body.Content(startupSchema)
+	c, diags := l.content(b.Body, startupSchema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(c, sc)
 	var action StartupAction
@@ -194,14 +198,15 @@ func (l *loader) decodeStartup(b *hcl.Block, sc *scope) StartupOverride {
 
 func (l *loader) decodeVMOverride(b *hcl.Block, sc *scope) *VMOverride {
 	v := &VMOverride{Name: b.Labels[0], DeclRange: b.DefRange}
-	content, diags := b.Body.Content(vmOverrideSchema)
+	content, diags := l.content(b.Body, vmOverrideSchema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(content, sc)
+	l.remember(v, a)
 	a.strings("after", &v.After)
 	for _, nb := range l.single(content.Blocks, "ip", "startup") {
 		switch nb.Type {
 		case "ip":
-			c, diags := nb.Body.Content(ipSettingSchema)
+			c, diags := l.content(nb.Body, ipSettingSchema)
 			l.diags = append(l.diags, diags...)
 			ip := &IPSetting{DeclRange: nb.DefRange}
 			ia := l.attrs(c, sc)
@@ -254,9 +259,10 @@ const DefaultStepTimeout = 10 * time.Minute
 
 func (l *loader) decodeStep(b *hcl.Block, sc *scope) *Step {
 	s := &Step{Name: b.Labels[0], Modes: DefaultStepModes, Timeout: DefaultStepTimeout, OnFailure: Halt, DeclRange: b.DefRange}
-	content, diags := b.Body.Content(stepSchema)
+	content, diags := l.content(b.Body, stepSchema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(content, sc)
+	l.remember(s, a)
 	s.After, _ = a.refs("after", addrs.Tier, addrs.Step)
 	s.Before, _ = a.refs("before", addrs.Tier, addrs.Step)
 	var modes []string
@@ -293,7 +299,7 @@ func (l *loader) decodeStep(b *hcl.Block, sc *scope) *Step {
 	}
 	kb := kinds[0]
 	s.Kind = StepKind(kb.Type)
-	c, diags := kb.Body.Content(stepKindSchemas[s.Kind])
+	c, diags := l.content(kb.Body, stepKindSchemas[s.Kind])
 	l.diags = append(l.diags, diags...)
 	ka := l.attrs(c, sc)
 	switch s.Kind {
@@ -302,6 +308,7 @@ func (l *loader) decodeStep(b *hcl.Block, sc *scope) *Step {
 		ka.strings("run", &cmd.Run)
 		ka.strmap("env", &cmd.Env)
 		ka.str("dir", &cmd.Dir)
+		l.remember(cmd, ka)
 		if ka.has("run") && cmd.Run != nil && len(cmd.Run) == 0 {
 			l.errorf(ka.rng("run"), "Empty command", "run needs at least the program to start, such as [\"./scripts/promote.sh\", \"east\"].")
 		}
@@ -309,7 +316,7 @@ func (l *loader) decodeStep(b *hcl.Block, sc *scope) *Step {
 	case HTTPStep:
 		h := &HTTPCheck{Method: "GET", ExpectStatus: 200}
 		ka.str("url", &h.URL)
-		ka.str("method", &h.Method)
+		ka.name("method", &h.Method)
 		ka.strmap("headers", &h.Headers)
 		ka.integer("expect_status", &h.ExpectStatus, 100, 599)
 		ka.str("expect_body", &h.ExpectBody)
@@ -325,9 +332,10 @@ func (l *loader) decodeStep(b *hcl.Block, sc *scope) *Step {
 		s.TCP = t
 	case GuestStep:
 		g := &GuestCommand{}
-		ka.str("vm", &g.VM)
+		ka.name("vm", &g.VM)
+		l.remember(g, ka)
 		ka.strings("run", &g.Run)
-		ka.str("username", &g.Username)
+		ka.name("username", &g.Username)
 		ka.secret("password", &g.Password)
 		s.Guest = g
 	case PromptStep:
@@ -336,13 +344,22 @@ func (l *loader) decodeStep(b *hcl.Block, sc *scope) *Step {
 		s.Prompt = pr
 	case TerraformStep:
 		tf := &Terraform{Binary: "terraform"}
-		ka.str("dir", &tf.Dir)
+		ka.name("dir", &tf.Dir)
 		ka.strmap("vars", &tf.Vars)
-		ka.str("binary", &tf.Binary)
+		ka.name("binary", &tf.Binary)
+		l.remember(tf, ka)
 		s.Terraform = tf
 	case WaitStep:
 		w := &Wait{}
-		ka.duration("duration", &w.Duration)
+		if ka.duration("duration", &w.Duration) && w.Duration >= s.Timeout {
+			detail := fmt.Sprintf("Step %q waits %s, but its timeout is %s, so it would always time out.", s.Name, units.FormatDuration(w.Duration), units.FormatDuration(s.Timeout))
+			if a.has("timeout") {
+				detail += " Raise the step's timeout above the wait, or shorten the wait."
+			} else {
+				detail += fmt.Sprintf(" That is the default timeout; set timeout longer than the wait, such as timeout = %q.", units.FormatDuration(w.Duration+time.Minute))
+			}
+			l.errorf(ka.rng("duration"), "Wait longer than the step's timeout", "%s", detail)
+		}
 		s.Wait = w
 	}
 	return s

@@ -69,7 +69,7 @@ func (l *loader) decodeSimulation(blocks hcl.Blocks) {
 			continue
 		}
 		sim := &Simulation{TimeScale: DefaultTimeScale, BootTime: DefaultBootTime, DeclRange: b.DefRange}
-		content, diags := b.Body.Content(simulationSchema)
+		content, diags := l.content(b.Body, simulationSchema)
 		l.diags = append(l.diags, diags...)
 		a := l.attrs(content, nil)
 		if a.number("time_scale", &sim.TimeScale) && sim.TimeScale <= 0 {
@@ -101,7 +101,7 @@ func (l *loader) decodeSimulation(blocks hcl.Blocks) {
 
 func (l *loader) decodeSimVM(b *hcl.Block) *SimVM {
 	v := &SimVM{Pattern: b.Labels[0], Replicated: true, DeclRange: b.DefRange}
-	c, diags := b.Body.Content(simVMSchema)
+	c, diags := l.content(b.Body, simVMSchema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(c, nil)
 	a.duration("boot_time", &v.BootTime)
@@ -109,7 +109,7 @@ func (l *loader) decodeSimVM(b *hcl.Block) *SimVM {
 	a.size("memory", &v.Memory)
 	a.size("disk", &v.Disk)
 	v.Site, _ = a.ref("site", addrs.Site)
-	a.str("folder", &v.Folder)
+	a.name("folder", &v.Folder)
 	if a.strings("tags", &v.Tags) {
 		l.checkTags(v.Tags, a.rng("tags"))
 	}
@@ -131,17 +131,17 @@ func (l *loader) decodeFault(b *hcl.Block) *Fault {
 		return nil
 	}
 	f := &Fault{Kind: kind, BootMode: NoHeartbeat, Probability: 1, DeclRange: b.DefRange}
-	c, diags := b.Body.Content(schema)
+	c, diags := l.content(b.Body, schema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(c, nil)
 	switch kind {
 	case BootFailure:
-		if a.str("vm", &f.VM) {
+		if a.name("vm", &f.VM) {
 			l.checkGlobs([]string{f.VM}, a.rng("vm"))
 		}
 		enum(a, "mode", &f.BootMode, NoHeartbeat, PowerOnError)
 	case APIError, SlowAPI:
-		a.str("method", &f.Method)
+		a.name("method", &f.Method)
 		if a.number("probability", &f.Probability) && (f.Probability < 0 || f.Probability > 1) {
 			l.errorf(a.rng("probability"), "Invalid probability", "probability must be from 0 to 1; 0.05 fails one call in twenty.")
 		}

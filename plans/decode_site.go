@@ -27,32 +27,34 @@ var wanSchema = &hcl.BodySchema{
 
 func (l *loader) decodeSite(b *hcl.Block) *Site {
 	s := &Site{Name: b.Labels[0], Role: RoleBoth, DeclRange: b.DefRange}
-	content, diags := b.Body.Content(siteSchema)
+	content, diags := l.content(b.Body, siteSchema)
 	l.diags = append(l.diags, diags...)
 	a := l.attrs(content, nil)
 	enum(a, "role", &s.Role, RoleProtected, RoleRecovery, RoleBoth)
-	a.str("datacenter", &s.Datacenter)
+	a.name("datacenter", &s.Datacenter)
 	for _, nb := range l.single(content.Blocks, "vcenter", "capacity", "wan") {
-		c, diags := nb.Body.Content(map[string]*hcl.BodySchema{"vcenter": vcenterSchema, "capacity": capacitySchema, "wan": wanSchema}[nb.Type])
+		c, diags := l.content(nb.Body, map[string]*hcl.BodySchema{"vcenter": vcenterSchema, "capacity": capacitySchema, "wan": wanSchema}[nb.Type])
 		l.diags = append(l.diags, diags...)
 		na := l.attrs(c, nil)
 		switch nb.Type {
 		case "vcenter":
 			vc := &VCenter{DeclRange: nb.DefRange}
 			na.str("url", &vc.URL)
-			na.str("username", &vc.Username)
+			na.name("username", &vc.Username)
 			na.secret("password", &vc.Password)
 			na.boolean("insecure", &vc.Insecure)
 			na.str("thumbprint", &vc.Thumbprint)
 			s.VCenter = vc
 		case "capacity":
 			c := &Capacity{DeclRange: nb.DefRange}
+			l.remember(c, na)
 			na.number("cpu_ghz", &c.CPUGHz)
 			na.size("memory", &c.Memory)
 			na.size("storage", &c.Storage)
 			s.Capacity = c
 		case "wan":
 			w := &WAN{DeclRange: nb.DefRange}
+			l.remember(w, na)
 			na.rate("bandwidth", &w.Bandwidth)
 			s.WAN = w
 		}

@@ -204,7 +204,7 @@ func (l *loader) evalAs(expr hcl.Expression, sc *scope, ty cty.Type, what string
 	v, _ = l.unmark(v)
 	cv, err := convert.Convert(v, ty)
 	if err != nil {
-		l.errorf(expr.Range(), "Incorrect attribute value type", "Inappropriate value for %s: %s.", what, convertError(err, ty))
+		l.errorf(expr.Range(), "Incorrect attribute value type", "Inappropriate value for %s: %s.%s", what, convertError(err, ty), l.quotedRefHint(expr))
 		return cty.DynamicVal, false
 	}
 	return cv, true

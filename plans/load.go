@@ -111,6 +111,7 @@ func LoadSources(dir string, sources map[string][]byte, opts LoadOptions) (*Plan
 	l.funcsOnly = &hcl.EvalContext{Functions: l.funcs}
 	l.load(sources)
 	l.plan.Files = l.parser.Files()
+	l.diags = dedupeDiagnostics(l.diags)
 	l.plan.secrets.redactDiagnostics(l.diags)
 	sortDiagnostics(l.diags)
 	return l.plan, l.diags
@@ -138,6 +139,9 @@ type loader struct {
 	incomplete map[string]bool
 	// evaluated holds the expressions evalSymbols computed already.
 	evaluated map[hcl.Expression]evalResult
+	// blockAttrs holds the attributes each block was decoded from, by
+	// the object decoded (see remember).
+	blockAttrs map[any]attrs
 }
 
 // rootSchema lists the top-level blocks.
@@ -173,7 +177,7 @@ func (l *loader) load(sources map[string][]byte) {
 		if f == nil || diags.HasErrors() {
 			continue
 		}
-		content, diags := f.Body.Content(rootSchema)
+		content, diags := l.content(f.Body, rootSchema)
 		l.diags = append(l.diags, diags...)
 		blocks = append(blocks, content.Blocks...)
 	}
@@ -188,18 +192,33 @@ func (l *loader) load(sources map[string][]byte) {
 	locals := l.declareLocals(byType["locals"])
 	sites := l.declare(addrs.Site, byType["site"])
 	groups := l.declare(addrs.ProtectionGroup, byType["protection_group"])
-	l.declare(addrs.RecoveryPlan, byType["recovery_plan"])
+	plans := l.declare(addrs.RecoveryPlan, byType["recovery_plan"])
 
 	l.evalSymbols(locals, sites, groups)
 
+	accepted := map[*hcl.Block]bool{}
+	for _, list := range []hcl.Blocks{sites, groups, plans} {
+		for _, b := range list {
+			accepted[b] = true
+		}
+	}
+	// A block whose name was refused (a duplicate) is decoded for its
+	// own errors but kept out of the plan: checks across blocks would
+	// compare it with the block it duplicates and report false errors.
 	for _, b := range byType["site"] {
-		l.plan.Sites = append(l.plan.Sites, l.decodeSite(b))
+		if s := l.decodeSite(b); accepted[b] {
+			l.plan.Sites = append(l.plan.Sites, s)
+		}
 	}
 	for _, b := range byType["protection_group"] {
-		l.plan.ProtectionGroups = append(l.plan.ProtectionGroups, l.decodeProtectionGroup(b))
+		if g := l.decodeProtectionGroup(b); accepted[b] {
+			l.plan.ProtectionGroups = append(l.plan.ProtectionGroups, g)
+		}
 	}
 	for _, b := range byType["recovery_plan"] {
-		l.plan.RecoveryPlans = append(l.plan.RecoveryPlans, l.decodeRecoveryPlan(b))
+		if p := l.decodeRecoveryPlan(b); accepted[b] {
+			l.plan.RecoveryPlans = append(l.plan.RecoveryPlans, p)
+		}
 	}
 	l.decodeSimulation(byType["simulation"])
 

@@ -34,12 +34,12 @@ func (l *loader) decodeMeta(blocks hcl.Blocks) {
 			l.errorf(b.DefRange, "Duplicate drplan block", "A plan has at most one drplan block; the first is at %s. Merge the two.", blocks[0].DefRange)
 			continue
 		}
-		content, diags := b.Body.Content(metaSchema)
+		content, diags := l.content(b.Body, metaSchema)
 		l.diags = append(l.diags, diags...)
 		m := &Meta{DeclRange: b.DefRange}
 		a := l.attrs(content, nil)
-		a.str("name", &m.Name)
-		a.str("owner", &m.Owner)
+		a.name("name", &m.Name)
+		a.name("owner", &m.Owner)
 		a.duration("drill_interval", &m.DrillInterval)
 		if a.str("required_version", &m.RequiredVersion) {
 			l.checkVersion(m.RequiredVersion, a.rng("required_version"))
@@ -93,7 +93,7 @@ func (l *loader) decodeVariables(blocks hcl.Blocks) {
 		if !l.declareName(addrs.Variable, name, b.LabelRanges[0]) {
 			continue
 		}
-		content, diags := b.Body.Content(variableSchema)
+		content, diags := l.content(b.Body, variableSchema)
 		l.diags = append(l.diags, diags...)
 		v := &Variable{Name: name, Type: cty.DynamicPseudoType, Value: cty.DynamicVal, DeclRange: b.DefRange, ValueRange: b.DefRange}
 		d := &variableDecl{v: v}
@@ -116,7 +116,7 @@ func (l *loader) decodeVariables(blocks hcl.Blocks) {
 			}
 		}
 		for _, vb := range content.Blocks {
-			vc, diags := vb.Body.Content(validationSchema)
+			vc, diags := l.content(vb.Body, validationSchema)
 			l.diags = append(l.diags, diags...)
 			if !diags.HasErrors() {
 				d.validations = append(d.validations, vc)

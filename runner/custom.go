@@ -118,6 +118,10 @@ func (e *Executor) command(ctx context.Context, s *steps.Step, env *Env) (map[st
 		return nil, errors.New("command has no program")
 	}
 	dir := e.path(c.Dir)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		// exec would blame the program: "fork/exec /usr/bin/true: no such file or directory".
+		return nil, fmt.Errorf("the directory to run %s in, %s, does not exist or is not a directory (dir is relative to the plan directory)", c.Run[0], dir)
+	}
 	prog := c.Run[0]
 	if !strings.Contains(prog, "/") {
 		if p, err := exec.LookPath(prog); err == nil {

@@ -533,3 +533,14 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestCommandMissingDir: a command whose dir is missing fails saying so,
+// not with exec's "fork/exec /usr/bin/true: no such file or directory".
+func TestCommandMissingDir(t *testing.T) {
+	prog := program(custom("cmd", steps.Args{Command: &steps.Command{Run: []string{"true"}, Dir: "no-such-dir"}}))
+	res, _ := runCustom(t, &runner.Executor{PlanDir: t.TempDir()}, prog)
+	sr := res.Steps["step.cmd"]
+	if sr.Status != runner.StatusFailed || sr.Err == nil || !strings.Contains(sr.Err.Error(), "no-such-dir, does not exist") || strings.Contains(sr.Err.Error(), "fork/exec") {
+		t.Errorf("a command in a missing directory: %s, %v", sr.Status, sr.Err)
+	}
+}

@@ -184,7 +184,7 @@ func TestGuestSteps(t *testing.T) {
 		t.Errorf("failing-check: %s, %v, %v", bad.Status, bad.Detail, bad.Err)
 	}
 	app := res.Steps["step.check-app"]
-	if app.Status != runner.StatusFailed || app.Attempts != 2 || !strings.Contains(app.Err.Error(), "GuestOperationsUnavailable") {
+	if app.Status != runner.StatusFailed || app.Attempts != 2 || !strings.Contains(app.Err.Error(), "guest operations unavailable") {
 		t.Errorf("check-app (guest never booted): %s after %d attempts: %v", app.Status, app.Attempts, app.Err)
 	}
 	// The programs ran in the copies, not in the protected VMs.

@@ -116,15 +116,20 @@ func (c *cli) loadAgainst(ctx context.Context, f *flags, dir string, sim bool) (
 		t.close()
 		return nil, ExitError
 	}
+	// The second load, with the selectors resolved, says again what this
+	// one said: only what the target adds is kept from here.
+	var extra hcl.Diagnostics
 	for _, name := range sortedNames(errs) {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site unreachable",
+		extra = append(extra, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site unreachable",
 			Detail: fmt.Sprintf("Site %q could not be read: %v. Checks that need its inventory are skipped.", name, plan.Redact(errs[name].Error()))})
 	}
-	return c.resolveAgainst(f, dir, plan, t, snap, diags)
+	return c.resolveAgainst(f, dir, plan, t, snap, extra)
 }
 
 // resolveAgainst loads the plan again with the selector matches of snap;
-// see loadAgainst.
+// see loadAgainst. diags are what the caller adds to the diagnostics of
+// that load, never those of an earlier load of the plan (each would be
+// shown twice).
 func (c *cli) resolveAgainst(f *flags, dir string, plan *plans.Plan, t *target, snap *inventory.Snapshot, diags hcl.Diagnostics) (*compiled, int) {
 	loadOpts := plans.LoadOptions{Vars: f.vars, Environ: c.environ}
 	loadOpts.SelectorMatches = compiler.SelectorMatches(plan, snap)

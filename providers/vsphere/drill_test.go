@@ -86,7 +86,7 @@ func TestClone(t *testing.T) {
 	}
 	// Another run may not take it over.
 	_, err = site.Clone(ctx, providers.CloneRequest{Replica: replica("web-01"), Name: "web-01", Folder: "drills/run-1", RunID: "run-9"})
-	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "DuplicateName") {
+	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "duplicate name") {
 		t.Errorf("clone over another run's copy: %v, want a Permanent DuplicateName", err)
 	}
 }
@@ -228,7 +228,7 @@ func TestCustomizeAndWaitIP(t *testing.T) {
 	}
 	// Powered on, the copy cannot be customized again.
 	err = site.Customize(ctx, vm, providers.IPSettings{Address: netip.MustParsePrefix("10.9.0.78/24")})
-	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "InvalidPowerState") {
+	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "invalid power state") {
 		t.Errorf("customizing a running VM: %v", err)
 	}
 	if err := site.PowerOff(ctx, vm); err != nil {

@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"syscall"
+	"unicode"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -281,7 +283,9 @@ func (e *faultError) Error() string {
 
 func (e *faultError) Unwrap() error { return e.err }
 
-// describe makes err readable: a vSphere fault becomes "Name: message".
+// describe makes err readable: a vSphere fault becomes its name in
+// words and its message, "invalid power state: the VM is poweredOff",
+// with no Go type names (the simulator's messages are "%T" of the fault).
 func describe(err error) error {
 	f := firstFault(err)
 	if f == nil {
@@ -289,10 +293,40 @@ func describe(err error) error {
 	}
 	name := faultName(f)
 	msg := strings.TrimSpace(strings.Replace(err.Error(), "ServerFaultCode:", "", 1))
-	if m := faultMessage(f); msg == "" || msg == name || msg == reflect.TypeOf(f).Elem().Name() {
+	msg = strings.TrimSpace(goTypeRE.ReplaceAllStringFunc(msg, func(t string) string {
+		if t = goTypeRE.FindStringSubmatch(t)[1]; t == name || t == name+"Fault" {
+			return "" // the fault's own name, said already
+		}
+		return words(t)
+	}))
+	msg = strings.TrimSpace(strings.Trim(msg, ":;,. "))
+	if m := faultMessage(f); msg == "" || msg == name || msg == reflect.TypeOf(f).Elem().Name() || strings.EqualFold(msg, words(name)) {
 		msg = m
 	}
-	return &faultError{name: name, msg: msg, err: err}
+	return &faultError{name: words(name), msg: msg, err: err}
+}
+
+// goTypeRE finds Go type names in messages: *types.InvalidPowerState.
+var goTypeRE = regexp.MustCompile(`\*?(?:types|soap|methods|mo)\.([A-Z][A-Za-z0-9]*)`)
+
+// words spells a fault name as words: InvalidPowerState is "invalid
+// power state"; acronyms (VM, IP) stay as they are.
+func words(name string) string {
+	var out []string
+	r := []rune(name)
+	start := 0
+	for i := 1; i <= len(r); i++ {
+		if i < len(r) && !(unicode.IsUpper(r[i]) && (unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1]) || i+1 < len(r) && unicode.IsUpper(r[i-1]) && unicode.IsLower(r[i+1]))) {
+			continue
+		}
+		w := string(r[start:i])
+		if strings.ToUpper(w) != w || len(r[start:i]) == 1 {
+			w = strings.ToLower(w)
+		}
+		out = append(out, w)
+		start = i
+	}
+	return strings.Join(out, " ")
 }
 
 // faultName is the vSphere name of a fault: SystemError, InvalidPowerState.

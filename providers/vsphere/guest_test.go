@@ -38,13 +38,13 @@ func TestRunInGuest(t *testing.T) {
 	}
 
 	_, err = east.RunInGuest(ctx, web02, providers.GuestRequest{Program: "/bin/true", Username: "root"})
-	if !strings.Contains(fmtErr(err), "InvalidGuestLogin") || kindOf(err) != providers.Permanent {
+	if !strings.Contains(fmtErr(err), "invalid guest login") || kindOf(err) != providers.Permanent {
 		t.Errorf("no password: %v (kind %d), want a Permanent InvalidGuestLogin", err, kindOf(err))
 	}
 
 	off := replica("web-01")
 	_, err = west.RunInGuest(ctx, off, login("/bin/true"))
-	if !strings.Contains(fmtErr(err), "InvalidPowerState") || kindOf(err) != providers.Permanent {
+	if !strings.Contains(fmtErr(err), "invalid power state") || kindOf(err) != providers.Permanent {
 		t.Errorf("a powered-off VM: %v (kind %d), want a Permanent InvalidPowerState", err, kindOf(err))
 	}
 
@@ -54,7 +54,7 @@ func TestRunInGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = west.RunInGuest(ctx, broken, login("/bin/true"))
-	if !strings.Contains(fmtErr(err), "GuestOperationsUnavailable") || !providers.Retryable(err) {
+	if !strings.Contains(fmtErr(err), "guest operations unavailable") || !providers.Retryable(err) {
 		t.Errorf("a VM whose tools are not running: %v (kind %d), want a Transient GuestOperationsUnavailable", err, kindOf(err))
 	}
 	var pe *providers.Error

@@ -6,9 +6,9 @@ site "east" {
 site "west" {
   role       = "recovery"
   datacenter = "DC-West"
-  capacity { # ERROR: Recovery site too small
+  capacity {
     cpu_ghz = 10
-    memory  = "96GiB"
+    memory  = "96GiB" # ERROR: Recovery site too small
     storage = "10TiB"
   }
 }

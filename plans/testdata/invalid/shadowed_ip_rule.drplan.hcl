@@ -33,8 +33,8 @@ recovery_plan "shop" {
     from_cidr = "10.1.0.0/16"
     to_cidr   = "10.2.0.0/16"
   }
-  ip_rule "narrow" { # WARNING: Shadowed IP rule
-    from_cidr = "10.1.4.0/24"
+  ip_rule "narrow" {
+    from_cidr = "10.1.4.0/24" # WARNING: Shadowed IP rule
     to_cidr   = "10.9.4.0/24"
   }
   ip_rule "other" {

@@ -48,13 +48,13 @@ recovery_plan "shop" {
   step "cmd" {
     command { run = [] } # ERROR: Empty command
   }
-  step "guest" { # ERROR: Unknown VM
+  step "guest" {
     guest {
-      vm  = "db-01"
+      vm  = "db-01" # ERROR: Unknown VM
       run = ["/bin/true"]
     }
   }
-  step "tf" { # ERROR: Terraform directory not found
-    terraform { dir = "./no-such-dir" }
+  step "tf" {
+    terraform { dir = "./no-such-dir" } # ERROR: Terraform directory not found
   }
 }

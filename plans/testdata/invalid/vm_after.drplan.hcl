@@ -33,18 +33,18 @@ recovery_plan "shop" {
     priority = 2
     vms      = ["web-01", "web-02"]
   }
-  vm "db-01" { # ERROR: VM dependency contradicts tier order
-    after = ["web-01"]
+  vm "db-01" {
+    after = ["web-01"] # ERROR: VM dependency contradicts tier order
   }
   vm "web-02" {
     after = ["web-01", "db-02"]
   }
-  vm "db-02" { # ERROR: Unknown VM
-    after = ["db-03"]
+  vm "db-02" {
+    after = ["db-03"] # ERROR: Unknown VM
   }
   vm "web-03" { # ERROR: Unknown VM
   }
-  vm "web-01" { # ERROR: Cycle in VM dependencies
-    after = ["web-02"]
+  vm "web-01" {
+    after = ["web-02"] # ERROR: Cycle in VM dependencies
   }
 }
