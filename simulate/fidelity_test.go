@@ -168,6 +168,9 @@ func emptyEnums(v reflect.Value, path string) []string {
 			}
 			tag := f.Tag.Get("xml")
 			name, opts, _ := strings.Cut(tag, ",")
+			if name == "" { // the mo types' properties carry no xml tag
+				name = strings.ToLower(f.Name[:1]) + f.Name[1:]
+			}
 			p := path
 			if !f.Anonymous {
 				p = strings.TrimPrefix(path+"."+name, ".")
@@ -175,7 +178,7 @@ func emptyEnums(v reflect.Value, path string) []string {
 			fv := v.Field(i)
 			if fv.Kind() == reflect.String && fv.Type().PkgPath() != "" && fv.Type() != reflect.TypeOf("") {
 				if fv.String() == "" && !strings.Contains(opts, "omitempty") && isEnum(fv.Type()) {
-					out = append(out, p+" ("+f.Name+" "+fv.Type().Name()+")")
+					out = append(out, p+" ("+fv.Type().Name()+")")
 				}
 				continue
 			}
