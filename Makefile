@@ -7,12 +7,12 @@ BIN                 := $(CURDIR)/bin
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME            ?= 60s
 
-.PHONY: build test drill-offline chromium lint fuzz bench bench-drill soak clean
+.PHONY: build test drill-offline chromium pyvmomi lint fuzz bench bench-drill soak clean
 
 build: ## build bin/drplan
 	$(GO) build -o $(BIN)/drplan ./cmd/drplan
 
-test: chromium ## run every test: unit, fixtures, golden files, CLI scripts
+test: chromium pyvmomi ## run every test: unit, fixtures, golden files, CLI scripts
 	$(GO) test ./...
 
 # Every example's drill inside a network namespace with only loopback up:
@@ -45,6 +45,21 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "the HTML report test needs Chromium: install it with 'sudo apt-get install -y chromium', or set DRPLAN_CHROMIUM to a Chromium or Chrome binary" >&2; exit 1; \
+	fi
+
+# A second vSphere client reads a simulated site in the CLI scripts
+# (testscript/testdata/sim_serve_pyvmomi.txtar): Debian's pyVmomi, a strict
+# parser. Found through DRPLAN_PYTHON or /usr/bin/python3; else installed
+# from Debian's packages when this runs as root with apt-get; else the
+# target says how.
+pyvmomi:
+	@py="$${DRPLAN_PYTHON:-/usr/bin/python3}"; \
+	if "$$py" -c 'import pyVmomi' 2>/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's python3-pyvmomi for the pyVmomi client test" >&2; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pyvmomi >/dev/null; \
+	else \
+		echo "the pyVmomi client test needs pyVmomi: install it with 'sudo apt-get install -y python3-pyvmomi', or set DRPLAN_PYTHON to a Python that imports pyVmomi" >&2; exit 1; \
 	fi
 
 lint: $(BIN)/staticcheck ## go vet, gofmt and staticcheck

@@ -154,6 +154,9 @@ func (s *Site) wrapHTTP() {
 		if s.views.serve(w, r, body, inner) {
 			return
 		}
+		if s.serveOlderClient(w, r, body, inner) {
+			return
+		}
 		inner.ServeHTTP(w, r)
 	})
 }
@@ -260,5 +263,8 @@ func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Refere
 		c, _ = s.calls.LoadOrStore(m.Name, new(atomic.Int64))
 	}
 	c.(*atomic.Int64).Add(1)
+	if m.Name == "AddCustomFieldDef" {
+		return &typedFields{CustomFieldsManager: ctx.Map.CustomFieldsManager(), site: s}, nil
+	}
 	return nil, nil
 }

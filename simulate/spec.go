@@ -316,7 +316,12 @@ func matchesAny(patterns []string, name string) bool { return plans.MatchesAny(p
 // addresses inside the from_cidr of the ip_rule that matches the network's
 // mapping (the n-th mapping takes the n-th rule, or the first rule), so
 // that re-IP on failover is observable; other networks get a subnet of
-// 10.200.0.0/16 of their own.
+// 10.200.0.0/16 of their own. Addresses are handed out per subnet, not per
+// network: two networks whose mappings share a rule share its from_cidr,
+// and no address is given twice, so every address is unique in its
+// network and in its subnet (re-IP keeps the host part, so recovered VMs'
+// addresses are unique too). Only a subnet with more VMs than addresses
+// wraps around.
 func (s *spec) assignIPs(p *plans.Plan) {
 	subnet := map[string]netip.Prefix{}
 	for _, rp := range p.RecoveryPlans {
@@ -333,7 +338,8 @@ func (s *spec) assignIPs(p *plans.Plan) {
 			}
 		}
 	}
-	next := map[string]uint32{}
+	next := map[netip.Prefix]uint32{}
+	used := map[netip.Addr]bool{}
 	spare := 0
 	for _, v := range s.order {
 		n := v.Networks[0]
@@ -343,11 +349,20 @@ func (s *spec) assignIPs(p *plans.Plan) {
 			spare++
 			subnet[n] = pfx
 		}
-		if next[n] == 0 {
-			next[n] = 10 // leave room for gateways and infrastructure
+		if next[pfx] == 0 {
+			next[pfx] = 10 // leave room for gateways and infrastructure
 		}
-		v.IP = hostAddr(pfx, next[n])
-		next[n]++
+		size := uint64(1) << (32 - pfx.Bits())
+		ip := hostAddr(pfx, next[pfx])
+		// Skip addresses another subnet (an overlapping rule) gave
+		// already, as long as the subnet has any left.
+		for tries := uint64(0); used[ip] && tries < size; tries++ {
+			next[pfx]++
+			ip = hostAddr(pfx, next[pfx])
+		}
+		v.IP = ip
+		used[ip] = true
+		next[pfx]++
 	}
 }
 

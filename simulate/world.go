@@ -235,6 +235,7 @@ func (w *World) startSite(ss *siteSpec, opts Options) (*Site, error) {
 		URL: srv.URL, CertificatePEM: pemBytes, Thumbprint: thumb, fields: map[string]int32{},
 	}
 	site.wrapHTTP()
+	m.Map().AddHandler(newDefaults(site))
 	site.client, err = vim25.NewClient(context.Background(), m.Service)
 	if err != nil {
 		srv.Close()
@@ -263,13 +264,12 @@ func (s *Site) populate(ctx context.Context, parallel int) error {
 	}
 	finder.SetDatacenter(dc)
 
-	fm := object.NewCustomFieldsManager(c)
 	for _, name := range []string{vsphere.FieldReplica, vsphere.FieldPoints, vsphere.FieldRun, vsphere.FieldPromoted} {
-		def, err := fm.Add(ctx, name, "", nil, nil)
+		key, err := s.addField(ctx, name, vsphere.FieldObjectType(name))
 		if err != nil {
 			return fmt.Errorf("custom attribute %s: %w", name, err)
 		}
-		s.fields[name] = def.Key
+		s.fields[name] = key
 	}
 
 	s.sizeHosts()

@@ -53,6 +53,7 @@ func TestScripts(t *testing.T) {
 			"cpreport": cmdCopyReport,
 			"cprun":    cmdCopyRun,
 			"sleep":    cmdSleep,
+			"pyvmomi":  cmdPyVmomi,
 		},
 		RequireExplicitExec: true,
 	})
@@ -210,4 +211,28 @@ func installGovc() (string, error) {
 		return "", fmt.Errorf("go install govc@%s: %v\n%s", govcVersion, err, out)
 	}
 	return exe, nil
+}
+
+// cmdPyVmomi runs a Python script with pyVmomi, a second vSphere client
+// besides govc and a strict parser: pyvmomi SCRIPT [ARG...]. The Python
+// is DRPLAN_PYTHON, else /usr/bin/python3 (Debian's python3-pyvmomi
+// installs there; make test installs it).
+func cmdPyVmomi(s *ts.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		s.Fatalf("usage: pyvmomi SCRIPT [ARG...]")
+	}
+	py := os.Getenv("DRPLAN_PYTHON")
+	if py == "" {
+		py = "/usr/bin/python3"
+	}
+	if err := exec.Command(py, "-c", "import pyVmomi").Run(); err != nil {
+		s.Fatalf("%s cannot import pyVmomi (%v): install Debian's python3-pyvmomi (apt-get install -y python3-pyvmomi; make test does), or set DRPLAN_PYTHON to a Python that has it", py, err)
+	}
+	err := s.Exec(py, append([]string{"-W", "ignore"}, args...)...)
+	if neg && err == nil {
+		s.Fatalf("unexpected success of %s", args[0])
+	}
+	if !neg && err != nil {
+		s.Fatalf("%s: %v", strings.Join(args, " "), err)
+	}
 }

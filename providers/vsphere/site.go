@@ -240,8 +240,21 @@ func (s *site) setFields(fields map[string]int32) {
 	s.mu.Unlock()
 }
 
-// fieldKey returns the key of a custom attribute, adding it (for every
-// object type) when vCenter does not have it yet.
+// FieldObjectType is the managed object type a drplan custom attribute is
+// defined for: VirtualMachine for those only VMs carry, Folder for the
+// locks, "" (every type) for drplan.run, which marks VMs and folders.
+func FieldObjectType(name string) string {
+	switch name {
+	case FieldReplica, FieldPoints, FieldPromoted, FieldSuspended, FieldOrigin:
+		return "VirtualMachine"
+	case FieldLock:
+		return "Folder"
+	}
+	return ""
+}
+
+// fieldKey returns the key of a custom attribute, adding it (for the
+// object type FieldObjectType names) when vCenter does not have it yet.
 func (s *site) fieldKey(ctx context.Context, name string) (int32, error) {
 	fields, err := s.fieldKeys(ctx)
 	if err != nil {
@@ -251,7 +264,7 @@ func (s *site) fieldKey(ctx context.Context, name string) (int32, error) {
 		return k, nil
 	}
 	m := object.NewCustomFieldsManager(s.vc)
-	def, err := m.Add(ctx, name, "", nil, nil)
+	def, err := m.Add(ctx, name, FieldObjectType(name), nil, nil)
 	if err != nil {
 		if !isFault(err, &types.DuplicateName{}) {
 			return 0, err
