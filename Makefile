@@ -23,6 +23,9 @@ test: chromium pyvmomi ## run every test: unit, fixtures, golden files, CLI scri
 drill-offline: build ## drill every example with no network but loopback (unshare -n)
 	@if ! unshare -n true 2>/dev/null; then \
 	  echo "drill-offline: SKIPPED: unshare -n is not permitted here (it needs root or unprivileged user namespaces)"; exit 0; fi; \
+	if ! command -v ip >/dev/null; then \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; \
+	  else echo "drill-offline: needs ip (Debian's iproute2) to bring loopback up: sudo apt-get install -y iproute2"; exit 1; fi; fi; \
 	home=$$(mktemp -d); trap 'rm -rf "$$home"' EXIT; fail=0; \
 	for ex in webshop branches erp faults; do \
 	  args=""; want=0; \
