@@ -161,7 +161,6 @@ type loader struct {
 	marks bool
 	// funcsOnly evaluates expressions that refer to nothing.
 	funcsOnly *hcl.EvalContext
-	ctx       *hcl.EvalContext // nil when vals changed since it was built
 	// incomplete marks groups whose VM list, and plans whose group list,
 	// did not decode: checks that need them stay quiet rather than mislead.
 	incomplete map[string]bool
