@@ -31,7 +31,16 @@ func (e *FileError) Error() string {
 	if e.What != "" {
 		return fmt.Sprintf("%s is %s, not a regular file", e.Path, e.What)
 	}
-	return fmt.Sprintf("%s is larger than %s (%s)", e.Path, sizeText(MaxFileSize), sizeText(e.Size))
+	return fmt.Sprintf("%s is %s, larger than %s", e.Path, e.sizeText(), sizeText(MaxFileSize))
+}
+
+// sizeText is the size of a file too large: exact when Stat gave it, "over
+// 16 MiB" when the file grew past the limit while it was read.
+func (e *FileError) sizeText() string {
+	if e.Size <= MaxFileSize+1 {
+		return "over " + sizeText(MaxFileSize)
+	}
+	return sizeText(e.Size)
 }
 
 // TooLarge reports whether the file was refused for its size.

@@ -114,7 +114,7 @@ func fileFunc(dir string) function.Function {
 			var fe *FileError
 			switch {
 			case errors.As(err, &fe) && fe.TooLarge():
-				return cty.UnknownVal(cty.String), fmt.Errorf("%s is %s; file() reads files of at most %s", args[0].AsString(), sizeText(fe.Size), sizeText(MaxFileSize))
+				return cty.UnknownVal(cty.String), fmt.Errorf("%s is %s; file() reads files of at most %s", args[0].AsString(), fe.sizeText(), sizeText(MaxFileSize))
 			case errors.As(err, &fe):
 				return cty.UnknownVal(cty.String), fmt.Errorf("%s is %s; file() reads only regular files (a symbolic link to one is fine)", args[0].AsString(), fe.What)
 			case err != nil:

@@ -110,7 +110,7 @@ func planFileDiag(name string, err error) *hcl.Diagnostic {
 	case errors.As(err, &fe) && fe.TooLarge():
 		d.Summary = "Plan file too large"
 		d.Detail = fmt.Sprintf("%s is %s; a plan file may be at most %s. Split it into several *%s files in the same directory.",
-			name, sizeText(fe.Size), sizeText(MaxFileSize), HCLSuffix)
+			name, fe.sizeText(), sizeText(MaxFileSize), HCLSuffix)
 	case errors.As(err, &fe):
 		d.Summary = "Plan file is not a regular file"
 		d.Detail = fmt.Sprintf("%s is %s, not a regular file, so drplan does not read it. Plan files must be regular files (a symbolic link to one is fine): replace it with a regular file, or rename it so that its name does not end in %s or %s.",
