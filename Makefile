@@ -7,7 +7,7 @@ BIN                 := $(CURDIR)/bin
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME            ?= 60s
 
-.PHONY: build test drill-offline chromium pyvmomi lint fuzz bench bench-drill soak clean
+.PHONY: build test drill-offline chromium pyvmomi lint fuzz bench bench-validate bench-drill soak clean
 
 build: ## build bin/drplan
 	$(GO) build -o $(BIN)/drplan ./cmd/drplan
@@ -80,6 +80,11 @@ fuzz: ## fuzz the plan loader, then the compiler (load + compile for every mode)
 bench: ## validate a 10,000-VM plan vs raw parsing and terraform validate; build 1,000- and 5,000-VM worlds
 	$(GO) run ./internal/tools/bench
 	$(GO) test ./simulate -run '^$$' -bench World -benchtime 1x
+
+BENCH_RUNS ?= 3
+
+bench-validate: ## time drplan validate and its peak RSS on generated 10,000- and 100,000-VM plans
+	$(GO) run ./internal/tools/bench -validate 10000,100000 -runs $(BENCH_RUNS)
 
 bench-drill: ## drill 1,000 simulated VMs (DRPLAN_BENCH_VMS=5000 for more): calls, CPU and memory per VM, makespan vs estimate, drill vs a raw govmomi loop
 	DRPLAN_BENCH_VMS=$${DRPLAN_BENCH_VMS:-1000} $(GO) test ./runner -run '^$$' -bench Drill -benchtime 1x -timeout 30m

@@ -293,6 +293,7 @@ func (b *builder) checkNetworks() {
 		return
 	}
 	unmapped := map[string][]string{}
+	seen := map[[2]string]bool{} // network, VM: a set, not a search of the list per VM
 	for _, t := range b.rp.Tiers {
 		for _, vm := range t.VMs {
 			g := b.groupOf[vm]
@@ -300,7 +301,8 @@ func (b *builder) checkNetworks() {
 				continue
 			}
 			for _, n := range b.nicNetworks(g, vm) {
-				if b.mapping(n) == "" && !slices.Contains(unmapped[n], vm) {
+				if b.mapping(n) == "" && !seen[[2]string{n, vm}] {
+					seen[[2]string{n, vm}] = true
 					unmapped[n] = append(unmapped[n], vm)
 				}
 			}

@@ -1,7 +1,6 @@
 package compiler
 
 import (
-	"slices"
 	"time"
 
 	"github.com/drplan/drplan/inventory"
@@ -87,9 +86,11 @@ func Protection(p *plans.Plan, inv *inventory.Snapshot, opts Options) []GroupSta
 		if g.Replication != nil {
 			gs.Method, gs.RPO = string(g.Replication.Method), g.Replication.RPO
 		}
+		unprotected := map[string]bool{}
 		for _, sel := range g.Selectors {
 			for _, vm := range b.unprotected(g, sel) {
-				if !slices.Contains(gs.Unprotected, vm) {
+				if !unprotected[vm] {
+					unprotected[vm] = true
 					gs.Unprotected = append(gs.Unprotected, vm)
 				}
 			}

@@ -21,9 +21,6 @@ type scope struct {
 	plan  string
 	tiers map[string]hcl.Range
 	steps map[string]hcl.Range
-
-	ctx    *hcl.EvalContext // cached child of parent
-	parent *hcl.EvalContext
 }
 
 // referable lists the kinds an expression may refer to.
@@ -126,38 +123,45 @@ func (l *loader) checkTraversal(t hcl.Traversal, sc *scope) bool {
 	return l.checkRef(addrs.Ref{Kind: kind, Name: attr.Name}, sc, nameRng)
 }
 
-// context returns the evaluation context for sc, rebuilding the root
-// context if values changed.
-func (l *loader) context(sc *scope) *hcl.EvalContext {
-	if l.ctx == nil {
-		vars := map[string]cty.Value{}
-		for _, k := range []addrs.Kind{addrs.Variable, addrs.Local, addrs.Site, addrs.ProtectionGroup} {
-			vars[string(k)] = cty.ObjectVal(l.vals[k])
+// context returns the evaluation context for expr in sc: for each object
+// expr refers to (checked by checkRefs), its value, under its kind. Only
+// the objects referred to are in it, so that building it costs as much as
+// the expression's references, not the plan's size: a context of every
+// site, group and local, rebuilt whenever one of them got its value, made
+// evaluating n symbols in order take n² time.
+func (l *loader) context(expr hcl.Expression, sc *scope) *hcl.EvalContext {
+	objs := map[addrs.Kind]map[string]cty.Value{}
+	for _, t := range expr.Variables() {
+		kind := addrs.Kind(t.RootName())
+		name := t[1].(hcl.TraverseAttr).Name // checkRefs made sure
+		m := objs[kind]
+		if m == nil {
+			m = map[string]cty.Value{}
+			objs[kind] = m
 		}
-		l.ctx = &hcl.EvalContext{Variables: vars, Functions: l.funcs}
-	}
-	if sc == nil {
-		return l.ctx
-	}
-	if sc.ctx == nil || sc.parent != l.ctx {
-		sc.parent = l.ctx
-		sc.ctx = l.ctx.NewChild()
-		sc.ctx.Variables = map[string]cty.Value{
-			string(addrs.Tier): nameObjects(sc.tiers),
-			string(addrs.Step): nameObjects(sc.steps),
+		if _, done := m[name]; done {
+			continue
+		}
+		switch kind {
+		case addrs.Tier, addrs.Step:
+			m[name] = nameObject(name)
+		default:
+			if v, ok := l.vals[kind][name]; ok {
+				m[name] = v
+			}
 		}
 	}
-	return sc.ctx
+	vars := make(map[string]cty.Value, len(objs))
+	for kind, m := range objs {
+		vars[string(kind)] = cty.ObjectVal(m)
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: l.funcs}
 }
 
-// nameObjects makes the value of tier.NAME or step.NAME: an object with
-// its name.
-func nameObjects(names map[string]hcl.Range) cty.Value {
-	m := make(map[string]cty.Value, len(names))
-	for n := range names {
-		m[n] = cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(n)})
-	}
-	return cty.ObjectVal(m)
+// nameObject is the value of tier.NAME or step.NAME: an object with its
+// name.
+func nameObject(name string) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name)})
 }
 
 func (l *loader) setVal(kind addrs.Kind, name string, v cty.Value) {
@@ -165,7 +169,6 @@ func (l *loader) setVal(kind addrs.Kind, name string, v cty.Value) {
 		l.vals[kind] = map[string]cty.Value{}
 	}
 	l.vals[kind][name] = v
-	l.ctx = nil
 }
 
 // eval checks the references of expr and evaluates it. ok is false when
@@ -180,7 +183,7 @@ func (l *loader) eval(expr hcl.Expression, sc *scope) (cty.Value, bool) {
 		if !l.checkRefs(expr, sc) {
 			return cty.DynamicVal, false
 		}
-		ctx = l.context(sc)
+		ctx = l.context(expr, sc)
 	}
 	v, diags := expr.Value(ctx)
 	l.diags = append(l.diags, diags...)

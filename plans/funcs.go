@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -97,7 +98,9 @@ var envFunc = function.New(&function.Spec{
 	},
 })
 
-// fileFunc reads a file relative to the plan directory.
+// fileFunc reads a file relative to the plan directory: a regular file (or
+// a symbolic link to one) of at most MaxFileSize bytes. Anything else is an
+// error at the call.
 func fileFunc(dir string) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "path", Type: cty.String}},
@@ -107,8 +110,14 @@ func fileFunc(dir string) function.Function {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(dir, p)
 			}
-			b, err := os.ReadFile(p)
-			if err != nil {
+			b, err := ReadFile(p)
+			var fe *FileError
+			switch {
+			case errors.As(err, &fe) && fe.TooLarge():
+				return cty.UnknownVal(cty.String), fmt.Errorf("%s is %s; file() reads files of at most %s", args[0].AsString(), fe.sizeText(), sizeText(MaxFileSize))
+			case errors.As(err, &fe):
+				return cty.UnknownVal(cty.String), fmt.Errorf("%s is %s; file() reads only regular files (a symbolic link to one is fine)", args[0].AsString(), fe.What)
+			case err != nil:
 				return cty.UnknownVal(cty.String), fmt.Errorf("cannot read %s: %v", args[0].AsString(), unwrapPathErr(err))
 			}
 			return cty.StringVal(string(b)), nil

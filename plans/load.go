@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,7 +48,9 @@ func IsPlanFile(name string) bool {
 	return strings.HasSuffix(name, HCLSuffix) || strings.HasSuffix(name, JSONSuffix)
 }
 
-// PlanFiles lists the plan files of dir, sorted.
+// PlanFiles lists the plan files of dir, sorted: every entry with a plan
+// file name. Entries that are not regular files (a directory, a FIFO, a
+// link to a device) are listed too, for Load to report.
 func PlanFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -55,7 +58,7 @@ func PlanFiles(dir string) ([]string, error) {
 	}
 	var files []string
 	for _, e := range entries {
-		if !e.IsDir() && IsPlanFile(e.Name()) {
+		if IsPlanFile(e.Name()) {
 			files = append(files, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -80,17 +83,43 @@ func Load(dir string, opts LoadOptions) (*Plan, hcl.Diagnostics) {
 		}}
 	}
 	sources := make(map[string][]byte, len(files))
+	var diags hcl.Diagnostics
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := ReadFile(f)
 		if err != nil {
-			return &Plan{Dir: dir, Files: map[string]*hcl.File{}}, hcl.Diagnostics{{
-				Severity: hcl.DiagError, Summary: "Plan file not readable",
-				Detail: fmt.Sprintf("Cannot read %s: %v.", f, unwrapPathErr(err)),
-			}}
+			diags = append(diags, planFileDiag(f, err))
+			continue
 		}
 		sources[f] = b
 	}
+	if diags.HasErrors() {
+		// Without one of its files the plan would only yield misleading
+		// errors about what that file declares.
+		return &Plan{Dir: dir, Files: map[string]*hcl.File{}}, diags
+	}
 	return LoadSources(dir, sources, opts)
+}
+
+// planFileDiag is the diagnostic for a plan file that could not be read,
+// at the file: what it is and how to fix it.
+func planFileDiag(name string, err error) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Subject: &hcl.Range{Filename: name,
+		Start: hcl.InitialPos, End: hcl.InitialPos}}
+	var fe *FileError
+	switch {
+	case errors.As(err, &fe) && fe.TooLarge():
+		d.Summary = "Plan file too large"
+		d.Detail = fmt.Sprintf("%s is %s; a plan file may be at most %s. Split it into several *%s files in the same directory.",
+			name, fe.sizeText(), sizeText(MaxFileSize), HCLSuffix)
+	case errors.As(err, &fe):
+		d.Summary = "Plan file is not a regular file"
+		d.Detail = fmt.Sprintf("%s is %s, not a regular file, so drplan does not read it. Plan files must be regular files (a symbolic link to one is fine): replace it with a regular file, or rename it so that its name does not end in %s or %s.",
+			name, fe.What, HCLSuffix, JSONSuffix)
+	default:
+		d.Summary = "Plan file not readable"
+		d.Detail = fmt.Sprintf("Cannot read %s: %v.", name, unwrapPathErr(err))
+	}
+	return d
 }
 
 // LoadSources decodes and checks a plan given as file names and contents.
@@ -133,7 +162,6 @@ type loader struct {
 	marks bool
 	// funcsOnly evaluates expressions that refer to nothing.
 	funcsOnly *hcl.EvalContext
-	ctx       *hcl.EvalContext // nil when vals changed since it was built
 	// incomplete marks groups whose VM list, and plans whose group list,
 	// did not decode: checks that need them stay quiet rather than mislead.
 	incomplete map[string]bool

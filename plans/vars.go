@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -243,7 +244,12 @@ func (l *loader) convertVar(d *variableDecl, val cty.Value, rng hcl.Range, from 
 // applyVarFile reads a -var-file: an HCL (or, for .json, HCL JSON) file of
 // NAME = VALUE attributes.
 func (l *loader) applyVarFile(decls map[string]*variableDecl, path string) {
-	src, err := os.ReadFile(path)
+	src, err := ReadFile(path)
+	var fe *FileError
+	if errors.As(err, &fe) {
+		l.errorf(hcl.Range{}, "Variable file not readable", "Cannot read the -var-file: %v. Give a regular file of at most %s.", err, sizeText(MaxFileSize))
+		return
+	}
 	if err != nil {
 		l.errorf(hcl.Range{}, "Variable file not readable", "Cannot read the -var-file %s: %v. Check the path.", path, unwrapPathErr(err))
 		return

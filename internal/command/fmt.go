@@ -62,7 +62,7 @@ func runFmt(c *cli, args []string) int {
 	}
 	changed, failed := false, false
 	for _, name := range files {
-		src, err := os.ReadFile(name)
+		src, err := plans.ReadFile(name) // regular files of at most plans.MaxFileSize
 		if err != nil {
 			fmt.Fprintf(c.stderr, "drplan fmt: cannot read %s: %v\n", name, err)
 			failed = true

@@ -61,3 +61,44 @@ func TestRedactedSnippets(t *testing.T) {
 		t.Errorf("counts: %+v", doc)
 	}
 }
+
+// TestLongValueShortened: a 100,000-character value is shown shortened in
+// the source line, its underline and the message, in text and in JSON.
+func TestLongValueShortened(t *testing.T) {
+	v := strings.Repeat("x", 100_000)
+	src := []byte("site \"east\" {\n  rpo = \"" + v + "\"\n}\n")
+	files := map[string]*hcl.File{"a.drplan.hcl": {Bytes: src}}
+	start := strings.Index(string(src), `"x`)
+	end := start + len(v) + 2
+	rng := hcl.Range{Filename: "a.drplan.hcl",
+		Start: hcl.Pos{Line: 2, Column: 9, Byte: start}, End: hcl.Pos{Line: 2, Column: 9 + len(v) + 2, Byte: end}}
+	diags := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid duration",
+		Detail: "Attribute \"rpo\":\n\"" + v + "\"\nis not a duration.", Subject: &rng}}
+	var b bytes.Buffer
+	if err := (Text{Files: files}).Write(&b, diags); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	unwrapped := strings.ReplaceAll(out, "\n│ ", " ")
+	if len(out) > 3000 || strings.Count(unwrapped, "…(100002 characters)…") != 1 || strings.Count(unwrapped, "…(100000 characters)…") != 1 {
+		t.Fatalf("text output of %d bytes:\n%s", len(out), out)
+	}
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "rpo = ") {
+			code, carets := l, lines[i+1]
+			at := strings.Index(code, `"xxx`)
+			if strings.Index(carets, "^") != at || strings.Count(carets, "^") != len([]rune(code[at:])) {
+				t.Errorf("underline does not sit under the shortened value:\n%s\n%s", code, carets)
+			}
+		}
+	}
+	doc := NewDocument(files, diags, nil)
+	d := doc.Diagnostics[0]
+	if len(d.Detail) > 500 || len(d.Snippet.Code) > 500 || !strings.Contains(d.Detail, "…(100000 characters)…") {
+		t.Fatalf("json: detail %d bytes, code %d bytes", len(d.Detail), len(d.Snippet.Code))
+	}
+	if hl := d.Snippet.Code[d.Snippet.HighlightStartOffset:d.Snippet.HighlightEndOffset]; !strings.HasPrefix(hl, `"xxx`) || !strings.HasSuffix(hl, `xxx"`) {
+		t.Errorf("json highlight %q", hl)
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcled"
+
+	"github.com/drplan/drplan/internal/words"
 )
 
 // FormatVersion is the version of the JSON validate document.
@@ -73,7 +76,7 @@ func NewDocument(files map[string]*hcl.File, diags hcl.Diagnostics, redact func(
 
 // NewDiagnostic converts one diagnostic.
 func NewDiagnostic(files map[string]*hcl.File, d *hcl.Diagnostic, redact func(string) string) Diagnostic {
-	out := Diagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+	out := Diagnostic{Severity: "error", Summary: words.ShortenValues(d.Summary), Detail: words.ShortenValues(d.Detail)}
 	if d.Severity == hcl.DiagWarning {
 		out.Severity = "warning"
 	}
@@ -118,6 +121,16 @@ func snippet(f *hcl.File, r hcl.Range) *Snippet {
 		HighlightStartOffset: r.Start.Byte - start,
 		HighlightEndOffset:   r.End.Byte - start,
 		Values:               []any{},
+	}
+	if utf8.RuneCountInString(s.Code) > words.MaxValueLen {
+		// Offsets are in bytes: clip in characters, then convert back.
+		code := s.Code
+		hs, he := min(s.HighlightStartOffset, len(code)), min(s.HighlightEndOffset, len(code))
+		c := ClipLine(code, utf8.RuneCountInString(code[:hs])+1, utf8.RuneCountInString(code[:he])+1)
+		r := []rune(c.Text)
+		s.Code = c.Text
+		s.HighlightStartOffset = len(string(r[:c.From-1]))
+		s.HighlightEndOffset = len(string(r[:c.To-1]))
 	}
 	if c := hcled.ContextString(f, r.Start.Byte); c != "" {
 		s.Context = &c

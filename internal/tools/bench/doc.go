@@ -20,4 +20,9 @@
 // module with `make bench` or:
 //
 //	go run ./internal/tools/bench [-vms N] [-runs N] [-keep]
+//
+// With -validate 10000,100000 (make bench-validate) it only generates a plan
+// of each size, times `drplan validate` on it and reports its peak RSS,
+// against the targets: 100,000 VMs validate in at most 5s, and validate of
+// 10,000 VMs peaks at no more than 150 MB.
 package main

@@ -47,8 +47,15 @@ func main() {
 	vms := flag.Int("vms", 10000, "number of VMs in the generated plan")
 	runs := flag.Int("runs", 5, "measured runs of each command (terraform: at most 3 when one run takes over 5s)")
 	keep := flag.Bool("keep", false, "keep the generated directories and print where they are")
+	validate := flag.String("validate", "", "only time `drplan validate` and its peak RSS on generated plans of these comma-separated VM counts (make bench-validate)")
 	flag.Parse()
-	if err := run(os.Stdout, *vms, *runs, *keep); err != nil {
+	var err error
+	if *validate != "" {
+		err = runValidate(os.Stdout, *validate, *runs, *keep)
+	} else {
+		err = run(os.Stdout, *vms, *runs, *keep)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
