@@ -171,9 +171,14 @@ type Site interface {
 	PowerOn(ctx context.Context, vm VM) error
 	// PowerOff powers the VM off; a VM already off is not an error.
 	PowerOff(ctx context.Context, vm VM) error
-	// WaitReady waits, for all of vms together, until each is ready or
-	// timeout has passed, and returns one Readiness per VM in order.
-	WaitReady(ctx context.Context, vms []VM, waitFor WaitFor, timeout time.Duration) []Readiness
+	// WaitReady waits, for all of vms together (one wait for the batch,
+	// not one per VM), until each is ready or timeout has passed, and
+	// returns one Readiness per VM in order. It tells each VM's outcome
+	// to report (when not nil) as soon as it is known, with the VM's
+	// index in vms: a VM that is up is reported at its own boot time,
+	// not when the slowest of the batch is done. report is called once
+	// per VM, before WaitReady returns, and must not block.
+	WaitReady(ctx context.Context, vms []VM, waitFor WaitFor, timeout time.Duration, report func(i int, r Readiness)) []Readiness
 	// Destroy deletes the VM; a VM already gone is not an error.
 	Destroy(ctx context.Context, vm VM) error
 	// Marked lists every VM and folder the run created that still exists.

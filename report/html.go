@@ -23,10 +23,12 @@ var htmlSource string
 var htmlCSS string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"secs": FormatSeconds,
-	"n":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
-	"wall": func(f float64) string { return fmt.Sprintf("%.1fs", f) },
-	"took": stepTook,
+	"secs":        FormatSeconds,
+	"tierStarted": TierStarted,
+	"tierDone":    TierDoneAt,
+	"n":           func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+	"wall":        func(f float64) string { return fmt.Sprintf("%.1fs", f) },
+	"took":        stepTook,
 	"utc": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

@@ -40,11 +40,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.RTO.Tiers) > 0 {
 		m.f("\n## Tiers\n\n| tier | VMs | started | all up |\n| --- | --- | --- | --- |\n")
 		for _, t := range r.RTO.Tiers {
-			done := "not done"
-			if t.DoneSeconds > 0 {
-				done = FormatSeconds(t.DoneSeconds)
-			}
-			m.f("| %s | %d | %s | %s |\n", mdText(t.Tier), t.VMs, FormatSeconds(t.StartSeconds), done)
+			started, done := TierStarted(t), TierDoneAt(t)
+			m.f("| %s | %d | %s | %s |\n", mdText(t.Tier), t.VMs, started, done)
 		}
 	}
 
@@ -215,4 +212,26 @@ func (m *mdWriter) f(format string, args ...any) {
 	if m.err == nil {
 		_, m.err = fmt.Fprintf(m.w, format, args...)
 	}
+}
+
+// TierStarted is when the tier started, for people: "not started" for a
+// tier that never did.
+func TierStarted(t Tier) string {
+	if !t.Started() {
+		return "not started"
+	}
+	return FormatSeconds(t.StartSeconds)
+}
+
+// TierDoneAt is when all the tier's VMs were up, for people: "not done"
+// for a tier that started and never finished, "—" for one that never
+// started.
+func TierDoneAt(t Tier) string {
+	switch {
+	case t.Done():
+		return FormatSeconds(t.DoneSeconds)
+	case t.Started():
+		return "not done"
+	}
+	return "—"
 }

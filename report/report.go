@@ -60,13 +60,30 @@ type RTO struct {
 	Tiers           []Tier  `json:"tiers"`
 }
 
-// Tier is when a tier's VMs were all up, in plan seconds from the start.
+// Tier is when a tier started and when its VMs were all up, in plan
+// seconds from the start. Status says whether it got that far: a tier
+// that never started has neither figure, one that never finished has no
+// done_seconds.
 type Tier struct {
 	Tier         string  `json:"tier"`
-	StartSeconds float64 `json:"start_seconds"`
-	DoneSeconds  float64 `json:"done_seconds"`
+	Status       string  `json:"status"` // done, not_done, not_started
+	StartSeconds float64 `json:"start_seconds,omitempty"`
+	DoneSeconds  float64 `json:"done_seconds,omitempty"`
 	VMs          int     `json:"vms"`
 }
+
+// Tier statuses.
+const (
+	TierDone       = "done"
+	TierNotDone    = "not_done"    // started, not all its VMs up
+	TierNotStarted = "not_started" // never started
+)
+
+// Started reports whether the tier started.
+func (t Tier) Started() bool { return t.Status == TierDone || t.Status == TierNotDone }
+
+// Done reports whether all the tier's VMs were up.
+func (t Tier) Done() bool { return t.Status == TierDone }
 
 // RPO is a group's achieved recovery point.
 type RPO struct {
@@ -323,12 +340,12 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 		r.RTO.AchievedSeconds = toPlan(last.Sub(start).Seconds())
 	}
 	for _, t := range p.Estimate.Tiers {
-		tr := Tier{Tier: t.Tier, VMs: t.VMs}
+		tr := Tier{Tier: t.Tier, VMs: t.VMs, Status: TierNotStarted}
 		if e, ok := ends["tier."+t.Tier+"/start"]; ok {
-			tr.StartSeconds = toPlan(e.Sub(start).Seconds())
+			tr.StartSeconds, tr.Status = toPlan(e.Sub(start).Seconds()), TierNotDone
 		}
 		if e, ok := ends["tier."+t.Tier+"/done"]; ok {
-			tr.DoneSeconds = toPlan(e.Sub(start).Seconds())
+			tr.DoneSeconds, tr.Status = toPlan(e.Sub(start).Seconds()), TierDone
 		}
 		r.RTO.Tiers = append(r.RTO.Tiers, tr)
 	}
@@ -453,6 +470,18 @@ func (r *Report) fillNil() {
 	}
 	if r.Runs == nil {
 		r.Runs = []RunSummary{}
+	}
+	// A report written before tiers had a status: its figures say.
+	for i, t := range r.RTO.Tiers {
+		switch {
+		case t.Status != "":
+		case t.DoneSeconds > 0:
+			r.RTO.Tiers[i].Status = TierDone
+		case t.StartSeconds > 0:
+			r.RTO.Tiers[i].Status = TierNotDone
+		default:
+			r.RTO.Tiers[i].Status = TierNotStarted
+		}
 	}
 }
 

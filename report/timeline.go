@@ -251,7 +251,7 @@ func (r *Report) timeline() *timeline {
 		b.band.H = y - b.band.Y
 		if b.band.Tier != "" {
 			for _, t := range r.RTO.Tiers {
-				if t.Tier == b.band.Tier && t.DoneSeconds > 0 {
+				if t.Tier == b.band.Tier && t.Done() {
 					b.band.SpanX, b.band.SpanW = x(t.StartSeconds), max((t.DoneSeconds-t.StartSeconds)/maxT*tlChartW, 1)
 				}
 			}

@@ -113,7 +113,7 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 	case steps.Destroy:
 		return nil, site.Destroy(ctx, target)
 	case steps.WaitReady:
-		rd := r.batcher(site, providers.WaitFor(a.WaitFor), scale(r.prog, time.Duration(s.Timeout))).wait(ctx, target)
+		rd := r.batcher(site, providers.WaitFor(a.WaitFor), r.waitLeft(s)).wait(ctx, target)
 		if rd.Err != nil {
 			if r.prog.TimeScale > 0 {
 				return nil, fmt.Errorf("not ready within its %s timeout (plan time): %w", s.Timeout, rd.Err)
@@ -526,13 +526,46 @@ func (b *batcher) flushLocked(ctx context.Context) {
 		for i, w := range batch {
 			vms[i] = w.vm
 		}
-		res := b.site.WaitReady(ctx, vms, b.waitFor, b.timeout)
+		// Each VM's result goes to its step as soon as the provider knows
+		// it: a VM is ready at its own boot time, whatever its batch-mates
+		// do.
+		var mu sync.Mutex
+		sent := make([]bool, len(batch))
+		res := b.site.WaitReady(ctx, vms, b.waitFor, b.timeout, func(i int, rd providers.Readiness) {
+			mu.Lock()
+			defer mu.Unlock()
+			if i >= 0 && i < len(batch) && !sent[i] {
+				sent[i] = true
+				batch[i].done <- rd
+			}
+		})
+		mu.Lock()
+		defer mu.Unlock()
 		for i, w := range batch {
-			if i < len(res) {
+			switch {
+			case sent[i]:
+			case i < len(res):
 				w.done <- res[i]
-			} else {
+			default:
 				w.done <- providers.Readiness{VM: w.vm, Err: errors.New("no answer for this VM")}
 			}
 		}
 	}()
+}
+
+// waitLeft is how long a wait_ready step may still wait: its whole
+// timeout on its first attempt, and what is left of it on a retry after
+// an API error during the wait (cut to whole plan seconds, so that the
+// steps of a batch that failed together mostly wait together again).
+func (r *run) waitLeft(s *steps.Step) time.Duration {
+	timeout := scale(r.prog, time.Duration(s.Timeout))
+	res := r.results[r.index[s.Addr]]
+	if res.Attempts <= 1 || res.Start.IsZero() {
+		return timeout
+	}
+	left := timeout - time.Since(res.Start)
+	if unit := scale(r.prog, time.Second); unit > 0 {
+		left = left.Truncate(unit)
+	}
+	return max(left, 0)
 }

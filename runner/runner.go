@@ -439,6 +439,12 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 		}
 		res.Detail = detail
 		retry := (providers.Retryable(err) || isRetryableCustom(err)) && attempt <= s.Retries && ctx.Err() == nil
+		if s.Kind == steps.WaitReady && (errors.Is(err, context.DeadlineExceeded) || time.Since(res.Start) >= r.timeout(s)) {
+			// Retries are for API calls: a VM not ready within its
+			// timeout has failed, once. An API error during the wait is
+			// tried again only within what is left of the timeout.
+			retry = false
+		}
 		r.emit(Event{Type: EventStepFailed, Step: s.Addr, Attempt: attempt, Error: err.Error(), Retryable: retry, Detail: detail})
 		if !retry {
 			break

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +204,84 @@ func TestDrillHistory(t *testing.T) {
 	stdout.Reset()
 	if Run([]string{"plan", "-mode", "test", "--sim", dir}, &stdout, &stderr); !strings.Contains(stdout.String(), fmt.Sprintf("Boot times of %d VMs come from past runs against the simulated sites", len(rep.VMs))) {
 		t.Errorf("plan does not say where its boot times come from:\n%s", stdout.String())
+	}
+}
+
+// TestDrillBootFailureOneVM: in the webshop's app tier, shop-app-02
+// never boots. Its tier-mates are ready at their own boot time (90s),
+// not when 02 gives up; 02 fails once, after its 10m timeout, not
+// retried; the app tier never finishes and the web tier never starts,
+// and the summary and the report say so.
+func TestDrillBootFailureOneVM(t *testing.T) {
+	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"status": "ok"}`))
+	}))
+	defer health.Close()
+	dir := copyExample(t, "webshop")
+	simFile := filepath.Join(dir, "sim.drplan.hcl")
+	sim, err := os.ReadFile(simFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.TrimRight(string(sim), "\n")
+	body = strings.TrimSuffix(body, "}") + "\n  fault \"boot_failure\" {\n    vm = \"shop-app-02\"\n  }\n}\n"
+	if err := os.WriteFile(simFile, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, rep := drill(t, dir, "-var", "shop_url="+health.URL+"/health")
+	if code != ExitError || rep.Result != "failed" {
+		t.Fatalf("drill exit %d, result %s\n%s", code, rep.Result, out)
+	}
+	const boot, timeout = 90.0, 600.0 // the example's shop-app boot time and default startup timeout, plan seconds
+	waits := map[string]report.Step{}
+	for _, s := range rep.Steps {
+		if s.Run == "test" && s.Kind == "wait_ready" {
+			waits[s.VM] = s
+		}
+	}
+	bad := waits["shop-app-02"]
+	if bad.Status != "failed" || bad.Attempts != 1 || !strings.Contains(bad.Error, "not ready") {
+		t.Errorf("shop-app-02's wait: %s after %d attempts: %s; want failed once, not ready", bad.Status, bad.Attempts, bad.Error)
+	}
+	if bad.PlanSeconds < timeout || bad.PlanSeconds > 1.5*timeout {
+		t.Errorf("shop-app-02's wait failed after %s; want its %s timeout, once", report.FormatSeconds(bad.PlanSeconds), report.FormatSeconds(timeout))
+	}
+	vms := map[string]report.VM{}
+	for _, v := range rep.VMs {
+		vms[v.VM] = v
+	}
+	for _, name := range []string{"shop-app-01", "shop-app-03"} {
+		v, w := vms[name], waits[name]
+		if v.Status != "ready" || w.Status != "ok" || w.Attempts != 1 {
+			t.Errorf("%s: %s (%s), its wait %s after %d attempts", name, v.Status, v.Error, w.Status, w.Attempts)
+			continue
+		}
+		// Ready at its own boot time: its wait took about the boot time,
+		// and it was up long before shop-app-02's wait gave up.
+		if w.PlanSeconds > timeout/2 || v.ReadySeconds-bad.StartSeconds > timeout/2 || v.PlanSeconds < boot*0.8 {
+			t.Errorf("%s ready at %s, its wait took %s (boot time %s); shop-app-02's wait began at %s and failed at %s",
+				name, report.FormatSeconds(v.ReadySeconds), report.FormatSeconds(w.PlanSeconds), report.FormatSeconds(boot),
+				report.FormatSeconds(bad.StartSeconds), report.FormatSeconds(bad.EndSeconds))
+		}
+	}
+	status := map[string]string{}
+	for _, tr := range rep.RTO.Tiers {
+		status[tr.Tier] = tr.Status
+		if !tr.Done() && tr.DoneSeconds != 0 || !tr.Started() && tr.StartSeconds != 0 {
+			t.Errorf("tier %+v has a time it never reached", tr)
+		}
+	}
+	if status["db"] != report.TierDone || status["app"] != report.TierNotDone || status["web"] != report.TierNotStarted {
+		t.Errorf("tiers %v; want db done, app not done, web not started", status)
+	}
+	if !strings.Contains(out, "tiers: db ") || !strings.Contains(out, " app not done; web not started;") || strings.Contains(out, " 0s;") {
+		t.Errorf("the summary does not say which tiers did not finish:\n%s", out)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, ".drplan", "runs", rep.RunID, report.Markdown.File()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "| web | 2 | not started | — |") || !regexp.MustCompile(`\| app \| 3 \| \S+ \| not done \|`).Match(md) {
+		t.Errorf("report.md's tiers:\n%s", md)
 	}
 }

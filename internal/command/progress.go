@@ -124,7 +124,14 @@ func writeSummaryTo(w io.Writer, r *report.Report, took time.Duration) {
 	if len(r.RTO.Tiers) > 0 {
 		fmt.Fprintf(w, "  tiers:")
 		for _, t := range r.RTO.Tiers {
-			fmt.Fprintf(w, " %s %s;", t.Tier, secs(t.DoneSeconds))
+			switch {
+			case t.Done():
+				fmt.Fprintf(w, " %s %s;", t.Tier, secs(t.DoneSeconds))
+			case t.Started():
+				fmt.Fprintf(w, " %s not done;", t.Tier)
+			default:
+				fmt.Fprintf(w, " %s not started;", t.Tier)
+			}
 		}
 		fmt.Fprintln(w)
 	}

@@ -46,7 +46,8 @@
 // re-login), the view is made again with the tasks still pending; a
 // ListView reports what enters it as it is, so a task that finished
 // meanwhile, or before it was added, is seen at once. WaitReady follows a
-// whole batch of VMs with one property filter. Port group names, custom
+// whole batch of VMs with one property filter, and reports each VM as soon
+// as it is ready (or gone), not when the batch is done. Port group names, custom
 // attribute keys, folders the site made or found and the copies it made
 // are remembered, so a clone into an existing drill folder costs no
 // lookups, and neither do later calls that name a copy (or what Marked

@@ -216,7 +216,7 @@ func TestCustomizeAndWaitIP(t *testing.T) {
 	if err := site.PowerOn(ctx, vm); err != nil {
 		t.Errorf("second power-on: %v, want none", err)
 	}
-	r := site.WaitReady(ctx, []providers.VM{vm}, providers.WaitIP, 10*time.Second)
+	r := site.WaitReady(ctx, []providers.VM{vm}, providers.WaitIP, 10*time.Second, nil)
 	if len(r) != 1 || !r[0].Ready || r[0].Err != nil {
 		t.Fatalf("WaitReady: %+v", r)
 	}
@@ -265,7 +265,7 @@ func TestWaitReadyBatch(t *testing.T) {
 	}
 	// Path only, no Ref.
 	vms = append(vms, providers.VM{Site: "west", Path: "drills/batch/web-01"})
-	r := site.WaitReady(ctx, vms, providers.WaitHeartbeat, 10*time.Second)
+	r := site.WaitReady(ctx, vms, providers.WaitHeartbeat, 10*time.Second, nil)
 	if len(r) != len(vms) {
 		t.Fatalf("%d results for %d VMs", len(r), len(vms))
 	}
@@ -274,16 +274,16 @@ func TestWaitReadyBatch(t *testing.T) {
 			t.Errorf("result %d: %+v", i, x)
 		}
 	}
-	up := east.WaitReady(ctx, []providers.VM{{Site: "east", Path: "prod/web/web-01"}}, providers.WaitIP, time.Second)
+	up := east.WaitReady(ctx, []providers.VM{{Site: "east", Path: "prod/web/web-01"}}, providers.WaitIP, time.Second, nil)
 	if !up[0].Ready || up[0].IP == "" {
 		t.Errorf("running VM: %+v", up[0])
 	}
-	none := site.WaitReady(ctx, vms[:1], providers.WaitNone, time.Second)
+	none := site.WaitReady(ctx, vms[:1], providers.WaitNone, time.Second, nil)
 	if !none[0].Ready {
 		t.Errorf("WaitNone on a powered-on VM: %+v", none[0])
 	}
 	missing := site.WaitReady(ctx, []providers.VM{{Site: "west", Path: "drills/batch/nope"}, {Site: "west", Ref: "vm-99999"}, vms[0]},
-		providers.WaitNone, 500*time.Millisecond)
+		providers.WaitNone, 500*time.Millisecond, nil)
 	if missing[0].Ready || kindOf(missing[0].Err) != providers.Permanent || !strings.Contains(missing[0].Err.Error(), "no VM drills/batch/nope") {
 		t.Errorf("missing VM: %+v", missing[0])
 	}
@@ -311,8 +311,29 @@ func TestWaitReadyTimeout(t *testing.T) {
 		vms = append(vms, vm)
 	}
 	start := time.Now()
-	r := site.WaitReady(ctx, vms, providers.WaitHeartbeat, 1500*time.Millisecond)
+	var order []int
+	told := map[int]time.Time{}
+	r := site.WaitReady(ctx, vms, providers.WaitHeartbeat, 1500*time.Millisecond, func(i int, rd providers.Readiness) {
+		if _, twice := told[i]; twice {
+			t.Errorf("VM %d reported twice", i)
+		}
+		told[i] = time.Now()
+		order = append(order, i)
+		if rd.VM != vms[i] {
+			t.Errorf("report %d names %v", i, rd.VM)
+		}
+	})
 	took := time.Since(start)
+	// Each VM is reported as it is done: the two that boot before the one
+	// that times out, and before the deadline.
+	if len(order) != 3 || order[2] != 1 {
+		t.Errorf("reported in order %v, want web-01 and web-03 before web-02", order)
+	}
+	for _, i := range []int{0, 2} {
+		if at, ok := told[i]; !ok || !at.Before(start.Add(1500*time.Millisecond)) || r[i].At.After(at) {
+			t.Errorf("VM %d reported at %v, ready at %v, after the batch's deadline", i, at.Sub(start), r[i].At.Sub(start))
+		}
+	}
 	if took < 1400*time.Millisecond || took > 3*time.Second {
 		t.Errorf("WaitReady returned after %v, want about its 1.5s timeout", took)
 	}
@@ -330,14 +351,14 @@ func TestWaitReadyTimeout(t *testing.T) {
 	if !errors.Is(bad.Err, context.DeadlineExceeded) || !providers.Retryable(bad.Err) {
 		t.Errorf("error %v: want a Transient timeout", bad.Err)
 	}
-	r = site.WaitReady(ctx, vms[1:2], providers.WaitIP, 300*time.Millisecond)
+	r = site.WaitReady(ctx, vms[1:2], providers.WaitIP, 300*time.Millisecond, nil)
 	if r[0].Ready || !strings.Contains(r[0].Err.Error(), "no IP address after 300ms: tools not running") {
 		t.Errorf("WaitIP: %+v", r[0])
 	}
 	if err := site.PowerOff(ctx, vms[1]); err != nil {
 		t.Fatal(err)
 	}
-	r = site.WaitReady(ctx, vms[1:2], providers.WaitNone, 200*time.Millisecond)
+	r = site.WaitReady(ctx, vms[1:2], providers.WaitNone, 200*time.Millisecond, nil)
 	if r[0].Ready || !strings.Contains(r[0].Err.Error(), "no power-on after 200ms: the VM is poweredOff") {
 		t.Errorf("WaitNone on a powered-off VM: %+v", r[0])
 	}
@@ -575,7 +596,7 @@ simulation {
 		})
 	}
 	wg.Wait()
-	for _, r := range site.WaitReady(ctx, vms, providers.WaitHeartbeat, 10*time.Second) {
+	for _, r := range site.WaitReady(ctx, vms, providers.WaitHeartbeat, 10*time.Second, nil) {
 		if !r.Ready {
 			t.Errorf("%s: %v", r.VM, r.Err)
 		}

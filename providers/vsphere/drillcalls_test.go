@@ -89,7 +89,7 @@ func TestDrillCallsPerVM(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for _, r := range site.WaitReady(ctx, copies, providers.WaitHeartbeat, 10*time.Second) {
+	for _, r := range site.WaitReady(ctx, copies, providers.WaitHeartbeat, 10*time.Second, nil) {
 		if !r.Ready {
 			t.Errorf("%s: %v", r.VM, r.Err)
 		}

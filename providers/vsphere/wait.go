@@ -104,53 +104,59 @@ var waitProps = []string{"runtime.powerState", "guestHeartbeatStatus", "guest.to
 
 // WaitReady waits until every VM shows the signal or timeout has passed,
 // with one property filter over the whole batch: WaitForUpdatesEx calls
-// of at most five seconds each, a few calls however many VMs. A VM not
-// ready in time gets a Transient error that says what was last seen of it
-// and that is context.DeadlineExceeded for errors.Is.
-func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor providers.WaitFor, timeout time.Duration) []providers.Readiness {
+// of at most five seconds each, a few calls however many VMs. Each VM's
+// outcome goes to report as soon as it is known: a VM that is up at once,
+// not when the batch is done. A VM not ready in time gets a Transient
+// error that says what was last seen of it and that is
+// context.DeadlineExceeded for errors.Is.
+func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor providers.WaitFor, timeout time.Duration,
+	report func(int, providers.Readiness)) []providers.Readiness {
 	const op = "wait_ready"
 	out := make([]providers.Readiness, len(vms))
+	told := make([]bool, len(vms))
+	tell := func(i int) {
+		if !told[i] {
+			told[i] = true
+			if report != nil {
+				report(i, out[i])
+			}
+		}
+	}
 	deadline := time.Now().Add(timeout)
 	if waitFor == "" {
 		waitFor = providers.WaitNone
 	}
 	states := map[types.ManagedObjectReference]*readiness{}
-	refs := make([]types.ManagedObjectReference, len(vms))
+	of := map[types.ManagedObjectReference][]int{} // the VMs' indices, by reference
 	for i, vm := range vms {
 		out[i].VM = vm
 		switch waitFor {
 		case providers.WaitNone, providers.WaitHeartbeat, providers.WaitIP:
 		default:
 			out[i].Err = permanent(op, s.object(vm), "unknown readiness signal %q", waitFor)
+			tell(i)
 			continue
 		}
 		ref, err := s.refOf(ctx, op, vm)
 		if err != nil {
 			out[i].Err = err
+			tell(i)
 			continue
 		}
-		refs[i] = ref
+		of[ref] = append(of[ref], i)
 		if states[ref] == nil {
 			states[ref] = &readiness{}
 		}
 	}
-	var waitErr error
-	if len(states) > 0 {
-		waitErr = s.waitBatch(ctx, states, waitFor, deadline)
-	}
 	what := map[providers.WaitFor]string{providers.WaitNone: "power-on", providers.WaitHeartbeat: "heartbeat", providers.WaitIP: "IP address"}[waitFor]
-	for i, vm := range vms {
-		st := states[refs[i]]
-		if out[i].Err != nil || st == nil {
-			continue
-		}
+	// settle fills in the outcome of a VM that is done with, waitErr
+	// being the wait's own failure, if any.
+	settle := func(i int, st *readiness, waitErr error) {
 		out[i].IP = st.ip
-		if st.ready {
-			out[i].Ready, out[i].At = true, st.at
-			continue
-		}
-		obj := s.object(vm)
+		obj := s.object(vms[i])
 		switch {
+		case st.ready:
+			out[i].Ready, out[i].At = true, st.at
 		case st.gone:
 			out[i].Err = permanent(op, obj, "the VM does not exist")
 		case waitErr != nil:
@@ -159,17 +165,33 @@ func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor provid
 			out[i].Err = &providers.Error{Op: op, Object: obj, Kind: providers.Transient,
 				Err: &notReady{fmt.Sprintf("no %s after %s: %s", what, units.FormatDuration(timeout), st.seen(waitFor))}}
 		}
+		tell(i)
+	}
+	var waitErr error
+	if len(states) > 0 {
+		waitErr = s.waitBatch(ctx, states, waitFor, deadline, func(ref types.ManagedObjectReference, st *readiness) {
+			for _, i := range of[ref] {
+				settle(i, st, nil)
+			}
+		})
+	}
+	for ref, is := range of {
+		for _, i := range is {
+			if !told[i] {
+				settle(i, states[ref], waitErr)
+			}
+		}
 	}
 	return out
 }
 
 // waitBatch follows the VMs' readiness properties until all are ready or
-// the deadline passes; it returns an error only when the wait itself
-// failed. A VM that disappears is marked gone and the wait goes on
-// without it; a wait cut short by a new session (after a re-login) starts
-// again in the new one.
+// the deadline passes, telling done of each VM as soon as it is ready or
+// gone; it returns an error only when the wait itself failed. A VM that
+// disappears is marked gone and the wait goes on without it; a wait cut
+// short by a new session (after a re-login) starts again in the new one.
 func (s *site) waitBatch(ctx context.Context, states map[types.ManagedObjectReference]*readiness,
-	waitFor providers.WaitFor, deadline time.Time) error {
+	waitFor providers.WaitFor, deadline time.Time, done func(types.ManagedObjectReference, *readiness)) error {
 	pending := len(states)
 	onUpdates := func(updates []types.ObjectUpdate) bool {
 		now := time.Now()
@@ -188,9 +210,11 @@ func (s *site) waitBatch(ctx context.Context, states map[types.ManagedObjectRefe
 			if st.satisfies(waitFor) {
 				st.ready, st.at, st.done = true, now, true
 				pending--
+				done(u.Obj, st)
 			} else if st.gone {
 				st.done = true // nothing more to wait for
 				pending--
+				done(u.Obj, st)
 			}
 		}
 		return pending <= 0 || !now.Before(deadline)
@@ -206,6 +230,7 @@ func (s *site) waitBatch(ctx context.Context, states map[types.ManagedObjectRefe
 			if st := states[missing.Obj]; st != nil && !st.done {
 				st.gone, st.done = true, true
 				pending--
+				done(missing.Obj, st)
 				continue
 			}
 		}
