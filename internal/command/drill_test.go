@@ -213,10 +213,6 @@ func TestDrillHistory(t *testing.T) {
 // retried; the app tier never finishes and the web tier never starts,
 // and the summary and the report say so.
 func TestDrillBootFailureOneVM(t *testing.T) {
-	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"status": "ok"}`))
-	}))
-	defer health.Close()
 	dir := copyExample(t, "webshop")
 	simFile := filepath.Join(dir, "sim.drplan.hcl")
 	sim, err := os.ReadFile(simFile)
@@ -228,7 +224,7 @@ func TestDrillBootFailureOneVM(t *testing.T) {
 	if err := os.WriteFile(simFile, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, rep := drill(t, dir, "-var", "shop_url="+health.URL+"/health")
+	code, out, rep := drill(t, dir)
 	if code != ExitError || rep.Result != "failed" {
 		t.Fatalf("drill exit %d, result %s\n%s", code, rep.Result, out)
 	}
