@@ -1,6 +1,8 @@
 package command
 
 import (
+	"github.com/agext/levenshtein"
+
 	"golang.org/x/term"
 
 	"errors"
@@ -83,9 +85,24 @@ func Run(args []string, stdout, stderr io.Writer) (code int) {
 			return v.run(c, args[1:])
 		}
 	}
-	fmt.Fprintf(stderr, "drplan: unknown command %q.\n\n", name)
+	fmt.Fprintf(stderr, "drplan: unknown command %q.%s\n\n", name, suggestVerb(name))
 	c.usage(stderr)
 	return ExitError
+}
+
+// suggestVerb is " Did you mean \"VERB\"?" for the verb closest to a
+// mistyped one, or "".
+func suggestVerb(name string) string {
+	best, bestD := "", 3
+	for _, v := range verbs() {
+		if d := levenshtein.Distance(name, v.name, nil); d < bestD || d == bestD && best == "" && d <= len(name)/2 {
+			best, bestD = v.name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
 }
 
 func (c *cli) usage(w io.Writer) {
@@ -111,7 +128,7 @@ func (c *cli) help(args []string) int {
 				return v.run(c, []string{"--help"})
 			}
 		}
-		fmt.Fprintf(c.stderr, "drplan help: unknown command %q.\n\n", args[0])
+		fmt.Fprintf(c.stderr, "drplan help: unknown command %q.%s\n\n", args[0], suggestVerb(args[0]))
 	default:
 		fmt.Fprintf(c.stderr, "drplan help: unexpected %s.\nUsage: drplan help [COMMAND]\n\n", strings.Join(args, " "))
 	}
