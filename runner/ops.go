@@ -73,10 +73,19 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 				detail["addresses_recorded"] = strings.Join(a.Addresses, " ")
 			}
 		}
-		vm, err := site.Clone(ctx, providers.CloneRequest{
+		req := providers.CloneRequest{
 			Replica: providers.VM{Site: s.Site, Path: a.Source, Ref: replicaRef}, Point: point, Name: path.Base(target.Path),
 			Folder: r.expand(a.Folder), Networks: a.Networks, RunID: r.opts.Placeholder,
-		})
+		}
+		vm, err := site.Clone(ctx, req)
+		if err != nil && !point.IsZero() && r.agedOut(ctx, site, req.Replica, point) {
+			// A drill does not hold replication: the group's point left
+			// the replica's retention while the drill was copying. The copy
+			// takes the replica as it is, newer than the point, and says so.
+			req.Point = time.Time{}
+			detail["point_note"] = "the chosen point left the replica's retention before this copy; it holds the replica's state at the copy, newer than this point"
+			vm, err = site.Clone(ctx, req)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -241,6 +250,13 @@ func (r *run) point(ctx context.Context, site providers.Site, s *steps.Step) (ti
 		return time.Time{}, mine.Ref, detail, nil
 	}
 	return at, mine.Ref, detail, nil
+}
+
+// agedOut reports whether a replica no longer holds point but holds newer
+// ones: replication moved on and its retention dropped the point.
+func (r *run) agedOut(ctx context.Context, site providers.Site, replica providers.VM, point time.Time) bool {
+	pts, err := site.Points(ctx, []providers.VM{replica})
+	return err == nil && len(pts) == 1 && !pts[0].Has(point) && pts[0].Latest().After(point)
 }
 
 // groupPoints returns the record of a group's chosen points at a site.
