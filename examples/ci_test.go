@@ -3,9 +3,11 @@ package examples
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -62,6 +64,61 @@ func mapAt(t *testing.T, v any, path ...string) map[string]any {
 	return m
 }
 
+// pinnedVersion checks that DRPLAN_VERSION in vars pins a drplan that can
+// exist: a release tag, or the pseudo-version of a commit while there are no
+// releases; never latest, a branch, or the v0.1.0 that was never tagged.
+func pinnedVersion(t *testing.T, file string, vars map[string]any) string {
+	t.Helper()
+	v, _ := vars["DRPLAN_VERSION"].(string)
+	switch {
+	case v == "v0.1.0":
+		t.Errorf("%s: DRPLAN_VERSION is %s, a tag that does not exist", file, v)
+	case pseudoVersion.MatchString(v):
+		if _, err := time.Parse("20060102150405", pseudoVersion.FindStringSubmatch(v)[1]); err != nil {
+			t.Errorf("%s: DRPLAN_VERSION %s: bad commit time: %v", file, v, err)
+		}
+	case releaseTag.MatchString(v):
+	default:
+		t.Errorf("%s: DRPLAN_VERSION is %q; want a release tag or the pseudo-version of a commit (v0.0.0-YYYYMMDDhhmmss-COMMIT12)", file, v)
+	}
+	return v
+}
+
+var (
+	pseudoVersion = regexp.MustCompile(`^v0\.0\.0-(\d{14})-[0-9a-f]{12}$`)
+	releaseTag    = regexp.MustCompile(`^v\d+\.\d+\.\d+$`)
+)
+
+// installedOnce checks that exactly one of jobs runs go install, and that it
+// installs DRPLAN_VERSION. It returns that job's name.
+func installedOnce(t *testing.T, file string, jobs map[string]any) string {
+	t.Helper()
+	var installers []string
+	for name, job := range jobs {
+		if strings.Contains(script(job), "go install") {
+			installers = append(installers, name)
+		}
+	}
+	if len(installers) != 1 {
+		t.Errorf("%s: go install runs in %v; want one job that installs drplan for the others", file, installers)
+		return ""
+	}
+	s := script(jobs[installers[0]])
+	if !strings.Contains(s, "github.com/drplan/drplan/cmd/drplan@${DRPLAN_VERSION}") && !strings.Contains(s, "github.com/drplan/drplan/cmd/drplan@$DRPLAN_VERSION") {
+		t.Errorf("%s: the install job does not install DRPLAN_VERSION:\n%s", file, s)
+	}
+	return installers[0]
+}
+
+// TestCIVersionsAgree: both pipelines drill with the same drplan.
+func TestCIVersionsAgree(t *testing.T) {
+	gh := mapAt(t, ciFile(t, "drplan.yml"), "env")["DRPLAN_VERSION"]
+	gl := mapAt(t, ciFile(t, ".gitlab-ci.yml"), "variables")["DRPLAN_VERSION"]
+	if gh != gl {
+		t.Errorf("DRPLAN_VERSION is %v on GitHub, %v on GitLab", gh, gl)
+	}
+}
+
 // TestGitHubWorkflow: validate on push and pull request with annotations
 // from validate -json; a nightly drill on the simulator that publishes the
 // HTML and JUnit reports.
@@ -80,6 +137,37 @@ func TestGitHubWorkflow(t *testing.T) {
 	if s := script(validate); !strings.Contains(s, "drplan validate -json") || !strings.Contains(s, "::") || !strings.Contains(s, ".range.start.line") {
 		t.Errorf("validate does not annotate the diff from validate -json:\n%s", s)
 	}
+	pinnedVersion(t, "drplan.yml", mapAt(t, doc, "env"))
+	jobs := mapAt(t, doc, "jobs")
+	if name := installedOnce(t, "drplan.yml", jobs); name != "" {
+		// The Go caches: setup-go's, or actions/cache on the build and
+		// module caches keyed on the version.
+		cached := false
+		steps, _ := mapAt(t, jobs, name)["steps"].([]any)
+		for _, st := range steps {
+			st, _ := st.(map[string]any)
+			uses, _ := st["uses"].(string)
+			with, _ := st["with"].(map[string]any)
+			switch {
+			case strings.HasPrefix(uses, "actions/setup-go@") && with["cache"] == true:
+				cached = true
+			case strings.HasPrefix(uses, "actions/cache@"):
+				path, _ := with["path"].(string)
+				key, _ := with["key"].(string)
+				if strings.Contains(path, "go-build") && strings.Contains(path, "pkg/mod") && strings.Contains(key, "DRPLAN_VERSION") {
+					cached = true
+				}
+			}
+		}
+		if !cached {
+			t.Errorf("the %s job keeps no Go cache keyed on DRPLAN_VERSION", name)
+		}
+		for _, other := range []string{"validate", "drill"} {
+			if s := script(mapAt(t, jobs, other)); !strings.Contains(s, "actions/download-artifact") || !strings.Contains(script(mapAt(t, jobs, other)["needs"]), name) {
+				t.Errorf("the %s job does not take drplan from the %s job", other, name)
+			}
+		}
+	}
 	drill := mapAt(t, doc, "jobs", "drill")
 	s := script(drill)
 	for _, want := range []string{"drplan drill --sim", "actions/upload-artifact", "report.html", "report.junit.xml", "GITHUB_STEP_SUMMARY", "report.md"} {
@@ -97,9 +185,67 @@ func TestGitHubWorkflow(t *testing.T) {
 func TestGitLabPipeline(t *testing.T) {
 	doc := ciFile(t, ".gitlab-ci.yml")
 	stages, _ := doc["stages"].([]any)
-	if !slices.Equal(stages, []any{"validate", "drill"}) {
+	if !slices.Equal(stages, []any{"install", "validate", "drill"}) {
 		t.Errorf("stages %v", stages)
 	}
+	vars := mapAt(t, doc, "variables")
+	pinnedVersion(t, ".gitlab-ci.yml", vars)
+
+	// One pipeline per change: a merge request's, and a branch's only
+	// while it has none; schedules too.
+	rules := script(mapAt(t, doc, "workflow")["rules"])
+	for _, want := range []string{`$CI_PIPELINE_SOURCE == "merge_request_event"`, "$CI_OPEN_MERGE_REQUESTS", `"schedule"`, "$CI_DEFAULT_BRANCH", "never"} {
+		if !strings.Contains(rules, want) {
+			t.Errorf("workflow:rules lack %s:\n%s", want, rules)
+		}
+	}
+
+	jobs := map[string]any{}
+	for name, v := range doc {
+		if m, ok := v.(map[string]any); ok && m["stage"] != nil {
+			jobs[name] = m
+		}
+	}
+	if d, ok := doc["default"].(map[string]any); ok {
+		jobs["default"] = d
+	}
+	if name := installedOnce(t, ".gitlab-ci.yml", jobs); name != "" {
+		install := mapAt(t, jobs, name)
+		iv := map[string]any{}
+		for k, v := range vars {
+			iv[k] = v
+		}
+		if m, ok := install["variables"].(map[string]any); ok {
+			for k, v := range m {
+				iv[k] = v
+			}
+		}
+		for _, v := range []string{"GOPATH", "GOCACHE"} {
+			if p, _ := iv[v].(string); !strings.HasPrefix(p, "$CI_PROJECT_DIR/") {
+				t.Errorf("%s is %q; GitLab caches only paths inside $CI_PROJECT_DIR", v, p)
+			}
+		}
+		cache := mapAt(t, install, "cache")
+		if key, _ := cache["key"].(string); !strings.Contains(key, "DRPLAN_VERSION") {
+			t.Errorf("the Go cache's key %q is not the version", key)
+		}
+		paths := script(cache["paths"])
+		for _, v := range []string{"GOPATH", "GOCACHE"} {
+			p := strings.TrimPrefix(iv[v].(string), "$CI_PROJECT_DIR/")
+			if v == "GOPATH" {
+				p += "/pkg/mod"
+			}
+			if !strings.Contains(paths, p) {
+				t.Errorf("the Go cache's paths %q lack %s (%s)", paths, p, v)
+			}
+		}
+		for _, other := range []string{"validate", "drill"} {
+			if !strings.Contains(script(mapAt(t, doc, other)["dependencies"]), name) {
+				t.Errorf("the %s job does not take drplan from the %s job", other, name)
+			}
+		}
+	}
+
 	validate := mapAt(t, doc, "validate")
 	if s := script(validate["script"]); !strings.Contains(s, "drplan validate -json") || !strings.Contains(s, "gl-code-quality-report.json") {
 		t.Errorf("validate does not turn validate -json into a Code Quality report:\n%s", s)
