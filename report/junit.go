@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -12,7 +13,15 @@ import (
 // <testcase> per VM, one for the custom steps with a <testcase> per
 // step, and one for the drill's checks. A testcase fails with the reason
 // (<failure>), errs when the run was interrupted (<error>), or is
-// <skipped> when it never ran. Times are plan seconds.
+// <skipped> when it never ran.
+//
+// Times are wall seconds, what the CI job took: a testcase's time is its
+// steps' wall time, a testsuite's the wall time from its first testcase's
+// start to its last one's end (not a sum: VMs of a tier recover in
+// parallel), and <testsuites>' time likewise over all of them. Plan time
+// (the simulated world's, or the live run's, which is the same figure)
+// goes into <properties>: plan_seconds on every testcase and testsuite,
+// rto_achieved_seconds and rto_target_seconds on every testsuite.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -34,7 +43,47 @@ type junitSuite struct {
 	Timestamp  string          `xml:"timestamp,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property"`
 	Cases      []junitCase     `xml:"testcase"`
-	seconds    float64
+	span       span
+}
+
+// span is the plan seconds from the first start to the last end of what
+// a suite covers.
+type span struct {
+	start, end float64
+	set        bool
+}
+
+// add widens the span with [start, end] (plan seconds; start 0 is a step
+// that never started and widens nothing).
+func (sp *span) add(o span) {
+	if !o.set {
+		return
+	}
+	if !sp.set {
+		*sp = o
+		return
+	}
+	sp.start, sp.end = min(sp.start, o.start), max(sp.end, o.end)
+}
+
+func (sp span) seconds() float64 {
+	if !sp.set || sp.end < sp.start {
+		return 0
+	}
+	return sp.end - sp.start
+}
+
+// stepSpan is a step's span, unset when it never started.
+func stepSpan(s Step) span {
+	if s.StartSeconds <= 0 {
+		return span{}
+	}
+	return span{start: s.StartSeconds, end: max(s.StartSeconds, s.EndSeconds), set: true}
+}
+
+// junitProperties is a testcase's <properties>, left out when nil.
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
 }
 
 type junitProperty struct {
@@ -43,13 +92,14 @@ type junitProperty struct {
 }
 
 type junitCase struct {
-	Name      string       `xml:"name,attr"`
-	Classname string       `xml:"classname,attr"`
-	Time      string       `xml:"time,attr"`
-	Failure   *junitResult `xml:"failure"`
-	Error     *junitResult `xml:"error"`
-	Skipped   *junitResult `xml:"skipped"`
-	SystemOut *junitText   `xml:"system-out"`
+	Name       string           `xml:"name,attr"`
+	Classname  string           `xml:"classname,attr"`
+	Time       string           `xml:"time,attr"`
+	Properties *junitProperties `xml:"properties"`
+	Failure    *junitResult     `xml:"failure"`
+	Error      *junitResult     `xml:"error"`
+	Skipped    *junitResult     `xml:"skipped"`
+	SystemOut  *junitText       `xml:"system-out"`
 }
 
 type junitResult struct {
@@ -88,12 +138,19 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 
 func (r *Report) junit() *junitSuites {
 	doc := &junitSuites{Name: r.Title()}
-	props := []junitProperty{{"run_id", r.RunID}, {"plan", r.Plan}, {"recovery_plan", r.RecoveryPlan}, {"mode", r.Mode}, {"target", r.Target}, {"result", r.Result}}
+	props := []junitProperty{{"run_id", r.RunID}, {"plan", r.Plan}, {"recovery_plan", r.RecoveryPlan}, {"mode", r.Mode}, {"target", r.Target}, {"result", r.Result},
+		{"rto_achieved_seconds", junitTime(r.RTO.AchievedSeconds)}}
+	if r.RTO.TargetSeconds > 0 {
+		props = append(props, junitProperty{"rto_target_seconds", junitTime(r.RTO.TargetSeconds)})
+	}
+	if r.TimeScale > 0 {
+		props = append(props, junitProperty{"time_scale", fmt.Sprint(r.TimeScale)})
+	}
 	class := func(suite string) string {
 		return strings.Join([]string{r.Plan, r.RecoveryPlan, suite}, ".")
 	}
 	newSuite := func(name string) *junitSuite {
-		s := &junitSuite{Name: name, Properties: props}
+		s := &junitSuite{Name: name, Properties: slices.Clip(props)}
 		if !r.Start.IsZero() {
 			s.Timestamp = r.Start.UTC().Format("2006-01-02T15:04:05")
 		}
@@ -120,14 +177,14 @@ func (r *Report) junit() *junitSuites {
 			tiers[v.Tier] = s
 			order = append(order, s)
 		}
-		s.add(vmCase(v, byVM[v.VM], class(s.Name)))
+		s.add(r.vmCase(v, byVM[v.VM], class(s.Name)))
 	}
 
 	// The custom steps of the recovery run.
 	custom := newSuite("custom steps")
 	for _, s := range r.Steps {
 		if s.Run == r.Mode && s.Kind == "custom" {
-			custom.add(stepCase(s, class("steps")))
+			custom.add(stepCase(s, class("steps")), stepSpan(s))
 		}
 	}
 	if len(custom.Cases) > 0 {
@@ -141,31 +198,40 @@ func (r *Report) junit() *junitSuites {
 		if !c.Passed {
 			tc.Failure = &junitResult{Message: c.Detail, Type: "check", Text: c.Name + ": " + c.Detail}
 		}
-		checks.add(tc, 0)
+		checks.add(tc, span{})
 	}
 	if len(checks.Cases) > 0 {
 		order = append(order, checks)
 	}
 
-	var total float64
+	var total span
 	for _, s := range order {
-		s.Time = junitTime(s.seconds)
-		total += s.seconds
+		s.Time = junitTime(r.wall(s.span.seconds()))
+		s.Properties = append(s.Properties, junitProperty{"plan_seconds", junitTime(s.span.seconds())})
+		total.add(s.span)
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 		doc.Errors += s.Errors
 		doc.Skipped += s.Skipped
 		doc.Suites = append(doc.Suites, *s)
 	}
-	doc.Time = junitTime(total)
+	doc.Time = junitTime(r.wall(total.seconds()))
 	return doc
 }
 
-// add appends a case with its plan seconds and counts it.
-func (s *junitSuite) add(tc junitCase, seconds float64) {
+// wall turns plan seconds back into wall seconds.
+func (r *Report) wall(plan float64) float64 {
+	if r.TimeScale > 0 {
+		return plan * r.TimeScale
+	}
+	return plan
+}
+
+// add appends a case with the plan span it covers and counts it.
+func (s *junitSuite) add(tc junitCase, sp span) {
 	s.Cases = append(s.Cases, tc)
 	s.Tests++
-	s.seconds += seconds
+	s.span.add(sp)
 	switch {
 	case tc.Failure != nil:
 		s.Failures++
@@ -177,16 +243,15 @@ func (s *junitSuite) add(tc junitCase, seconds float64) {
 }
 
 // vmCase is a VM's recovery as a testcase: its steps in the output, the
-// failed step's error as the failure.
-func vmCase(v VM, steps []Step, class string) (junitCase, float64) {
-	var first, last float64
+// failed step's error as the failure. Its time is its steps' wall
+// seconds, its plan_seconds property from its first step's start to ready
+// (or to its last step's end when it never got ready).
+func (r *Report) vmCase(v VM, steps []Step, class string) (junitCase, span) {
+	var sp span
 	var out strings.Builder
 	var failed, skipped *Step
 	for i, s := range steps {
-		if s.StartSeconds > 0 && (first == 0 || s.StartSeconds < first) {
-			first = s.StartSeconds
-		}
-		last = max(last, s.EndSeconds)
+		sp.add(stepSpan(s))
 		fmt.Fprintf(&out, "%s %s", s.Addr, s.Status)
 		if took := stepTook(s); took != "" {
 			fmt.Fprintf(&out, " in %s", took)
@@ -209,14 +274,12 @@ func vmCase(v VM, steps []Step, class string) (junitCase, float64) {
 			}
 		}
 	}
-	seconds := 0.0
-	if last > first {
-		seconds = last - first
-	}
+	plan := sp.seconds()
 	if v.ReadySeconds > 0 {
-		seconds = v.PlanSeconds
+		plan = v.PlanSeconds
 	}
-	tc := junitCase{Name: "vm." + v.VM, Classname: class, Time: junitTime(seconds), SystemOut: output(out.String())}
+	tc := junitCase{Name: "vm." + v.VM, Classname: class, Time: junitTime(v.WallSeconds),
+		Properties: &junitProperties{[]junitProperty{{"plan_seconds", junitTime(plan)}}}, SystemOut: output(out.String())}
 	switch v.Status {
 	case "ready":
 	case "failed":
@@ -238,12 +301,13 @@ func vmCase(v VM, steps []Step, class string) (junitCase, float64) {
 	default:
 		tc.Skipped = &junitResult{Message: "not run"}
 	}
-	return tc, seconds
+	return tc, sp
 }
 
 // stepCase is a custom step as a testcase.
-func stepCase(s Step, class string) (junitCase, float64) {
-	tc := junitCase{Name: s.Addr, Classname: class, Time: junitTime(s.PlanSeconds)}
+func stepCase(s Step, class string) junitCase {
+	tc := junitCase{Name: s.Addr, Classname: class, Time: junitTime(s.WallSeconds),
+		Properties: &junitProperties{[]junitProperty{{"plan_seconds", junitTime(s.PlanSeconds)}}}}
 	var out string
 	if s.Attempts > 1 {
 		out = fmt.Sprintf("%d attempts\n", s.Attempts)
@@ -263,7 +327,7 @@ func stepCase(s Step, class string) (junitCase, float64) {
 	default:
 		tc.Skipped = &junitResult{Message: "not run"}
 	}
-	return tc, s.PlanSeconds
+	return tc
 }
 
 func junitTime(s float64) string { return fmt.Sprintf("%.3f", s) }

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,12 +33,14 @@ type statusDoc struct {
 	Target  string    `json:"target"` // sim or live
 	Checked time.Time `json:"checked"`
 	// TimeScale is the simulated world's: ages are plan time.
-	TimeScale  float64         `json:"time_scale,omitempty"`
-	Healthy    bool            `json:"healthy"`
-	Groups     []groupStatus   `json:"groups"`
-	LastDrill  *drillStatus    `json:"last_drill"`
-	Violations []statusFinding `json:"violations"`
-	Warnings   []statusFinding `json:"warnings"`
+	TimeScale float64       `json:"time_scale,omitempty"`
+	Healthy   bool          `json:"healthy"`
+	Groups    []groupStatus `json:"groups"`
+	LastDrill *drillStatus  `json:"last_drill"`
+	// DrillIntervalSeconds is the plan's drill_interval, 0 without one.
+	DrillIntervalSeconds float64         `json:"drill_interval_seconds,omitempty"`
+	Violations           []statusFinding `json:"violations"`
+	Warnings             []statusFinding `json:"warnings"`
 }
 
 type groupStatus struct {
@@ -89,16 +92,34 @@ type statusFinding struct {
 }
 
 func runStatus(c *cli, args []string) int {
-	f := c.newFlags("status", "(--sim|--live) [-json] [-state-dir DIR] [DIR]",
-		"Shows the protection of every protection group: its latest recovery\npoint and its age against the RPO, its VMs, the VMs where its selectors\nlook that no group protects, the health of its replicas; and the plan's\nlast drill, with a warning when the last passed drill is older than\ndrill_interval. Exits 2 when a group misses its RPO, the sites drifted\nfrom the plan or a site cannot be read: for monitoring.")
+	f := c.newFlags("status", "(--sim|--live) [-json] [-format text|json|openmetrics] [-o FILE] [-state-dir DIR] [DIR]",
+		"Shows the protection of every protection group: its latest recovery\npoint and its age against the RPO, its VMs, the VMs where its selectors\nlook that no group protects, the health of its replicas; and the plan's\nlast drill, with a warning when the last passed drill is older than\ndrill_interval. Exits 2 when a group misses its RPO, the sites drifted\nfrom the plan or a site cannot be read: for monitoring. -format\nopenmetrics writes a Prometheus textfile-collector file (with -o FILE,\nwritten atomically).")
 	f.planFlags()
 	sim, live := f.targetFlags()
-	f.BoolVar(&f.json, "json", false, "print the status as one JSON document")
+	f.BoolVar(&f.json, "json", false, "print the status as one JSON document (-format json)")
+	format := f.String("format", "", "print the status as `FORMAT`: text, json or openmetrics")
+	out := f.String("o", "", "write the status to `FILE` instead of standard output")
 	state := f.String("state-dir", "", "where runs are kept (default DIR/.drplan)")
 	pos, code, ok := c.parse(f, args, 1)
 	if !ok {
 		return code
 	}
+	switch *format {
+	case "":
+		*format = "text"
+		if f.json {
+			*format = "json"
+		}
+	case "text", "json", "openmetrics":
+		if f.json && *format != "json" {
+			fmt.Fprintf(c.stderr, "drplan status: -json and -format %s disagree; give one.\n", *format)
+			return ExitError
+		}
+	default:
+		fmt.Fprintf(c.stderr, "drplan status: -format %q: want text, json or openmetrics.\n", *format)
+		return ExitError
+	}
+	f.json = *format == "json"
 	isSim, ok := c.chooseTarget("status", *sim, *live, "")
 	if !ok {
 		return ExitError
@@ -120,12 +141,28 @@ func runStatus(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan status: cannot read the past runs: %v\n", err)
 	}
 	doc := protectionStatus(cp, runs, time.Now())
-	if f.json {
-		enc := json.NewEncoder(c.stdout)
+	var buf bytes.Buffer
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		enc.Encode(doc)
-	} else {
-		writeStatus(c.stdout, doc)
+	case "openmetrics":
+		b, err := writeStatusMetrics(doc)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "drplan status: cannot encode the metrics: %v\n", err)
+			return ExitError
+		}
+		buf.Write(b)
+	default:
+		writeStatus(&buf, doc)
+	}
+	if *out == "" {
+		*out = "-"
+	}
+	if err := c.writeOutput(*out, buf.Bytes(), 0o644); err != nil {
+		fmt.Fprintf(c.stderr, "drplan status: cannot write %s: %v\n", *out, err)
+		return ExitError
 	}
 	if !doc.Healthy {
 		return ExitViolation
@@ -199,6 +236,7 @@ func protectionStatus(cp *compiled, runs []*history.Run, now time.Time) *statusD
 		}
 	}
 	if m := cp.plan.Meta; m != nil && m.DrillInterval > 0 {
+		doc.DrillIntervalSeconds = m.DrillInterval.Seconds()
 		interval := units.FormatDuration(m.DrillInterval)
 		switch {
 		case passed == nil:

@@ -1,0 +1,107 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strconv"
+	"testing"
+)
+
+// TestJUnitWallTime: a run whose plan time is hours but whose wall time is
+// seconds (a simulation at time scale 0.001) gives CI small times, each
+// suite's the wall time from its first start to its last end (not a sum),
+// and the plan time in properties.
+func TestJUnitWallTime(t *testing.T) {
+	const scale = 0.001
+	step := func(vm, tier, addr string, start, end float64) Step {
+		return Step{Run: "test", Addr: addr, Kind: "wait_ready", Tier: tier, VM: vm, Status: "ok",
+			StartSeconds: start, EndSeconds: end, PlanSeconds: end - start, WallSeconds: (end - start) * scale}
+	}
+	// Two VMs recovering side by side for two hours of plan time each,
+	// then a custom step of an hour.
+	r := &Report{Plan: "shop", RecoveryPlan: "shop", Mode: "test", Target: "sim", Result: "passed", TimeScale: scale,
+		RTO: RTO{TargetSeconds: 4 * 3600, AchievedSeconds: 3*3600 + 10, Tiers: []Tier{{Tier: "app", Status: TierDone}}},
+		Steps: []Step{
+			step("a", "app", "tier.app/vm.a/wait_ready", 10, 7210),
+			step("b", "app", "tier.app/vm.b/wait_ready", 10, 7210),
+			{Run: "test", Addr: "step.smoke", Kind: "custom", Status: "ok", StartSeconds: 7210, EndSeconds: 10810, PlanSeconds: 3600, WallSeconds: 3.6},
+		},
+		VMs: []VM{
+			{VM: "a", Tier: "app", Status: "ready", StartSeconds: 10, ReadySeconds: 7210, PlanSeconds: 7200, WallSeconds: 7.2},
+			{VM: "b", Tier: "app", Status: "ready", StartSeconds: 10, ReadySeconds: 7210, PlanSeconds: 7200, WallSeconds: 7.2},
+		},
+	}
+	var buf bytes.Buffer
+	if err := r.WriteJUnit(&buf); err != nil {
+		t.Fatal(err)
+	}
+	type prop struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
+	}
+	var doc struct {
+		Time   string `xml:"time,attr"`
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Time  string `xml:"time,attr"`
+			Props []prop `xml:"properties>property"`
+			Cases []struct {
+				Name  string `xml:"name,attr"`
+				Time  string `xml:"time,attr"`
+				Props []prop `xml:"properties>property"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := func(ps []prop) map[string]string {
+		m := map[string]string{}
+		for _, p := range ps {
+			m[p.Name] = p.Value
+		}
+		return m
+	}
+	num := func(s string) float64 {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("%q is not a number: %v", s, err)
+		}
+		return f
+	}
+	// The whole: from the first VM's start to the custom step's end.
+	if got := num(doc.Time); got != 10.8 {
+		t.Errorf("testsuites time = %v, want 10.8 (wall seconds from the first start to the last end)\n%s", got, buf.String())
+	}
+	want := map[string]struct{ wall, plan float64 }{
+		"tier.app":     {7.2, 7200}, // the two VMs side by side, not 14.4
+		"custom steps": {3.6, 3600},
+	}
+	if len(doc.Suites) != len(want) {
+		t.Fatalf("want suites %v, got %d\n%s", want, len(doc.Suites), buf.String())
+	}
+	for _, s := range doc.Suites {
+		w := want[s.Name]
+		p := props(s.Props)
+		if got := num(s.Time); got != w.wall {
+			t.Errorf("suite %s time = %v, want %v", s.Name, got, w.wall)
+		}
+		if got := num(p["plan_seconds"]); got != w.plan {
+			t.Errorf("suite %s plan_seconds = %v, want %v", s.Name, got, w.plan)
+		}
+		if got := num(p["rto_achieved_seconds"]); got != 3*3600+10 {
+			t.Errorf("suite %s rto_achieved_seconds = %v", s.Name, got)
+		}
+		if got := num(p["rto_target_seconds"]); got != 4*3600 {
+			t.Errorf("suite %s rto_target_seconds = %v", s.Name, got)
+		}
+		for _, c := range s.Cases {
+			if num(c.Time) > 10 {
+				t.Errorf("testcase %s time = %s: plan time, not wall time", c.Name, c.Time)
+			}
+			if num(props(c.Props)["plan_seconds"]) < 3600 {
+				t.Errorf("testcase %s has no plan_seconds of an hour or more: %v", c.Name, c.Props)
+			}
+		}
+	}
+}
