@@ -44,7 +44,8 @@ func verbs() []verb {
 		{"report", "Render a run's report as HTML, Markdown, JSON or JUnit", runReportVerb},
 		{"status", "Show the protection of every group: recovery points, drift, last drill", runStatus},
 		{"sim", "Serve a plan's simulated sites as vSphere endpoints (sim serve)", runSim},
-		{"version", "Print the drplan version", runVersion},
+		{"version", "Print the drplan version, revision, Go version and platform", runVersion},
+		{"completion", "Print a shell completion script: bash, zsh or fish", runCompletion},
 	}
 }
 
@@ -52,6 +53,10 @@ func verbs() []verb {
 type cli struct {
 	stdout, stderr io.Writer
 	environ        []string
+	// collect, when set, receives each verb's flag set in parse, which
+	// then stops the verb before it does anything: completion reads
+	// every verb's flags this way.
+	collect func(*flags)
 }
 
 // Run runs drplan with args (without the program name) and returns the
@@ -136,15 +141,6 @@ func (c *cli) help(args []string) int {
 	return ExitError
 }
 
-func runVersion(c *cli, args []string) int {
-	f := c.newFlags("version", "", "Prints the drplan version.")
-	if _, code, ok := c.parse(f, args, 0); !ok {
-		return code
-	}
-	fmt.Fprintf(c.stdout, "drplan v%s\n", plans.Version)
-	return ExitOK
-}
-
 // flags is a verb's flag set with the flags most verbs share.
 type flags struct {
 	*flag.FlagSet
@@ -191,6 +187,10 @@ func (v varFlag) Set(s string) error {
 // parse parses args and returns the positional arguments. ok is false
 // when the verb should exit with code.
 func (c *cli) parse(f *flags, args []string, maxPos int) (pos []string, code int, ok bool) {
+	if c.collect != nil {
+		c.collect(f)
+		return nil, ExitOK, false
+	}
 	// --help goes to standard output and is not an error.
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
