@@ -101,7 +101,8 @@ func (b *builder) checkSitesReachable() {
 	if b.opts.Preview {
 		return
 	}
-	need := map[string]string{} // site -> why
+	need := map[string]string{}    // site -> why
+	protected := map[string]bool{} // the sites VMs leave
 	for _, name := range b.rp.ProtectionGroups {
 		g := b.groups[name]
 		if g == nil {
@@ -118,6 +119,7 @@ func (b *builder) checkSitesReachable() {
 		case plans.ModeMigrate, plans.ModeFailback:
 			need[b.toSite(g)] = "its replicas are promoted there"
 			need[b.fromSite(g)] = "its VMs are shut down and synchronised there first"
+			protected[b.fromSite(g)] = true
 		case plans.ModeReprotect:
 			need[g.RecoverySite] = "its VMs run there"
 			need[g.Site] = "the VMs left there become replicas"
@@ -128,7 +130,7 @@ func (b *builder) checkSitesReachable() {
 			continue
 		}
 		hint := "Nothing was changed at any site. Check that its vCenter answers (URL, DNS, certificate, credentials) and run again."
-		if b.mode == plans.ModeMigrate && need[site] != "its replicas are promoted there" {
+		if b.mode == plans.ModeMigrate && protected[site] {
 			hint += " If the site is lost, run a failover instead: it recovers without the protected site."
 		}
 		b.errorf(hcl.Range{}, SummarySiteNeeded, "Site %q could not be read, and a %s needs it: %s. %s", site, b.mode, need[site], hint)

@@ -304,15 +304,7 @@ func chosenRange(ts []time.Time) string {
 	if len(ts) == 0 {
 		return ""
 	}
-	lo, hi := ts[0], ts[0]
-	for _, t := range ts[1:] {
-		if t.Before(lo) {
-			lo = t
-		}
-		if t.After(hi) {
-			hi = t
-		}
-	}
+	lo, hi := inventory.Span(ts)
 	f := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 	if lo.Equal(hi) {
 		return f(lo)

@@ -129,6 +129,21 @@ func ChoosePoints(request string, consistent bool, points []RecoveryPoints) ([]t
 	return nil, errors.New("the replicas have no point in common")
 }
 
+// Span returns the oldest and newest of chosen points (zero times for
+// none): a group's one point twice, or the range of independently
+// recovered VMs' points.
+func Span(ts []time.Time) (oldest, newest time.Time) {
+	for i, t := range ts {
+		if i == 0 || t.Before(oldest) {
+			oldest = t
+		}
+		if i == 0 || t.After(newest) {
+			newest = t
+		}
+	}
+	return oldest, newest
+}
+
 func oldest(p RecoveryPoints) time.Time {
 	if p.Continuous {
 		return p.JournalStart

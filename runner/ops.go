@@ -320,16 +320,10 @@ func (r *run) choosePoints(site providers.Site, s *steps.Step, replicas []*inven
 		}
 	}
 	out := make(map[string]time.Time, len(vms))
-	lo, hi := time.Time{}, time.Time{}
 	for i, v := range vms {
 		out[v.Path] = chosen[i]
-		if lo.IsZero() || chosen[i].Before(lo) {
-			lo = chosen[i]
-		}
-		if chosen[i].After(hi) {
-			hi = chosen[i]
-		}
 	}
+	lo, hi := inventory.Span(chosen)
 	d := map[string]string{"group": s.Group, "site": s.Site, "request": s.Args.Point, "replicas": fmt.Sprint(len(vms)),
 		"point": lo.UTC().Format(time.RFC3339Nano)}
 	if !hi.Equal(lo) {
