@@ -315,33 +315,23 @@ func (l *loader) checkCapacity() {
 					cpus, mem, disk = cpus+n, mem+m, disk+d
 				}
 			}
-			var short []string
-			rng := c.DeclRange
-			at := func(attr string) {
-				if rng == c.DeclRange {
-					rng = l.attrRange(c, attr, rng)
-				}
-			}
-			if need := float64(cpus) * GHzPerVCPU; c.CPUGHz > 0 && need > c.CPUGHz {
-				at("cpu_ghz")
-			}
-			if c.Memory > 0 && mem > c.Memory {
-				at("memory")
-			}
-			if c.Storage > 0 && disk > c.Storage {
-				at("storage")
-			}
+			// short lists what is short, attrs the attribute of each: the
+			// error is at the first.
+			var short, attrs []string
 			if need := float64(cpus) * GHzPerVCPU; c.CPUGHz > 0 && need > c.CPUGHz {
 				short = append(short, fmt.Sprintf("CPU: %d vCPUs need about %s GHz, cpu_ghz is %s", cpus, trimFloat(need), trimFloat(c.CPUGHz)))
+				attrs = append(attrs, "cpu_ghz")
 			}
 			if c.Memory > 0 && mem > c.Memory {
 				short = append(short, fmt.Sprintf("memory: %s needed, memory is %s", mem, c.Memory))
+				attrs = append(attrs, "memory")
 			}
 			if c.Storage > 0 && disk > c.Storage {
 				short = append(short, fmt.Sprintf("storage: %s of disks, storage is %s", disk, c.Storage))
+				attrs = append(attrs, "storage")
 			}
 			if len(short) > 0 {
-				l.errorf(rng, "Recovery site too small",
+				l.errorf(l.attrRange(c, attrs[0], c.DeclRange), "Recovery site too small",
 					"The VMs %s brings up at site %q need more than its capacity block gives, counting only the %d %s the simulation block sizes (a vCPU at %s GHz). %s. Raise the capacity, recover some of the VMs elsewhere, or correct the sizes in the simulation block.",
 					what, site.Name, vms, words.Plural(vms, "VM", "VMs"), trimFloat(GHzPerVCPU), strings.Join(short, "; "))
 			}
