@@ -674,11 +674,7 @@ func (l *loader) checkSteps(p *RecoveryPlan) {
 				l.errorf(l.attrRange(s.Guest, "vm", s.DeclRange), "Unknown VM", "Step %q runs a command in VM %q, which is in none of the tiers of recovery plan %q.", s.Name, s.Guest.VM, p.Name)
 			}
 		case s.Command != nil && s.Command.Dir != "" && l.plan.Dir != "":
-			dir := s.Command.Dir
-			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(l.plan.Dir, dir)
-			}
-			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			if st, err := os.Stat(l.inPlanDir(s.Command.Dir)); err != nil || !st.IsDir() {
 				what := "does not exist"
 				if err == nil {
 					what = "is not a directory"
@@ -686,22 +682,27 @@ func (l *loader) checkSteps(p *RecoveryPlan) {
 				l.errorf(l.attrRange(s.Command, "dir", s.DeclRange), "Command directory not found", "Step %q runs its command in %s, which %s, so the step would fail at run time. dir is relative to the plan directory: create the directory, or correct dir.", s.Name, s.Command.Dir, what)
 			}
 		case s.Terraform != nil && s.Terraform.Dir != "" && l.plan.Dir != "":
-			dir := s.Terraform.Dir
-			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(l.plan.Dir, dir)
-			}
-			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			if st, err := os.Stat(l.inPlanDir(s.Terraform.Dir)); err != nil || !st.IsDir() {
 				l.errorf(l.attrRange(s.Terraform, "dir", s.DeclRange), "Terraform directory not found", "Step %q applies the Terraform configuration in %s, which is not a directory. dir is relative to the plan directory.", s.Name, s.Terraform.Dir)
 			}
 			bin := s.Terraform.Binary
-			if strings.Contains(bin, "/") && !filepath.IsAbs(bin) {
-				bin = filepath.Join(l.plan.Dir, bin) // as the runner finds it
+			if strings.Contains(bin, "/") {
+				bin = l.inPlanDir(bin) // as the runner finds it
 			}
 			if _, err := exec.LookPath(bin); err != nil {
 				l.warnf(l.attrRange(s.Terraform, "binary", s.DeclRange), "Terraform not found", "Step %q needs the %q binary, which is not on PATH here (a path with a slash is relative to the plan directory); the step will fail at run time. Install Terraform, or set binary to its path.", s.Name, s.Terraform.Binary)
 			}
 		}
 	}
+}
+
+// inPlanDir is path p of a step, which is relative to the plan directory
+// unless absolute.
+func (l *loader) inPlanDir(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(l.plan.Dir, p)
 }
 
 func (l *loader) planUncertain(p *RecoveryPlan) bool {
