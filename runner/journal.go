@@ -120,41 +120,41 @@ func OpenJournal(dir string, redact func(string) string) (*Journal, error) {
 		syncDir(dir)
 		return j, nil
 	}
-	c, err := scanJournal(path, f, nil)
-	if err != nil {
+	if err := j.mend(path); err != nil {
 		f.Close()
 		return nil, err
 	}
+	return j, nil
+}
+
+// mend reads the existing journal at path, open in j, and mends its end
+// for appending, as OpenJournal says.
+func (j *Journal) mend(path string) error {
+	c, err := scanJournal(path, j.f, nil)
+	if err != nil {
+		return err
+	}
 	switch {
 	case c.Torn != nil:
-		if err := f.Truncate(c.Torn.Offset); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("cannot cut off the torn last record of %s: %v", path, err)
+		if err := j.f.Truncate(c.Torn.Offset); err != nil {
+			return fmt.Errorf("cannot cut off the torn last record of %s: %v", path, err)
 		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
+		if err := j.f.Sync(); err != nil {
+			return err
 		}
 		j.cut = c.Torn
-		if err := j.Write(Event{Type: EventNote, Detail: map[string]string{
+		return j.Write(Event{Type: EventNote, Detail: map[string]string{
 			"journal":   fmt.Sprintf("the last record was torn by a crash at byte %d; %d bytes were cut off", c.Torn.Offset, c.Torn.Bytes),
 			"torn_at":   strconv.FormatInt(c.Torn.Offset, 10),
 			"torn_line": strconv.Itoa(c.Torn.Line),
-		}}); err != nil {
-			f.Close()
-			return nil, err
-		}
+		}})
 	case c.noNewline:
-		if _, err := f.Write([]byte{'\n'}); err != nil {
-			f.Close()
-			return nil, err
+		if _, err := j.f.Write([]byte{'\n'}); err != nil {
+			return err
 		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
+		return j.f.Sync()
 	}
-	return j, nil
+	return nil
 }
 
 // Cut says what OpenJournal cut off the journal's end, nil when it was
