@@ -315,33 +315,23 @@ func (l *loader) checkCapacity() {
 					cpus, mem, disk = cpus+n, mem+m, disk+d
 				}
 			}
-			var short []string
-			rng := c.DeclRange
-			at := func(attr string) {
-				if rng == c.DeclRange {
-					rng = l.attrRange(c, attr, rng)
-				}
-			}
-			if need := float64(cpus) * GHzPerVCPU; c.CPUGHz > 0 && need > c.CPUGHz {
-				at("cpu_ghz")
-			}
-			if c.Memory > 0 && mem > c.Memory {
-				at("memory")
-			}
-			if c.Storage > 0 && disk > c.Storage {
-				at("storage")
-			}
+			// short lists what is short, attrs the attribute of each: the
+			// error is at the first.
+			var short, attrs []string
 			if need := float64(cpus) * GHzPerVCPU; c.CPUGHz > 0 && need > c.CPUGHz {
 				short = append(short, fmt.Sprintf("CPU: %d vCPUs need about %s GHz, cpu_ghz is %s", cpus, trimFloat(need), trimFloat(c.CPUGHz)))
+				attrs = append(attrs, "cpu_ghz")
 			}
 			if c.Memory > 0 && mem > c.Memory {
 				short = append(short, fmt.Sprintf("memory: %s needed, memory is %s", mem, c.Memory))
+				attrs = append(attrs, "memory")
 			}
 			if c.Storage > 0 && disk > c.Storage {
 				short = append(short, fmt.Sprintf("storage: %s of disks, storage is %s", disk, c.Storage))
+				attrs = append(attrs, "storage")
 			}
 			if len(short) > 0 {
-				l.errorf(rng, "Recovery site too small",
+				l.errorf(l.attrRange(c, attrs[0], c.DeclRange), "Recovery site too small",
 					"The VMs %s brings up at site %q need more than its capacity block gives, counting only the %d %s the simulation block sizes (a vCPU at %s GHz). %s. Raise the capacity, recover some of the VMs elsewhere, or correct the sizes in the simulation block.",
 					what, site.Name, vms, words.Plural(vms, "VM", "VMs"), trimFloat(GHzPerVCPU), strings.Join(short, "; "))
 			}
@@ -684,11 +674,7 @@ func (l *loader) checkSteps(p *RecoveryPlan) {
 				l.errorf(l.attrRange(s.Guest, "vm", s.DeclRange), "Unknown VM", "Step %q runs a command in VM %q, which is in none of the tiers of recovery plan %q.", s.Name, s.Guest.VM, p.Name)
 			}
 		case s.Command != nil && s.Command.Dir != "" && l.plan.Dir != "":
-			dir := s.Command.Dir
-			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(l.plan.Dir, dir)
-			}
-			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			if st, err := os.Stat(l.inPlanDir(s.Command.Dir)); err != nil || !st.IsDir() {
 				what := "does not exist"
 				if err == nil {
 					what = "is not a directory"
@@ -696,22 +682,27 @@ func (l *loader) checkSteps(p *RecoveryPlan) {
 				l.errorf(l.attrRange(s.Command, "dir", s.DeclRange), "Command directory not found", "Step %q runs its command in %s, which %s, so the step would fail at run time. dir is relative to the plan directory: create the directory, or correct dir.", s.Name, s.Command.Dir, what)
 			}
 		case s.Terraform != nil && s.Terraform.Dir != "" && l.plan.Dir != "":
-			dir := s.Terraform.Dir
-			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(l.plan.Dir, dir)
-			}
-			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			if st, err := os.Stat(l.inPlanDir(s.Terraform.Dir)); err != nil || !st.IsDir() {
 				l.errorf(l.attrRange(s.Terraform, "dir", s.DeclRange), "Terraform directory not found", "Step %q applies the Terraform configuration in %s, which is not a directory. dir is relative to the plan directory.", s.Name, s.Terraform.Dir)
 			}
 			bin := s.Terraform.Binary
-			if strings.Contains(bin, "/") && !filepath.IsAbs(bin) {
-				bin = filepath.Join(l.plan.Dir, bin) // as the runner finds it
+			if strings.Contains(bin, "/") {
+				bin = l.inPlanDir(bin) // as the runner finds it
 			}
 			if _, err := exec.LookPath(bin); err != nil {
 				l.warnf(l.attrRange(s.Terraform, "binary", s.DeclRange), "Terraform not found", "Step %q needs the %q binary, which is not on PATH here (a path with a slash is relative to the plan directory); the step will fail at run time. Install Terraform, or set binary to its path.", s.Name, s.Terraform.Binary)
 			}
 		}
 	}
+}
+
+// inPlanDir is path p of a step, which is relative to the plan directory
+// unless absolute.
+func (l *loader) inPlanDir(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(l.plan.Dir, p)
 }
 
 func (l *loader) planUncertain(p *RecoveryPlan) bool {

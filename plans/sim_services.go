@@ -59,10 +59,7 @@ func (l *loader) decodeSimServices(blocks hcl.Blocks) []*SimService {
 		kind := ServiceKind(b.Labels[0])
 		schema, ok := serviceSchemas[kind]
 		if !ok {
-			names := make([]string, len(ServiceKinds))
-			for i, k := range ServiceKinds {
-				names[i] = string(k)
-			}
+			names := words2(ServiceKinds)
 			detail := "\"" + string(kind) + "\" is not a simulated service kind. Use one of " + quoteList(names) + "."
 			if s := suggest(string(kind), names); s != "" {
 				detail += " Did you mean \"" + s + "\"?"

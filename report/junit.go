@@ -53,8 +53,8 @@ type span struct {
 	set        bool
 }
 
-// add widens the span with [start, end] (plan seconds; start 0 is a step
-// that never started and widens nothing).
+// add widens the span to cover o; an unset o (a step that never
+// started) widens nothing.
 func (sp *span) add(o span) {
 	if !o.set {
 		return

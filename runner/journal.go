@@ -120,41 +120,41 @@ func OpenJournal(dir string, redact func(string) string) (*Journal, error) {
 		syncDir(dir)
 		return j, nil
 	}
-	c, err := scanJournal(path, f, nil)
-	if err != nil {
+	if err := j.mend(path); err != nil {
 		f.Close()
 		return nil, err
 	}
+	return j, nil
+}
+
+// mend reads the existing journal at path, open in j, and mends its end
+// for appending, as OpenJournal says.
+func (j *Journal) mend(path string) error {
+	c, err := scanJournal(path, j.f, nil)
+	if err != nil {
+		return err
+	}
 	switch {
 	case c.Torn != nil:
-		if err := f.Truncate(c.Torn.Offset); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("cannot cut off the torn last record of %s: %v", path, err)
+		if err := j.f.Truncate(c.Torn.Offset); err != nil {
+			return fmt.Errorf("cannot cut off the torn last record of %s: %v", path, err)
 		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
+		if err := j.f.Sync(); err != nil {
+			return err
 		}
 		j.cut = c.Torn
-		if err := j.Write(Event{Type: EventNote, Detail: map[string]string{
+		return j.Write(Event{Type: EventNote, Detail: map[string]string{
 			"journal":   fmt.Sprintf("the last record was torn by a crash at byte %d; %d bytes were cut off", c.Torn.Offset, c.Torn.Bytes),
 			"torn_at":   strconv.FormatInt(c.Torn.Offset, 10),
 			"torn_line": strconv.Itoa(c.Torn.Line),
-		}}); err != nil {
-			f.Close()
-			return nil, err
-		}
+		}})
 	case c.noNewline:
-		if _, err := f.Write([]byte{'\n'}); err != nil {
-			f.Close()
-			return nil, err
+		if _, err := j.f.Write([]byte{'\n'}); err != nil {
+			return err
 		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
+		return j.f.Sync()
 	}
-	return j, nil
+	return nil
 }
 
 // Cut says what OpenJournal cut off the journal's end, nil when it was
@@ -313,7 +313,7 @@ func scanJournal(path string, r io.Reader, fn func([]byte)) (*JournalContents, e
 		if whole {
 			body = raw[:len(raw)-1]
 		}
-		ev, format, reason := parseRecord(body, whole, c.Format, fn == nil)
+		ev, js, format, reason := parseRecord(body, whole, c.Format, fn == nil)
 		if reason == "" && bad != nil {
 			return c, bad
 		}
@@ -323,7 +323,7 @@ func scanJournal(path string, r io.Reader, fn func([]byte)) (*JournalContents, e
 			}
 		} else {
 			if fn != nil {
-				fn(jsonOf(body, format))
+				fn(js)
 			} else {
 				c.Events = append(c.Events, ev)
 			}
@@ -343,54 +343,53 @@ func scanJournal(path string, r io.Reader, fn func([]byte)) (*JournalContents, e
 
 // parseRecord checks one line (without its newline; whole says it had
 // one) and decodes it when decode is set. reason says why it is not a
-// whole record; format is the record's (1 or 2). after is the newest
+// whole record; js is the event's compact JSON (the line without its
+// frame) and format the record's (1 or 2). after is the newest
 // format of the records before it: after a format 2 record, format 1
 // lines are not accepted.
-func parseRecord(body []byte, whole bool, after int, decode bool) (e Event, format int, reason string) {
+func parseRecord(body []byte, whole bool, after int, decode bool) (e Event, js []byte, format int, reason string) {
 	if bytes.HasPrefix(body, []byte(`{"v":`)) {
 		if !bytes.HasPrefix(body, []byte(framePrefix)) {
-			return e, 0, "a record of an unknown journal format"
+			return e, nil, 0, "a record of an unknown journal format"
 		}
 		n := len(framePrefix)
 		if len(body) < n+10 || body[n+8] != '"' || body[n+9] != ',' {
-			return e, 0, "a record cut short (its frame is incomplete)"
+			return e, nil, 0, "a record cut short (its frame is incomplete)"
 		}
 		want, err := strconv.ParseUint(string(body[n:n+8]), 16, 32)
 		if err != nil {
-			return e, 0, "a record whose checksum is not hexadecimal"
+			return e, nil, 0, "a record whose checksum is not hexadecimal"
 		}
-		js := jsonOf(body, 2)
+		js = unframe(body)
 		if crc32.Checksum(js, castagnoli) != uint32(want) {
-			return e, 0, "a record whose checksum does not match its contents (cut short or altered)"
+			return e, nil, 0, "a record whose checksum does not match its contents (cut short or altered)"
 		}
 		if !whole {
-			return e, 0, "a record without its newline (cut short)"
+			return e, nil, 0, "a record without its newline (cut short)"
 		}
 		if decode {
 			if err := json.Unmarshal(js, &e); err != nil {
-				return e, 0, "a record that is not an event: " + err.Error()
+				return e, nil, 0, "a record that is not an event: " + err.Error()
 			}
 		}
-		return e, 2, ""
+		return e, js, 2, ""
 	}
 	if after >= 2 {
-		return e, 0, "a line without the checksum that every record after the first checksummed one has"
+		return e, nil, 0, "a line without the checksum that every record after the first checksummed one has"
 	}
 	// Format 1: whole when it parses as an event.
 	if err := json.Unmarshal(body, &e); err != nil {
-		return e, 0, "a line that is not a JSON event: " + err.Error()
+		return e, nil, 0, "a line that is not a JSON event: " + err.Error()
 	}
 	if e.Type == "" || e.Time.IsZero() {
-		return e, 0, "a line that is not a journal event (no time or type)"
+		return e, nil, 0, "a line that is not a journal event (no time or type)"
 	}
-	return e, 1, ""
+	return e, body, 1, ""
 }
 
-// jsonOf is the event's compact JSON in a record of format.
-func jsonOf(body []byte, format int) []byte {
-	if format != 2 {
-		return body
-	}
+// unframe is the event's compact JSON in a format 2 record: the record
+// with its frame taken out.
+func unframe(body []byte) []byte {
 	n := len(framePrefix) + 9 // the prefix, the checksum and its quote
 	js := make([]byte, 0, len(body)-n)
 	js = append(js, '{')

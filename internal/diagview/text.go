@@ -110,13 +110,16 @@ func (t Text) snippet(b *bytes.Buffer, rng *hcl.Range) {
 		return
 	}
 	lines := sourceLines(f.Bytes, *rng)
+	if len(lines) == 0 {
+		return
+	}
 	end := rng.End.Line
 	if end > rng.Start.Line && rng.End.Column == 1 {
 		end-- // the range stops at the start of a line: show only up to the previous one
 	}
 	last := min(end, rng.Start.Line+2, rng.Start.Line+len(lines)-1)
 	last = max(last, rng.Start.Line)
-	for n := rng.Start.Line; n <= last && n-rng.Start.Line < len(lines); n++ {
+	for n := rng.Start.Line; n <= last; n++ {
 		text := strings.TrimRight(strings.ReplaceAll(lines[n-rng.Start.Line], "\t", " "), "\r")
 		if t.Redact != nil {
 			if r := t.Redact(text); r != text {

@@ -98,11 +98,6 @@ func Read(dir string) *Run {
 		return nil
 	}
 	r := &Run{ID: filepath.Base(dir), Dir: dir, Result: "interrupted"}
-	defer func() {
-		if damage != nil {
-			r.Result, r.Err = "damaged", damage
-		}
-	}()
 	if len(events) > 0 {
 		r.Start = events[0].Time
 	}
@@ -125,6 +120,9 @@ func Read(dir string) *Run {
 	}
 	if failed && r.Result == "passed" {
 		r.Result = "failed" // a drill fails when any of its runs does
+	}
+	if damage != nil {
+		r.Result, r.Err = "damaged", damage
 	}
 	return r
 }
