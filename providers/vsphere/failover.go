@@ -38,6 +38,28 @@ func (s *site) field(ctx context.Context, values []types.BaseCustomFieldValue, n
 	return fieldValue(values, k, ok), nil
 }
 
+// readField reads one drplan attribute of a VM the site may change (see
+// refuse): the VM's reference and the attribute's value. Only the VM's
+// customValue is read. Errors are those of op on vm.
+func (s *site) readField(ctx context.Context, op string, vm providers.VM, name string) (types.ManagedObjectReference, string, error) {
+	if err := s.refuse(op, vm); err != nil {
+		return types.ManagedObjectReference{}, "", err
+	}
+	ref, err := s.refOf(ctx, op, vm)
+	if err != nil {
+		return types.ManagedObjectReference{}, "", err
+	}
+	var m mo.VirtualMachine
+	if err := property.DefaultCollector(s.vc).RetrieveOne(ctx, ref, []string{"customValue"}, &m); err != nil {
+		return types.ManagedObjectReference{}, "", fail(op, s.object(vm), err)
+	}
+	raw, err := s.field(ctx, m.CustomValue, name)
+	if err != nil {
+		return types.ManagedObjectReference{}, "", fail(op, s.object(vm), err)
+	}
+	return ref, raw, nil
+}
+
 // setField sets a drplan custom attribute on an object.
 func (s *site) setField(ctx context.Context, ref types.ManagedObjectReference, name, value string) error {
 	key, err := s.fieldKey(ctx, name)
@@ -139,20 +161,9 @@ func (s *site) Points(ctx context.Context, replicas []providers.VM) ([]inventory
 func (s *site) RecordAddresses(ctx context.Context, replica providers.VM, ips []string) error {
 	const op = "record addresses"
 	obj := s.object(replica)
-	if err := s.refuse(op, replica); err != nil {
-		return err
-	}
-	ref, err := s.refOf(ctx, op, replica)
+	ref, raw, err := s.readField(ctx, op, replica, FieldReplica)
 	if err != nil {
 		return err
-	}
-	m, err := s.readVM(ctx, ref)
-	if err != nil {
-		return fail(op, obj, err)
-	}
-	raw, err := s.field(ctx, m.CustomValue, FieldReplica)
-	if err != nil {
-		return fail(op, obj, err)
 	}
 	info, err := ParseReplicaInfo(raw)
 	if err != nil {
@@ -174,21 +185,9 @@ func (s *site) Pin(ctx context.Context, replicas []providers.VM, points []time.T
 	const op = "pin"
 	out := make([]time.Time, len(replicas))
 	for i, r := range replicas {
-		obj := s.object(r)
-		if err := s.refuse(op, r); err != nil {
-			return nil, err
-		}
-		ref, err := s.refOf(ctx, op, r)
+		ref, raw, err := s.readField(ctx, op, r, FieldPromoted)
 		if err != nil {
 			return nil, err
-		}
-		m, err := s.readVM(ctx, ref)
-		if err != nil {
-			return nil, fail(op, obj, err)
-		}
-		raw, err := s.field(ctx, m.CustomValue, FieldPromoted)
-		if err != nil {
-			return nil, fail(op, obj, err)
 		}
 		info, pinned := ParsePromotedInfo(raw)
 		if pinned && info.Run == runID && (!info.Point.IsZero() || points == nil) {
@@ -197,17 +196,13 @@ func (s *site) Pin(ctx context.Context, replicas []providers.VM, points []time.T
 		}
 		// Another run's pin is a run that died holding the group's lock
 		// (this run holds it now, so that run is no more): taken over,
-		// with the point it had chosen.
-		point := info.Point
-		if !pinned || point.IsZero() {
-			point = time.Time{}
-			if points != nil {
-				point = points[i]
-			}
+		// with the point it had chosen. (Unpinned, info is the zero info.)
+		if info.Point.IsZero() && points != nil {
+			info.Point = points[i]
 		}
-		info = PromotedInfo{Run: runID, Point: point}
+		info.Run = runID
 		if err := s.setField(ctx, ref, FieldPromoted, info.String()); err != nil {
-			return nil, fail(op, obj, err)
+			return nil, fail(op, s.object(r), err)
 		}
 		out[i] = info.Point
 	}
@@ -271,7 +266,8 @@ func (s *site) Promote(ctx context.Context, req providers.PromoteRequest) (provi
 	rawPoints, _ := s.field(ctx, m.CustomValue, FieldPoints)
 	points, _ := ParseRecoveryPoints(rawPoints)
 	point := req.Point
-	if pinned, ok := ParsePromotedInfo(mustField(s.field(ctx, m.CustomValue, FieldPromoted))); ok {
+	rawPinned, _ := s.field(ctx, m.CustomValue, FieldPromoted)
+	if pinned, ok := ParsePromotedInfo(rawPinned); ok {
 		if pinned.Run != req.RunID {
 			return providers.Promoted{}, permanent(op, obj, "replica %s is being promoted by run %s; continue that run with drplan resume %s", s.object(req.Replica), pinned.Run, pinned.Run)
 		}
@@ -310,14 +306,6 @@ func (s *site) Promote(ctx context.Context, req providers.PromoteRequest) (provi
 	}
 	target.Ref = ref.Value
 	return providers.Promoted{VM: target, Point: point}, nil
-}
-
-// mustField is the value of a field read, "" when it could not be read.
-func mustField(v string, err error) string {
-	if err != nil {
-		return ""
-	}
-	return v
 }
 
 // unreplicate clears a promoted VM's replica attributes.
