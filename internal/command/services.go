@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"net"
 	"strings"
 	"time"
 
@@ -66,10 +65,4 @@ func (t *target) checkOptions(opts *compiler.Options) hcl.Diagnostics {
 		opts.Simulated, opts.SimHosts = true, hosts
 	}
 	return nil
-}
-
-// checkDialer is what the custom-step executor connects checks with: nil
-// (the network) for a real target.
-func (t *target) checkDialer() func(ctx context.Context, recoveryPlan, mode, address string) (net.Conn, error) {
-	return t.dial
 }
