@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/simulate"
 )
 
@@ -17,6 +18,20 @@ import (
 // world's service gateway on loopback, which sim serve prints as
 // DRPLAN_SIM_SERVICES=127.0.0.1:PORT. Either way the compiler refuses a
 // check aimed at any other address than loopback or a simulated VM's.
+
+// openServedTarget opens the target of a verb (openTarget) with its
+// checks' connection attached (attachServices).
+func (c *cli) openServedTarget(ctx context.Context, p *plans.Plan, sim bool) (*target, error) {
+	t, err := openTarget(ctx, p, sim)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.attachServices(t); err != nil {
+		t.close()
+		return nil, err
+	}
+	return t, nil
+}
 
 // attachServices sets how the target's checks connect: the world's
 // services for --sim, the gateway that DRPLAN_SIM_SERVICES names for a
