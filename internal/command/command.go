@@ -237,10 +237,8 @@ func (c *cli) color(w io.Writer, noColor bool) bool {
 	if noColor {
 		return false
 	}
-	for _, kv := range c.environ {
-		if strings.HasPrefix(kv, "NO_COLOR=") && kv != "NO_COLOR=" {
-			return false
-		}
+	if c.getenv("NO_COLOR") != "" {
+		return false
 	}
 	return isTerminal(w)
 }
