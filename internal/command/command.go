@@ -1,10 +1,6 @@
 package command
 
 import (
-	"github.com/agext/levenshtein"
-
-	"golang.org/x/term"
-
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +8,9 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+
+	"github.com/agext/levenshtein"
+	"golang.org/x/term"
 
 	"github.com/drplan/drplan/plans"
 )
