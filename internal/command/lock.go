@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -414,11 +415,7 @@ func refuseLocked(w io.Writer, redact func(string) string, verb string, held []h
 			corrupt = true
 			continue
 		}
-		seen := false
-		for _, r := range runs {
-			seen = seen || r.Run == h.Holder.Run
-		}
-		if !seen {
+		if !slices.ContainsFunc(runs, func(r providers.LockHolder) bool { return r.Run == h.Holder.Run }) {
 			runs = append(runs, h.Holder)
 		}
 	}
