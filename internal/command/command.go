@@ -1,10 +1,6 @@
 package command
 
 import (
-	"github.com/agext/levenshtein"
-
-	"golang.org/x/term"
-
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +8,9 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+
+	"github.com/agext/levenshtein"
+	"golang.org/x/term"
 
 	"github.com/drplan/drplan/plans"
 )
@@ -237,10 +236,8 @@ func (c *cli) color(w io.Writer, noColor bool) bool {
 	if noColor {
 		return false
 	}
-	for _, kv := range c.environ {
-		if strings.HasPrefix(kv, "NO_COLOR=") && kv != "NO_COLOR=" {
-			return false
-		}
+	if c.getenv("NO_COLOR") != "" {
+		return false
 	}
 	return isTerminal(w)
 }

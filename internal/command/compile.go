@@ -95,12 +95,7 @@ func (c *cli) loadAgainst(ctx context.Context, f *flags, dir string, sim bool) (
 		c.validateView(f).Validated(plan, diags)
 		return nil, ExitError
 	}
-	t, err := openTarget(ctx, plan, sim)
-	if err == nil {
-		if err = c.attachServices(t); err != nil {
-			t.close()
-		}
-	}
+	t, err := c.openServedTarget(ctx, plan, sim)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", f.verb, err)
 		return nil, ExitError

@@ -35,10 +35,8 @@ func (c *cli) stateDir(flagValue, dir string) string {
 	if flagValue != "" {
 		return flagValue
 	}
-	for _, kv := range c.environ {
-		if v, ok := strings.CutPrefix(kv, "DRPLAN_HOME="); ok && v != "" {
-			return v
-		}
+	if v := c.getenv("DRPLAN_HOME"); v != "" {
+		return v
 	}
 	return filepath.Join(dir, ".drplan")
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -167,13 +168,19 @@ func readLockFile(name string) (providers.LockHolder, bool) {
 	return lf.holder, lf.exists && lf.corrupt == ""
 }
 
+// lockDir is the folder of the local lock files in the state directory.
+func lockDir(stateDir string) string { return filepath.Join(stateDir, "locks") }
+
+// lockFileName is the local lock file of group in dir (lockDir).
+func lockFileName(dir, group string) string { return filepath.Join(dir, group+".lock") }
+
 // lockGroups takes the locks of groups (name → recovery site) for the
 // run; on a refusal it releases what it took and returns a *locked
 // error that says who holds the lock.
 func (c *cli) lockGroups(ctx context.Context, t *target, stateDir string, groups map[string]string, runID, mode string) (*locks, error) {
 	host, _ := os.Hostname()
 	now := time.Now().UTC()
-	l := &locks{dir: filepath.Join(stateDir, "locks"),
+	l := &locks{dir: lockDir(stateDir),
 		holder: providers.LockHolder{Run: runID, Mode: mode, Host: host, PID: os.Getpid(), Since: now, Expires: now.Add(lockTTL)}}
 	if err := os.MkdirAll(l.dir, 0o755); err != nil {
 		return nil, err
@@ -220,7 +227,7 @@ func siteHeld(group, where string, holder providers.LockHolder) heldLock {
 // file takes the local lock of a group. A file without a readable holder
 // older than lockGrace is broken, with a warning.
 func (l *locks) file(group string) error {
-	name := filepath.Join(l.dir, group+".lock")
+	name := lockFileName(l.dir, group)
 	b, _ := json.Marshal(l.holder)
 	var young lockFile
 	for attempt := 0; attempt < 5; attempt++ {
@@ -308,7 +315,7 @@ func heldLocks(ctx context.Context, t *target, stateDir string, groups map[strin
 	var held []heldLock
 	now := time.Now()
 	for _, g := range sortedNames(groups) {
-		name := filepath.Join(stateDir, "locks", g+".lock")
+		name := lockFileName(lockDir(stateDir), g)
 		switch cur := inspectLockFile(name); {
 		case !cur.exists:
 		case cur.corrupt != "":
@@ -343,7 +350,7 @@ func heldLocks(ctx context.Context, t *target, stateDir string, groups map[strin
 // (whatever id), and says which it broke.
 func (c *cli) forceUnlock(ctx context.Context, t *target, stateDir string, groups map[string]string, id string) (broken, corrupt []string) {
 	for _, g := range sortedNames(groups) {
-		name := filepath.Join(stateDir, "locks", g+".lock")
+		name := lockFileName(lockDir(stateDir), g)
 		switch cur := inspectLockFile(name); {
 		case !cur.exists:
 		case cur.corrupt != "":
@@ -414,11 +421,7 @@ func refuseLocked(w io.Writer, redact func(string) string, verb string, held []h
 			corrupt = true
 			continue
 		}
-		seen := false
-		for _, r := range runs {
-			seen = seen || r.Run == h.Holder.Run
-		}
-		if !seen {
+		if !slices.ContainsFunc(runs, func(r providers.LockHolder) bool { return r.Run == h.Holder.Run }) {
 			runs = append(runs, h.Holder)
 		}
 	}

@@ -90,12 +90,7 @@ func runResume(c *cli, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	t, err := openTarget(ctx, plan, false)
-	if err == nil {
-		if err = c.attachServices(t); err != nil {
-			t.close()
-		}
-	}
+	t, err := c.openServedTarget(ctx, plan, false)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError

@@ -101,7 +101,7 @@ func runRun(c *cli, args []string) int {
 		return ExitError
 	}
 	return c.execute(ctx, "run", cp, execution{stateDir: stateDir, dir: dir, runID: runID, placeholder: placeholder,
-		auto: *auto, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: point.perGroup(), RecoveryPlan: *rp,
+		auto: *auto, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: opts.GroupPoints, RecoveryPlan: *rp,
 			Placeholder: placeholder, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
 }
 

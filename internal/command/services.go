@@ -2,13 +2,13 @@ package command
 
 import (
 	"context"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/simulate"
 )
 
@@ -18,6 +18,20 @@ import (
 // world's service gateway on loopback, which sim serve prints as
 // DRPLAN_SIM_SERVICES=127.0.0.1:PORT. Either way the compiler refuses a
 // check aimed at any other address than loopback or a simulated VM's.
+
+// openServedTarget opens the target of a verb (openTarget) with its
+// checks' connection attached (attachServices).
+func (c *cli) openServedTarget(ctx context.Context, p *plans.Plan, sim bool) (*target, error) {
+	t, err := openTarget(ctx, p, sim)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.attachServices(t); err != nil {
+		t.close()
+		return nil, err
+	}
+	return t, nil
+}
 
 // attachServices sets how the target's checks connect: the world's
 // services for --sim, the gateway that DRPLAN_SIM_SERVICES names for a
@@ -66,10 +80,4 @@ func (t *target) checkOptions(opts *compiler.Options) hcl.Diagnostics {
 		opts.Simulated, opts.SimHosts = true, hosts
 	}
 	return nil
-}
-
-// checkDialer is what the custom-step executor connects checks with: nil
-// (the network) for a real target.
-func (t *target) checkDialer() func(ctx context.Context, recoveryPlan, mode, address string) (net.Conn, error) {
-	return t.dial
 }

@@ -38,7 +38,7 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 		fmt.Fprintf(c.stderr, "Warning: %s.\n", t.Warning())
 	}
 	ex := &runner.Executor{PlanDir: dir, RunDir: runDir, Secrets: cp.plan, AutoApprove: autoApprove, TimeScale: cp.target.timeScale(),
-		Dial: cp.target.checkDialer()}
+		Dial: cp.target.dial}
 	if isTerminal(os.Stdin) {
 		// Prompts are asked on the terminal, as sudo and ssh ask, so that
 		// they reach the operator when stdout goes to a log.

@@ -24,7 +24,8 @@ type target struct {
 	cfgs  map[string]providers.SiteConfig
 	conn  providers.Connector
 	// dial connects the run's http and tcp checks when the target is
-	// simulated (services.go); gateway is sim serve's service gateway.
+	// simulated (services.go), nil (the network) for a real one; gateway
+	// is sim serve's service gateway.
 	dial    func(ctx context.Context, recoveryPlan, mode, address string) (net.Conn, error)
 	gateway string
 

@@ -369,12 +369,12 @@ func recoveryChecks(exp []*expected, got sitesRead, to []string) []report.Check 
 func sourceCheck(mode string, exp []*expected, src sitesRead, from []string) report.Check {
 	name := "nothing running " + at(from)
 	var problems, unproven []string
-	for _, site := range from {
-		if err := src.errs[site]; err != nil {
-			if mode == string(plans.ModeFailover) {
+	if mode != string(plans.ModeFailover) {
+		problems = unreadable(src, from)
+	} else {
+		for _, site := range from {
+			if src.errs[site] != nil {
 				unproven = append(unproven, fmt.Sprintf("site %s could not be read: make sure its VMs stay off before it comes back; drplan run -mode reprotect powers them off", site))
-			} else {
-				problems = append(problems, fmt.Sprintf("site %s could not be read: %v", site, err))
 			}
 		}
 	}
