@@ -124,7 +124,7 @@ func programDiff(saved, compiled *steps.Program) string {
 		}
 		return fmt.Sprintf("%s is %s in the file, %s as compiled", k, orNone(a[k]), short(b[k]))
 	}
-	for k := range a {
+	for _, k := range sortedNames(a) {
 		if _, ok := b[k]; !ok {
 			return fmt.Sprintf("the file has %s, which a program does not", k)
 		}
@@ -153,7 +153,7 @@ func stepsDiff(a, b json.RawMessage) string {
 					return fmt.Sprintf("step %s: %s is %s in the file, %s as compiled", addr, k, orNone(sa[k]), short(sb[k]))
 				}
 			}
-			for k := range sa {
+			for _, k := range sortedNames(sa) {
 				if _, ok := sb[k]; !ok {
 					return fmt.Sprintf("step %s: the file adds %s = %s", addr, k, short(sa[k]))
 				}

@@ -362,7 +362,7 @@ func TestFailoverLag(t *testing.T) {
 // process cannot tell a dead run from a slow one) until -force-unlock
 // breaks them.
 func TestLockContention(t *testing.T) {
-	dir, _, vars := liveWorld(t, "")
+	dir, w, vars := liveWorld(t, "")
 	cmd := exec.Command(os.Args[0], append(append([]string{"run", "-mode", "migrate"}, vars...), "--confirm", "roundtrip", dir)...)
 	cmd.Env = append(os.Environ(), "DRPLAN_TEST_CHILD=1")
 	var childOut strings.Builder
@@ -372,7 +372,19 @@ func TestLockContention(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	lockFile := filepath.Join(dir, ".drplan", "locks", "web.lock")
-	waitFor(t, 30*time.Second, "lock file", func() bool { _, err := os.Stat(lockFile); return err == nil })
+	// The site locks are taken after the local ones: wait until the last
+	// of them (web's at west) has its holder written.
+	cfg := w.Site("west").Config()
+	cfg.ReadOnly = true
+	west, err := vsphere.Connector{}.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer west.Close(context.Background())
+	waitFor(t, 30*time.Second, "web's lock at west", func() bool {
+		h, found, err := west.ReadLock(context.Background(), "web")
+		return err == nil && found && h.Run != ""
+	})
 	holder, _ := readLockFile(lockFile)
 
 	// Another state directory: only the lock at the site can refuse it.

@@ -161,7 +161,7 @@ func runStatus(c *cli, args []string) int {
 		*out = "-"
 	}
 	if err := c.writeOutput(*out, buf.Bytes(), 0o644); err != nil {
-		fmt.Fprintf(c.stderr, "drplan status: cannot write %s: %v\n", *out, err)
+		fmt.Fprintf(c.stderr, "drplan status: %v\n", err) // the error names the file
 		return ExitError
 	}
 	if !doc.Healthy {
