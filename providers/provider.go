@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/inventory"
 )
 
@@ -25,6 +26,10 @@ type SiteConfig struct {
 	// ReadOnly makes every mutating call fail: a drill opens protected
 	// sites this way, so that it cannot change them even by mistake.
 	ReadOnly bool
+	// Clock is the site's time, nil meaning the wall clock: a simulated
+	// site run in process keeps time on a clock.Virtual, which the
+	// provider's waits, deadlines and calls must follow.
+	Clock clock.Clock
 }
 
 // Connector opens sites.

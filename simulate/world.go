@@ -21,6 +21,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
@@ -34,8 +35,11 @@ type Options struct {
 	// Parallel bounds concurrent API calls while the world is built; 0
 	// means 16.
 	Parallel int
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the world's time: a clock.Virtual for a world that runs
+	// in process with the runner (drills, --sim, tests); nil means the
+	// wall clock scaled by the plan's time_scale (clock.Scaled), for a
+	// world that external clients use (`drplan sim serve`).
+	Clock clock.Clock
 }
 
 // World is a running simulated datacenter: one vCenter per site.
@@ -43,9 +47,11 @@ type World struct {
 	Plan      *plans.Plan
 	Sites     []*Site
 	TimeScale float64
+	// Clock is the world's time; every time in it (recovery points, boot
+	// times) is a time of this clock.
+	Clock clock.Clock
 
 	spec    *spec
-	now     func() time.Time
 	start   time.Time
 	engine  *engine
 	closeMu sync.Mutex
@@ -103,14 +109,14 @@ func New(ctx context.Context, p *plans.Plan, opts Options) (*World, error) {
 	if opts.Parallel <= 0 {
 		opts.Parallel = 16
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	w := &World{Plan: p, TimeScale: plans.DefaultTimeScale, spec: s, now: opts.Now}
+	w := &World{Plan: p, TimeScale: plans.DefaultTimeScale, spec: s, Clock: opts.Clock}
 	if p.Simulation != nil {
 		w.TimeScale = p.Simulation.TimeScale
 	}
-	w.start = w.now()
+	if w.Clock == nil {
+		w.Clock = clock.NewScaled(w.TimeScale)
+	}
+	w.start = w.Clock.Now()
 	for _, ss := range s.sites {
 		site, err := w.startSite(ss, opts)
 		if err != nil {
@@ -144,6 +150,9 @@ func New(ctx context.Context, p *plans.Plan, opts Options) (*World, error) {
 	}
 	return w, nil
 }
+
+// now is the world's current time.
+func (w *World) now() time.Time { return w.Clock.Now() }
 
 // Site returns the site with the given plan name, or nil.
 func (w *World) Site(name string) *Site {
@@ -418,7 +427,7 @@ func networkPath(dc, name string) string { return path.Join("/", dc, "network", 
 func (s *Site) Config() providers.SiteConfig {
 	pass, _ := s.URL.User.Password()
 	return providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(),
-		Username: s.URL.User.Username(), Password: pass, Thumbprint: s.Thumbprint}
+		Username: s.URL.User.Username(), Password: pass, Thumbprint: s.Thumbprint, Clock: s.world.Clock}
 }
 
 // fieldOf reads a drplan custom attribute of an object in the registry.
