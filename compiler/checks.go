@@ -611,14 +611,9 @@ func (b *builder) groupPoint(replicas []*inventory.VM) (time.Time, time.Duration
 	return latest, b.planAge(latest)
 }
 
-// planAge is how old t is at the compilation's moment, in plan time.
-func (b *builder) planAge(t time.Time) time.Duration {
-	age := b.opts.Now.Sub(t)
-	if b.opts.TimeScale > 0 {
-		age = time.Duration(float64(age) / b.opts.TimeScale)
-	}
-	return age
-}
+// planAge is how old t is at the compilation's moment (the inventory's
+// clock: plan time in a simulated world).
+func (b *builder) planAge(t time.Time) time.Duration { return b.opts.Now.Sub(t) }
 
 // lostDisks lists the disks of a group's VMs that their replicas lack.
 func (b *builder) lostDisks(g *plans.ProtectionGroup) []string {

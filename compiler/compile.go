@@ -29,9 +29,6 @@ type Options struct {
 	// Now is the moment replica ages are measured at; zero means the
 	// snapshot's time.
 	Now time.Time
-	// TimeScale is the simulated world's time scale (plan time = wall
-	// time ÷ TimeScale); 0 for a live target.
-	TimeScale float64
 	// Estimates override the expected plan-time duration of step kinds.
 	Estimates map[steps.Kind]time.Duration
 	// BootTimes gives measured boot times of VMs (from past drills); they
@@ -149,7 +146,7 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 	}
 	b.prog = &steps.Program{
 		FormatVersion: steps.FormatVersion, Plan: p.Name, RecoveryPlan: b.rp.Name, Mode: string(opts.Mode),
-		MaxParallel: b.rp.MaxParallel, RTO: steps.Duration(b.rp.RTO), TimeScale: opts.TimeScale,
+		MaxParallel: b.rp.MaxParallel, RTO: steps.Duration(b.rp.RTO),
 	}
 	b.checkInventory()
 	b.describeSites()

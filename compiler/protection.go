@@ -69,7 +69,7 @@ func (g *GroupState) Drift() bool {
 // Protection returns the state of every protection group of the plan,
 // in declaration order, from the sites' inventory. p must have been
 // loaded with the selector matches of inv (see SelectorMatches). Only
-// opts.Now and opts.TimeScale matter.
+// opts.Now matters.
 func Protection(p *plans.Plan, inv *inventory.Snapshot, opts Options) []GroupState {
 	b := newBuilder(p, inv, opts)
 	out := make([]GroupState, 0, len(p.ProtectionGroups))

@@ -25,6 +25,7 @@ import (
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -69,9 +70,10 @@ type Executor struct {
 	Terminal bool
 	In       io.Reader
 	Out      io.Writer
-	// TimeScale shrinks wait steps, and the polling of http and tcp
-	// checks, in a simulated world.
-	TimeScale float64
+	// Clock is the run's time (nil: the wall clock). Wait steps, and the
+	// polling of http and tcp checks that a simulated world answers, are
+	// on it.
+	Clock clock.Clock
 	// Dial, when set, connects http and tcp checks in place of the
 	// network: a simulated world's guest services (simulate.World's
 	// DialCheck, or the sim serve gateway's). It is given the recovery
@@ -97,11 +99,7 @@ func (e *Executor) RunStep(ctx context.Context, s *steps.Step, env *Env) (map[st
 	case a.TCP != nil:
 		return e.tcp(ctx, a.TCP, e.dialer(env))
 	case a.Wait != nil:
-		d := time.Duration(a.Wait.Duration)
-		if e.TimeScale > 0 {
-			d = time.Duration(float64(d) * e.TimeScale)
-		}
-		return nil, sleep(ctx, d)
+		return nil, clock.Of(e.Clock).Sleep(ctx, time.Duration(a.Wait.Duration))
 	case a.Prompt != nil:
 		return e.prompt(ctx, s)
 	case a.Terraform != nil:
@@ -312,13 +310,14 @@ func (e *Executor) dialer(env *Env) dialFunc {
 	}
 }
 
-// poll is how often a check tries again: pollEvery, or 5 s of plan time
-// in a simulated world (at least 10 ms).
-func (e *Executor) poll() time.Duration {
-	if e.TimeScale > 0 {
-		return min(pollEvery, max(10*time.Millisecond, time.Duration(float64(5*time.Second)*e.TimeScale)))
+// pause waits before a check tries again: pollEvery, or 5 s of plan
+// time on a virtual clock (a simulated world's checks).
+func (e *Executor) pause(ctx context.Context) error {
+	c := clock.Of(e.Clock)
+	if c.Virtual() {
+		return c.Sleep(ctx, 5*time.Second)
 	}
-	return pollEvery
+	return c.Sleep(ctx, pollEvery)
 }
 
 // http requests a URL until it answers as expected or the step's time is
@@ -360,7 +359,7 @@ func (e *Executor) http(ctx context.Context, h *steps.HTTP, dial dialFunc) (map[
 				return map[string]string{"status": fmt.Sprint(resp.StatusCode), "tries": fmt.Sprint(tries)}, nil
 			}
 		}
-		if sleep(ctx, e.poll()) != nil {
+		if e.pause(ctx) != nil {
 			return nil, Retry(fmt.Errorf("%v (still failing after %d tries when the step's time ran out)", err, tries))
 		}
 	}
@@ -376,7 +375,7 @@ func (e *Executor) tcp(ctx context.Context, t *steps.TCP, dial dialFunc) (map[st
 			conn.Close()
 			return map[string]string{"address": t.Address, "tries": fmt.Sprint(tries)}, nil
 		}
-		if sleep(ctx, e.poll()) != nil {
+		if e.pause(ctx) != nil {
 			return nil, Retry(fmt.Errorf("connecting to %s: %v (still failing after %d tries when the step's time ran out)", t.Address, err, tries))
 		}
 	}

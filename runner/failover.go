@@ -64,7 +64,7 @@ const syncPoll = 5 * time.Second
 // custom step ordered before the sync can trigger it where the method
 // needs that.
 func (r *run) sync(ctx context.Context, site providers.Site, s *steps.Step) (map[string]string, error) {
-	since := time.Now()
+	since := r.clk.Now()
 	inv, err := r.inventory(ctx, s.Site)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,6 @@ func (r *run) sync(ctx context.Context, site providers.Site, s *steps.Step) (map
 	if len(replicas) == 0 {
 		return map[string]string{"replicas": "0"}, nil
 	}
-	poll := min(max(scale(r.prog, syncPoll), 50*time.Millisecond), syncPoll)
 	for {
 		points, err := site.Points(ctx, replicas)
 		if err != nil {
@@ -96,7 +95,7 @@ func (r *run) sync(ctx context.Context, site providers.Site, s *steps.Step) (map
 		if len(behind) == 0 {
 			return map[string]string{"replicas": fmt.Sprint(len(replicas)), "point": oldest.UTC().Format(time.RFC3339Nano)}, nil
 		}
-		if err := sleep(ctx, poll); err != nil {
+		if err := r.clk.Sleep(ctx, syncPoll); err != nil {
 			return nil, fmt.Errorf("the replicas of %s have no recovery point after the shutdown yet: %s", strings.Join(behind, ", "), err)
 		}
 	}

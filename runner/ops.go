@@ -12,6 +12,7 @@ import (
 
 	"github.com/drplan/drplan/internal/words"
 	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
 )
@@ -26,7 +27,7 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 	case steps.Barrier:
 		return nil, nil
 	case steps.Settle:
-		return nil, sleep(ctx, scale(r.prog, time.Duration(a.Delay)))
+		return nil, r.clk.Sleep(ctx, time.Duration(a.Delay))
 	case steps.Custom:
 		if a.Guest != nil {
 			return r.guest(ctx, s)
@@ -124,9 +125,6 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 	case steps.WaitReady:
 		rd := r.batcher(site, providers.WaitFor(a.WaitFor), r.waitLeft(s)).wait(ctx, target)
 		if rd.Err != nil {
-			if r.prog.TimeScale > 0 {
-				return nil, fmt.Errorf("not ready within its %s timeout (plan time): %w", s.Timeout, rd.Err)
-			}
 			return nil, rd.Err
 		}
 		r.env.setIP(s.VM, rd.IP)
@@ -175,17 +173,6 @@ func (r *run) guest(ctx context.Context, s *steps.Step) (map[string]string, erro
 		return detail, Retry(fmt.Errorf("%s in VM %s exited with code %d", g.Run[0], g.VM, res.ExitCode))
 	}
 	return detail, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func ipSettings(ip *steps.IP, host string) (providers.IPSettings, error) {
@@ -464,23 +451,29 @@ type invOnce struct {
 
 // batcher gathers the wait_ready steps of one site that start at about
 // the same time into one WaitReady call: one property-collector filter
-// per batch, not one per VM.
+// per batch, not one per VM. On a virtual clock "about the same time" is
+// the same instant: a batch closes when everything due then is done.
 type batcher struct {
 	site    providers.Site
 	waitFor providers.WaitFor
 	timeout time.Duration
+	clk     clock.Clock
 
 	mu      sync.Mutex
 	pending []*waiter
-	timer   *time.Timer
+	timer   clock.Timer
 }
 
+// waiter is one wait_ready step in a batch. Its Work rests while it
+// waits; whoever delivers its readiness resumes it first.
 type waiter struct {
 	vm   providers.VM
 	done chan providers.Readiness
+	work *clock.Work
 }
 
-// Batches close after batchWindow or at batchMax VMs.
+// Batches close after batchWindow (at once on a virtual clock) or at
+// batchMax VMs.
 const (
 	batchWindow = 20 * time.Millisecond
 	batchMax    = 64
@@ -492,33 +485,44 @@ func (r *run) batcher(site providers.Site, waitFor providers.WaitFor, timeout ti
 	defer r.mu.Unlock()
 	b := r.batchers[key]
 	if b == nil {
-		b = &batcher{site: site, waitFor: waitFor, timeout: timeout}
+		b = &batcher{site: site, waitFor: waitFor, timeout: timeout, clk: r.clk}
 		r.batchers[key] = b
 	}
 	return b
 }
 
 func (b *batcher) wait(ctx context.Context, vm providers.VM) providers.Readiness {
-	w := &waiter{vm: vm, done: make(chan providers.Readiness, 1)}
+	w := &waiter{vm: vm, done: make(chan providers.Readiness, 1), work: clock.WorkOf(ctx)}
 	b.mu.Lock()
 	b.pending = append(b.pending, w)
 	switch {
 	case len(b.pending) >= batchMax:
 		b.flushLocked(ctx)
 	case b.timer == nil:
-		b.timer = time.AfterFunc(batchWindow, func() {
+		window := batchWindow
+		if b.clk.Virtual() {
+			window = 0
+		}
+		b.timer = b.clk.AfterFunc(window, func() {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			b.flushLocked(ctx)
 		})
 	}
 	b.mu.Unlock()
+	w.work.PauseUnless(ctx)
+	defer w.work.Resume()
 	select {
 	case rd := <-w.done:
 		return rd
 	case <-ctx.Done():
 		return providers.Readiness{VM: vm, Err: ctx.Err()}
 	}
+}
+
+func (w *waiter) deliver(rd providers.Readiness) {
+	w.work.Resume()
+	w.done <- rd
 }
 
 func (b *batcher) flushLocked(ctx context.Context) {
@@ -531,7 +535,7 @@ func (b *batcher) flushLocked(ctx context.Context) {
 	if len(batch) == 0 {
 		return
 	}
-	go func() {
+	b.clk.Go(ctx, func(ctx context.Context) {
 		vms := make([]providers.VM, len(batch))
 		for i, w := range batch {
 			vms[i] = w.vm
@@ -546,7 +550,7 @@ func (b *batcher) flushLocked(ctx context.Context) {
 			defer mu.Unlock()
 			if i >= 0 && i < len(batch) && !sent[i] {
 				sent[i] = true
-				batch[i].done <- rd
+				batch[i].deliver(rd)
 			}
 		})
 		mu.Lock()
@@ -555,12 +559,12 @@ func (b *batcher) flushLocked(ctx context.Context) {
 			switch {
 			case sent[i]:
 			case i < len(res):
-				w.done <- res[i]
+				w.deliver(res[i])
 			default:
-				w.done <- providers.Readiness{VM: w.vm, Err: errors.New("no answer for this VM")}
+				w.deliver(providers.Readiness{VM: w.vm, Err: errors.New("no answer for this VM")})
 			}
 		}
-	}()
+	})
 }
 
 // waitLeft is how long a wait_ready step may still wait: its whole
@@ -568,14 +572,11 @@ func (b *batcher) flushLocked(ctx context.Context) {
 // an API error during the wait (cut to whole plan seconds, so that the
 // steps of a batch that failed together mostly wait together again).
 func (r *run) waitLeft(s *steps.Step) time.Duration {
-	timeout := scale(r.prog, time.Duration(s.Timeout))
+	timeout := time.Duration(s.Timeout)
 	res := r.results[r.index[s.Addr]]
 	if res.Attempts <= 1 || res.Start.IsZero() {
 		return timeout
 	}
-	left := timeout - time.Since(res.Start)
-	if unit := scale(r.prog, time.Second); unit > 0 {
-		left = left.Truncate(unit)
-	}
-	return max(left, 0)
+	left := timeout - r.clk.Since(res.Start)
+	return max(left.Truncate(time.Second), 0)
 }

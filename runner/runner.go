@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
 )
@@ -39,6 +40,10 @@ type Options struct {
 	// Backoff is the first pause before a retry (doubling each time); 0
 	// means one second of plan time.
 	Backoff time.Duration
+	// Clock is the run's time: the wall clock (nil) for live sites, the
+	// simulated world's clock.Virtual for a simulated run. Event times,
+	// step durations, timeouts, retry pauses and waits are on it.
+	Clock clock.Clock
 }
 
 // CustomRunner executes custom steps.
@@ -177,6 +182,7 @@ type run struct {
 	unreachable map[string]error
 	// points are the recovery points chosen per site and group.
 	points map[string]*groupPoints
+	clk    clock.Clock
 }
 
 // Run executes the program until every step has finished or been skipped,
@@ -187,12 +193,12 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 		opts.Placeholder = opts.RunID
 	}
 	if opts.Backoff == 0 {
-		opts.Backoff = scale(prog, time.Second)
+		opts.Backoff = time.Second
 	}
 	r := &run{prog: prog, opts: opts, index: map[string]int{}, vms: map[string]providers.VM{}, sites: map[string]providers.Site{},
-		batchers: map[string]*batcher{}, baseline: map[string]int64{}, began: opts.Began}
+		batchers: map[string]*batcher{}, baseline: map[string]int64{}, began: opts.Began, clk: clock.Of(opts.Clock)}
 	if r.began.IsZero() {
-		r.began = time.Now()
+		r.began = r.clk.Now()
 	}
 	r.env = newEnv(opts.RunID, opts.Placeholder, prog)
 	for i, s := range prog.Steps {
@@ -211,17 +217,28 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 			r.dependents[j] = append(r.dependents[j], i)
 		}
 	}
+	// On a virtual clock the run's own goroutine is busy work until it
+	// waits for its steps (schedule); the caller's Work, if it holds one,
+	// rests meanwhile and is handed back at the end.
+	work, outer := clock.NewWork(r.clk), clock.WorkOf(ctx)
+	outer.Pause()
+	defer func() {
+		outer.Resume()
+		work.Done()
+	}()
+	ctx = clock.WithWork(ctx, work)
 	r.ctx = ctx
-	res := &Result{RunID: opts.RunID, Start: time.Now()}
+	wallStart := time.Now()
+	res := &Result{RunID: opts.RunID, Start: r.clk.Now()}
 	started := Event{Type: EventRunStarted, Detail: map[string]string{"mode": prog.Mode, "plan": prog.Plan, "recovery_plan": prog.RecoveryPlan, "hash": prog.Hash},
-		Figures: map[string]float64{"time_scale": prog.TimeScale, "steps": float64(len(prog.Steps))}}
+		Figures: map[string]float64{"steps": float64(len(prog.Steps))}}
 	if len(opts.Done) > 0 {
 		started.Detail["resumed"] = "true"
 		started.Figures["done"] = float64(len(opts.Done))
 	}
 	r.emit(started)
-	r.schedule(ctx)
-	res.End = time.Now()
+	work = r.schedule(ctx, work)
+	res.End = r.clk.Now()
 	res.Steps = map[string]*StepResult{}
 	passed := true
 	for _, sr := range r.results {
@@ -242,24 +259,13 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 		result = "failed"
 	}
 	r.emit(Event{Type: EventRunFinished, Result: result, Detail: map[string]string{"halted_by": r.halted},
-		Figures: map[string]float64{"api_calls": float64(res.APICalls), "wall_seconds": res.End.Sub(res.Start).Seconds()}})
+		Figures: map[string]float64{"api_calls": float64(res.APICalls), "wall_seconds": time.Since(wallStart).Seconds()}})
 	return res, nil
-}
-
-// minAPITimeout is the least wall time a VM operation is given in a
-// simulated world.
-const minAPITimeout = 2 * time.Minute
-
-func scale(p *steps.Program, d time.Duration) time.Duration {
-	if p.TimeScale > 0 {
-		return time.Duration(float64(d) * p.TimeScale)
-	}
-	return d
 }
 
 func (r *run) emit(e Event) {
 	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
+		e.Time = r.clk.Now().UTC()
 	}
 	// The observer shows events to people: it sees them as journaled,
 	// secrets scrubbed.
@@ -281,10 +287,17 @@ func (r *run) emit(e Event) {
 
 // schedule is the main loop: start ready steps in program order, VM
 // steps only while a slot is free; react to each finished step.
-func (r *run) schedule(ctx context.Context) {
+//
+// On a virtual clock the loop is busy while it holds work, a Work: it
+// gives it up when it waits for a step to finish, and the step's
+// goroutine hands its own Work over with its result, so that time cannot
+// move between a step's end and what its end starts. It returns the Work
+// it holds at the end.
+func (r *run) schedule(ctx context.Context, work *clock.Work) *clock.Work {
 	type done struct {
-		i   int
-		err error
+		i    int
+		err  error
+		work *clock.Work
 	}
 	finished := make(chan done)
 	ready := &readyQueues{steps: r.prog.Steps}
@@ -299,9 +312,10 @@ func (r *run) schedule(ctx context.Context) {
 	start := func(i int) {
 		s := r.prog.Steps[i]
 		running++
+		w := clock.NewWork(r.clk)
 		go func() {
-			err := r.execute(ctx, s, r.results[i])
-			finished <- done{i, err}
+			err := r.execute(clock.WithWork(ctx, w), s, r.results[i])
+			finished <- done{i, err, w}
 		}()
 	}
 	for {
@@ -327,9 +341,11 @@ func (r *run) schedule(ctx context.Context) {
 			start(i)
 		}
 		if running == 0 {
-			return
+			return work
 		}
+		work.Done()
 		d := <-finished
+		work = d.work
 		running--
 		s := r.prog.Steps[d.i]
 		if s.Slot {
@@ -416,22 +432,34 @@ func slicesClone(s []int) []int { return append([]int(nil), s...) }
 // execute runs one step with its timeout and retries, journaling each
 // attempt.
 func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error {
-	res.Start = time.Now()
+	res.Start = r.clk.Now()
+	wallStart := time.Now()
+	figures := func() map[string]float64 {
+		return map[string]float64{"seconds": res.End.Sub(res.Start).Seconds(), "wall_seconds": time.Since(wallStart).Seconds()}
+	}
+	var timing map[string]string
+	if r.wallWork(s) {
+		timing = map[string]string{"timing": "wall"}
+	}
 	var err error
 	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
 		r.emit(Event{Type: EventStepStarted, Step: s.Addr, Attempt: attempt})
 		sctx, cancel := ctx, context.CancelFunc(func() {})
 		if s.Timeout > 0 && s.Kind != steps.WaitReady {
-			sctx, cancel = context.WithTimeout(ctx, r.timeout(s))
+			if r.wallWork(s) {
+				sctx, cancel = context.WithTimeout(ctx, time.Duration(s.Timeout))
+			} else {
+				sctx, cancel = r.clk.WithTimeout(ctx, time.Duration(s.Timeout))
+			}
 		}
 		var detail map[string]string
 		detail, err = r.do(sctx, s)
 		cancel()
 		if err == nil {
-			res.End, res.Status, res.Detail = time.Now(), StatusOK, detail
-			r.emit(Event{Type: EventStepFinished, Step: s.Addr, Attempt: attempt, Result: StatusOK, Detail: detail,
-				Figures: map[string]float64{"seconds": res.End.Sub(res.Start).Seconds()}})
+			res.End, res.Status, res.Detail = r.clk.Now(), StatusOK, withTiming(detail, timing)
+			r.emit(Event{Type: EventStepFinished, Step: s.Addr, Attempt: attempt, Result: StatusOK, Detail: res.Detail,
+				Figures: figures()})
 			return nil
 		}
 		if errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
@@ -439,7 +467,7 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 		}
 		res.Detail = detail
 		retry := (providers.Retryable(err) || isRetryableCustom(err)) && attempt <= s.Retries && ctx.Err() == nil
-		if s.Kind == steps.WaitReady && (errors.Is(err, context.DeadlineExceeded) || time.Since(res.Start) >= r.timeout(s)) {
+		if s.Kind == steps.WaitReady && (errors.Is(err, context.DeadlineExceeded) || r.clk.Since(res.Start) >= time.Duration(s.Timeout)) {
 			// Retries are for API calls: a VM not ready within its
 			// timeout has failed, once. An API error during the wait is
 			// tried again only within what is left of the timeout.
@@ -449,40 +477,44 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 		if !retry {
 			break
 		}
-		pause := r.opts.Backoff << (attempt - 1)
-		select {
-		case <-time.After(pause):
-		case <-ctx.Done():
-		}
+		r.clk.Sleep(ctx, r.opts.Backoff<<(attempt-1))
 	}
-	res.End, res.Err = time.Now(), err
+	res.End, res.Err = r.clk.Now(), err
 	res.Status = StatusFailed
 	result := StatusFailed
 	if s.Optional {
 		result = StatusOptionalFailed
 	}
+	res.Detail = withTiming(res.Detail, timing)
 	r.emit(Event{Type: EventStepFinished, Step: s.Addr, Attempt: res.Attempts, Result: result, Error: err.Error(), Detail: res.Detail,
-		Figures: map[string]float64{"seconds": res.End.Sub(res.Start).Seconds()}})
+		Figures: figures()})
 	return err
 }
 
-// timeout is the wall time one attempt of a step may take. What happens
-// in the world (VM operations, guest programs, waits) takes plan time,
-// scaled in a simulated world, where API calls still get at least
-// minAPITimeout, since their latency is wall time. Local actions
-// (commands, prompts, Terraform) take real time in any world: their
-// timeout is not scaled. http and tcp checks of a simulated world are
-// answered by its simulated services, in plan time: scaled.
-func (r *run) timeout(s *steps.Step) time.Duration {
-	d := time.Duration(s.Timeout)
-	a := s.Args
-	switch {
-	case s.Kind == steps.Custom && a.Guest == nil && a.Wait == nil && (r.prog.TimeScale <= 0 || a.HTTP == nil && a.TCP == nil):
-		return d
-	case r.prog.TimeScale > 0 && (s.Slot || a.Guest != nil):
-		return max(scale(r.prog, d), minAPITimeout)
+// withTiming adds the timing detail, if any, to a step's details.
+func withTiming(detail, timing map[string]string) map[string]string {
+	if len(timing) == 0 {
+		return detail
 	}
-	return scale(r.prog, d)
+	out := make(map[string]string, len(detail)+len(timing))
+	for k, v := range detail {
+		out[k] = v
+	}
+	for k, v := range timing {
+		out[k] = v
+	}
+	return out
+}
+
+// wallWork reports whether a step's work is wall-clock work done from
+// this machine (a local command, Terraform, a prompt, a check of a real
+// host), as opposed to work in the world of the sites (VM operations,
+// guest programs, waits, and checks a simulated world answers). Its
+// timeout is wall time; on a virtual clock the simulated world stands
+// still while it runs, and its report shows the wall time it took.
+func (r *run) wallWork(s *steps.Step) bool {
+	a := s.Args
+	return s.Kind == steps.Custom && a.Guest == nil && a.Wait == nil && (!r.clk.Virtual() || a.HTTP == nil && a.TCP == nil)
 }
 
 // expand replaces the run placeholder in an argument.

@@ -128,3 +128,12 @@ func Of(c Clock) Clock {
 	}
 	return c
 }
+
+// NewWork returns a new active Work on c when c is virtual, else nil
+// (whose methods do nothing).
+func NewWork(c Clock) *Work {
+	if v, ok := c.(*Virtual); ok {
+		return v.NewWork()
+	}
+	return nil
+}

@@ -9,15 +9,21 @@ import (
 )
 
 // Virtual is a discrete-event clock: Now stands still while any Work is
-// active and jumps to the earliest pending timer as soon as none is.
-// Timers due at the same instant fire in the order they were set. Make
-// one with NewVirtual and Close it when done.
+// active and jumps to the earliest pending timer as soon as none is and
+// someone waits for time to pass (a Sleep, or a paused Work: a waiter of
+// something the world will do). A world left alone, with nobody waiting,
+// keeps its time: its own timers (replication schedules) do not run it
+// forward. Timers due at the same instant fire in the order they were
+// set. Make one with NewVirtual and Close it when done.
 type Virtual struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
 	now    time.Time
 	active int
-	timers timerHeap
+	// waiting counts the paused Works and the sleepers without a Work:
+	// time moves only for someone.
+	waiting int
+	timers  timerHeap
 	seq    uint64
 	nextID uint64
 	works  map[string]*Work // the Works that have an ID (for HTTP calls)
@@ -77,7 +83,7 @@ func (v *Virtual) loop() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for {
-		for !v.closed && (v.active > 0 || len(v.timers) == 0) {
+		for !v.closed && (v.active > 0 || v.waiting == 0 || len(v.timers) == 0) {
 			v.cond.Wait()
 		}
 		if v.closed {
@@ -94,6 +100,9 @@ func (v *Virtual) loop() {
 		for _, t := range due {
 			if t.work != nil {
 				t.work.resumeLocked()
+			}
+			if t.sleeper {
+				v.waiting--
 			}
 			if t.f != nil {
 				v.active++
@@ -154,6 +163,9 @@ func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
 	v.pushLocked(t)
 	if w != nil {
 		w.pauseLocked()
+	} else {
+		v.waiting++ // until woken: the loop or the ctx below
+		t.sleeper = true
 	}
 	v.mu.Unlock()
 	select {
@@ -166,6 +178,9 @@ func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
 		v.mu.Lock()
 		if t.index >= 0 {
 			heap.Remove(&v.timers, t.index)
+			if t.sleeper {
+				v.waiting--
+			}
 		}
 		if w != nil {
 			w.resumeLocked()
@@ -290,12 +305,16 @@ func (w *Work) Done() {
 		return
 	}
 	w.v.mu.Lock()
+	defer w.v.mu.Unlock()
+	if w.done {
+		return
+	}
 	w.pauseLocked()
 	w.done = true
+	w.v.waiting--
 	if w.id != "" {
 		delete(w.v.works, w.id)
 	}
-	w.v.mu.Unlock()
 }
 
 // ID names the Work for an HTTP header (Transport).
@@ -313,10 +332,12 @@ func (w *Work) ID() string {
 	return w.id
 }
 
+// A Work not done is either active or waiting.
 func (w *Work) pauseLocked() {
 	if w.active {
 		w.active = false
 		w.v.active--
+		w.v.waiting++
 		if w.v.active == 0 {
 			w.v.cond.Broadcast()
 		}
@@ -327,6 +348,7 @@ func (w *Work) resumeLocked() {
 	if !w.active && !w.done {
 		w.active = true
 		w.v.active++
+		w.v.waiting--
 	}
 }
 
@@ -350,9 +372,10 @@ type vtimer struct {
 	at    time.Time
 	seq   uint64
 	index int
-	work  *Work
-	ch    chan struct{}
-	f     func()
+	work    *Work
+	sleeper bool // a Sleep without a Work, counted in waiting
+	ch      chan struct{}
+	f       func()
 }
 
 // Stop keeps an AfterFunc from firing.

@@ -143,6 +143,7 @@ func TestAfterFuncStop(t *testing.T) {
 	if !a.Stop() {
 		t.Fatal("Stop of a pending timer reported false")
 	}
+	run(v, func(ctx context.Context) { v.Sleep(ctx, 3*time.Second) })
 	if got := <-fired; got != "b" {
 		t.Fatalf("fired %s", got)
 	}
@@ -195,5 +196,31 @@ func TestScaled(t *testing.T) {
 	}
 	if got := s.Plan(time.Second); got != 1000*time.Second {
 		t.Fatalf("1s of wall time is %s of plan time", got)
+	}
+}
+
+// A world's own timers do not run its time forward when nobody waits.
+func TestNobodyWaitingKeepsTime(t *testing.T) {
+	v := NewVirtual(epoch)
+	defer v.Close()
+	var tick func()
+	ticks := 0
+	var mu sync.Mutex
+	tick = func() {
+		mu.Lock()
+		ticks++
+		mu.Unlock()
+		v.AfterFunc(time.Minute, tick)
+	}
+	v.AfterFunc(time.Minute, tick)
+	time.Sleep(30 * time.Millisecond)
+	if got := v.Since(epoch); got != 0 {
+		t.Fatalf("with nobody waiting the clock moved %s", got)
+	}
+	run(v, func(ctx context.Context) { v.Sleep(ctx, 10*time.Minute) })
+	mu.Lock()
+	defer mu.Unlock()
+	if ticks != 10 {
+		t.Fatalf("%d ticks in 10 minutes of someone waiting, want 10", ticks)
 	}
 }

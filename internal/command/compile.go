@@ -67,9 +67,6 @@ func (c *cli) compileFor(ctx context.Context, f *flags, dir, stateDir string, si
 // compileLoaded compiles the mode of a plan that loadAgainst loaded; see
 // compileFor.
 func (c *cli) compileLoaded(cp *compiled, stateDir string, opts compiler.Options) {
-	if t := cp.target; t.world != nil {
-		opts.TimeScale = t.world.TimeScale
-	}
 	if opts.BootTimes == nil {
 		if runs, err := history.List(stateDir); err == nil {
 			opts.BootTimes = history.BootTimes(runs, cp.plan.Name, cp.target.kind)

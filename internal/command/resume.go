@@ -105,7 +105,7 @@ func runResume(c *cli, args []string) int {
 		return ExitError
 	}
 	ropts := compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point, GroupPoints: rec.GroupPoints,
-		RecoveryPlan: rec.RecoveryPlan, TimeScale: rec.TimeScale, BootTimes: rec.BootTimes}
+		RecoveryPlan: rec.RecoveryPlan, BootTimes: rec.BootTimes}
 	if cp.diags = t.checkOptions(&ropts); !cp.diags.HasErrors() {
 		cp.prog, cp.diags = compiler.Compile(cp.plan, cp.snap, ropts)
 	}

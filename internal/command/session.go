@@ -37,7 +37,7 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 	if t := journal.Cut(); t != nil {
 		fmt.Fprintf(c.stderr, "Warning: %s.\n", t.Warning())
 	}
-	ex := &runner.Executor{PlanDir: dir, RunDir: runDir, Secrets: cp.plan, AutoApprove: autoApprove, TimeScale: cp.target.timeScale(),
+	ex := &runner.Executor{PlanDir: dir, RunDir: runDir, Secrets: cp.plan, AutoApprove: autoApprove, Clock: cp.target.clk,
 		Dial: cp.target.dial}
 	if isTerminal(os.Stdin) {
 		// Prompts are asked on the terminal, as sudo and ssh ask, so that
@@ -66,8 +66,8 @@ func (s *session) run(ctx context.Context, p *steps.Program, placeholder string)
 	opener := func(ctx context.Context, site string, readOnly bool) (providers.Site, error) {
 		return s.cp.target.site(ctx, site, readOnly)
 	}
-	return runner.Run(ctx, p, runner.Options{RunID: s.runID, Placeholder: placeholder, Journal: s.journal, Open: opener,
-		Custom: s.exec, Observer: s.progress.observe, Began: s.began, Done: s.done})
+	return runner.Run(s.cp.target.busy(ctx), p, runner.Options{RunID: s.runID, Placeholder: placeholder, Journal: s.journal, Open: opener,
+		Custom: s.exec, Observer: s.progress.observe, Began: s.began, Done: s.done, Clock: s.cp.target.clk})
 }
 
 func (s *session) close() {

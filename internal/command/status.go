@@ -178,7 +178,7 @@ func protectionStatus(cp *compiled, runs []*history.Run, now time.Time) *statusD
 	violate := func(group, kind, format string, args ...any) {
 		doc.Violations = append(doc.Violations, statusFinding{Group: group, Kind: kind, Message: fmt.Sprintf(format, args...)})
 	}
-	for _, g := range compiler.Protection(cp.plan, cp.snap, compiler.Options{TimeScale: cp.target.timeScale()}) {
+	for _, g := range compiler.Protection(cp.plan, cp.snap, compiler.Options{}) {
 		gs := groupStatus{Name: g.Group, Site: g.Site, RecoverySite: g.RecoverySite, Reversed: g.Reversed, Method: g.Method, RPOSeconds: g.RPO.Seconds(),
 			RPOMet: !g.Stale() && !g.Point.IsZero(), VMs: nonNil(g.VMs), Unprotected: nonNil(g.Unprotected), NotFound: nonNil(g.NotFound),
 			NoReplica: nonNil(g.NoReplica), LostDisks: nonNil(g.LostDisks), Replicas: []replicaStatus{}}

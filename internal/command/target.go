@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
@@ -31,16 +32,28 @@ type target struct {
 
 	mu    sync.Mutex
 	sites map[string]providers.Site
+
+	// clk is the target's time: the simulated world's virtual clock, or
+	// the wall clock. work is the verb's own busy Work on a virtual
+	// clock, from opening the target to closing it: the simulated world's
+	// time moves only while the verb waits (a run, a verification's
+	// re-reads), never while it compiles or reads inventories.
+	clk  clock.Clock
+	work *clock.Work
 }
 
 // openTarget prepares the target of a verb. Sites are connected to on
 // first use.
 func openTarget(ctx context.Context, p *plans.Plan, sim bool) (*target, error) {
-	t := &target{cfgs: map[string]providers.SiteConfig{}, sites: map[string]providers.Site{}, conn: vsphere.Connector{}}
+	t := &target{cfgs: map[string]providers.SiteConfig{}, sites: map[string]providers.Site{}, conn: vsphere.Connector{}, clk: clock.Real{}}
 	if sim {
 		t.kind = "sim"
-		w, err := simulate.New(ctx, p, simulate.Options{})
+		v := clock.NewVirtual(time.Now().UTC().Truncate(time.Second))
+		t.clk, t.work = v, v.NewWork()
+		w, err := simulate.New(ctx, p, simulate.Options{Clock: v})
 		if err != nil {
+			t.work.Done()
+			v.Close()
 			return nil, fmt.Errorf("cannot build the simulated world: %v", err)
 		}
 		t.world = w
@@ -69,6 +82,15 @@ func (t *target) timeScale() float64 {
 		return t.world.TimeScale
 	}
 	return 0
+}
+
+// busy returns ctx carrying the verb's Work, for what waits on the
+// target's clock (a run, a verification).
+func (t *target) busy(ctx context.Context) context.Context {
+	if t.work == nil {
+		return ctx
+	}
+	return clock.WithWork(ctx, t.work)
 }
 
 // site connects to a site, once; readOnly opens it so that any change
@@ -110,7 +132,7 @@ func (t *target) cached(name string) providers.Site {
 // snapshot reads every site's inventory, in parallel. A site that cannot
 // be reached is in the snapshot as unreachable, with the reason.
 func (t *target) snapshot(ctx context.Context) (*inventory.Snapshot, map[string]error) {
-	snap := &inventory.Snapshot{Taken: time.Now(), Sites: map[string]*inventory.Site{}}
+	snap := &inventory.Snapshot{Taken: t.clk.Now(), Sites: map[string]*inventory.Site{}}
 	errs := map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -136,7 +158,7 @@ func (t *target) snapshot(ctx context.Context) (*inventory.Snapshot, map[string]
 
 // snapshotSites reads some sites' inventories; any failure is an error.
 func (t *target) snapshotSites(ctx context.Context, names []string) (*inventory.Snapshot, error) {
-	snap := &inventory.Snapshot{Taken: time.Now(), Sites: map[string]*inventory.Site{}}
+	snap := &inventory.Snapshot{Taken: t.clk.Now(), Sites: map[string]*inventory.Site{}}
 	for _, n := range names {
 		inv, err := t.readSite(ctx, n)
 		if err != nil {
@@ -171,5 +193,9 @@ func (t *target) close() {
 	}
 	if t.world != nil {
 		t.world.Close()
+	}
+	if v, ok := t.clk.(*clock.Virtual); ok {
+		t.work.Done()
+		v.Close()
 	}
 }

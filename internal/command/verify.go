@@ -13,6 +13,7 @@ import (
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers/vsphere"
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/steps"
 )
@@ -48,7 +49,7 @@ func (c *cli) verifyRun(ctx context.Context, cp *compiled, canceled bool) []repo
 	if canceled || !verifiedModes(cp.prog.Mode) {
 		return nil
 	}
-	checks := verifyProgram(context.WithoutCancel(ctx), cp.prog, cp.target.readSite)
+	checks := verifyProgram(cp.target.busy(context.WithoutCancel(ctx)), cp.target.clk, cp.prog, cp.target.readSite)
 	fmt.Fprintf(c.stdout, "Verification, read back from the sites:\n")
 	writeChecks(c.stdout, checks, cp.plan.Redact)
 	return checks
@@ -174,7 +175,7 @@ func readSites(ctx context.Context, read siteReader, names []string) sitesRead {
 
 // verifyProgram reads the sites the program acted on and checks its
 // result.
-func verifyProgram(ctx context.Context, p *steps.Program, read siteReader) []report.Check {
+func verifyProgram(ctx context.Context, clk clock.Clock, p *steps.Program, read siteReader) []report.Check {
 	exp := expectations(p)
 	var from, to []string
 	for _, e := range exp {
@@ -191,14 +192,11 @@ func verifyProgram(ctx context.Context, p *steps.Program, read siteReader) []rep
 	// A guest reports its address a little after its heartbeat: read the
 	// recovery sites again, for a while, while a running VM that is to
 	// have an address reports none yet.
-	wait := 2 * time.Minute
-	if p.TimeScale > 0 {
-		wait = max(time.Duration(float64(wait)*p.TimeScale), 200*time.Millisecond)
-	}
-	deadline := time.Now().Add(wait)
+	const wait = 2 * time.Minute
+	deadline := clk.Now().Add(wait)
 	got := readSites(ctx, read, to)
-	for addressPending(exp, got) && time.Now().Before(deadline) {
-		time.Sleep(wait / 20)
+	for addressPending(exp, got) && clk.Now().Before(deadline) {
+		clk.Sleep(ctx, wait/20)
 		got = readSites(ctx, read, to)
 	}
 	src := readSites(ctx, read, from)

@@ -23,6 +23,7 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -107,7 +108,10 @@ func (c Connector) Open(ctx context.Context, cfg providers.SiteConfig) (provider
 		tr.TLSClientConfig.RootCAs = pool
 	}
 
-	s := &site{name: cfg.Name, readOnly: cfg.ReadOnly, user: user, sc: sc, made: map[string]types.ManagedObjectReference{},
+	// On a simulated site's virtual clock every call carries its
+	// caller's busy Work (clock.Transport).
+	sc.Client.Transport = clock.Transport(cfg.Clock, tr)
+	s := &site{name: cfg.Name, readOnly: cfg.ReadOnly, clk: clock.Of(cfg.Clock), user: user, sc: sc, made: map[string]types.ManagedObjectReference{},
 		ours: map[types.ManagedObjectReference]bool{}}
 	s.tasks = newTaskMux(s)
 	s.calls.Add(1) // vim25.NewClient reads the service content

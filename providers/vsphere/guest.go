@@ -58,13 +58,11 @@ func (s *site) RunInGuest(ctx context.Context, vm providers.VM, req providers.Gu
 				return providers.GuestResult{PID: pid, ExitCode: p.ExitCode, Start: p.StartTime, End: *p.EndTime}, nil
 			}
 		}
-		select {
-		case <-time.After(pause):
-			pause = min(2*pause, 2*time.Second)
-		case <-ctx.Done():
+		if err := s.clk.Sleep(ctx, pause); err != nil {
 			terminate(ctx, pm, auth, pid)
-			return providers.GuestResult{PID: pid}, fail(op, obj, ctx.Err())
+			return providers.GuestResult{PID: pid}, fail(op, obj, err)
 		}
+		pause = min(2*pause, 2*time.Second)
 	}
 }
 

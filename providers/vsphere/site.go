@@ -18,6 +18,7 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -25,6 +26,7 @@ import (
 type site struct {
 	name     string
 	readOnly bool
+	clk      clock.Clock // the site's time (waits, deadlines, readiness times)
 	user     *url.Userinfo
 	calls    atomic.Int64
 

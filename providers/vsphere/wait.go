@@ -122,7 +122,7 @@ func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor provid
 			}
 		}
 	}
-	deadline := time.Now().Add(timeout)
+	deadline := s.clk.Now().Add(timeout)
 	if waitFor == "" {
 		waitFor = providers.WaitNone
 	}
@@ -194,7 +194,7 @@ func (s *site) waitBatch(ctx context.Context, states map[types.ManagedObjectRefe
 	waitFor providers.WaitFor, deadline time.Time, done func(types.ManagedObjectReference, *readiness)) error {
 	pending := len(states)
 	onUpdates := func(updates []types.ObjectUpdate) bool {
-		now := time.Now()
+		now := s.clk.Now()
 		for _, u := range updates {
 			st := states[u.Obj]
 			if st == nil {
@@ -220,7 +220,7 @@ func (s *site) waitBatch(ctx context.Context, states map[types.ManagedObjectRefe
 		return pending <= 0 || !now.Before(deadline)
 	}
 	restarts := 0
-	for pending > 0 && time.Now().Before(deadline) {
+	for pending > 0 && s.clk.Now().Before(deadline) {
 		err := s.waitOnce(ctx, states, onUpdates, &pending, deadline)
 		if err == nil {
 			return nil
@@ -268,13 +268,13 @@ func (s *site) waitOnce(ctx context.Context, states map[types.ManagedObjectRefer
 		return err
 	}
 	for *pending > 0 {
-		left := time.Until(deadline)
+		left := deadline.Sub(s.clk.Now())
 		if left <= 0 {
 			break
 		}
 		secs := max(int32(min(left, maxWait).Round(time.Second)/time.Second), 1)
 		opts := &property.WaitOptions{Options: &types.WaitOptions{MaxWaitSeconds: &secs}}
-		wctx, cancel := context.WithDeadline(ctx, deadline)
+		wctx, cancel := s.clk.WithTimeout(ctx, left)
 		err := c.pc.WaitForUpdatesEx(wctx, opts, onUpdates)
 		cancel()
 		if err != nil {
