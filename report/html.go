@@ -48,7 +48,7 @@ type htmlPage struct {
 	Timeline      *timeline
 	Phases        []struct{ Phase, Label string }
 	Summary       string
-	ScaleNote     string
+	Took          string
 	OtherWarnings []string
 }
 
@@ -56,6 +56,6 @@ type htmlPage struct {
 func (r *Report) WriteHTML(w io.Writer) error {
 	return htmlTemplate.Execute(w, htmlPage{
 		Report: r, CSS: template.CSS(htmlCSS), Timeline: r.timeline(), Phases: phaseOrder,
-		Summary: r.summaryLine(), ScaleNote: r.scaleNote(), OtherWarnings: r.otherWarnings(),
+		Summary: r.summaryLine(), Took: r.tookWords(), OtherWarnings: r.otherWarnings(),
 	})
 }

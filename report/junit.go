@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -16,12 +17,17 @@ import (
 // <skipped> when it never ran.
 //
 // Times are wall seconds, what the CI job took: a testcase's time is its
-// steps' wall time, a testsuite's the wall time from its first testcase's
-// start to its last one's end (not a sum: VMs of a tier recover in
-// parallel), and <testsuites>' time likewise over all of them. Plan time
-// (the simulated world's, or the live run's, which is the same figure)
-// goes into <properties>: plan_seconds on every testcase and testsuite,
-// rto_achieved_seconds and rto_target_seconds on every testsuite.
+// steps' wall time (the wall_seconds the runner recorded). A testsuite's
+// is the wall time of what it covers: in a live run, where the journal's
+// plan time is wall time, from its first testcase's start to its last
+// one's end (not a sum: VMs of a tier recover in parallel), and
+// <testsuites>' likewise over all of them; in a simulated run, whose
+// journal is on a virtual clock, the longest of its testcases (they ran
+// side by side) and, for <testsuites>, the recovery run's wall time. Plan
+// time (the simulated world's, or the live run's, which is the same
+// figure) goes into <properties>: plan_seconds on every testcase and
+// testsuite, rto_achieved_seconds and rto_target_seconds on every
+// testsuite.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -75,7 +81,7 @@ func (sp span) seconds() float64 {
 
 // stepSpan is a step's span, unset when it never started.
 func stepSpan(s Step) span {
-	if s.StartSeconds <= 0 {
+	if !s.Ran() {
 		return span{}
 	}
 	return span{start: s.StartSeconds, end: max(s.StartSeconds, s.EndSeconds), set: true}
@@ -143,9 +149,6 @@ func (r *Report) junit() *junitSuites {
 	if r.RTO.TargetSeconds > 0 {
 		props = append(props, junitProperty{"rto_target_seconds", junitTime(r.RTO.TargetSeconds)})
 	}
-	if r.TimeScale > 0 {
-		props = append(props, junitProperty{"time_scale", fmt.Sprint(r.TimeScale)})
-	}
 	class := func(suite string) string {
 		return strings.Join([]string{r.Plan, r.RecoveryPlan, suite}, ".")
 	}
@@ -205,8 +208,11 @@ func (r *Report) junit() *junitSuites {
 	}
 
 	var total span
+	var longest float64 // of the suites' wall times
 	for _, s := range order {
-		s.Time = junitTime(r.wall(s.span.seconds()))
+		wall := r.suiteWall(s)
+		longest = max(longest, wall)
+		s.Time = junitTime(wall)
 		s.Properties = append(s.Properties, junitProperty{"plan_seconds", junitTime(s.span.seconds())})
 		total.add(s.span)
 		doc.Tests += s.Tests
@@ -215,16 +221,31 @@ func (r *Report) junit() *junitSuites {
 		doc.Skipped += s.Skipped
 		doc.Suites = append(doc.Suites, *s)
 	}
-	doc.Time = junitTime(r.wall(total.seconds()))
+	doc.Time = junitTime(total.seconds())
+	if r.Target == "sim" {
+		// The recovery run's wall time; a run cut short has none.
+		wall := longest
+		if len(r.Runs) > 0 {
+			wall = max(wall, r.Runs[0].WallSeconds)
+		}
+		doc.Time = junitTime(wall)
+	}
 	return doc
 }
 
-// wall turns plan seconds back into wall seconds.
-func (r *Report) wall(plan float64) float64 {
-	if r.TimeScale > 0 {
-		return plan * r.TimeScale
+// suiteWall is the wall time of what a suite covers: its plan span in a
+// live run (plan time is wall time there), the longest of its testcases
+// in a simulated one (its plan span is the simulated world's time).
+func (r *Report) suiteWall(s *junitSuite) float64 {
+	if r.Target != "sim" {
+		return s.span.seconds()
 	}
-	return plan
+	var longest float64
+	for _, c := range s.Cases {
+		t, _ := strconv.ParseFloat(c.Time, 64)
+		longest = max(longest, t)
+	}
+	return longest
 }
 
 // add appends a case with the plan span it covers and counts it.

@@ -7,20 +7,22 @@ import (
 	"testing"
 )
 
-// TestJUnitWallTime: a run whose plan time is hours but whose wall time is
-// seconds (a simulation at time scale 0.001) gives CI small times, each
-// suite's the wall time from its first start to its last end (not a sum),
-// and the plan time in properties.
+// TestJUnitWallTime: a simulated run whose plan time is hours but whose
+// wall time is seconds gives CI small times (the steps' wall_seconds), each
+// suite's the wall time of what it covers (not a sum: the VMs of a tier
+// ran side by side), the whole the run's wall time, and the plan time in
+// properties.
 func TestJUnitWallTime(t *testing.T) {
-	const scale = 0.001
+	const scale = 0.001 // wall seconds per plan second, in this made-up run
 	step := func(vm, tier, addr string, start, end float64) Step {
 		return Step{Run: "test", Addr: addr, Kind: "wait_ready", Tier: tier, VM: vm, Status: "ok",
 			StartSeconds: start, EndSeconds: end, PlanSeconds: end - start, WallSeconds: (end - start) * scale}
 	}
 	// Two VMs recovering side by side for two hours of plan time each,
 	// then a custom step of an hour.
-	r := &Report{Plan: "shop", RecoveryPlan: "shop", Mode: "test", Target: "sim", Result: "passed", TimeScale: scale,
-		RTO: RTO{TargetSeconds: 4 * 3600, AchievedSeconds: 3*3600 + 10, Tiers: []Tier{{Tier: "app", Status: TierDone}}},
+	r := &Report{Plan: "shop", RecoveryPlan: "shop", Mode: "test", Target: "sim", Result: "passed",
+		Runs: []RunSummary{{Mode: "test", Result: "passed", PlanSeconds: 10810, WallSeconds: 10.8}},
+		RTO:  RTO{TargetSeconds: 4 * 3600, AchievedSeconds: 3*3600 + 10, Tiers: []Tier{{Tier: "app", Status: TierDone}}},
 		Steps: []Step{
 			step("a", "app", "tier.app/vm.a/wait_ready", 10, 7210),
 			step("b", "app", "tier.app/vm.b/wait_ready", 10, 7210),
@@ -69,9 +71,9 @@ func TestJUnitWallTime(t *testing.T) {
 		}
 		return f
 	}
-	// The whole: from the first VM's start to the custom step's end.
+	// The whole: the run's wall time.
 	if got := num(doc.Time); got != 10.8 {
-		t.Errorf("testsuites time = %v, want 10.8 (wall seconds from the first start to the last end)\n%s", got, buf.String())
+		t.Errorf("testsuites time = %v, want 10.8 (the run's wall seconds)\n%s", got, buf.String())
 	}
 	want := map[string]struct{ wall, plan float64 }{
 		"tier.app":     {7.2, 7200}, // the two VMs side by side, not 14.4

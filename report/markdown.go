@@ -5,6 +5,9 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/drplan/drplan/internal/units"
 )
 
 // WriteMarkdown renders the report as GitHub-flavoured Markdown, for pull
@@ -75,19 +78,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Steps) > 0 {
 		m.f("\n<details><summary>All %d steps</summary>\n\n| run | step | phase | status | start | took | wall | attempts |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n", len(r.Steps))
 		for _, s := range r.Steps {
-			start := ""
-			if s.StartSeconds > 0 {
-				start = FormatSeconds(s.StartSeconds)
-			}
-			wall := ""
-			if s.StartSeconds > 0 {
-				wall = fmt.Sprintf("%.2fs", s.WallSeconds)
+			start, wall := "", ""
+			if s.Ran() {
+				start, wall = FormatSeconds(s.StartSeconds), fmt.Sprintf("%.2fs", s.WallSeconds)
 			}
 			m.f("| %s | `%s` | %s | %s | %s | %s | %s | %d |\n", s.Run, mdText(s.Addr), s.Phase, s.Status, start, stepTook(s), wall, s.Attempts)
 		}
 		m.f("\n</details>\n")
 	}
-	m.f("\n<sub>Durations are plan time%s, from the start of each run. API calls: %d (%.1f per VM).</sub>\n", r.scaleNote(), r.Figures.APICalls, r.Figures.APICallsPerVM)
+	m.f("\n<sub>%s API calls: %d (%.1f per VM).</sub>\n", durationsNote, r.Figures.APICalls, r.Figures.APICallsPerVM)
 	return m.err
 }
 
@@ -108,7 +107,7 @@ func (r *Report) summaryLine() string {
 	if !r.Start.IsZero() {
 		fmt.Fprintf(&b, ", started %s UTC", r.Start.UTC().Format("2006-01-02 15:04:05"))
 	}
-	fmt.Fprintf(&b, ", %.1fs wall.", r.WallSeconds)
+	fmt.Fprintf(&b, ", %s.", r.tookWords())
 	if r.Owner != "" {
 		fmt.Fprintf(&b, " Owner: %s.", r.Owner)
 	}
@@ -119,27 +118,36 @@ func (r *Report) summaryLine() string {
 func (r *Report) targetWords() string {
 	switch r.Target {
 	case "sim":
-		return fmt.Sprintf("the simulated sites (time scale %g)", r.timeScale())
+		return "the simulated sites"
 	case "live":
 		return "the live sites"
 	}
 	return "its sites"
 }
 
-func (r *Report) timeScale() float64 {
-	if r.TimeScale > 0 {
-		return r.TimeScale
+// tookWords says how long the runs took: plan time and wall time for a
+// simulated run (its plan time is the simulated world's), wall time for
+// a live one (where the two are the same).
+func (r *Report) tookWords() string {
+	plan := 0.0
+	if !r.Start.IsZero() && r.End.After(r.Start) {
+		plan = r.End.Sub(r.Start).Seconds()
 	}
-	return 1
+	if r.Target == "sim" {
+		if r.WallSeconds > 0 {
+			return fmt.Sprintf("%s of plan time in %.1fs wall", FormatSeconds(plan), r.WallSeconds)
+		}
+		return FormatSeconds(plan) + " of plan time"
+	}
+	wall := r.WallSeconds
+	if wall == 0 {
+		wall = plan
+	}
+	return fmt.Sprintf("%.1fs wall", wall)
 }
 
-// scaleNote explains plan time for a scaled simulation.
-func (r *Report) scaleNote() string {
-	if r.TimeScale > 0 && r.TimeScale != 1 {
-		return fmt.Sprintf(" (wall time ÷ %g)", r.TimeScale)
-	}
-	return ""
-}
+// durationsNote says what the durations of a report are.
+const durationsNote = "Durations are plan time, from the start of each run; a step whose work ran on this machine (a command, Terraform, a prompt, a probe of a real host) shows its wall time, marked (wall)."
 
 // otherWarnings are the warnings that are not drift.
 func (r *Report) otherWarnings() []string {
@@ -152,12 +160,26 @@ func (r *Report) otherWarnings() []string {
 	return out
 }
 
-// stepTook is how long a step ran, in plan time; "" when it did not.
+// stepTook is how long a step ran, in plan time, or in wall time marked
+// "(wall)" for a wall-timed step; "" when it did not finish.
 func stepTook(s Step) string {
-	if s.StartSeconds == 0 || s.EndSeconds == 0 {
+	if !s.Ran() || s.Status == "interrupted" {
 		return ""
 	}
+	if s.WallTimed() {
+		return FormatWall(s.WallSeconds) + " (wall)"
+	}
 	return FormatSeconds(s.PlanSeconds)
+}
+
+// FormatWall renders wall seconds as a duration: to the second from a
+// second up ("3s"), to the millisecond under one ("420ms").
+func FormatWall(s float64) string {
+	d := time.Duration(s * float64(time.Second))
+	if d < time.Second {
+		return units.FormatDuration(d.Round(time.Millisecond))
+	}
+	return units.FormatDuration(d.Round(time.Second))
 }
 
 func mark(ok bool) string {

@@ -32,9 +32,9 @@ type Report struct {
 	Result string    `json:"result"` // passed, failed, interrupted
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
-	// TimeScale is the simulated world's; plan seconds are wall seconds
-	// divided by it. 0 (live) means plan time is wall time.
-	TimeScale   float64  `json:"time_scale,omitempty"`
+	// WallSeconds is the wall time the runs took, from their run_finished
+	// records (a run cut short counts for nothing). Start and End are on
+	// the run clock: plan time.
 	WallSeconds float64  `json:"wall_seconds"`
 	RTO         RTO      `json:"rto"`
 	RPO         []RPO    `json:"rpo"`
@@ -130,6 +130,24 @@ type Step struct {
 	Detail       map[string]string `json:"detail,omitempty"`
 }
 
+// Ran reports whether the step started: it finished (ok, failed or
+// best-effort failed) or was interrupted. Its StartSeconds may be 0: on a
+// virtual clock the first steps start at the run's very first instant.
+func (s Step) Ran() bool {
+	switch s.Status {
+	case runner.StatusOK, runner.StatusFailed, runner.StatusOptionalFailed, "interrupted":
+		return true
+	}
+	return false
+}
+
+// WallTimed reports whether the step's work is wall-clock work done on
+// this machine (a local command, Terraform, a prompt, a probe of a real
+// host): the runner marks it with detail timing = "wall". In a simulated
+// run such a step takes no plan time (the simulated world stands still
+// while it runs), so its duration is its wall time.
+func (s Step) WallTimed() bool { return s.Detail["timing"] == "wall" }
+
 // Check is one verification a drill makes, or one that a failover,
 // migration, failback or reprotect makes of its result, read back from the
 // sites. A check that passed without proof (what it checks could not be
@@ -147,9 +165,13 @@ type Figures struct {
 }
 
 // RunSummary is one program run inside the report (a drill has two).
+// PlanSeconds is from its start to its end on the run clock; WallSeconds
+// the wall time it took (its run_finished record's wall_seconds), 0 when
+// it never finished.
 type RunSummary struct {
 	Mode        string  `json:"mode"`
 	Result      string  `json:"result"`
+	PlanSeconds float64 `json:"plan_seconds"`
 	WallSeconds float64 `json:"wall_seconds"`
 	APICalls    int64   `json:"api_calls"`
 }
@@ -167,6 +189,11 @@ type Input struct {
 
 // Build makes the report of a run from its journal. The first program is
 // the one whose recovery (RTO, RPO, VMs) the report is about.
+//
+// The journal is on the run clock (a virtual clock in simulated runs, the
+// wall clock in live ones): event times, and so every *_seconds figure
+// but the wall ones, are plan time as they stand. Wall time comes from
+// the wall_seconds figures the runner records.
 func Build(in Input) *Report {
 	r := &Report{SchemaVersion: SchemaVersion, Target: in.Target, Owner: in.Owner, Checks: in.Checks, Warnings: in.Warnings,
 		Drift: in.Drift, RPO: []RPO{}, VMs: []VM{}, Steps: []Step{}, Runs: []RunSummary{}}
@@ -175,13 +202,7 @@ func Build(in Input) *Report {
 		return r
 	}
 	main := in.Programs[0]
-	r.Plan, r.RecoveryPlan, r.Mode, r.TimeScale = main.Plan, main.RecoveryPlan, main.Mode, main.TimeScale
-	toPlan := func(wall float64) float64 {
-		if r.TimeScale > 0 {
-			return wall / r.TimeScale
-		}
-		return wall
-	}
+	r.Plan, r.RecoveryPlan, r.Mode = main.Plan, main.RecoveryPlan, main.Mode
 
 	// Split the journal into the runs it holds. A resumed run
 	// (drplan resume) goes on with the run it resumes: one run, from the
@@ -190,6 +211,7 @@ func Build(in Input) *Report {
 		start, end time.Time
 		result     string
 		calls      int64
+		wall       float64
 		events     []runner.Event
 	}
 	var runs []*runEvents
@@ -209,6 +231,7 @@ func Build(in Input) *Report {
 		if e.Type == runner.EventRunFinished {
 			cur.end, cur.result = e.Time, e.Result
 			cur.calls = int64(e.Figures["api_calls"])
+			cur.wall += e.Figures["wall_seconds"] // each part of a resumed run
 		}
 	}
 	for i, p := range in.Programs {
@@ -223,19 +246,19 @@ func Build(in Input) *Report {
 			re.result = "interrupted"
 		}
 		r.End = end
-		r.Runs = append(r.Runs, RunSummary{Mode: p.Mode, Result: re.result, WallSeconds: end.Sub(re.start).Seconds(), APICalls: re.calls})
+		r.Runs = append(r.Runs, RunSummary{Mode: p.Mode, Result: re.result, PlanSeconds: end.Sub(re.start).Seconds(), WallSeconds: re.wall, APICalls: re.calls})
 		r.Figures.APICalls += re.calls
-		r.addSteps(p, re.events, re.start, toPlan)
+		r.WallSeconds += re.wall
+		r.addSteps(p, re.events, re.start)
 	}
 	if len(runs) > 0 {
 		r.Start = runs[0].start
 	}
-	r.WallSeconds = r.End.Sub(r.Start).Seconds()
 
 	// Recovery figures come from the first program's run.
 	first := runs
 	if len(first) > 0 {
-		r.recovery(main, first[0].events, first[0].start, toPlan)
+		r.recovery(main, first[0].events, first[0].start)
 	}
 	if n := len(r.VMs); n > 0 && len(r.Runs) > 0 {
 		r.Figures.APICallsPerVM = float64(r.Runs[0].APICalls) / float64(n)
@@ -261,10 +284,12 @@ func Build(in Input) *Report {
 	return r
 }
 
-func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Time, toPlan func(float64) float64) {
+func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Time) {
 	type state struct {
 		start, end time.Time
 		skipped    time.Time
+		wall       float64
+		hasWall    bool
 		status     string
 		attempts   int
 		err        string
@@ -288,6 +313,7 @@ func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Ti
 			s.attempts = e.Attempt
 		case runner.EventStepFinished:
 			s.end, s.status, s.err = e.Time, e.Result, e.Error
+			s.wall, s.hasWall = e.Figures["wall_seconds"]
 			if e.Detail != nil {
 				s.detail = e.Detail
 			}
@@ -304,15 +330,20 @@ func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Ti
 		if s != nil {
 			out.Status, out.Attempts, out.Error, out.Detail = s.status, s.attempts, s.err, s.detail
 			if !s.start.IsZero() {
-				out.StartSeconds = toPlan(s.start.Sub(start).Seconds())
+				out.StartSeconds = s.start.Sub(start).Seconds()
 			}
 			if !s.end.IsZero() && !s.start.IsZero() {
-				out.EndSeconds = toPlan(s.end.Sub(start).Seconds())
-				out.WallSeconds = s.end.Sub(s.start).Seconds()
-				out.PlanSeconds = toPlan(out.WallSeconds)
+				out.EndSeconds = s.end.Sub(start).Seconds()
+				out.PlanSeconds = s.end.Sub(s.start).Seconds()
+				// A journal without the figure is on the wall clock (a live
+				// run, or one written before the run clock): plan is wall.
+				out.WallSeconds = out.PlanSeconds
+				if s.hasWall {
+					out.WallSeconds = s.wall
+				}
 			}
 			if !s.skipped.IsZero() {
-				out.EndSeconds = toPlan(s.skipped.Sub(start).Seconds())
+				out.EndSeconds = s.skipped.Sub(start).Seconds()
 			}
 			if s.status == runner.StatusNotRun && !s.start.IsZero() {
 				out.Status = "interrupted"
@@ -323,7 +354,7 @@ func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Ti
 }
 
 // recovery fills RTO, RPO and the VMs from the recovery run.
-func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Time, toPlan func(float64) float64) {
+func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Time) {
 	r.RTO.TargetSeconds = time.Duration(p.RTO).Seconds()
 	r.RTO.EstimateSeconds = time.Duration(p.Estimate.Total).Seconds()
 	ends := map[string]time.Time{}
@@ -337,15 +368,15 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 		}
 	}
 	if !last.IsZero() {
-		r.RTO.AchievedSeconds = toPlan(last.Sub(start).Seconds())
+		r.RTO.AchievedSeconds = last.Sub(start).Seconds()
 	}
 	for _, t := range p.Estimate.Tiers {
 		tr := Tier{Tier: t.Tier, VMs: t.VMs, Status: TierNotStarted}
 		if e, ok := ends["tier."+t.Tier+"/start"]; ok {
-			tr.StartSeconds, tr.Status = toPlan(e.Sub(start).Seconds()), TierNotDone
+			tr.StartSeconds, tr.Status = e.Sub(start).Seconds(), TierNotDone
 		}
 		if e, ok := ends["tier."+t.Tier+"/done"]; ok {
-			tr.DoneSeconds, tr.Status = toPlan(e.Sub(start).Seconds()), TierDone
+			tr.DoneSeconds, tr.Status = e.Sub(start).Seconds(), TierDone
 		}
 		r.RTO.Tiers = append(r.RTO.Tiers, tr)
 	}
@@ -369,6 +400,7 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 
 	// VMs: from their steps in the recovery run.
 	byVM := map[string]*VM{}
+	ready := map[string]bool{} // a ready time of 0 is a time
 	var order []string
 	for _, s := range r.Steps {
 		if s.Run != p.Mode || s.VM == "" || s.Tier == "" {
@@ -389,7 +421,7 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 		switch s.Status {
 		case runner.StatusOK:
 			if s.Kind == string(steps.WaitReady) {
-				v.ReadySeconds, v.IP = s.EndSeconds, s.Detail["ip"]
+				v.ReadySeconds, v.IP, ready[s.VM] = s.EndSeconds, s.Detail["ip"], true
 			}
 		case runner.StatusSkipped, runner.StatusNotRun, "interrupted":
 			if v.Status == "ready" {
@@ -402,10 +434,10 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 	}
 	for _, name := range order {
 		v := byVM[name]
-		if v.ReadySeconds > 0 {
+		if ready[name] {
 			v.PlanSeconds = v.ReadySeconds - v.StartSeconds
 		}
-		if v.Status == "ready" && v.ReadySeconds == 0 && waits[name] {
+		if v.Status == "ready" && !ready[name] && waits[name] {
 			v.Status = "not_ready"
 		}
 		r.VMs = append(r.VMs, *v)
@@ -423,13 +455,10 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 		if ps == nil {
 			continue
 		}
-		if a, seen := toPlan(age), false; true {
-			_, seen = ages[ps.Group]
-			if seen && a <= ages[ps.Group] {
-				continue
-			}
-			ages[ps.Group], points[ps.Group] = a, s.Detail["point"]
+		if prev, seen := ages[ps.Group]; seen && age <= prev {
+			continue
 		}
+		ages[ps.Group], points[ps.Group] = age, s.Detail["point"]
 	}
 	for _, g := range p.Groups {
 		age, ok := ages[g.Name]

@@ -53,6 +53,7 @@ type tlBar struct {
 	Phase      string
 	Status     string
 	Title      string
+	Wall       bool // a wall-timed step's: drawn at least as wide as a marker
 }
 
 type tlMark struct {
@@ -188,14 +189,17 @@ func (r *Report) timeline() *timeline {
 			maxT = max(maxT, end)
 		case "interrupted": // ran until the run stopped
 			if len(r.Runs) > 0 {
-				end = r.Runs[0].WallSeconds / r.timeScale()
+				end = max(start, r.Runs[0].PlanSeconds)
 			}
 			fallthrough
 		default:
-			if start == 0 && end == 0 {
+			if !s.Ran() {
 				continue // not run
 			}
-			row.Bars = append(row.Bars, tlBar{X: start, W: end - start, Phase: s.Phase, Status: s.Status, Title: barTitle(s)})
+			// A wall-timed step took (next to) no plan time: its bar is
+			// its plan-time length, a marker at its start, never its wall
+			// time, which is not on this axis.
+			row.Bars = append(row.Bars, tlBar{X: start, W: end - start, Phase: s.Phase, Status: s.Status, Title: barTitle(s), Wall: s.WallTimed()})
 			if s.Status == "failed" {
 				row.Marks = append(row.Marks, tlMark{Kind: "failed", X: end, Title: s.Addr + " failed: " + s.Error})
 			}
@@ -227,6 +231,9 @@ func (r *Report) timeline() *timeline {
 			for i := range row.Bars {
 				bar := &row.Bars[i]
 				bar.X, bar.W = x(bar.X), max(bar.W/maxT*tlChartW, 1.5)
+				if bar.Wall {
+					bar.W = max(bar.W, 3)
+				}
 				bar.Y, bar.H = barY, tlBarH
 			}
 			for i := range row.Marks {

@@ -35,12 +35,11 @@ func newProgress(w io.Writer, p *steps.Program, redact func(string) string) *pro
 	return &progress{w: w, tty: isTerminal(w), prog: map[string]*steps.Program{}, cur: p, redact: redact}
 }
 
+// planSeconds is how long after the run's start t is, in plan time: the
+// journal's times are the run clock's (virtual in a simulated run), so
+// the difference is plan time as it stands.
 func (pr *progress) planSeconds(t time.Time) string {
-	d := t.Sub(pr.start)
-	if pr.cur.TimeScale > 0 {
-		return fmt.Sprintf("%s (wall %.1fs)", steps.Duration(time.Duration(float64(d)/pr.cur.TimeScale).Round(time.Second)), d.Seconds())
-	}
-	return steps.Duration(d.Round(time.Second)).String()
+	return steps.Duration(t.Sub(pr.start).Round(time.Second)).String()
 }
 
 func (pr *progress) line(format string, args ...any) {
@@ -107,13 +106,15 @@ func (pr *progress) observe(e runner.Event) {
 	}
 }
 
-// writeSummaryTo prints a drill's outcome for people.
+// writeSummaryTo prints a drill's outcome for people, with the wall time
+// its runs took (their run_finished records' wall_seconds; took, the
+// command's own, when no run finished).
 func writeSummaryTo(w io.Writer, r *report.Report, took time.Duration) {
-	fmt.Fprintf(w, "\nDrill %s: %s (%.1fs wall", r.RunID, strings.ToUpper(r.Result), took.Seconds())
-	if r.TimeScale > 0 {
-		fmt.Fprintf(w, ", simulated at time scale %g", r.TimeScale)
+	wall := r.WallSeconds
+	if wall <= 0 {
+		wall = took.Seconds()
 	}
-	fmt.Fprintln(w, ")")
+	fmt.Fprintf(w, "\nDrill %s: %s (wall time %.1fs)\n", r.RunID, strings.ToUpper(r.Result), wall)
 	for _, c := range r.Checks {
 		mark := "ok  "
 		if !c.Passed {

@@ -29,11 +29,9 @@ const ExitViolation = 2
 
 // statusDoc is drplan status's result, and its -json form.
 type statusDoc struct {
-	Plan    string    `json:"plan"`
-	Target  string    `json:"target"` // sim or live
-	Checked time.Time `json:"checked"`
-	// TimeScale is the simulated world's: ages are plan time.
-	TimeScale float64       `json:"time_scale,omitempty"`
+	Plan      string        `json:"plan"`
+	Target    string        `json:"target"` // sim or live
+	Checked   time.Time     `json:"checked"`
 	Healthy   bool          `json:"healthy"`
 	Groups    []groupStatus `json:"groups"`
 	LastDrill *drillStatus  `json:"last_drill"`
@@ -173,7 +171,7 @@ func runStatus(c *cli, args []string) int {
 // protectionStatus judges the groups' state as the inventory checks do
 // (compiler.Protection) and finds the plan's last drill.
 func protectionStatus(cp *compiled, runs []*history.Run, now time.Time) *statusDoc {
-	doc := &statusDoc{Plan: cp.plan.Name, Target: cp.target.kind, Checked: cp.snap.Taken.UTC(), TimeScale: cp.target.timeScale(),
+	doc := &statusDoc{Plan: cp.plan.Name, Target: cp.target.kind, Checked: cp.snap.Taken.UTC(),
 		Groups: []groupStatus{}, Violations: []statusFinding{}, Warnings: []statusFinding{}}
 	violate := func(group, kind, format string, args ...any) {
 		doc.Violations = append(doc.Violations, statusFinding{Group: group, Kind: kind, Message: fmt.Sprintf(format, args...)})
@@ -270,7 +268,7 @@ func ago(d time.Duration) string {
 func writeStatus(w io.Writer, doc *statusDoc) {
 	where := "the live sites"
 	if doc.Target == "sim" {
-		where = fmt.Sprintf("the simulated sites (ages in plan time, time scale %g)", doc.TimeScale)
+		where = "the simulated sites (ages in plan time)"
 	}
 	fmt.Fprintf(w, "Protection of plan %q on %s, read %s.\n\n", doc.Plan, where, doc.Checked.Format("2006-01-02 15:04:05 UTC"))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -1,0 +1,52 @@
+package command
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drplan/drplan/report"
+	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/steps"
+)
+
+// TestProgressPlanTime: progress lines give plan time since the run's
+// start, the journal's times as they stand (they are the run clock's),
+// with no wall time beside them and no time_scale conversion; the drill
+// summary gives the runs' wall time once.
+func TestProgressPlanTime(t *testing.T) {
+	var out bytes.Buffer
+	prog := &steps.Program{Mode: "test", TimeScale: 0.001, Estimate: steps.Estimate{Tiers: []steps.TierEstimate{{Tier: "app", VMs: 1}}}}
+	pr := newProgress(&out, prog, func(s string) string { return s })
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	ok := func(addr string, s int) runner.Event {
+		return runner.Event{Time: at(s), Type: runner.EventStepFinished, Step: addr, Result: runner.StatusOK, Figures: map[string]float64{"wall_seconds": 0.01}}
+	}
+	for _, e := range []runner.Event{
+		{Time: at(0), Type: runner.EventRunStarted, Detail: map[string]string{"mode": "test"}, Figures: map[string]float64{"time_scale": 0.001}},
+		ok("tier.app/start", 2),
+		{Time: at(190), Type: runner.EventVMReady, Detail: map[string]string{"tier": "app", "vm": "a"}},
+		ok("tier.app/done", 190),
+		{Time: at(193), Type: runner.EventStepFinished, Step: "step.probe", Result: runner.StatusOK, Detail: map[string]string{"timing": "wall"}, Figures: map[string]float64{"wall_seconds": 3}},
+		{Time: at(193), Type: runner.EventRunFinished, Result: "passed", Figures: map[string]float64{"wall_seconds": 4.2}},
+	} {
+		pr.observe(e)
+	}
+	got := out.String()
+	for _, line := range []string{"  tier.app started at 2s\n", "  tier.app done at 3m10s: 1/1 VMs ready\n", "  step.probe ok at 3m13s\n", "  passed at 3m13s\n"} {
+		if !strings.Contains(got, line) {
+			t.Errorf("progress lacks %q:\n%s", line, got)
+		}
+	}
+	if strings.Contains(got, "wall") {
+		t.Errorf("progress shows two clocks:\n%s", got)
+	}
+
+	var sum bytes.Buffer
+	writeSummaryTo(&sum, &report.Report{RunID: "r1", Result: "passed", WallSeconds: 4.2}, time.Minute)
+	if first := strings.SplitN(sum.String(), "\n", 3)[1]; first != "Drill r1: PASSED (wall time 4.2s)" {
+		t.Errorf("summary line %q, want the runs' wall time once", first)
+	}
+}
