@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/internal/words"
 	"github.com/drplan/drplan/inventory"
-	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
 )

@@ -24,11 +24,11 @@ type Virtual struct {
 	// time moves only for someone.
 	waiting int
 	timers  timerHeap
-	seq    uint64
-	nextID uint64
-	works  map[string]*Work // the Works that have an ID (for HTTP calls)
-	closed bool
-	jumps  int64
+	seq     uint64
+	nextID  uint64
+	works   map[string]*Work // the Works that have an ID (for HTTP calls)
+	closed  bool
+	jumps   int64
 }
 
 // NewVirtual returns a virtual clock that reads start until its first
@@ -368,10 +368,10 @@ func WorkOf(ctx context.Context) *Work {
 // vtimer is a pending wake-up: a sleeper's (ch, and the Work to resume)
 // or an AfterFunc's (f).
 type vtimer struct {
-	v     *Virtual
-	at    time.Time
-	seq   uint64
-	index int
+	v       *Virtual
+	at      time.Time
+	seq     uint64
+	index   int
 	work    *Work
 	sleeper bool // a Sleep without a Work, counted in waiting
 	ch      chan struct{}

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers/vsphere"
-	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/steps"
 )

@@ -1,9 +1,9 @@
 package vsphere
 
 import (
-	"time"
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
