@@ -151,7 +151,11 @@ func (s *Site) wrapHTTP() {
 			s.serveSerially(w, r, body, inner)
 			return
 		}
-		if s.views.serve(w, r, body, inner) {
+		if s.waits != nil {
+			if s.waits.serve(w, r, body, inner) {
+				return
+			}
+		} else if s.views.serve(w, r, body, inner) {
 			return
 		}
 		if s.serveOlderClient(w, r, body, inner) {
@@ -263,6 +267,9 @@ func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Refere
 		c, _ = s.calls.LoadOrStore(m.Name, new(atomic.Int64))
 	}
 	c.(*atomic.Int64).Add(1)
+	if s.waits != nil {
+		s.waits.wrap(ctx, m)
+	}
 	if m.Name == "AddCustomFieldDef" {
 		return &typedFields{CustomFieldsManager: ctx.Map.CustomFieldsManager(), site: s}, nil
 	}

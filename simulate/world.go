@@ -80,6 +80,7 @@ type Site struct {
 	dir, datastore string
 	down           atomic.Bool
 	views          viewGate
+	waits          *waits // on a virtual clock, the site's own WaitForUpdatesEx
 	serialMu       sync.Mutex
 	calls          sync.Map // method name -> *atomic.Int64
 	boot           *bootModel
@@ -146,6 +147,10 @@ func New(ctx context.Context, p *plans.Plan, opts Options) (*World, error) {
 		site.faults = newFaultSet(site)
 		site.boot = newBootModel(site)
 		site.guest = newGuestProcesses(site)
+		if v, ok := w.Clock.(*clock.Virtual); ok {
+			site.waits = newWaits(site, v)
+			site.Model.Map().AddHandler(site.waits)
+		}
 		site.Model.Map().Handler = site.intercept
 	}
 	return w, nil
