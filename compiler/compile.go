@@ -158,9 +158,8 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 	if b.checkSimulatedChecks(); b.diags.HasErrors() {
 		return nil, b.diags
 	}
-	var gi *graphIndex
-	b.prog.Steps, gi = topoSort(b.order)
-	b.estimate(gi)
+	b.prog.Steps = topoSort(b.order)
+	b.outlineTiers()
 	b.prog.Hash = Hash(p, inv, opts.Mode, b.rp.Name, b.pointKey())
 	b.addSecrets()
 	return b.prog, b.diags

@@ -6,10 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
-	"slices"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
@@ -21,33 +19,25 @@ func globMatch(pattern, name string) bool {
 	return ok
 }
 
-// graphIndex is the step graph by position in build order, made once
-// and shared by the sort and the estimate.
-type graphIndex struct {
-	index      map[string]int // address -> build position
-	dependents [][]int
-	deps       []int // how many steps each waits for
-	rank       []int // position in the sorted program
-}
-
 // topoSort orders steps so that each comes after what it waits for,
 // keeping the build order among steps that are ready together.
-func topoSort(in []*steps.Step) ([]*steps.Step, *graphIndex) {
-	gi := &graphIndex{index: make(map[string]int, len(in)), dependents: make([][]int, len(in)), deps: make([]int, len(in)), rank: make([]int, len(in))}
+func topoSort(in []*steps.Step) []*steps.Step {
+	index := make(map[string]int, len(in))
+	dependents := make([][]int, len(in))
+	waiting := make([]int, len(in))
 	for i, s := range in {
-		gi.index[s.Addr] = i
+		index[s.Addr] = i
 	}
 	for i, s := range in {
 		for _, d := range s.After {
-			j, ok := gi.index[d]
+			j, ok := index[d]
 			if !ok {
 				panic("compiler: " + s.Addr + " waits for unknown step " + d)
 			}
-			gi.deps[i]++
-			gi.dependents[j] = append(gi.dependents[j], i)
+			waiting[i]++
+			dependents[j] = append(dependents[j], i)
 		}
 	}
-	waiting := slices.Clone(gi.deps)
 	ready := &intHeap{}
 	for i := range in {
 		if waiting[i] == 0 {
@@ -57,9 +47,8 @@ func topoSort(in []*steps.Step) ([]*steps.Step, *graphIndex) {
 	out := make([]*steps.Step, 0, len(in))
 	for ready.Len() > 0 {
 		i := heap.Pop(ready).(int)
-		gi.rank[i] = len(out)
 		out = append(out, in[i])
-		for _, j := range gi.dependents[i] {
+		for _, j := range dependents[i] {
 			if waiting[j]--; waiting[j] == 0 {
 				heap.Push(ready, j)
 			}
@@ -68,7 +57,7 @@ func topoSort(in []*steps.Step) ([]*steps.Step, *graphIndex) {
 	if len(out) != len(in) {
 		panic("compiler: the step graph has a cycle")
 	}
-	return out, gi
+	return out
 }
 
 type intHeap []int
@@ -84,114 +73,15 @@ func (h *intHeap) Pop() any {
 	return x
 }
 
-// estimate simulates the run: steps start as soon as what they wait for
-// is done and, for VM steps, a slot is free (earlier steps in program
-// order first); each takes its estimate. The makespan is the RTO
-// estimate, and each tier's start and done come from its barriers.
-func (b *builder) estimate(gi *graphIndex) {
+// outlineTiers lists the recovery plan's tiers in the program's
+// estimate, in order, with their VM counts; the times are the runner's to
+// fill in (runner.Estimate runs the program on a virtual clock with the
+// runner's own scheduler).
+func (b *builder) outlineTiers() {
 	p := b.prog
-	finish := schedule(b.order, gi, p.MaxParallel)
-	var total time.Duration
-	for _, f := range finish {
-		total = max(total, f)
-	}
-	p.Estimate.Total = steps.Duration(total)
 	for _, t := range b.sortedTiers() {
-		var start, done time.Duration
-		if i, ok := gi.index[tierStart(t.Name)]; ok {
-			start = finish[i]
-		}
-		if i, ok := gi.index[tierDone(t.Name)]; ok {
-			done = finish[i]
-		}
-		p.Estimate.Tiers = append(p.Estimate.Tiers, steps.TierEstimate{Tier: t.Name, Start: steps.Duration(start), Done: steps.Duration(done), VMs: len(t.VMs)})
+		p.Estimate.Tiers = append(p.Estimate.Tiers, steps.TierEstimate{Tier: t.Name, VMs: len(t.VMs)})
 	}
-}
-
-// schedule returns each step's finish time when the steps run as the
-// runner runs them: a step starts once everything it waits for is done;
-// a VM step also needs one of slots free slots, and among ready VM steps
-// the earliest in program order goes first. Steps must be in topological
-// order.
-func schedule(list []*steps.Step, gi *graphIndex, slots int) []time.Duration {
-	if slots <= 0 {
-		slots = 1
-	}
-	waiting := slices.Clone(gi.deps)
-	dependents := gi.dependents
-	finish := make([]time.Duration, len(list))
-	// Ready steps wait in two queues, by their rank in the program: those
-	// that need a slot, and the others, which start at once.
-	byRank := make([]int, len(list))
-	for i, r := range gi.rank {
-		byRank[r] = i
-	}
-	readySlot, readyFree := &intHeap{}, &intHeap{}
-	push := func(i int) {
-		if list[i].Slot {
-			heap.Push(readySlot, gi.rank[i])
-		} else {
-			heap.Push(readyFree, gi.rank[i])
-		}
-	}
-	running := &eventHeap{}
-	for i := range list {
-		if waiting[i] == 0 {
-			push(i)
-		}
-	}
-	var now time.Duration
-	free := slots
-	for readySlot.Len() > 0 || readyFree.Len() > 0 || running.Len() > 0 {
-		// Start what can start now, in program order.
-		for readyFree.Len() > 0 {
-			i := byRank[heap.Pop(readyFree).(int)]
-			heap.Push(running, event{at: now + time.Duration(list[i].Estimate), step: i})
-		}
-		for free > 0 && readySlot.Len() > 0 {
-			i := byRank[heap.Pop(readySlot).(int)]
-			free--
-			heap.Push(running, event{at: now + time.Duration(list[i].Estimate), step: i})
-		}
-		if running.Len() == 0 {
-			break
-		}
-		// Finish everything that ends at the next moment.
-		now = (*running)[0].at
-		for running.Len() > 0 && (*running)[0].at == now {
-			e := heap.Pop(running).(event)
-			finish[e.step] = now
-			if list[e.step].Slot {
-				free++
-			}
-			for _, j := range dependents[e.step] {
-				if waiting[j]--; waiting[j] == 0 {
-					push(j)
-				}
-			}
-		}
-	}
-	return finish
-}
-
-type event struct {
-	at   time.Duration
-	step int
-}
-
-type eventHeap []event
-
-func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(i, j int) bool {
-	return h[i].at < h[j].at || h[i].at == h[j].at && h[i].step < h[j].step
-}
-func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *eventHeap) Push(x any)   { *h = append(*h, x.(event)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // Hash identifies what a program was compiled from: the plan's files,

@@ -183,40 +183,20 @@ type run struct {
 	// points are the recovery points chosen per site and group.
 	points map[string]*groupPoints
 	clk    clock.Clock
+	// step carries out one step: execute, or for an estimate a wait of
+	// the step's expected duration.
+	step func(ctx context.Context, s *steps.Step, res *StepResult) error
 }
 
 // Run executes the program until every step has finished or been skipped,
 // a halting step failed, or ctx is canceled. In-flight steps finish (or
 // are canceled with ctx) before Run returns.
 func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error) {
-	if opts.Placeholder == "" {
-		opts.Placeholder = opts.RunID
+	r, err := newRun(prog, opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Backoff == 0 {
-		opts.Backoff = time.Second
-	}
-	r := &run{prog: prog, opts: opts, index: map[string]int{}, vms: map[string]providers.VM{}, sites: map[string]providers.Site{},
-		batchers: map[string]*batcher{}, baseline: map[string]int64{}, began: opts.Began, clk: clock.Of(opts.Clock)}
-	if r.began.IsZero() {
-		r.began = r.clk.Now()
-	}
-	r.env = newEnv(opts.RunID, opts.Placeholder, prog)
-	for i, s := range prog.Steps {
-		r.index[s.Addr] = i
-		r.results = append(r.results, &StepResult{Addr: s.Addr, Status: StatusNotRun})
-	}
-	r.dependents = make([][]int, len(prog.Steps))
-	r.waiting = make([]int, len(prog.Steps))
-	for i, s := range prog.Steps {
-		for _, d := range s.After {
-			j, ok := r.index[d]
-			if !ok {
-				return nil, fmt.Errorf("step %s waits for %s, which the program does not have", s.Addr, d)
-			}
-			r.waiting[i]++
-			r.dependents[j] = append(r.dependents[j], i)
-		}
-	}
+	opts = r.opts
 	// On a virtual clock the run's own goroutine is busy work until it
 	// waits for its steps (schedule); the caller's Work, if it holds one,
 	// rests meanwhile and is handed back at the end.
@@ -285,6 +265,41 @@ func (r *run) emit(e Event) {
 	}
 }
 
+// newRun prepares the state of one execution: the step graph and a
+// result per step.
+func newRun(prog *steps.Program, opts Options) (*run, error) {
+	if opts.Placeholder == "" {
+		opts.Placeholder = opts.RunID
+	}
+	if opts.Backoff == 0 {
+		opts.Backoff = time.Second
+	}
+	r := &run{prog: prog, opts: opts, index: map[string]int{}, vms: map[string]providers.VM{}, sites: map[string]providers.Site{},
+		batchers: map[string]*batcher{}, baseline: map[string]int64{}, began: opts.Began, clk: clock.Of(opts.Clock)}
+	r.step = r.execute
+	if r.began.IsZero() {
+		r.began = r.clk.Now()
+	}
+	r.env = newEnv(opts.RunID, opts.Placeholder, prog)
+	for i, s := range prog.Steps {
+		r.index[s.Addr] = i
+		r.results = append(r.results, &StepResult{Addr: s.Addr, Status: StatusNotRun})
+	}
+	r.dependents = make([][]int, len(prog.Steps))
+	r.waiting = make([]int, len(prog.Steps))
+	for i, s := range prog.Steps {
+		for _, d := range s.After {
+			j, ok := r.index[d]
+			if !ok {
+				return nil, fmt.Errorf("step %s waits for %s, which the program does not have", s.Addr, d)
+			}
+			r.waiting[i]++
+			r.dependents[j] = append(r.dependents[j], i)
+		}
+	}
+	return r, nil
+}
+
 // schedule is the main loop: start ready steps in program order, VM
 // steps only while a slot is free; react to each finished step.
 //
@@ -314,7 +329,7 @@ func (r *run) schedule(ctx context.Context, work *clock.Work) *clock.Work {
 		running++
 		w := clock.NewWork(r.clk)
 		go func() {
-			err := r.execute(clock.WithWork(ctx, w), s, r.results[i])
+			err := r.step(clock.WithWork(ctx, w), s, r.results[i])
 			finished <- done{i, err, w}
 		}()
 	}
@@ -512,9 +527,13 @@ func withTiming(detail, timing map[string]string) map[string]string {
 // guest programs, waits, and checks a simulated world answers). Its
 // timeout is wall time; on a virtual clock the simulated world stands
 // still while it runs, and its report shows the wall time it took.
-func (r *run) wallWork(s *steps.Step) bool {
+func (r *run) wallWork(s *steps.Step) bool { return WallWork(s, r.clk.Virtual()) }
+
+// WallWork reports whether a step's work is wall-clock work done from
+// this machine in a run whose clock is virtual or not (see Run).
+func WallWork(s *steps.Step, virtual bool) bool {
 	a := s.Args
-	return s.Kind == steps.Custom && a.Guest == nil && a.Wait == nil && (!r.clk.Virtual() || a.HTTP == nil && a.TCP == nil)
+	return s.Kind == steps.Custom && a.Guest == nil && a.Wait == nil && (!virtual || a.HTTP == nil && a.TCP == nil)
 }
 
 // expand replaces the run placeholder in an argument.

@@ -77,7 +77,7 @@ func (c *cli) compileLoaded(cp *compiled, stateDir string, opts compiler.Options
 		return
 	}
 	cp.measured, cp.opts = len(opts.BootTimes), opts
-	prog, cdiags := compiler.Compile(cp.plan, cp.snap, opts)
+	prog, cdiags := cp.target.compile(cp.plan, cp.snap, opts)
 	cp.prog, cp.diags = prog, append(cp.diags, cdiags...)
 }
 

@@ -88,7 +88,7 @@ func runDrill(c *cli, args []string) int {
 	if cp.prog == nil {
 		return ExitError
 	}
-	cleanProg, cdiags := compiler.Compile(cp.plan, cp.snap, compiler.Options{Mode: plans.ModeCleanup, Point: *point, RecoveryPlan: *rp})
+	cleanProg, cdiags := cp.target.compile(cp.plan, cp.snap, compiler.Options{Mode: plans.ModeCleanup, Point: *point, RecoveryPlan: *rp})
 	if cdiags.HasErrors() {
 		diagview.Text{Files: cp.plan.Files, Redact: cp.plan.Redact}.Write(c.stderr, cdiags)
 		return ExitError

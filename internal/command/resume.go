@@ -107,7 +107,7 @@ func runResume(c *cli, args []string) int {
 	ropts := compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point, GroupPoints: rec.GroupPoints,
 		RecoveryPlan: rec.RecoveryPlan, BootTimes: rec.BootTimes}
 	if cp.diags = t.checkOptions(&ropts); !cp.diags.HasErrors() {
-		cp.prog, cp.diags = compiler.Compile(cp.plan, cp.snap, ropts)
+		cp.prog, cp.diags = cp.target.compile(cp.plan, cp.snap, ropts)
 	}
 	if cp.prog == nil {
 		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)

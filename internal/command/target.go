@@ -8,12 +8,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
+	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/simulate"
+	"github.com/drplan/drplan/steps"
 )
 
 // target is the world a verb acts on: the plan's simulated sites, built
@@ -198,4 +203,34 @@ func (t *target) close() {
 		t.work.Done()
 		v.Close()
 	}
+}
+
+// compile compiles a mode against the target and estimates its duration
+// with the runner's scheduler (runner.Estimate). On a simulated target a
+// VM operation takes no plan time (the simulation's slow_api faults
+// aside), so its steps are estimated at zero unless opts says otherwise,
+// and so is a step of wall-clock work (a command, Terraform, a prompt),
+// during which the simulated world stands still; boot times come from the
+// simulation block or past runs as usual.
+func (t *target) compile(p *plans.Plan, snap *inventory.Snapshot, opts compiler.Options) (*steps.Program, hcl.Diagnostics) {
+	if t.world != nil && opts.Estimates == nil {
+		opts.Estimates = map[steps.Kind]time.Duration{}
+		for _, k := range []steps.Kind{steps.Copy, steps.Promote, steps.Connect, steps.Customize, steps.PowerOn, steps.PowerOff,
+			steps.Suspend, steps.Resume, steps.Shutdown, steps.Destroy, steps.Sync, steps.Reverse, steps.VerifyGone} {
+			opts.Estimates[k] = 0
+		}
+	}
+	prog, diags := compiler.Compile(p, snap, opts)
+	if prog == nil {
+		return nil, diags
+	}
+	if t.world != nil {
+		for _, s := range prog.Steps {
+			if runner.WallWork(s, true) {
+				s.Estimate = 0
+			}
+		}
+	}
+	runner.Estimate(prog)
+	return prog, diags
 }

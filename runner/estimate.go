@@ -1,0 +1,52 @@
+package runner
+
+import (
+	"context"
+	"time"
+
+	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/steps"
+)
+
+// Estimate fills in the program's expected duration: it runs the program
+// with the runner's own scheduler — dependencies, MaxParallel slots,
+// earlier steps in program order first — on a virtual clock on which
+// each step takes its Estimate (its modelled plan-time duration: a VM's
+// boot time, a wait, an API call's expected cost) and nothing else
+// happens. The makespan is the RTO estimate; each tier starts and is
+// done when its barriers are. The plan the operator reads and the run
+// that follows are thus scheduled by the same code.
+func Estimate(prog *steps.Program) {
+	epoch := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := clock.NewVirtual(epoch)
+	defer v.Close()
+	r, err := newRun(prog, Options{Clock: v})
+	if err != nil {
+		return // a program the runner would refuse has no estimate
+	}
+	r.step = func(ctx context.Context, s *steps.Step, res *StepResult) error {
+		res.Start = v.Now()
+		v.Sleep(ctx, time.Duration(s.Estimate))
+		res.End, res.Status = v.Now(), StatusOK
+		return nil
+	}
+	work := v.NewWork()
+	ctx := clock.WithWork(context.Background(), work)
+	r.ctx = ctx
+	r.schedule(ctx, work).Done()
+	var total time.Duration
+	for _, res := range r.results {
+		total = max(total, res.End.Sub(epoch))
+	}
+	prog.Estimate.Total = steps.Duration(total)
+	at := func(addr string) steps.Duration {
+		if i, ok := r.index[addr]; ok && !r.results[i].End.IsZero() {
+			return steps.Duration(r.results[i].End.Sub(epoch))
+		}
+		return 0
+	}
+	for i := range prog.Estimate.Tiers {
+		t := &prog.Estimate.Tiers[i]
+		t.Start, t.Done = at("tier."+t.Tier+"/start"), at("tier."+t.Tier+"/done")
+	}
+}
