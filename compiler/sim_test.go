@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers/vsphere"
@@ -22,18 +23,18 @@ import (
 // the vSphere provider as the CLI does, and compiles mode.
 func compileAgainstWorld(t *testing.T, src string, mode plans.Mode) hcl.Diagnostics {
 	t.Helper()
-	p, snap, scale, diags := readWorld(t, src)
+	p, snap, diags := readWorld(t, src)
 	if diags.HasErrors() {
 		return diags
 	}
-	_, diags = compiler.Compile(p, snap, compiler.Options{Mode: mode, TimeScale: scale})
+	_, diags = compiler.Compile(p, snap, compiler.Options{Mode: mode})
 	return diags
 }
 
 // readWorld builds the plan's simulated world, reads it through the
 // vSphere provider as the CLI does, and loads the plan with the selector
 // matches of what it read.
-func readWorld(t *testing.T, src string) (*plans.Plan, *inventory.Snapshot, float64, hcl.Diagnostics) {
+func readWorld(t *testing.T, src string) (*plans.Plan, *inventory.Snapshot, hcl.Diagnostics) {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string][]byte{filepath.Join(dir, "main.drplan.hcl"): []byte(src)}
@@ -42,12 +43,14 @@ func readWorld(t *testing.T, src string) (*plans.Plan, *inventory.Snapshot, floa
 		t.Fatal(diags)
 	}
 	ctx := context.Background()
-	w, err := simulate.New(ctx, p, simulate.Options{})
+	v := clock.NewVirtual(time.Now())
+	defer v.Close()
+	w, err := simulate.New(ctx, p, simulate.Options{Clock: v})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	snap := &inventory.Snapshot{Taken: time.Now(), Sites: map[string]*inventory.Site{}}
+	snap := &inventory.Snapshot{Taken: v.Now(), Sites: map[string]*inventory.Site{}}
 	for _, s := range w.Sites {
 		cfg := s.Config()
 		cfg.ReadOnly = true
@@ -64,7 +67,7 @@ func readWorld(t *testing.T, src string) (*plans.Plan, *inventory.Snapshot, floa
 		snap.Sites[s.Name] = inv
 	}
 	p, diags = plans.LoadSources(dir, files, plans.LoadOptions{Environ: []string{}, SelectorMatches: compiler.SelectorMatches(p, snap)})
-	return p, snap, w.TimeScale, diags
+	return p, snap, diags
 }
 
 const worldSites = `
@@ -190,7 +193,7 @@ func TestProtectionInSimulatedWorld(t *testing.T) {
 		return sprintf(worldSites, "1000", "10TiB") + "\nsimulation {\n  time_scale = 0.001\n" + sim + "}\n"
 	}
 	t.Run("drift and lag", func(t *testing.T) {
-		p, snap, scale, diags := readWorld(t, src(`  vm "app-01" { folder = "prod/apps" }
+		p, snap, diags := readWorld(t, src(`  vm "app-01" { folder = "prod/apps" }
   vm "app-02" {
     site       = site.east
     folder     = "prod/apps"
@@ -208,7 +211,7 @@ func TestProtectionInSimulatedWorld(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
-		states := compiler.Protection(p, snap, compiler.Options{TimeScale: scale})
+		states := compiler.Protection(p, snap, compiler.Options{})
 		if len(states) != 1 {
 			t.Fatalf("want one group, got %+v", states)
 		}
@@ -224,12 +227,12 @@ func TestProtectionInSimulatedWorld(t *testing.T) {
 		}
 	})
 	t.Run("healthy", func(t *testing.T) {
-		p, snap, scale, diags := readWorld(t, src(`  vm "app-01" { folder = "prod/apps" }
+		p, snap, diags := readWorld(t, src(`  vm "app-01" { folder = "prod/apps" }
 `))
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
-		g := compiler.Protection(p, snap, compiler.Options{TimeScale: scale})[0]
+		g := compiler.Protection(p, snap, compiler.Options{})[0]
 		if g.Drift() || g.Stale() || g.Point.IsZero() || g.Age > g.RPO || !g.SiteReachable || !g.RecoverySiteReachable {
 			t.Errorf("a healthy group reads as %+v", g)
 		}
@@ -281,9 +284,9 @@ recovery_plan "apps" {
   }
 }
 `, strings.Join(vms, ", "))
-	p, snap, scale, diags := readWorld(t, src)
+	p, snap, diags := readWorld(t, src)
 	if !diags.HasErrors() {
-		_, diags = compiler.Compile(p, snap, compiler.Options{Mode: plans.ModeFailover, TimeScale: scale})
+		_, diags = compiler.Compile(p, snap, compiler.Options{Mode: plans.ModeFailover})
 	}
 	for _, d := range diags {
 		if d.Severity == hcl.DiagError {

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers/vsphere"
@@ -23,15 +24,17 @@ var update = flag.Bool("update", false, "rewrite the golden programs")
 
 // snapshot builds an example's simulated world and reads it the way the
 // CLI does: through the vSphere provider, over HTTPS.
-func snapshot(t *testing.T, p *plans.Plan) (*inventory.Snapshot, float64) {
+func snapshot(t *testing.T, p *plans.Plan) *inventory.Snapshot {
 	t.Helper()
 	ctx := context.Background()
-	w, err := simulate.New(ctx, p, simulate.Options{})
+	v := clock.NewVirtual(time.Now())
+	defer v.Close()
+	w, err := simulate.New(ctx, p, simulate.Options{Clock: v})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	snap := &inventory.Snapshot{Taken: time.Now(), Sites: map[string]*inventory.Site{}}
+	snap := &inventory.Snapshot{Taken: v.Now(), Sites: map[string]*inventory.Site{}}
 	for _, s := range w.Sites {
 		cfg := s.Config()
 		cfg.ReadOnly = true
@@ -47,7 +50,7 @@ func snapshot(t *testing.T, p *plans.Plan) (*inventory.Snapshot, float64) {
 		snap.Sites[s.Name] = inv
 		site.Close(ctx)
 	}
-	return snap, w.TimeScale
+	return snap
 }
 
 // TestGoldenPrograms compiles every example, and the shared conformance
@@ -72,13 +75,13 @@ func TestGoldenPrograms(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
-			snap, scale := snapshot(t, p)
+			snap := snapshot(t, p)
 			p, diags = plans.Load(dir, plans.LoadOptions{Environ: []string{}, SelectorMatches: compiler.SelectorMatches(p, snap)})
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
 			for _, mode := range plans.Modes {
-				opts := compiler.Options{Mode: mode, TimeScale: scale}
+				opts := compiler.Options{Mode: mode}
 				snap := invtest.For(mode, snap, p)
 				prog, diags := compiler.Compile(p, snap, opts)
 				var got []byte

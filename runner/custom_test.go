@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -448,8 +449,8 @@ func TestRetriesAndFailurePolicy(t *testing.T) {
 	}
 }
 
-// TestWaitStep: a wait takes its duration (scaled in a simulated world)
-// and fails when its timeout is shorter.
+// TestWaitStep: a wait takes its duration of plan time (on a virtual
+// clock: at once) and fails when its timeout is shorter.
 func TestWaitStep(t *testing.T) {
 	prog := program(
 		custom("short", steps.Args{Wait: &steps.Wait{Duration: steps.Duration(10 * time.Second)}}),
@@ -457,14 +458,14 @@ func TestWaitStep(t *testing.T) {
 			s.Timeout, s.OnFailure = steps.Duration(20*time.Second), "continue"
 		}),
 	)
-	prog.TimeScale = 0.01
-	start := time.Now()
-	res, _ := runCustom(t, &runner.Executor{TimeScale: 0.01}, prog)
-	if res.Steps["step.short"].Status != runner.StatusOK || time.Since(start) < 100*time.Millisecond {
-		t.Errorf("a 10 s wait at time scale 0.01: %s after %s", res.Steps["step.short"].Status, time.Since(start))
+	v := clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	defer v.Close()
+	res, _ := runCustom(t, &runner.Executor{Clock: v}, prog, func(o *runner.Options) { o.Clock = v })
+	if sr := res.Steps["step.short"]; sr.Status != runner.StatusOK || sr.End.Sub(sr.Start) != 10*time.Second {
+		t.Errorf("a 10 s wait: %s after %s of plan time", sr.Status, sr.End.Sub(sr.Start))
 	}
-	if sr := res.Steps["step.long"]; sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 20s") {
-		t.Errorf("an hour's wait with a 20 s timeout: %s, %v", sr.Status, sr.Err)
+	if sr := res.Steps["step.long"]; sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 20s") || sr.End.Sub(sr.Start) != 20*time.Second {
+		t.Errorf("an hour's wait with a 20 s timeout: %s after %s, %v", sr.Status, sr.End.Sub(sr.Start), sr.Err)
 	}
 }
 

@@ -97,12 +97,12 @@ func drillCustom(t *testing.T, stepsHCL string, ex *runner.Executor) (*drillEnv,
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, diags := compiler.Compile(env.plan, snap, compiler.Options{Mode: plans.ModeTest, TimeScale: env.world.TimeScale})
+	prog, diags := compiler.Compile(env.plan, snap, compiler.Options{Mode: plans.ModeTest})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	ex.TimeScale = env.world.TimeScale
-	res, err := runner.Run(context.Background(), prog, runner.Options{RunID: "drill-1", Custom: ex,
+	ex.Clock = env.world.Clock
+	res, err := runner.Run(context.Background(), prog, runner.Options{RunID: "drill-1", Custom: ex, Clock: env.world.Clock,
 		Open: func(_ context.Context, name string, _ bool) (providers.Site, error) { return env.sites[name], nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 // both runs line by line.
 func TestJournalAndDone(t *testing.T) {
 	env := setup(t, 4, "30s")
-	prog := env.compile(t, nil)
+	prog := env.compile(t)
 	dir := t.TempDir()
 	j, err := runner.OpenJournal(dir, nil)
 	if err != nil {
@@ -24,7 +24,7 @@ func TestJournalAndDone(t *testing.T) {
 	}
 	defer j.Close()
 	open := func(_ context.Context, name string, _ bool) (providers.Site, error) { return env.sites[name], nil }
-	res, err := runner.Run(context.Background(), prog, runner.Options{RunID: "first", Journal: j, Open: open})
+	res, err := runner.Run(context.Background(), prog, runner.Options{RunID: "first", Clock: env.world.Clock, Journal: j, Open: open})
 	if err != nil || !res.Passed {
 		t.Fatalf("first run: %v %+v", err, res)
 	}
@@ -35,7 +35,7 @@ func TestJournalAndDone(t *testing.T) {
 		}
 	}
 	calls := callsOf(env)
-	res, err = runner.Run(context.Background(), prog, runner.Options{RunID: "first", Journal: j, Open: open, Done: done})
+	res, err = runner.Run(context.Background(), prog, runner.Options{RunID: "first", Clock: env.world.Clock, Journal: j, Open: open, Done: done})
 	if err != nil || !res.Passed {
 		t.Fatalf("second run: %v", err)
 	}

@@ -104,16 +104,23 @@ func (v *Virtual) loop() {
 			if t.sleeper {
 				v.waiting--
 			}
-			if t.f != nil {
+			if t.f != nil && !t.inline {
 				v.active++
 			}
 		}
 		v.mu.Unlock()
+		// Deadlines first, so that a sleeper woken at its deadline finds
+		// its context ended.
+		for _, t := range due {
+			if t.inline {
+				t.f()
+			}
+		}
 		for _, t := range due {
 			if t.ch != nil {
 				close(t.ch)
 			}
-			if t.f != nil {
+			if t.f != nil && !t.inline {
 				go func(f func()) {
 					defer v.release()
 					f()
@@ -191,10 +198,15 @@ func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 // AfterFunc calls f, as busy work, once d has passed.
-func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer {
+func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer { return v.afterFunc(d, false, f) }
+
+// afterFunc sets a timer; an inline one's f runs in the clock's own
+// goroutine before any waiter due at the same instant wakes, and must be
+// quick and never wait (a context's deadline).
+func (v *Virtual) afterFunc(d time.Duration, inline bool, f func()) Timer {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	t := &vtimer{v: v, at: v.now.Add(max(d, 0)), f: f}
+	t := &vtimer{v: v, at: v.now.Add(max(d, 0)), f: f, inline: inline}
 	v.pushLocked(t)
 	return t
 }
@@ -223,7 +235,7 @@ func (v *Virtual) WithTimeout(parent context.Context, d time.Duration) (context.
 	c := &vctx{parent: parent, mark: &deadlineMark{v: v, at: at}, done: make(chan struct{})}
 	c.mu.Lock()
 	c.stop = context.AfterFunc(parent, func() { c.cancel(parent.Err()) })
-	c.timer = v.AfterFunc(at.Sub(v.Now()), func() {
+	c.timer = v.afterFunc(at.Sub(v.Now()), true, func() {
 		c.cancel(context.DeadlineExceeded)
 		v.workOf(c).Resume()
 	})
@@ -374,6 +386,7 @@ type vtimer struct {
 	index   int
 	work    *Work
 	sleeper bool // a Sleep without a Work, counted in waiting
+	inline  bool // f runs in the clock's goroutine
 	ch      chan struct{}
 	f       func()
 }
