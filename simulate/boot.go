@@ -8,6 +8,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/internal/units"
 	"github.com/drplan/drplan/plans"
 )
@@ -22,7 +23,7 @@ const (
 )
 
 // bootModel makes guests boot: a power-on starts a timer of the VM's boot
-// time × time_scale, after which guest tools run, the heartbeat is green
+// time on the world's clock (plan time), after which guest tools run, the heartbeat is green
 // and the guest reports its IP address; a power-off resets all of that.
 // It watches the site's object registry, so it sees power changes however
 // they are made.
@@ -30,12 +31,12 @@ type bootModel struct {
 	site *Site
 
 	mu      sync.Mutex
-	pending map[types.ManagedObjectReference]*time.Timer
+	pending map[types.ManagedObjectReference]clock.Timer
 	stopped bool
 }
 
 func newBootModel(s *Site) *bootModel {
-	b := &bootModel{site: s, pending: map[types.ManagedObjectReference]*time.Timer{}}
+	b := &bootModel{site: s, pending: map[types.ManagedObjectReference]clock.Timer{}}
 	s.Model.Map().AddHandler(b)
 	return b
 }
@@ -83,7 +84,7 @@ func (b *bootModel) UpdateObject(ctx *simulator.Context, obj mo.Reference, chang
 			if boot == 0 {
 				boot = b.defaultBoot()
 			}
-			b.schedule(ref, b.site.world.Scale(boot), ip)
+			b.schedule(ref, boot, ip)
 		case types.VirtualMachinePowerStatePoweredOff, types.VirtualMachinePowerStateSuspended:
 			b.cancel(ref)
 			ctx.Update(vm, guestChanges(false, ""))
@@ -107,8 +108,8 @@ func (b *bootModel) schedule(ref types.ManagedObjectReference, after time.Durati
 	if t := b.pending[ref]; t != nil {
 		t.Stop()
 	}
-	var t *time.Timer
-	t = time.AfterFunc(after, func() {
+	var t clock.Timer
+	t = b.site.world.Clock.AfterFunc(after, func() {
 		b.mu.Lock()
 		current := b.pending[ref] == t && !b.stopped
 		if current {
