@@ -8,8 +8,8 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/drplan/drplan/internal/units"
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/units"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -23,7 +23,7 @@ const (
 )
 
 // bootModel makes guests boot: a power-on starts a timer of the VM's boot
-// time × time_scale, after which guest tools run, the heartbeat is green
+// time on the world's clock (plan time), after which guest tools run, the heartbeat is green
 // and the guest reports its IP address; a power-off resets all of that.
 // It watches the site's object registry, so it sees power changes however
 // they are made.

@@ -2,12 +2,15 @@ package simulate
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/fnv"
 	"io"
 	"log"
 	"net/http"
 	"os"
 	"path"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,7 +18,9 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/providers/vsphere"
 )
 
 // faultSet holds the faults of the plan's simulation block that concern
@@ -23,13 +28,41 @@ import (
 type faultSet struct {
 	site        *Site
 	noHeartbeat []string // VM name patterns whose guests never come up
+	// api are the api_error faults, decided in intercept.
+	api []*apiFault
+	// slow is the plan-time latency slow_api faults add to a method.
+	slow map[string]time.Duration
+	// outages are the site_down faults, scheduled by begin.
+	outages []outage
+
+	mu       sync.Mutex
+	attempts map[attemptKey]uint64 // calls so far of a method on an object
+	timers   []clock.Timer
+	stopped  bool
 }
 
-// newFaultSet installs a site's faults: boot failures, API errors and slow
-// API methods through the simulator's own fault injection and delays, and
-// site outages through the HTTP front.
+// apiFault is one api_error fault.
+type apiFault struct {
+	index       int    // among the site's api_error faults, for the draw
+	method      string // a method name, or "*"
+	probability float64
+	count       int // faults it may inject, 0 meaning no limit
+	fired       int
+}
+
+type attemptKey struct {
+	method string
+	obj    types.ManagedObjectReference
+}
+
+type outage struct{ at, d time.Duration }
+
+// newFaultSet installs a site's faults: power-on failures through the
+// simulator's own fault injection; api_error faults (intercept) and
+// slow_api faults (the HTTP front) decided here; site outages scheduled
+// by begin.
 func newFaultSet(s *Site) *faultSet {
-	fs := &faultSet{site: s}
+	fs := &faultSet{site: s, slow: map[string]time.Duration{}, attempts: map[attemptKey]uint64{}}
 	sim := s.world.Plan.Simulation
 	if sim == nil {
 		return fs
@@ -60,25 +93,138 @@ func newFaultSet(s *Site) *faultSet {
 				fs.noHeartbeat = append(fs.noHeartbeat, f.VM)
 			}
 		case plans.APIError:
-			s.Model.Service.AddFaultRule(&simulator.FaultInjectionRule{
-				MethodName: f.Method, ObjectType: "*", ObjectName: "*", MaxCount: f.Count,
-				Probability: f.Probability, FaultType: simulator.FaultTypeGeneric, Enabled: true,
-				Message: "simulated API error in " + f.Method,
-			})
+			fs.api = append(fs.api, &apiFault{index: len(fs.api), method: f.Method, probability: f.Probability, count: f.Count})
 		case plans.SlowAPI:
-			if s.Model.DelayConfig.MethodDelay == nil {
-				s.Model.DelayConfig.MethodDelay = map[string]int{}
-			}
-			s.Model.DelayConfig.MethodDelay[f.Method] += int(s.world.Scale(f.Latency) / time.Millisecond)
+			fs.slow[f.Method] += f.Latency
 		case plans.SiteDown:
 			at := f.At
 			if f.AtStart {
 				at = 0
 			}
-			s.scheduleOutage(s.world.Scale(at), s.world.Scale(f.Duration))
+			fs.outages = append(fs.outages, outage{at, f.Duration})
 		}
 	}
 	return fs
+}
+
+// begin schedules the site's outages from the clock's now (World.Begin).
+func (fs *faultSet) begin() {
+	c := fs.site.world.Clock
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.stopped {
+		return
+	}
+	for _, o := range fs.outages {
+		fs.timers = append(fs.timers, c.AfterFunc(o.at, func() {
+			fs.site.SetDown(true)
+			if o.d > 0 {
+				fs.mu.Lock()
+				if !fs.stopped {
+					fs.timers = append(fs.timers, c.AfterFunc(o.d, func() { fs.site.SetDown(false) }))
+				}
+				fs.mu.Unlock()
+			}
+		}))
+	}
+}
+
+// stop cancels the outages not yet begun or ended.
+func (fs *faultSet) stop() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.stopped = true
+	for _, t := range fs.timers {
+		t.Stop()
+	}
+	fs.timers = nil
+}
+
+// apiError decides whether a call of method on obj fails with an
+// api_error fault, and returns the fault. The decision is a draw from
+// the world's seed and (fault, method, object, attempt), the attempt
+// being how many calls of that method on that object came before: the
+// same seed gives the same decisions whatever the order of calls across
+// objects. A fault with a count injects no more than count faults.
+func (fs *faultSet) apiError(method string, obj types.ManagedObjectReference) types.BaseMethodFault {
+	if len(fs.api) == 0 {
+		return nil
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	var attempt uint64
+	counted := false
+	for _, f := range fs.api {
+		if f.method != "*" && f.method != method {
+			continue
+		}
+		if !counted {
+			k := attemptKey{method, obj}
+			attempt = fs.attempts[k]
+			fs.attempts[k] = attempt + 1
+			counted = true
+		}
+		if f.count > 0 && f.fired >= f.count {
+			continue
+		}
+		if draw(fs.site.world.Seed, f.index, method, obj, attempt) < f.probability {
+			f.fired++
+			return &types.SystemErrorFault{Reason: apiErrorMessage(method)}
+		}
+	}
+	return nil
+}
+
+func apiErrorMessage(method string) string { return "simulated API error in " + method }
+
+// hasAPIError reports whether an api_error fault may fail method.
+func (fs *faultSet) hasAPIError(method string) bool {
+	for _, f := range fs.api {
+		if f.method == "*" || f.method == method {
+			return true
+		}
+	}
+	return false
+}
+
+// draw is a number in [0, 1) that depends only on its arguments.
+func draw(seed int64, index int, method string, obj types.ManagedObjectReference, attempt uint64) float64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(seed))
+	h.Write(b[:])
+	binary.LittleEndian.PutUint64(b[:], uint64(index))
+	h.Write(b[:])
+	for _, s := range []string{method, obj.Type, obj.Value} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	binary.LittleEndian.PutUint64(b[:], attempt)
+	h.Write(b[:])
+	x := h.Sum64()
+	// splitmix64's finaliser, so that near inputs give far outputs.
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
+}
+
+// slowFor waits the plan-time latency slow_api faults add to method,
+// on behalf of the HTTP call r: on a virtual clock the caller's Work
+// (clock.WorkHeader) is paused meanwhile and active again before the
+// call is served. It reports false when the call ended first.
+func (fs *faultSet) slowFor(r *http.Request, method string) bool {
+	d := fs.slow[method]
+	if d <= 0 {
+		return true
+	}
+	var work *clock.Work
+	if v, ok := fs.site.world.Clock.(*clock.Virtual); ok {
+		work = v.WorkByID(r.Header.Get(clock.WorkHeader))
+	}
+	return fs.site.world.sleepFor(r.Context(), work, d) == nil
 }
 
 // neverBoots reports whether a VM's guest is set never to come up.
@@ -110,25 +256,21 @@ func (w *World) hungGuest(name string) bool {
 	return false
 }
 
-// scheduleOutage takes the site down after at, and back up after d when d
-// is not zero.
-func (s *Site) scheduleOutage(at, d time.Duration) {
-	time.AfterFunc(at, func() {
-		s.SetDown(true)
-		if d > 0 {
-			time.AfterFunc(d, func() { s.SetDown(false) })
-		}
-	})
-}
-
 // SetDown makes the site's endpoint stop answering (every connection is
 // dropped without a response, as when a site is cut off) or answer again.
-func (s *Site) SetDown(down bool) { s.down.Store(down) }
+// Replication from the site stops while it is down.
+func (s *Site) SetDown(down bool) {
+	if e := s.world.engine; e != nil {
+		e.sourceDown(s)
+	}
+	s.down.Store(down)
+}
 
 // Down reports whether the site is cut off.
 func (s *Site) Down() bool { return s.down.Load() }
 
-// wrapHTTP puts the outage switch in front of the site's HTTP handler.
+// wrapHTTP puts the outage switch and the slow_api delays in front of the
+// site's HTTP handler, and gives api_error faults their message.
 func (s *Site) wrapHTTP() {
 	// Clients that refuse the site's certificate (as they should until
 	// told its thumbprint) are their own business, not log noise; a
@@ -147,22 +289,76 @@ func (s *Site) wrapHTTP() {
 			return
 		}
 		serialise, body := s.serialised(r)
-		if serialise {
-			s.serveSerially(w, r, body, inner)
-			return
-		}
-		if s.waits != nil {
-			if s.waits.serve(w, r, body, inner) {
+		method := soapMethod(body)
+		if fs := s.faults; fs != nil {
+			if !fs.slowFor(r, method) {
 				return
 			}
-		} else if s.views.serve(w, r, body, inner) {
-			return
+			if fs.hasAPIError(method) {
+				// A fault returned by intercept reaches the client without
+				// a message; give it the one it carries.
+				rec := &recorder{header: http.Header{}, status: http.StatusOK}
+				serve(s, rec, r, body, serialise, inner)
+				out := rec.body.Bytes()
+				if rec.status == http.StatusInternalServerError {
+					out = bytes.Replace(out, []byte("<faultstring></faultstring>"),
+						[]byte("<faultstring>"+apiErrorMessage(method)+"</faultstring>"), 1)
+				}
+				for k, v := range rec.header {
+					w.Header()[k] = v
+				}
+				w.Header().Del("Content-Length")
+				w.WriteHeader(rec.status)
+				w.Write(out)
+				return
+			}
 		}
-		if s.serveOlderClient(w, r, body, inner) {
-			return
-		}
-		inner.ServeHTTP(w, r)
+		serve(s, w, r, body, serialise, inner)
 	})
+}
+
+// serve passes a call on to the simulator, by way of the front's
+// special cases.
+func serve(s *Site, w http.ResponseWriter, r *http.Request, body []byte, serialise bool, inner http.Handler) {
+	if serialise {
+		s.serveSerially(w, r, body, inner)
+		return
+	}
+	if s.waits != nil {
+		// On a virtual clock the site serves waits itself (collector.go);
+		// the view gate is for vcsim's own.
+		if s.waits.serve(w, r, body, inner) {
+			return
+		}
+	} else if s.views.serve(w, r, body, inner) {
+		return
+	}
+	if s.serveOlderClient(w, r, body, inner) {
+		return
+	}
+	inner.ServeHTTP(w, r)
+}
+
+// soapMethod is the name of the method a SOAP request body calls, or "".
+func soapMethod(body []byte) string {
+	i := bytes.Index(body, []byte("Body>"))
+	if i < 0 {
+		return ""
+	}
+	rest := bytes.TrimLeft(body[i+len("Body>"):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != '<' {
+		return ""
+	}
+	rest = rest[1:]
+	end := bytes.IndexAny(rest, " />\t\r\n")
+	if end < 0 {
+		return ""
+	}
+	name := rest[:end]
+	if j := bytes.LastIndexByte(name, ':'); j >= 0 {
+		name = name[j+1:]
+	}
+	return string(name)
 }
 
 // Clones, power-ons and reconfigurations are served one at a time, each until its task is
@@ -260,7 +456,27 @@ func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(status int)      { r.status = status }
 
-// intercept sees every API call the site serves: it counts them.
+// beforeRead publishes the recovery points a property read may return.
+func (s *Site) beforeRead(specs []types.PropertyFilterSpec) {
+	if wants, all, refs := readsFields(specs); wants {
+		s.world.engine.beforeRead(s, all, refs)
+	}
+}
+
+// fieldName is the name of the drplan custom attribute with key, or "".
+func (s *Site) fieldName(key int32) string {
+	for name, k := range s.fields {
+		if k == key {
+			return name
+		}
+	}
+	return ""
+}
+
+// intercept sees every API call the site serves: it counts them, fails
+// those an api_error fault decides to fail, publishes recovery points
+// before reads that may return them, and tells the replication engine of
+// changes to replicas.
 func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 	c, ok := s.calls.Load(m.Name)
 	if !ok {
@@ -269,6 +485,21 @@ func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Refere
 	c.(*atomic.Int64).Add(1)
 	if s.waits != nil {
 		s.waits.wrap(ctx, m)
+	}
+	if fs := s.faults; fs != nil {
+		if f := fs.apiError(m.Name, m.This); f != nil {
+			return nil, f
+		}
+	}
+	switch body := m.Body.(type) {
+	case *types.RetrievePropertiesEx:
+		s.beforeRead(body.SpecSet)
+	case *types.RetrieveProperties:
+		s.beforeRead(body.SpecSet)
+	case *types.SetField:
+		if name := s.fieldName(body.Key); name == vsphere.FieldReplica || name == vsphere.FieldPromoted {
+			s.world.engine.fieldSet(s, body.Entity, name, body.Value)
+		}
 	}
 	if m.Name == "AddCustomFieldDef" {
 		return &typedFields{CustomFieldsManager: ctx.Map.CustomFieldsManager(), site: s}, nil

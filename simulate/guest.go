@@ -29,8 +29,9 @@ import (
 //     one named sleep runs for its argument in seconds of plan time, and
 //     every other program ends at once with 0.
 //
-// api_error faults on StartProgramInGuest and ListProcessesInGuest apply
-// as to any method (vcsim's fault injection comes first).
+// Start and end times are times of the world's clock. api_error faults
+// on StartProgramInGuest and ListProcessesInGuest apply as to any method
+// (Site.intercept decides them first).
 type guestProcesses struct {
 	mo.GuestProcessManager
 	site *Site
@@ -98,10 +99,10 @@ func (g *guestProcesses) StartProgramInGuest(ctx *simulator.Context, req *types.
 		return body
 	}
 	code, runs := guestOutcome(spec.ProgramPath, spec.Arguments)
-	now := time.Now()
+	now := g.site.world.now()
 	g.mu.Lock()
 	g.next++
-	p := &guestProcess{vm: req.Vm, end: now.Add(g.site.world.Scale(runs)), info: types.GuestProcessInfo{
+	p := &guestProcess{vm: req.Vm, end: now.Add(runs), info: types.GuestProcessInfo{
 		Name: path.Base(spec.ProgramPath), Pid: g.next, Owner: req.Auth.(*types.NamePasswordAuthentication).Username,
 		CmdLine: strings.TrimSpace(spec.ProgramPath + " " + spec.Arguments), StartTime: now, ExitCode: code,
 	}}
@@ -119,7 +120,7 @@ func (g *guestProcesses) ListProcessesInGuest(ctx *simulator.Context, req *types
 		body.Fault_ = simulator.Fault("", f)
 		return body
 	}
-	now := time.Now()
+	now := g.site.world.now()
 	res := &types.ListProcessesInGuestResponse{}
 	g.mu.Lock()
 	for pid, p := range g.procs {
@@ -155,7 +156,7 @@ func (g *guestProcesses) TerminateProcessInGuest(ctx *simulator.Context, req *ty
 		body.Fault_ = simulator.Fault("", &types.GuestProcessNotFound{Pid: req.Pid})
 		return body
 	}
-	if now := time.Now(); now.Before(p.end) {
+	if now := g.site.world.now(); now.Before(p.end) {
 		p.end, p.info.ExitCode = now, 143
 	}
 	body.Res = &types.TerminateProcessInGuestResponse{}
@@ -168,7 +169,7 @@ func (s *Site) Processes(vmRef string) []types.GuestProcessInfo {
 	g := s.guest
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	now := time.Now()
+	now := s.world.now()
 	var out []types.GuestProcessInfo
 	for _, p := range g.procs {
 		if p.vm.Value == vmRef {

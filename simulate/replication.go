@@ -1,8 +1,9 @@
 package simulate
 
 import (
-	"context"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,43 +13,80 @@ import (
 	"github.com/drplan/drplan/providers/vsphere"
 )
 
-// engine is the replication engine: for every protection group it takes
-// recovery points on the group's schedule and writes them to the replicas'
-// FieldPoints attribute, where any vSphere client can read them.
+// engine is the replication engine. A replica's recovery points are a
+// function of the world's clock and of the few events that change how it
+// replicates; nothing ticks.
 //
-// Points are wall-clock times. A group takes a point every half RPO ×
-// time_scale, as replication schedulers do to stay within the RPO, so an
-// on-time group's points are never older than half its RPO;
-// a replication_lag fault makes every point lag behind by lag × time_scale.
-// Methods that keep several points keep retention of them (the CDP journal
-// keeps its window); consistency = "group" gives all of a group's replicas
-// the same points, "vm" staggers them across the RPO window as independent
-// per-VM replication would.
+// # Points
+//
+// Discrete methods (array_async, vsphere_replication, snapshot, host,
+// backup) take a point at every instant start + k × period of the
+// world's clock, period being half the RPO as replication schedulers do
+// to stay within it; the point taken at instant t is t − lag − offset,
+// where lag is the group's replication_lag fault (0 without one) and
+// offset staggers the VMs of a group with consistency = "vm" across the
+// period (0 for consistency = "group", whose replicas share their
+// points). retention points are kept (1 for host). A group without a lag
+// thus never holds a latest point older than 2 × period = its RPO.
+// Continuous methods hold a point at every instant: cdp a journal from
+// its start (now − journal, or when replication into the replica began)
+// to now − lag, array_sync the one point now − lag.
+//
+// Nothing is taken while the replica's source site is down (replication
+// from a site that is cut off stops), while a run has pinned it
+// (vsphere.FieldPromoted set: its points stay as they were), or while it
+// is no replica (FieldReplica cleared by a promotion). A VM that becomes
+// a replica (a reversal sets FieldReplica on the former production VM)
+// starts with no points, a CDP journal starting then. The engine learns
+// of these events as they happen: SetDown tells it of outages, and
+// Site.intercept of every SetField of FieldReplica or FieldPromoted on a
+// VM it tracks; before applying one it brings the replica's points up to
+// the event's instant (advance), so that the points are exactly those a
+// replicator running all along would hold.
+//
+// # Publication
+//
+// Points reach clients through the replicas' FieldPoints custom attribute
+// (vsphere.FormatRecoveryPoints, unchanged format), written lazily: when
+// a client reads properties that include custom attributes
+// (RetrieveProperties[Ex] asking for customValue, value or all
+// properties; see Site.intercept), the engine first brings the FieldPoints
+// of the replicas the read may return up to the clock's now — the listed
+// objects, or every replica of the site when the read traverses (a
+// container view) — writing only those whose value changed. A client thus
+// always reads the points as of the instant it reads them (a CDP
+// journal's latest point is 0 s old), and the engine's work is one
+// attribute write per replica read, never per clock jump: a world of
+// 5,000 VMs on a virtual clock costs nothing while time jumps.
 type engine struct {
 	w      *World
 	mu     sync.Mutex
 	groups map[string]*groupState
 	order  []string
-	quit   chan struct{}
-	wg     sync.WaitGroup
+	// byRef finds the replica a VM of a site stands for.
+	byRef map[siteRef]*replica
+}
+
+type siteRef struct {
+	site string
+	ref  types.ManagedObjectReference
 }
 
 type groupState struct {
-	g        *plans.ProtectionGroup
-	period   time.Duration // wall time between points
-	keep     int           // points kept by discrete methods
-	journal  time.Duration // wall-time window of a CDP journal
-	lag      time.Duration // wall-time lag
-	replicas []*replica
+	g          *plans.ProtectionGroup
+	continuous bool          // cdp and array_sync: a point at every instant
+	journal    bool          // cdp: continuous with a journal window
+	period     time.Duration // discrete: plan time between points
+	keep       int           // discrete: points kept
+	window     time.Duration // cdp: journal window
+	lag        time.Duration // replication_lag fault
+	replicas   []*replica
 }
 
 // replica is a VM of a group that is, or may become, a replica: every
-// protected VM and every replica of the group, at whichever site. Whether
-// it is one is read from its FieldReplica attribute on every tick, so
-// that a promotion (the attribute cleared) stops replication into it and
-// a reversal (the attribute set on the former production VM) starts
-// replication the other way.
+// protected VM and every replica of the group, at whichever site.
 type replica struct {
+	gs     *groupState
 	site   *Site
 	ref    types.ManagedObjectReference
 	vm     *VM
@@ -57,14 +95,18 @@ type replica struct {
 	pinned bool          // a run is promoting it: its points stay
 	source string        // the site it replicates from, while active
 	points vsphere.RecoveryPoints
+	// asOf is the instant points are current to; ticks after it are yet
+	// to be taken. The zero time means "since ever" (a replica seeded
+	// with the points it holds after running for a while).
+	asOf    time.Time
+	written string // the FieldPoints value last written
 }
 
-// Shortest wall-clock interval between two points of a group, to bound
-// the engine's work in heavily scaled worlds.
-const minPeriod = 50 * time.Millisecond
+// journalDefault is a CDP journal's window when the plan names none.
+const journalDefault = 24 * time.Hour
 
 func newEngine(w *World) *engine {
-	e := &engine{w: w, groups: map[string]*groupState{}, quit: make(chan struct{})}
+	e := &engine{w: w, groups: map[string]*groupState{}, byRef: map[siteRef]*replica{}}
 	lags := map[string]time.Duration{}
 	if sim := w.Plan.Simulation; sim != nil {
 		for _, f := range sim.Faults {
@@ -78,19 +120,21 @@ func newEngine(w *World) *engine {
 			continue
 		}
 		r := g.Replication
-		gs := &groupState{g: g, keep: max(r.Retention, 1), lag: w.Scale(lags[g.Name])}
+		gs := &groupState{g: g, keep: max(r.Retention, 1), lag: lags[g.Name], period: r.RPO / 2}
 		switch r.Method {
 		case plans.ArraySync:
-			gs.period, gs.keep = 2*minPeriod, 1
+			gs.continuous, gs.keep = true, 1
 		case plans.CDP:
-			gs.period = w.Scale(r.RPO / 2)
-			gs.journal = w.Scale(r.Journal)
+			gs.continuous, gs.journal, gs.window = true, true, r.Journal
+			if gs.window <= 0 {
+				gs.window = journalDefault
+			}
 		case plans.Host:
-			gs.period, gs.keep = w.Scale(r.RPO/2), 1
-		default:
-			gs.period = w.Scale(r.RPO / 2)
+			gs.keep = 1
 		}
-		gs.period = max(gs.period, minPeriod)
+		if !gs.continuous && gs.period <= 0 {
+			gs.continuous, gs.keep = true, 1 // an RPO of 0: a mirror
+		}
 		e.groups[g.Name] = gs
 		e.order = append(e.order, g.Name)
 	}
@@ -102,13 +146,17 @@ func (e *engine) register(s *Site, ref types.ManagedObjectReference, v *VM) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if gs := e.groups[v.Group]; gs != nil {
-		gs.replicas = append(gs.replicas, &replica{site: s, ref: ref, vm: v})
+		r := &replica{gs: gs, site: s, ref: ref, vm: v}
+		gs.replicas = append(gs.replicas, r)
+		e.byRef[siteRef{s.Name, ref}] = r
 	}
 }
 
-// start seeds every replica with the points it would hold after running
-// for a while, then takes new points on schedule.
-func (e *engine) start(ctx context.Context) error {
+// start reads which VMs are replicas, seeds them with the points they
+// would hold after running for a while, and publishes them.
+func (e *engine) start() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	now := e.w.now()
 	for _, name := range e.order {
 		gs := e.groups[name]
@@ -124,146 +172,234 @@ func (e *engine) start(ctx context.Context) error {
 		}
 		n := len(names)
 		for _, r := range gs.replicas {
-			if gs.g.Consistency != plans.ConsistencyGroup && n > 1 {
+			if !gs.continuous && gs.g.Consistency != plans.ConsistencyGroup && n > 1 {
 				r.offset = gs.period * time.Duration(sort.SearchStrings(names, r.vm.Name)) / time.Duration(n)
 			}
-			e.refresh(r, now)
+			raw := r.site.fieldOf(r.ref, vsphere.FieldReplica)
+			info, err := vsphere.ParseReplicaInfo(raw)
+			r.active, r.source = raw != "" && err == nil, info.Site
+			r.pinned = r.site.fieldOf(r.ref, vsphere.FieldPromoted) != ""
 			if !r.active {
 				continue
 			}
-			latest := now.Add(-gs.lag - r.offset)
-			if gs.journal > 0 {
-				r.points = vsphere.RecoveryPoints{Continuous: true, JournalStart: latest.Add(-gs.journal), Times: []time.Time{latest}}
+			if gs.journal {
+				latest := now.Add(-gs.lag)
+				r.points = vsphere.RecoveryPoints{Continuous: true, JournalStart: latest.Add(-gs.window), Times: []time.Time{latest}}
+				r.asOf = now
+			}
+			if err := e.publishLocked(r, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flowing reports whether points are being taken into r now.
+func (e *engine) flowing(r *replica) bool {
+	if !r.active || r.pinned {
+		return false
+	}
+	src := e.w.Site(r.source)
+	return src == nil || !src.Down()
+}
+
+// advance brings r's points up to now, under the state r has had since
+// r.asOf (the caller applies any change of state after advancing).
+func (e *engine) advance(r *replica, now time.Time) {
+	if !r.asOf.IsZero() && !now.After(r.asOf) {
+		return
+	}
+	from := r.asOf
+	r.asOf = now
+	if !e.flowing(r) {
+		return
+	}
+	gs := r.gs
+	switch {
+	case gs.journal:
+		latest := now.Add(-gs.lag)
+		start := r.points.JournalStart
+		if len(r.points.Times) == 0 && start.IsZero() {
+			start = latest // a journal that starts now
+		}
+		start = maxTime(start, latest.Add(-gs.window))
+		r.points = vsphere.RecoveryPoints{Continuous: true, JournalStart: start, Times: []time.Time{latest}}
+	case gs.continuous:
+		r.points = vsphere.RecoveryPoints{Times: []time.Time{now.Add(-gs.lag)}}
+	default:
+		// Ticks are the instants origin + k × period in (from, now].
+		origin := e.w.start
+		last := floorDiv(now.Sub(origin), gs.period)
+		first := last - int64(gs.keep) + 1
+		if !from.IsZero() {
+			first = max(first, floorDiv(from.Sub(origin), gs.period)+1)
+		}
+		for k := first; k <= last; k++ {
+			p := origin.Add(time.Duration(k)*gs.period - gs.lag - r.offset)
+			if n := len(r.points.Times); n > 0 && !p.After(r.points.Times[n-1]) {
 				continue
 			}
-			r.points = vsphere.RecoveryPoints{}
-			for k := gs.keep - 1; k >= 0; k-- {
-				r.points.Times = append(r.points.Times, latest.Add(-time.Duration(k)*gs.period))
-			}
+			r.points.Times = append(r.points.Times, p)
 		}
-		if err := e.write(ctx, gs); err != nil {
-			return err
+		if over := len(r.points.Times) - gs.keep; over > 0 {
+			r.points.Times = slices.Clone(r.points.Times[over:])
 		}
 	}
-	for _, name := range e.order {
-		gs := e.groups[name]
-		if len(gs.replicas) == 0 {
-			continue
-		}
-		e.wg.Add(1)
-		go e.run(gs)
+}
+
+// floorDiv is ⌊d / p⌋.
+func floorDiv(d, p time.Duration) int64 {
+	q := int64(d / p)
+	if d%p < 0 {
+		q--
 	}
+	return q
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// publishLocked brings r's points up to now and writes them to its
+// FieldPoints when they changed.
+func (e *engine) publishLocked(r *replica, now time.Time) error {
+	if !r.active {
+		return nil
+	}
+	e.advance(r, now)
+	val := vsphere.FormatRecoveryPoints(r.points)
+	if val == r.written {
+		return nil
+	}
+	if err := r.site.setField(nil, r.ref, vsphere.FieldPoints, val); err != nil {
+		return err
+	}
+	r.written = val
 	return nil
 }
 
-func (e *engine) run(gs *groupState) {
-	defer e.wg.Done()
-	t := time.NewTicker(gs.period)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.quit:
-			return
-		case <-t.C:
-			e.tick(gs, e.w.now())
-			e.write(context.Background(), gs)
-		}
-	}
-}
-
-// refresh reads whether r is a replica now, and whether a run has
-// pinned its point (vsphere.FieldPromoted) to promote it. One that has just become one
-// starts with no points (a CDP journal starting now).
-func (e *engine) refresh(r *replica, now time.Time) {
-	raw := r.site.fieldOf(r.ref, vsphere.FieldReplica)
-	info, err := vsphere.ParseReplicaInfo(raw)
-	active := raw != "" && err == nil
-	if active && !r.active {
-		r.points = vsphere.RecoveryPoints{}
-	}
-	r.active, r.source = active, info.Site
-	r.pinned = r.site.fieldOf(r.ref, vsphere.FieldPromoted) != ""
-}
-
-// tick takes a new point for every replica of the group whose source
-// site is up: replication from a site that is cut off stops.
-func (e *engine) tick(gs *groupState, now time.Time) {
+// beforeRead publishes the points of the replicas at site s that a read
+// may return: those of refs, or all of them.
+func (e *engine) beforeRead(s *Site, all bool, refs []types.ManagedObjectReference) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, r := range gs.replicas {
-		e.refresh(r, now)
-		if !r.active || r.pinned {
-			continue
-		}
-		if src := e.w.Site(r.source); src != nil && src.Down() {
-			continue
-		}
-		latest := now.Add(-gs.lag - r.offset)
-		if gs.journal > 0 {
-			start := latest.Add(-gs.journal)
-			if len(r.points.Times) == 0 && r.points.JournalStart.IsZero() {
-				start = latest // a journal that starts now
-			} else if r.points.JournalStart.After(start) {
-				start = r.points.JournalStart
+	now := e.w.now()
+	if all {
+		for _, name := range e.order {
+			for _, r := range e.groups[name].replicas {
+				if r.site == s {
+					e.publishLocked(r, now)
+				}
 			}
-			r.points = vsphere.RecoveryPoints{Continuous: true, JournalStart: start, Times: []time.Time{latest}}
-			continue
 		}
-		if n := len(r.points.Times); n > 0 && !latest.After(r.points.Times[n-1]) {
-			continue
-		}
-		r.points.Times = append(r.points.Times, latest)
-		if over := len(r.points.Times) - gs.keep; over > 0 {
-			r.points.Times = append([]time.Time(nil), r.points.Times[over:]...)
+		return
+	}
+	for _, ref := range refs {
+		if r := e.byRef[siteRef{s.Name, ref}]; r != nil {
+			e.publishLocked(r, now)
 		}
 	}
 }
 
-// write publishes the group's points on its replicas.
-func (e *engine) write(ctx context.Context, gs *groupState) error {
+// fieldSet applies a client's SetField of FieldReplica or FieldPromoted
+// on a VM of site s, at the instant it is made.
+func (e *engine) fieldSet(s *Site, ref types.ManagedObjectReference, field, value string) {
 	e.mu.Lock()
-	type update struct {
-		site *Site
-		ref  types.ManagedObjectReference
-		val  string
+	defer e.mu.Unlock()
+	r := e.byRef[siteRef{s.Name, ref}]
+	if r == nil {
+		return
 	}
-	updates := make([]update, 0, len(gs.replicas))
-	for _, r := range gs.replicas {
-		if r.active {
-			updates = append(updates, update{r.site, r.ref, vsphere.FormatRecoveryPoints(r.points)})
+	now := e.w.now()
+	e.advance(r, now)
+	switch field {
+	case vsphere.FieldReplica:
+		info, err := vsphere.ParseReplicaInfo(value)
+		active := value != "" && err == nil
+		if active && !r.active {
+			// A new replica starts with no points.
+			r.points, r.asOf, r.written = vsphere.RecoveryPoints{}, now, ""
 		}
+		r.active, r.source = active, info.Site
+	case vsphere.FieldPromoted:
+		r.pinned = value != ""
 	}
-	e.mu.Unlock()
-	for _, u := range updates {
-		if err := u.site.setField(ctx, u.ref, vsphere.FieldPoints, u.val); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
-func (e *engine) stop() {
-	select {
-	case <-e.quit:
-	default:
-		close(e.quit)
+// sourceDown brings every replica that replicates from site s up to now,
+// before s goes down or comes back.
+func (e *engine) sourceDown(s *Site) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.w.now()
+	for _, name := range e.order {
+		for _, r := range e.groups[name].replicas {
+			if r.active && r.source == s.Name {
+				e.advance(r, now)
+			}
+		}
 	}
-	e.wg.Wait()
 }
+
+func (e *engine) stop() {}
 
 // Points returns the recovery points the replication engine holds for
-// the replica of VM name at this site (none when the VM has no replica
-// here): after a reprotect, the former production VM's.
+// the replica of VM name at this site now (none when the VM has no
+// replica here): after a reprotect, the former production VM's.
 func (s *Site) Points(name string) []time.Time {
+	r := s.PointsOf(name)
+	return r.Times
+}
+
+// PointsOf returns the recovery points of the replica of VM name at this
+// site as of now, a CDP journal included.
+func (s *Site) PointsOf(name string) vsphere.RecoveryPoints {
 	e := s.world.engine
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, gs := range e.groups {
-		for _, r := range gs.replicas {
+	now := s.world.now()
+	for _, gname := range e.order {
+		for _, r := range e.groups[gname].replicas {
 			if r.site == s && r.vm.Name == name && r.active {
-				return append([]time.Time(nil), r.points.Times...)
+				e.advance(r, now)
+				p := r.points
+				p.Times = slices.Clone(p.Times)
+				return p
 			}
 		}
 	}
-	return nil
+	return vsphere.RecoveryPoints{}
+}
+
+// readsFields reports whether a property read asks for custom
+// attributes, and which objects it reads: all (it traverses) or refs.
+func readsFields(specs []types.PropertyFilterSpec) (wants, all bool, refs []types.ManagedObjectReference) {
+	for _, spec := range specs {
+		asks := false
+		for _, ps := range spec.PropSet {
+			if ps.All != nil && *ps.All {
+				asks = true
+			}
+			for _, p := range ps.PathSet {
+				if p == "customValue" || p == "value" || strings.HasPrefix(p, "customValue") || strings.HasPrefix(p, "value[") {
+					asks = true
+				}
+			}
+		}
+		if !asks {
+			continue
+		}
+		wants = true
+		for _, os := range spec.ObjectSet {
+			if len(os.SelectSet) > 0 {
+				all = true
+			}
+			refs = append(refs, os.Obj)
+		}
+	}
+	return wants, all, refs
 }

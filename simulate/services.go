@@ -20,6 +20,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -28,7 +29,7 @@ import (
 // service of the simulated VM their host names (by address or by name),
 // over an in-memory pipe. A service answers while its VM is powered on,
 // its guest booted and the service's after has passed since the boot
-// (plan time, scaled like boot times), and only to a check that comes
+// (plan time on the world's clock), and only to a check that comes
 // from a network the VM is attached to: a drill's checks reach the test
 // networks of the recovery plan's mappings, a failover's and a
 // migration's the to networks, a failback's the from networks. A drill
@@ -206,7 +207,9 @@ func (w *World) serviceFaults(site, name string, svc *plans.SimService) (down bo
 }
 
 // DialCheck connects a check of a mode of a recovery plan to address
-// (host:port). Loopback is dialled for real. A simulated VM's service
+// (host:port). ctx is the checker's: the Work it carries (clock.WorkOf)
+// is paused while a simulated service makes the check wait (a
+// service_slow latency) and active again before the service answers. Loopback is dialled for real. A simulated VM's service
 // (the host is the VM's address or name, on a network the mode's checks
 // come from) answers over an in-memory pipe. Every other address is
 // refused with ErrOffMachine, without a packet sent.
@@ -257,30 +260,41 @@ func (w *World) DialCheck(ctx context.Context, recoveryPlan, mode, address strin
 		return nil, fmt.Errorf("simulated: %s (VM %s at site %s) refused the connection to port %d: service_down fault", host, g.name, g.site.Name, port)
 	}
 	if at, ok := g.site.bootedAt.Load(g.ref); ok && svc.After > 0 {
-		if wait := at.(time.Time).Add(w.Scale(svc.After)).Sub(w.now()); wait > 0 {
+		if wait := at.(time.Time).Add(svc.After).Sub(w.now()); wait > 0 {
 			return nil, fmt.Errorf("simulated: %s (VM %s at site %s) refused the connection to port %d: its %s service starts %s after boot", host, g.name, g.site.Name, port, svc.Kind, svc.After)
 		}
 	}
-	delay := w.Scale(latency)
+	delay, work := latency, clock.WorkOf(ctx)
 	if svc.Kind == plans.TCPService && delay > 0 {
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := w.sleepFor(ctx, work, delay); err != nil {
+			return nil, err
 		}
 		delay = 0
 	}
 	client, server := net.Pipe()
-	go serveService(server, svc, delay)
+	go w.serveService(server, svc, delay, work)
 	return client, nil
+}
+
+// sleepFor waits d of the world's clock on behalf of a caller whose Work
+// is work (nil: none): the Work is paused meanwhile and active again
+// before sleepFor returns, so that the caller's wait lets time move and
+// nothing else happens between the wake-up and the answer. On a virtual
+// clock a caller without a Work is given one for the wait.
+func (w *World) sleepFor(ctx context.Context, work *clock.Work, d time.Duration) error {
+	if v, ok := w.Clock.(*clock.Virtual); ok && work == nil {
+		work = v.NewWork()
+		defer work.Done()
+	}
+	return w.Clock.Sleep(clock.WithWork(ctx, work), d)
 }
 
 // serveService answers one connection: an http service each request
 // with its status and body (404 for another path than its own) after
-// delay; a tcp service accepts and reads until the client closes.
-func serveService(conn net.Conn, svc *plans.SimService, delay time.Duration) {
+// delay of plan time, during which the checker's Work (work, from
+// DialCheck's ctx) is paused; a tcp service accepts and reads until the
+// client closes.
+func (w *World) serveService(conn net.Conn, svc *plans.SimService, delay time.Duration, work *clock.Work) {
 	defer conn.Close()
 	if svc.Kind != plans.HTTPService {
 		io.Copy(io.Discard, conn)
@@ -295,7 +309,9 @@ func serveService(conn net.Conn, svc *plans.SimService, delay time.Duration) {
 		io.Copy(io.Discard, req.Body)
 		req.Body.Close()
 		if delay > 0 {
-			time.Sleep(delay)
+			if w.sleepFor(context.Background(), work, delay) != nil {
+				return
+			}
 		}
 		status, body := svc.Status, svc.Body
 		if svc.Path != "" && req.URL.Path != svc.Path {

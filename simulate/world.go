@@ -40,6 +40,9 @@ type Options struct {
 	// wall clock scaled by the plan's time_scale (clock.Scaled), for a
 	// world that external clients use (`drplan sim serve`).
 	Clock clock.Clock
+	// Seed decides the world's probabilistic faults (api_error): the
+	// same seed gives the same decisions for the same calls.
+	Seed int64
 }
 
 // World is a running simulated datacenter: one vCenter per site.
@@ -50,12 +53,15 @@ type World struct {
 	// Clock is the world's time; every time in it (recovery points, boot
 	// times) is a time of this clock.
 	Clock clock.Clock
+	// Seed decides probabilistic faults (Options.Seed).
+	Seed int64
 
 	spec    *spec
 	start   time.Time
 	engine  *engine
 	closeMu sync.Mutex
 	closed  bool
+	begin   sync.Once
 }
 
 // Site is one simulated vCenter.
@@ -110,7 +116,7 @@ func New(ctx context.Context, p *plans.Plan, opts Options) (*World, error) {
 	if opts.Parallel <= 0 {
 		opts.Parallel = 16
 	}
-	w := &World{Plan: p, TimeScale: plans.DefaultTimeScale, spec: s, Clock: opts.Clock}
+	w := &World{Plan: p, TimeScale: plans.DefaultTimeScale, spec: s, Clock: opts.Clock, Seed: opts.Seed}
 	if p.Simulation != nil {
 		w.TimeScale = p.Simulation.TimeScale
 	}
@@ -139,7 +145,7 @@ func New(ctx context.Context, p *plans.Plan, opts Options) (*World, error) {
 			return nil, fmt.Errorf("site %s: %w", site.Name, err)
 		}
 	}
-	if err := w.engine.start(ctx); err != nil {
+	if err := w.engine.start(); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -173,15 +179,18 @@ func (w *World) Site(name string) *Site {
 // in plan order.
 func (w *World) VMs() []*VM { return w.spec.order }
 
-// Scale turns a plan duration into the wall-clock duration it takes in
-// this world.
-func (w *World) Scale(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * w.TimeScale)
-}
-
-// PlanTime turns a wall-clock duration into plan time.
-func (w *World) PlanTime(d time.Duration) time.Duration {
-	return time.Duration(float64(d) / w.TimeScale)
+// Begin starts the world's run: the site_down faults' at counts from the
+// clock's now at the first call (later calls do nothing). The command
+// layer calls it right before a run starts, `drplan sim serve` when it
+// starts serving.
+func (w *World) Begin() {
+	w.begin.Do(func() {
+		for _, s := range w.Sites {
+			if s.faults != nil {
+				s.faults.begin()
+			}
+		}
+	})
 }
 
 // Close stops the replication engine and every site's server.
@@ -192,6 +201,11 @@ func (w *World) Close() {
 		return
 	}
 	w.closed = true
+	for _, s := range w.Sites {
+		if s.faults != nil {
+			s.faults.stop()
+		}
+	}
 	if w.engine != nil {
 		w.engine.stop()
 	}

@@ -48,6 +48,7 @@ func worldFor(t *testing.T, dir string) (*simulate.World, []string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
+	w.Begin()
 	vars := []string{"--live"}
 	for _, s := range w.Sites {
 		vars = append(vars, "-var", s.Name+"_url="+s.URL.String(), "-var", s.Name+"_thumbprint="+s.Thumbprint)

@@ -68,6 +68,7 @@ func runSim(c *cli, args []string) int {
 		return ExitError
 	}
 	defer w.Close()
+	w.Begin() // site_down faults count from now
 
 	// The service gateway: runs in other processes reach the simulated
 	// VMs' services through it, on loopback only.

@@ -99,6 +99,7 @@ func newWorldFrom(t testing.TB, src string) *simulate.World {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
+	w.Begin()
 	return w
 }
 
