@@ -34,6 +34,9 @@ type Options struct {
 	// BootTimes gives measured boot times of VMs (from past drills); they
 	// win over the simulation block and the default.
 	BootTimes map[string]time.Duration
+	// StepTimes gives measured plan-time durations of custom steps, by
+	// address (from past runs); they win over the step kind's default.
+	StepTimes map[string]time.Duration
 	// Preview compiles the mode as it would run once the world is ready
 	// for it (drplan graph): the checks of the sites' state (reachable,
 	// failed over, reprotected) are left out.
@@ -317,6 +320,9 @@ func (b *builder) add(s *steps.Step) *steps.Step {
 		s.Estimate = steps.Duration(est)
 	} else if s.Estimate == 0 {
 		s.Estimate = steps.Duration(defaultEstimates[s.Kind])
+	}
+	if d, ok := b.opts.StepTimes[s.Addr]; ok && s.Kind == steps.Custom {
+		s.Estimate = steps.Duration(d)
 	}
 	b.order = append(b.order, s)
 	b.byAddr[s.Addr] = s

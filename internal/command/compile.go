@@ -70,6 +70,7 @@ func (c *cli) compileLoaded(cp *compiled, stateDir string, opts compiler.Options
 	if opts.BootTimes == nil {
 		if runs, err := history.List(stateDir); err == nil {
 			opts.BootTimes = history.BootTimes(runs, cp.plan.Name, cp.target.kind)
+			opts.StepTimes = history.StepTimes(runs, cp.plan.Name, cp.target.kind)
 		}
 	}
 	if d := cp.target.checkOptions(&opts); d.HasErrors() {

@@ -62,8 +62,6 @@ func openTarget(ctx context.Context, p *plans.Plan, sim bool) (*target, error) {
 			return nil, fmt.Errorf("cannot build the simulated world: %v", err)
 		}
 		t.world = w
-		// Outages count from here until the run itself calls Begin
-		// (later calls do nothing): the behaviour before World.Begin.
 		for _, s := range w.Sites {
 			t.cfgs[s.Name] = s.Config()
 		}

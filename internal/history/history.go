@@ -180,6 +180,25 @@ const bootSamples = 5
 // in plan time, the median of the latest five. Runs of other plans or
 // targets do not count: a simulated boot says nothing about a real one.
 func BootTimes(runs []*Run, plan, target string) map[string]time.Duration {
+	return medians(runs, plan, target, func(s *report.Step) (string, bool) {
+		return s.VM, s.Kind == string(steps.WaitReady) && s.VM != "" && s.PlanSeconds > 0
+	})
+}
+
+// StepTimes returns, per custom step address, how long the step took in
+// the plan's latest runs against target, in plan time (the median of
+// the latest five): a check that waits for a service to answer, a
+// command's run.
+func StepTimes(runs []*Run, plan, target string) map[string]time.Duration {
+	return medians(runs, plan, target, func(s *report.Step) (string, bool) {
+		return s.Addr, s.Kind == string(steps.Custom)
+	})
+}
+
+// medians gives, per key, the median plan time of the successful steps
+// that pick chooses, in the latest bootSamples runs of plan against
+// target.
+func medians(runs []*Run, plan, target string, pick func(*report.Step) (string, bool)) map[string]time.Duration {
 	samples := map[string][]float64{}
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
@@ -187,8 +206,8 @@ func BootTimes(runs []*Run, plan, target string) map[string]time.Duration {
 			continue
 		}
 		for _, s := range r.Report.Steps {
-			if s.Kind == string(steps.WaitReady) && s.Status == runner.StatusOK && s.VM != "" && s.PlanSeconds > 0 && len(samples[s.VM]) < bootSamples {
-				samples[s.VM] = append(samples[s.VM], s.PlanSeconds)
+			if key, ok := pick(&s); ok && s.Status == runner.StatusOK && len(samples[key]) < bootSamples {
+				samples[key] = append(samples[key], s.PlanSeconds)
 			}
 		}
 	}
