@@ -13,6 +13,7 @@ import (
 
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -381,6 +382,7 @@ simulation {
 `
 	p, inv := load(t, src, func(p *plans.Plan) *inventory.Snapshot { return world(p) })
 	prog, _ := Compile(p, inv, Options{Mode: plans.ModeTest, Estimates: map[steps.Kind]time.Duration{steps.Copy: 10 * time.Second, steps.PowerOn: time.Second}})
+	runner.Estimate(prog) // the runner's scheduler, on the compiler's step estimates
 	// One slot, program order first: copy a (0-10s), power on a (11s),
 	// copy b (21s), power on b (22s), copy c (32s); b boots 2m (2m22s),
 	// then c powers on (2m23s) and boots 1m: 3m23s.

@@ -16,6 +16,7 @@ import (
 	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/providers/vsphere"
 	"github.com/drplan/drplan/simulate"
 )
@@ -84,6 +85,9 @@ func TestGoldenPrograms(t *testing.T) {
 				opts := compiler.Options{Mode: mode}
 				snap := invtest.For(mode, snap, p)
 				prog, diags := compiler.Compile(p, snap, opts)
+				if prog != nil {
+					runner.Estimate(prog)
+				}
 				var got []byte
 				if diags.HasErrors() {
 					// A mode the example's sites refuse (the faults
@@ -104,6 +108,7 @@ func TestGoldenPrograms(t *testing.T) {
 						t.Fatal(err)
 					}
 					again, _ := compiler.Compile(p, snap, opts)
+					runner.Estimate(again)
 					for i := range again.Groups {
 						again.Groups[i].Chosen = ""
 					}

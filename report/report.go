@@ -26,9 +26,12 @@ type Report struct {
 	Plan          string `json:"plan"`
 	RecoveryPlan  string `json:"recovery_plan"`
 	// Owner is who to ask about the plan (its drplan block's owner).
-	Owner  string    `json:"owner,omitempty"`
-	Mode   string    `json:"mode"`
-	Target string    `json:"target"` // sim or live
+	Owner  string `json:"owner,omitempty"`
+	Mode   string `json:"mode"`
+	Target string `json:"target"` // sim or live
+	// Seed is the simulated world's seed (drplan drill -seed), 0 for a
+	// live run.
+	Seed   int64     `json:"seed,omitempty"`
 	Result string    `json:"result"` // passed, failed, interrupted
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
@@ -179,6 +182,7 @@ type RunSummary struct {
 // Input is what a report is built from.
 type Input struct {
 	Target   string
+	Seed     int64
 	Owner    string
 	Programs []*steps.Program // in the order they ran
 	Events   []runner.Event
@@ -195,7 +199,7 @@ type Input struct {
 // but the wall ones, are plan time as they stand. Wall time comes from
 // the wall_seconds figures the runner records.
 func Build(in Input) *Report {
-	r := &Report{SchemaVersion: SchemaVersion, Target: in.Target, Owner: in.Owner, Checks: in.Checks, Warnings: in.Warnings,
+	r := &Report{SchemaVersion: SchemaVersion, Target: in.Target, Seed: in.Seed, Owner: in.Owner, Checks: in.Checks, Warnings: in.Warnings,
 		Drift: in.Drift, RPO: []RPO{}, VMs: []VM{}, Steps: []Step{}, Runs: []RunSummary{}}
 	r.fillNil()
 	if len(in.Programs) == 0 {

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -304,17 +307,22 @@ func newRun(prog *steps.Program, opts Options) (*run, error) {
 // steps only while a slot is free; react to each finished step.
 //
 // On a virtual clock the loop is busy while it holds work, a Work: it
-// gives it up when it waits for a step to finish, and the step's
-// goroutine hands its own Work over with its result, so that time cannot
-// move between a step's end and what its end starts. It returns the Work
-// it holds at the end.
+// rests it while it waits for a step to finish, and the step resumes it
+// before reporting, so that time cannot move between a step's end and
+// what its end starts. Then it lets the instant settle and takes in every
+// step that ended at it before it starts anything, so that which steps
+// start, and in which slots, does not depend on the order in which
+// goroutines report: the same program on the same world runs the same
+// way. It returns the Work it holds at the end.
 func (r *run) schedule(ctx context.Context, work *clock.Work) *clock.Work {
 	type done struct {
-		i    int
-		err  error
-		work *clock.Work
+		i   int
+		err error
 	}
-	finished := make(chan done)
+	// Buffered: a step never waits to report.
+	finished := make(chan done, len(r.prog.Steps))
+	var waitMu sync.Mutex
+	mainWaiting := false
 	ready := &readyQueues{steps: r.prog.Steps}
 	for i := range r.prog.Steps {
 		if r.waiting[i] == 0 {
@@ -329,9 +337,43 @@ func (r *run) schedule(ctx context.Context, work *clock.Work) *clock.Work {
 		running++
 		w := clock.NewWork(r.clk)
 		go func() {
+			defer w.Done()
 			err := r.step(clock.WithWork(ctx, w), s, r.results[i])
-			finished <- done{i, err, w}
+			waitMu.Lock()
+			if mainWaiting {
+				mainWaiting = false
+				work.Resume()
+			}
+			waitMu.Unlock()
+			finished <- done{i, err}
 		}()
+	}
+	halt := func(addr string) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		// Of steps failing at the same instant, the earliest in program
+		// order halts the run.
+		if j, ok := r.index[r.halted]; r.halted == "" || ok && r.index[addr] < j {
+			r.halted = addr
+		}
+	}
+	take := func(d done) {
+		running--
+		s := r.prog.Steps[d.i]
+		if s.Slot {
+			free++
+		}
+		switch {
+		case d.err == nil:
+			r.release(d.i, ready)
+		case s.Optional:
+			r.results[d.i].Status = StatusOptionalFailed
+			r.release(d.i, ready)
+		case s.OnFailure == "continue":
+			r.skipDependents(d.i, s.Addr)
+		default:
+			halt(s.Addr)
+		}
 	}
 	for {
 		if ctx.Err() != nil || r.isHalted() {
@@ -358,28 +400,26 @@ func (r *run) schedule(ctx context.Context, work *clock.Work) *clock.Work {
 		if running == 0 {
 			return work
 		}
-		work.Done()
+		waitMu.Lock()
+		mainWaiting = true
+		work.Pause()
+		waitMu.Unlock()
 		d := <-finished
-		work = d.work
-		running--
-		s := r.prog.Steps[d.i]
-		if s.Slot {
-			free++
+		work.Resume()
+		waitMu.Lock()
+		mainWaiting = false
+		waitMu.Unlock()
+		take(d)
+		if r.clk.Virtual() {
+			clock.Settle(clock.WithWork(context.WithoutCancel(ctx), work), r.clk)
 		}
-		switch {
-		case d.err == nil:
-			r.release(d.i, ready)
-		case s.Optional:
-			r.results[d.i].Status = StatusOptionalFailed
-			r.release(d.i, ready)
-		case s.OnFailure == "continue":
-			r.skipDependents(d.i, s.Addr)
-		default:
-			r.mu.Lock()
-			if r.halted == "" {
-				r.halted = s.Addr
+		for more := true; more; {
+			select {
+			case d := <-finished:
+				take(d)
+			default:
+				more = false
 			}
-			r.mu.Unlock()
 		}
 	}
 }
@@ -530,10 +570,35 @@ func withTiming(detail, timing map[string]string) map[string]string {
 func (r *run) wallWork(s *steps.Step) bool { return WallWork(s, r.clk.Virtual()) }
 
 // WallWork reports whether a step's work is wall-clock work done from
-// this machine in a run whose clock is virtual or not (see Run).
+// this machine in a run whose clock is virtual or not (see Run). In a
+// simulated run the simulation answers http and tcp checks, except those
+// of this machine's loopback, which are real.
 func WallWork(s *steps.Step, virtual bool) bool {
 	a := s.Args
-	return s.Kind == steps.Custom && a.Guest == nil && a.Wait == nil && (!virtual || a.HTTP == nil && a.TCP == nil)
+	if s.Kind != steps.Custom || a.Guest != nil || a.Wait != nil {
+		return false
+	}
+	switch {
+	case !virtual:
+		return true
+	case a.HTTP != nil:
+		u, err := url.Parse(a.HTTP.URL)
+		return err == nil && isLoopback(u.Hostname())
+	case a.TCP != nil:
+		host, _, err := net.SplitHostPort(a.TCP.Address)
+		return err == nil && isLoopback(host)
+	}
+	return true
+}
+
+// isLoopback reports whether host (an address or "localhost") is this
+// machine's loopback.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.IsLoopback()
 }
 
 // expand replaces the run placeholder in an argument.

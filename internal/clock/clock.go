@@ -137,3 +137,13 @@ func NewWork(c Clock) *Work {
 	}
 	return nil
 }
+
+// Settle waits, on a virtual clock, until everything else due at the
+// current instant is done (see Virtual.Settle); on other clocks it does
+// nothing.
+func Settle(ctx context.Context, c Clock) error {
+	if v, ok := c.(*Virtual); ok {
+		return v.Settle(ctx)
+	}
+	return nil
+}

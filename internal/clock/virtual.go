@@ -149,7 +149,6 @@ func (v *Virtual) pushLocked(t *vtimer) {
 
 // Sleep waits d of clock time, pausing the Work ctx carries meanwhile.
 func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
-	w := v.workOf(ctx)
 	v.mu.Lock()
 	if err := ctx.Err(); err != nil {
 		v.mu.Unlock()
@@ -166,6 +165,28 @@ func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
 		}
 		return nil
 	}
+	if err := v.waitLocked(ctx, at); err != nil {
+		return err
+	}
+	if byDeadline {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// Settle waits, with the Work ctx carries paused, until everything else
+// due at the current instant is done: every other Work is idle. Time
+// does not move for it.
+func (v *Virtual) Settle(ctx context.Context) error {
+	v.mu.Lock()
+	return v.waitLocked(ctx, v.now)
+}
+
+// waitLocked waits until the clock reaches at (its turn among the
+// timers due then) or ctx ends, with the Work of ctx paused; it is
+// called with v.mu held and returns without it.
+func (v *Virtual) waitLocked(ctx context.Context, at time.Time) error {
+	w := v.workOf(ctx)
 	t := &vtimer{at: at, work: w, ch: make(chan struct{})}
 	v.pushLocked(t)
 	if w != nil {
@@ -177,9 +198,6 @@ func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
 	v.mu.Unlock()
 	select {
 	case <-t.ch:
-		if byDeadline {
-			return context.DeadlineExceeded
-		}
 		return nil
 	case <-ctx.Done():
 		v.mu.Lock()

@@ -148,6 +148,7 @@ type flags struct {
 	vars    []plans.VarArg
 	noColor bool
 	json    bool
+	seed    int64 // of a simulated world (targetFlags)
 }
 
 // newFlags makes a flag set for a verb. usage is the synopsis line after

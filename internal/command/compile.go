@@ -14,8 +14,9 @@ import (
 	"github.com/drplan/drplan/steps"
 )
 
-// targetFlags adds --sim and --live.
+// targetFlags adds --sim, --live and -seed.
 func (f *flags) targetFlags() (sim, live *bool) {
+	f.Int64Var(&f.seed, "seed", 0, "seed `N` of the simulated world's chance (probabilistic faults); 0 picks one at random (printed)")
 	return f.Bool("sim", false, "act on the plan's simulated sites, built in process"),
 		f.Bool("live", false, "act on the real vCenters of the sites' vcenter blocks (or GOVC_*)")
 }
@@ -93,7 +94,7 @@ func (c *cli) loadAgainst(ctx context.Context, f *flags, dir string, sim bool) (
 		c.validateView(f).Validated(plan, diags)
 		return nil, ExitError
 	}
-	t, err := c.openServedTarget(ctx, plan, sim)
+	t, err := c.openServedTarget(ctx, plan, sim, f.seed)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", f.verb, err)
 		return nil, ExitError

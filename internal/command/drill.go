@@ -111,8 +111,12 @@ func runDrill(c *cli, args []string) int {
 	defer ses.close()
 	ses.saveProgram("program.json", cp.prog)
 	ses.saveProgram("cleanup.json", cleanProg)
-	fmt.Fprintf(c.stdout, "Drill %s of plan %q against the %s sites (%d VMs, estimated RTO %s).\n",
-		runID, cp.plan.Name, targetWord(cp.target), countVMs(cp.prog), cp.prog.Estimate.Total)
+	seed := ""
+	if cp.target.world != nil {
+		seed = fmt.Sprintf(", seed %d", cp.target.seed)
+	}
+	fmt.Fprintf(c.stdout, "Drill %s of plan %q against the %s sites (%d VMs%s, estimated RTO %s).\n",
+		runID, cp.plan.Name, targetWord(cp.target), countVMs(cp.prog), seed, cp.prog.Estimate.Total)
 
 	before := protectedFingerprint(cp.snap, cp.prog)
 	res, err := ses.run(ctx, cp.prog, runID)

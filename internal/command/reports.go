@@ -262,7 +262,7 @@ func (c *cli) findRun(arg, stateDir, dir string) (string, error) {
 // a warning: the run itself is over.
 func (s *session) writeReport(checks []report.Check) string {
 	warnings, drift := planFindings(s.cp.diags)
-	rep, err := runReport(s.runDir, report.Input{Target: s.cp.target.kind, Owner: planOwner(s.cp.plan), Warnings: warnings, Drift: drift, Checks: checks})
+	rep, err := runReport(s.runDir, report.Input{Target: s.cp.target.kind, Seed: s.cp.target.seed, Owner: planOwner(s.cp.plan), Warnings: warnings, Drift: drift, Checks: checks})
 	if err == nil {
 		_, err = writeReports(s.runDir, rep, s.cp.plan.Redact)
 	}

@@ -90,7 +90,7 @@ func runResume(c *cli, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	t, err := c.openServedTarget(ctx, plan, false)
+	t, err := c.openServedTarget(ctx, plan, false, 0)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError

@@ -21,8 +21,8 @@ import (
 
 // openServedTarget opens the target of a verb (openTarget) with its
 // checks' connection attached (attachServices).
-func (c *cli) openServedTarget(ctx context.Context, p *plans.Plan, sim bool) (*target, error) {
-	t, err := openTarget(ctx, p, sim)
+func (c *cli) openServedTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*target, error) {
+	t, err := openTarget(ctx, p, sim, seed)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package command
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
@@ -45,17 +47,25 @@ type target struct {
 	// re-reads), never while it compiles or reads inventories.
 	clk  clock.Clock
 	work *clock.Work
+	// seed is the simulated world's (-seed, or drawn at random).
+	seed int64
 }
 
 // openTarget prepares the target of a verb. Sites are connected to on
 // first use.
-func openTarget(ctx context.Context, p *plans.Plan, sim bool) (*target, error) {
+func openTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*target, error) {
 	t := &target{cfgs: map[string]providers.SiteConfig{}, sites: map[string]providers.Site{}, conn: vsphere.Connector{}, clk: clock.Real{}}
 	if sim {
 		t.kind = "sim"
 		v := clock.NewVirtual(time.Now().UTC().Truncate(time.Second))
 		t.clk, t.work = v, v.NewWork()
-		w, err := simulate.New(ctx, p, simulate.Options{Clock: v})
+		for seed == 0 {
+			var b [8]byte
+			rand.Read(b[:])
+			seed = int64(binary.BigEndian.Uint64(b[:]) >> 1)
+		}
+		t.seed = seed
+		w, err := simulate.New(ctx, p, simulate.Options{Clock: v, Seed: seed})
 		if err != nil {
 			t.work.Done()
 			v.Close()
