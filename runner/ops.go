@@ -125,7 +125,7 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 	case steps.WaitReady:
 		rd := r.batcher(site, providers.WaitFor(a.WaitFor), r.waitLeft(s)).wait(ctx, target)
 		if rd.Err != nil {
-			return nil, rd.Err
+			return nil, fmt.Errorf("not ready within its %s timeout: %w", s.Timeout, rd.Err)
 		}
 		r.env.setIP(s.VM, rd.IP)
 		r.emit(Event{Type: EventVMReady, Step: s.Addr, Detail: map[string]string{"vm": s.VM, "ip": rd.IP, "tier": s.Tier}})
@@ -216,7 +216,7 @@ func (r *run) point(ctx context.Context, site providers.Site, s *steps.Step) (ti
 		return time.Time{}, "", nil, &providers.Error{Op: string(s.Kind), Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no replica at site %s", s.Site)}
 	}
 	gp := r.groupPoints(s.Site, s.Group)
-	gp.once.Do(func() { gp.at, gp.err = r.choosePoints(site, s, inv.groups[s.Group]) })
+	gp.once.Do(func() { gp.at, gp.err = r.choosePoints(ctx, site, s, inv.groups[s.Group]) })
 	if gp.err != nil {
 		return time.Time{}, "", nil, gp.err
 	}
@@ -275,8 +275,8 @@ type groupPoints struct {
 // promotion the replicas are pinned first (Site.Pin: replication into
 // them stops), then their points are read and chosen from, and the
 // choice recorded on them; a resumed run finds the points it pinned.
-func (r *run) choosePoints(site providers.Site, s *steps.Step, replicas []*inventory.VM) (map[string]time.Time, error) {
-	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Minute)
+func (r *run) choosePoints(ctx context.Context, site providers.Site, s *steps.Step, replicas []*inventory.VM) (map[string]time.Time, error) {
+	ctx, cancel := context.WithTimeout(r.detached(ctx), 10*time.Minute)
 	defer cancel()
 	vms := make([]providers.VM, len(replicas))
 	for i, v := range replicas {
@@ -426,7 +426,7 @@ func (r *run) inventory(ctx context.Context, site string) (*siteInventory, error
 	o.once.Do(func() {
 		// Read with the run's context, not the first step's: its timeout
 		// is for its own work, and every copy shares this read.
-		rctx, cancel := context.WithTimeout(r.ctx, 10*time.Minute)
+		rctx, cancel := context.WithTimeout(r.detached(ctx), 10*time.Minute)
 		defer cancel()
 		s, err := r.site(rctx, site)
 		if err != nil {
@@ -441,6 +441,13 @@ func (r *run) inventory(ctx context.Context, site string) (*siteInventory, error
 		o.inv = indexReplicas(inv)
 	})
 	return o.inv, o.err
+}
+
+// detached is the run's context, which a step's timeout does not end,
+// carrying the busy Work of the step's goroutine (ctx's), which does the
+// work.
+func (r *run) detached(ctx context.Context) context.Context {
+	return clock.WithWork(r.ctx, clock.WorkOf(ctx))
 }
 
 type invOnce struct {
@@ -467,9 +474,10 @@ type batcher struct {
 // waiter is one wait_ready step in a batch. Its Work rests while it
 // waits; whoever delivers its readiness resumes it first.
 type waiter struct {
-	vm   providers.VM
-	done chan providers.Readiness
-	work *clock.Work
+	vm     providers.VM
+	done   chan providers.Readiness
+	work   *clock.Work
+	paused clock.Paused
 }
 
 // Batches close after batchWindow (at once on a virtual clock) or at
@@ -494,6 +502,7 @@ func (r *run) batcher(site providers.Site, waitFor providers.WaitFor, timeout ti
 func (b *batcher) wait(ctx context.Context, vm providers.VM) providers.Readiness {
 	w := &waiter{vm: vm, done: make(chan providers.Readiness, 1), work: clock.WorkOf(ctx)}
 	b.mu.Lock()
+	w.paused = w.work.PauseUnless(ctx)
 	b.pending = append(b.pending, w)
 	switch {
 	case len(b.pending) >= batchMax:
@@ -510,7 +519,6 @@ func (b *batcher) wait(ctx context.Context, vm providers.VM) providers.Readiness
 		})
 	}
 	b.mu.Unlock()
-	w.work.PauseUnless(ctx)
 	defer w.work.Resume()
 	select {
 	case rd := <-w.done:
@@ -521,7 +529,7 @@ func (b *batcher) wait(ctx context.Context, vm providers.VM) providers.Readiness
 }
 
 func (w *waiter) deliver(rd providers.Readiness) {
-	w.work.Resume()
+	w.paused.Resume()
 	w.done <- rd
 }
 

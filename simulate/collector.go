@@ -65,6 +65,7 @@ type collectorState struct {
 // parkedWait is a wait being served.
 type parkedWait struct {
 	work     *clock.Work
+	paused   clock.Paused // while parked: how its waker resumes the caller
 	wake     chan struct{}
 	dirty    bool // something it looks at changed since it last looked
 	canceled bool
@@ -191,12 +192,12 @@ func (c *clockCollector) WaitForUpdatesEx(ctx *simulator.Context, r *types.WaitF
 			ws.mu.Unlock()
 			continue
 		}
-		p.work.PauseUnless(reqCtx)
+		p.paused = p.work.PauseUnless(reqCtx)
 		ws.mu.Unlock()
 		select {
 		case <-p.wake:
 		case <-reqCtx.Done():
-			p.work.Resume()
+			p.paused.Resume()
 			body.Fault_ = simulator.Fault("", new(types.RequestCanceled))
 			body.Res = nil
 			return body
@@ -231,7 +232,7 @@ func (ws *waits) signal(p *parkedWait, mark func()) {
 	}
 	mark()
 	p.dirty = true
-	p.work.Resume()
+	p.paused.Resume()
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -373,7 +374,7 @@ func (ws *waits) changed(ref types.ManagedObjectReference) {
 			continue
 		}
 		p.dirty = true
-		p.work.Resume()
+		p.paused.Resume()
 		select {
 		case p.wake <- struct{}{}:
 		default:

@@ -116,6 +116,14 @@ func (fs *faultSet) begin() {
 		return
 	}
 	for _, o := range fs.outages {
+		if o.at <= 0 {
+			// Down from the start: at once, not when time first moves.
+			fs.site.SetDown(true)
+			if o.d > 0 {
+				fs.timers = append(fs.timers, c.AfterFunc(o.d, func() { fs.site.SetDown(false) }))
+			}
+			continue
+		}
 		fs.timers = append(fs.timers, c.AfterFunc(o.at, func() {
 			fs.site.SetDown(true)
 			if o.d > 0 {

@@ -1,6 +1,8 @@
 package simulate
 
 import (
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"sort"
 	"strings"
@@ -80,7 +82,11 @@ type groupState struct {
 	keep       int           // discrete: points kept
 	window     time.Duration // cdp: journal window
 	lag        time.Duration // replication_lag fault
-	replicas   []*replica
+	// phase puts the group's schedule out of step with the world's
+	// start, as a replication running long before it would be: its
+	// latest point at the start is phase old. It comes from the seed.
+	phase    time.Duration
+	replicas []*replica
 }
 
 // replica is a VM of a group that is, or may become, a replica: every
@@ -121,6 +127,11 @@ func newEngine(w *World) *engine {
 		}
 		r := g.Replication
 		gs := &groupState{g: g, keep: max(r.Retention, 1), lag: lags[g.Name], period: r.RPO / 2}
+		if gs.period > 0 {
+			h := fnv.New64a()
+			fmt.Fprintf(h, "%d/%s", w.Seed, g.Name)
+			gs.phase = time.Duration(h.Sum64() % uint64(gs.period))
+		}
 		switch r.Method {
 		case plans.ArraySync:
 			gs.continuous, gs.keep = true, 1
@@ -229,7 +240,7 @@ func (e *engine) advance(r *replica, now time.Time) {
 		r.points = vsphere.RecoveryPoints{Times: []time.Time{now.Add(-gs.lag)}}
 	default:
 		// Ticks are the instants origin + k × period in (from, now].
-		origin := e.w.start
+		origin := e.w.start.Add(-gs.phase)
 		last := floorDiv(now.Sub(origin), gs.period)
 		first := last - int64(gs.keep) + 1
 		if !from.IsZero() {

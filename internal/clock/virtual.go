@@ -1,6 +1,9 @@
 package clock
 
 import (
+	"fmt"
+	"os"
+	"runtime/debug"
 	"container/heap"
 	"context"
 	"strconv"
@@ -280,7 +283,34 @@ func (v *Virtual) NewWork() *Work {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.active++
-	return &Work{v: v, active: true}
+	w := &Work{v: v, active: true}
+	if debugWorks {
+		w.where = string(debug.Stack())
+		debugAll.Store(w, true)
+	}
+	return w
+}
+
+var debugWorks = os.Getenv("DRPLAN_CLOCK_DEBUG") != ""
+var debugAll sync.Map
+
+func init() {
+	if debugWorks {
+		go func() {
+			for {
+				time.Sleep(5 * time.Second)
+				debugAll.Range(func(k, _ any) bool {
+					w := k.(*Work)
+					w.v.mu.Lock()
+					if w.active && !w.done {
+						fmt.Fprintf(os.Stderr, "ACTIVE WORK (clock active=%d waiting=%d timers=%d):\n%s\n", w.v.active, w.v.waiting, len(w.v.timers), w.where)
+					}
+					w.v.mu.Unlock()
+					return true
+				})
+			}
+		}()
+	}
 }
 
 // Work is one actor's claim that it has something to do at the current
@@ -290,32 +320,55 @@ type Work struct {
 	id     string
 	active bool
 	done   bool
+	pauses uint64 // how many times it has paused
+	where  string
 }
 
-// Pause says the actor waits for something another actor will do.
-func (w *Work) Pause() {
+// Pause says the actor waits for something another actor will do. The
+// waker resumes the Work through the Paused it returns, which resumes
+// this pause only: a waker that comes late (its waiter gave up and
+// waits for something else by now) does nothing.
+func (w *Work) Pause() Paused {
 	if w == nil {
-		return
+		return Paused{}
 	}
 	w.v.mu.Lock()
+	defer w.v.mu.Unlock()
 	w.pauseLocked()
-	w.v.mu.Unlock()
+	return Paused{w, w.pauses}
 }
 
 // PauseUnless pauses the Work unless ctx has ended, in one step, so that
-// a resume made when ctx ended is never undone; it reports whether it
-// paused.
-func (w *Work) PauseUnless(ctx context.Context) bool {
+// a resume made when ctx ended is never undone.
+func (w *Work) PauseUnless(ctx context.Context) Paused {
 	if w == nil {
-		return false
+		return Paused{}
 	}
 	w.v.mu.Lock()
 	defer w.v.mu.Unlock()
 	if ctx.Err() != nil {
-		return false
+		return Paused{}
 	}
 	w.pauseLocked()
-	return true
+	return Paused{w, w.pauses}
+}
+
+// Paused is one pause of a Work, for its waker.
+type Paused struct {
+	w *Work
+	n uint64
+}
+
+// Resume ends the pause, if the Work is still in it.
+func (p Paused) Resume() {
+	if p.w == nil {
+		return
+	}
+	p.w.v.mu.Lock()
+	defer p.w.v.mu.Unlock()
+	if p.w.pauses == p.n {
+		p.w.resumeLocked()
+	}
 }
 
 // Resume makes the Work active again; resuming an active Work does
@@ -365,6 +418,7 @@ func (w *Work) ID() string {
 // A Work not done is either active or waiting.
 func (w *Work) pauseLocked() {
 	if w.active {
+		w.pauses++
 		w.active = false
 		w.v.active--
 		w.v.waiting++
@@ -376,6 +430,10 @@ func (w *Work) pauseLocked() {
 
 func (w *Work) resumeLocked() {
 	if !w.active && !w.done {
+		if debugWorks {
+			w.where = string(debug.Stack())
+			debugAll.Store(w, true)
+		}
 		w.active = true
 		w.v.active++
 		w.v.waiting--

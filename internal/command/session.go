@@ -66,9 +66,6 @@ func (s *session) run(ctx context.Context, p *steps.Program, placeholder string)
 	opener := func(ctx context.Context, site string, readOnly bool) (providers.Site, error) {
 		return s.cp.target.site(ctx, site, readOnly)
 	}
-	if w := s.cp.target.world; w != nil {
-		w.Begin() // the simulation's fault times count from the first run's start
-	}
 	return runner.Run(s.cp.target.busy(ctx), p, runner.Options{RunID: s.runID, Placeholder: placeholder, Journal: s.journal, Open: opener,
 		Custom: s.exec, Observer: s.progress.observe, Began: s.began, Done: s.done, Clock: s.cp.target.clk})
 }

@@ -72,6 +72,11 @@ func openTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*targ
 			return nil, fmt.Errorf("cannot build the simulated world: %v", err)
 		}
 		t.world = w
+		// The simulation's fault times count from here: the verb holds
+		// its Work until its run waits, so no plan time passes before the
+		// run starts, and a site down from the start is down for the
+		// checks before it.
+		w.Begin()
 		for _, s := range w.Sites {
 			t.cfgs[s.Name] = s.Config()
 		}
