@@ -16,8 +16,8 @@ import (
 	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
-	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/providers/vsphere"
+	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/simulate"
 )
 

@@ -1,11 +1,11 @@
 package clock
 
 import (
+	"container/heap"
+	"context"
 	"fmt"
 	"os"
 	"runtime/debug"
-	"container/heap"
-	"context"
 	"strconv"
 	"sync"
 	"time"
