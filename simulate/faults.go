@@ -52,7 +52,7 @@ type apiFault struct {
 
 type attemptKey struct {
 	method string
-	obj    types.ManagedObjectReference
+	obj    string
 }
 
 type outage struct{ at, d time.Duration }
@@ -154,7 +154,7 @@ func (fs *faultSet) stop() {
 // being how many calls of that method on that object came before: the
 // same seed gives the same decisions whatever the order of calls across
 // objects. A fault with a count injects no more than count faults.
-func (fs *faultSet) apiError(method string, obj types.ManagedObjectReference) types.BaseMethodFault {
+func (fs *faultSet) apiError(method string, obj string) types.BaseMethodFault {
 	if len(fs.api) == 0 {
 		return nil
 	}
@@ -196,14 +196,14 @@ func (fs *faultSet) hasAPIError(method string) bool {
 }
 
 // draw is a number in [0, 1) that depends only on its arguments.
-func draw(seed int64, index int, method string, obj types.ManagedObjectReference, attempt uint64) float64 {
+func draw(seed int64, index int, method string, obj string, attempt uint64) float64 {
 	h := fnv.New64a()
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(seed))
 	h.Write(b[:])
 	binary.LittleEndian.PutUint64(b[:], uint64(index))
 	h.Write(b[:])
-	for _, s := range []string{method, obj.Type, obj.Value} {
+	for _, s := range []string{method, obj} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
@@ -495,7 +495,7 @@ func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Refere
 		s.waits.wrap(ctx, m)
 	}
 	if fs := s.faults; fs != nil {
-		if f := fs.apiError(m.Name, m.This); f != nil {
+		if f := fs.apiError(m.Name, objectKey(ctx, m.This)); f != nil {
 			return nil, f
 		}
 	}
@@ -513,4 +513,17 @@ func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Refere
 		return &typedFields{CustomFieldsManager: ctx.Map.CustomFieldsManager(), site: s}, nil
 	}
 	return nil, nil
+}
+
+// objectKey names the object a call is made on for the api_error draw:
+// a managed entity by its type and name (a drill copy has its source's
+// name, whatever reference the simulator gave it, which depends on the
+// order copies were made), anything else by its reference.
+func objectKey(ctx *simulator.Context, ref types.ManagedObjectReference) string {
+	if e, ok := ctx.Map.Get(ref).(mo.Entity); ok {
+		if name := e.Entity().Name; name != "" {
+			return ref.Type + ":" + name
+		}
+	}
+	return ref.Type + ":" + ref.Value
 }

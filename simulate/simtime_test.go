@@ -161,7 +161,7 @@ func decisions(fs *faultSet, n, attempts int, reverse bool) map[string]bool {
 				j = n - 1 - i
 			}
 			ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: fmt.Sprintf("vm-%d", j)}
-			out[fmt.Sprintf("%s#%d", ref.Value, a)] = fs.apiError("ReconfigVM_Task", ref) != nil
+			out[fmt.Sprintf("%s#%d", ref.Value, a)] = fs.apiError("ReconfigVM_Task", ref.Type+":"+ref.Value) != nil
 		}
 	}
 	return out

@@ -164,7 +164,7 @@ func runDrill(c *cli, args []string) int {
 
 	events, _ := runner.ReadJournal(runDir)
 	warnings, driftFound := planFindings(cp.diags)
-	rep := report.Build(report.Input{Target: cp.target.kind, Owner: planOwner(cp.plan), Programs: programs, Events: events,
+	rep := report.Build(report.Input{Target: cp.target.kind, Seed: cp.target.seed, Owner: planOwner(cp.plan), Programs: programs, Events: events,
 		Checks: checks, Warnings: warnings, Drift: driftFound})
 	rep.RunID = runID
 	rep.Checks = append(rep.Checks, drillChecks(rep)...)

@@ -68,6 +68,9 @@ func runReport(runDir string, in report.Input) (*report.Report, error) {
 		if in.Owner == "" {
 			in.Owner = prev.Owner
 		}
+		if in.Seed == 0 {
+			in.Seed = prev.Seed
+		}
 		for _, ch := range prev.Checks {
 			if !slices.ContainsFunc(in.Checks, func(c report.Check) bool { return c.Name == ch.Name }) {
 				in.Checks = append(in.Checks, ch)
