@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -158,8 +159,9 @@ func TestCrashResume(t *testing.T) {
 
 	// The references: uninterrupted runs.
 	type reference struct {
-		took  time.Duration
-		state map[string]string
+		took   time.Duration
+		events int // journal records of the uninterrupted run
+		state  map[string]string
 	}
 	refs := map[string]reference{}
 	modes := []string{"failover", "migrate", "failback"}
@@ -170,7 +172,8 @@ func TestCrashResume(t *testing.T) {
 		if code, out := runCLI(t, append(append([]string{"run", "-mode", mode}, vars...), "--confirm", "crash", dir)...); code != ExitOK {
 			t.Fatalf("reference %s: exit %d\n%s", mode, code, out)
 		}
-		refs[mode] = reference{time.Since(start), settled(t, w, nil)}
+		journals, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", "journal.jsonl"))
+		refs[mode] = reference{time.Since(start), journalRecords(journals[len(journals)-1]), settled(t, w, nil)}
 		w.Close()
 	}
 
@@ -182,7 +185,13 @@ func TestCrashResume(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			window /= 6
 		}
-		kill := time.Duration(rng.Int64N(int64(window)))
+		// Half the kills come at a random time, half right after a
+		// random journal record: both the moments between events and
+		// those just after one are tried.
+		kill := killPoint{after: time.Duration(rng.Int64N(int64(window)))}
+		if rng.IntN(2) == 0 && ref.events > 1 {
+			kill = killPoint{events: 1 + rng.IntN(ref.events-1)}
+		}
 		if ok := t.Run(fmt.Sprintf("trial%d-%s", trial, mode), func(t *testing.T) {
 			crashTrial(t, mode, kill, ref.state)
 		}); ok {
@@ -217,7 +226,40 @@ func prepareCrash(t *testing.T, mode, dir string, w *simulate.World, vars []stri
 	}
 }
 
-func crashTrial(t *testing.T, mode string, kill time.Duration, want map[string]string) {
+// killPoint is when a trial kills its run: after a wall time, or once
+// the run's journal holds events records.
+type killPoint struct {
+	after  time.Duration
+	events int
+}
+
+func (k killPoint) String() string {
+	if k.events > 0 {
+		return fmt.Sprintf("journal record %d", k.events)
+	}
+	return k.after.Round(time.Millisecond).String()
+}
+
+// journalRecords counts the records of a journal file.
+func journalRecords(path string) int {
+	b, _ := os.ReadFile(path)
+	return bytes.Count(b, []byte("\n"))
+}
+
+// await waits until the run started after earlier has a journal of n
+// records (or 60 s have passed).
+func awaitRecords(dir string, earlier []string, n int) {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		journals, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", "journal.jsonl"))
+		for _, j := range journals {
+			if !slices.Contains(earlier, filepath.Join(filepath.Dir(j), runRecordName)) && journalRecords(j) >= n {
+				return
+			}
+		}
+	}
+}
+
+func crashTrial(t *testing.T, mode string, kill killPoint, want map[string]string) {
 	dir, w, vars := crashWorld(t)
 	defer w.Close()
 	prepareCrash(t, mode, dir, w, vars)
@@ -230,10 +272,14 @@ func crashTrial(t *testing.T, mode string, kill time.Duration, want map[string]s
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(kill)
+	if kill.events > 0 {
+		awaitRecords(dir, earlier, kill.events)
+	} else {
+		time.Sleep(kill.after)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	t.Logf("killed after %s", kill.Round(time.Millisecond))
+	t.Logf("killed after %s", kill)
 	ids, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", runRecordName))
 	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(earlier, id) })
 	if len(ids) == 0 {
