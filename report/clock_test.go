@@ -19,8 +19,8 @@ import (
 // (timing = "wall") that took wallProbe seconds of wall time and no plan
 // time at 5m10s; the run ends at 5m10s after 1.5s of wall time. No RTO
 // target, so that the timeline's axis is the run's plan time.
-func planTimeRun(scale, wallProbe float64) ([]*steps.Program, []runner.Event) {
-	prog := &steps.Program{Plan: "shop", RecoveryPlan: "shop", Mode: "test", TimeScale: scale,
+func planTimeRun(wallProbe float64) ([]*steps.Program, []runner.Event) {
+	prog := &steps.Program{Plan: "shop", RecoveryPlan: "shop", Mode: "test",
 		Estimate: steps.Estimate{Total: steps.Duration(5 * time.Minute), Tiers: []steps.TierEstimate{{Tier: "app", VMs: 1}}},
 		Steps: []*steps.Step{
 			{Addr: "tier.app/start", Kind: steps.Barrier, Tier: "app"},
@@ -40,7 +40,7 @@ func planTimeRun(scale, wallProbe float64) ([]*steps.Program, []runner.Event) {
 			Figures: map[string]float64{"seconds": end - start, "wall_seconds": wall}})
 	}
 	add(runner.Event{Time: at(0), Type: runner.EventRunStarted, Detail: map[string]string{"mode": "test", "plan": "shop", "recovery_plan": "shop"},
-		Figures: map[string]float64{"steps": 6, "time_scale": scale}})
+		Figures: map[string]float64{"steps": 6}})
 	step("tier.app/start", 0, 0, 0.0001, nil)
 	step("tier.app/vm.a/copy", 0, 120, 0.4, map[string]string{"point": "2026-11-22T09:59:30Z", "point_age_seconds": "30.000"})
 	step("tier.app/vm.a/power_on", 120, 130, 0.05, nil)
@@ -86,7 +86,7 @@ func stepOf(t *testing.T, r *Report, addr string) Step {
 // time and no plan time in a simulated run shows as 3s in Markdown, HTML
 // and JUnit, and does not move the timeline's end, however long it took.
 func TestWallTimedStep(t *testing.T) {
-	programs, events := planTimeRun(0, 3)
+	programs, events := planTimeRun(3)
 	r := Build(Input{Target: "sim", Programs: programs, Events: events})
 	probe := stepOf(t, r, "step.probe")
 	if !probe.WallTimed() || probe.PlanSeconds != 0 || probe.WallSeconds != 3 || probe.StartSeconds != 310 {
@@ -134,7 +134,7 @@ func TestWallTimedStep(t *testing.T) {
 	// The timeline's axis is the run's plan time: 5m10s and a margin, its
 	// last tick at 5m, whether the probe took 3 s or an hour of wall time.
 	tl := r.timeline()
-	programs, events = planTimeRun(0, 3600)
+	programs, events = planTimeRun(3600)
 	long := Build(Input{Target: "sim", Programs: programs, Events: events})
 	ltl := long.timeline()
 	if last, llast := tl.Ticks[len(tl.Ticks)-1], ltl.Ticks[len(ltl.Ticks)-1]; last != llast || last.Label != "5m" {
@@ -164,14 +164,11 @@ func TestWallTimedStep(t *testing.T) {
 	}
 }
 
-// TestPlanTimeJournalNoTimeScale: a journal on the run clock gives the
-// report its figures as they stand, and the program's time_scale (which
-// the run clock has made moot) changes none of them in any format.
-func TestPlanTimeJournalNoTimeScale(t *testing.T) {
-	programs, events := planTimeRun(0, 3)
+// TestPlanTimeJournal: a journal on the run clock gives the report its
+// figures as they stand, and no format speaks of a time scale.
+func TestPlanTimeJournal(t *testing.T) {
+	programs, events := planTimeRun(3)
 	plain := Build(Input{Target: "sim", Programs: programs, Events: events})
-	programs, events = planTimeRun(0.001, 3)
-	scaled := Build(Input{Target: "sim", Programs: programs, Events: events})
 
 	// The figures are the journal's, unscaled.
 	if plain.RTO.AchievedSeconds != 310 || plain.RTO.EstimateSeconds != 300 || !plain.RTO.Met {
@@ -190,11 +187,8 @@ func TestPlanTimeJournalNoTimeScale(t *testing.T) {
 		t.Errorf("runs %+v, wall %v; want 310 plan seconds, 4.5 wall", plain.Runs, plain.WallSeconds)
 	}
 
-	a, b := renderAll(t, plain), renderAll(t, scaled)
-	for f, got := range b {
-		if got != a[f] {
-			t.Errorf("%s differs with time_scale 0.001:\n%s", f, firstDiff(got, a[f]))
-		}
+	a := renderAll(t, plain)
+	for f, got := range a {
 		for _, word := range []string{"time_scale", "time scale", "÷"} {
 			if strings.Contains(got, word) {
 				t.Errorf("%s says %q", f, word)

@@ -21,14 +21,11 @@ type Program struct {
 	// MaxParallel bounds the steps that take a VM slot (Step.Slot).
 	MaxParallel int `json:"max_parallel"`
 	// RTO is the plan's target; 0 when it has none.
-	RTO Duration `json:"rto_target,omitempty"`
-	// TimeScale is the simulated world's time scale when the program was
-	// compiled against one (wall time ÷ TimeScale = plan time); 0 otherwise.
-	TimeScale float64  `json:"time_scale,omitempty"`
-	Sites     []Site   `json:"sites"`
-	Groups    []Group  `json:"groups"`
-	Steps     []*Step  `json:"steps"`
-	Estimate  Estimate `json:"estimate"`
+	RTO      Duration `json:"rto_target,omitempty"`
+	Sites    []Site   `json:"sites"`
+	Groups   []Group  `json:"groups"`
+	Steps    []*Step  `json:"steps"`
+	Estimate Estimate `json:"estimate"`
 	// Hash identifies the sources, variables and inventory the program was
 	// compiled from.
 	Hash string `json:"hash,omitempty"`

@@ -88,7 +88,7 @@ func runApply(c *cli, args []string) int {
 	}
 	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: newRunID(), auto: *auto,
 		intro:  fmt.Sprintf("applying %s (mode %s of plan %q)", pos[0], m, cp.plan.Name),
-		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
+		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan, BootTimes: cp.opts.BootTimes}})
 }
 
 // programDiff says how a saved program differs from the program compiled

@@ -17,7 +17,7 @@ import (
 // summary gives the runs' wall time once.
 func TestProgressPlanTime(t *testing.T) {
 	var out bytes.Buffer
-	prog := &steps.Program{Mode: "test", TimeScale: 0.001, Estimate: steps.Estimate{Tiers: []steps.TierEstimate{{Tier: "app", VMs: 1}}}}
+	prog := &steps.Program{Mode: "test", Estimate: steps.Estimate{Tiers: []steps.TierEstimate{{Tier: "app", VMs: 1}}}}
 	pr := newProgress(&out, prog, func(s string) string { return s })
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }

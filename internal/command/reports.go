@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -79,8 +80,13 @@ func runReport(runDir string, in report.Input) (*report.Report, error) {
 		in.Warnings = union(prev.Warnings, in.Warnings)
 		in.Drift = union(prev.Drift, in.Drift)
 	}
-	if in.Target == "" && in.Programs[0].TimeScale > 0 {
-		in.Target = "sim" // only simulated worlds have a time scale
+	if in.Target == "" {
+		// A run whose process died before its report: the run record
+		// says where it ran.
+		var rec runRecord
+		if b, err := os.ReadFile(filepath.Join(runDir, runRecordName)); err == nil && json.Unmarshal(b, &rec) == nil {
+			in.Target = rec.Target
+		}
 	}
 	rep := report.Build(in)
 	rep.RunID = filepath.Base(runDir)

@@ -102,7 +102,7 @@ func runRun(c *cli, args []string) int {
 	}
 	return c.execute(ctx, "run", cp, execution{stateDir: stateDir, dir: dir, runID: runID, placeholder: placeholder,
 		auto: *auto, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: opts.GroupPoints, RecoveryPlan: *rp,
-			Placeholder: placeholder, TimeScale: cp.prog.TimeScale, BootTimes: cp.opts.BootTimes}})
+			Placeholder: placeholder, BootTimes: cp.opts.BootTimes}})
 }
 
 // needsConfirmation reports whether a live run of the mode changes
@@ -148,7 +148,6 @@ type runRecord struct {
 	Point        string                   `json:"point"`
 	GroupPoints  map[string]string        `json:"group_points,omitempty"`
 	Placeholder  string                   `json:"placeholder,omitempty"`
-	TimeScale    float64                  `json:"time_scale,omitempty"`
 	BootTimes    map[string]time.Duration `json:"boot_times,omitempty"`
 }
 

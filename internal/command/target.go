@@ -96,14 +96,6 @@ func openTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*targ
 	return t, nil
 }
 
-// timeScale is the simulated world's time scale, 0 for a live target.
-func (t *target) timeScale() float64 {
-	if t.world != nil {
-		return t.world.TimeScale
-	}
-	return 0
-}
-
 // busy returns ctx carrying the verb's Work, for what waits on the
 // target's clock (a run, a verification).
 func (t *target) busy(ctx context.Context) context.Context {
