@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/drplan/drplan/internal/redact"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -81,4 +82,12 @@ func (e *Env) Context() ([]byte, error) {
 	}
 	e.mu.Unlock()
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+// secrets is the sensitive values of the run's program (nil: none).
+func (e *Env) secrets() *redact.Set {
+	if e == nil || e.Program == nil {
+		return nil
+	}
+	return e.Program.Secrets()
 }

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/redact"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -38,14 +39,6 @@ func Retryable(err error) bool {
 	return errors.As(err, &rc)
 }
 
-// Redactor scrubs sensitive values from text.
-type Redactor interface {
-	Redact(text string) string
-	// LongestSecret is the length of the longest value Redact hides, so
-	// that output cut to a size keeps no piece of one.
-	LongestSecret() int
-}
-
 // UI is how a prompt step reaches the operator. The CLI supplies it
 // (internal/command asks on the terminal, or answers yes for
 // --auto-approve); this package never touches a terminal.
@@ -60,16 +53,15 @@ type UI interface {
 // Executor runs the custom steps that act from this machine: command,
 // http, tcp, wait, prompt and terraform. (Guest steps are VM operations:
 // the runner sends them to the VM's site.) It implements the runner's
-// CustomRunner.
+// CustomRunner. What it keeps of a step's output, and what it shows of a
+// prompt, is scrubbed of the sensitive values the step's program carries
+// (steps.Program.Secrets).
 type Executor struct {
 	// PlanDir is where relative paths (command dir, terraform dir and
 	// binary) start, and a command's default working directory.
 	PlanDir string
 	// RunDir is the run's directory, for the context file.
 	RunDir string
-	// Secrets scrubs command and Terraform output before it is kept; nil
-	// means there is nothing to hide.
-	Secrets Redactor
 	// UI asks prompts; nil means there is no one to ask (prompts fail).
 	UI UI
 	// Clock is the run's time (nil: the wall clock). Wait steps, and the
@@ -101,7 +93,7 @@ func (e *Executor) RunStep(ctx context.Context, s *steps.Step, env *Env) (map[st
 	case a.Wait != nil:
 		return nil, clock.Of(e.Clock).Sleep(ctx, time.Duration(a.Wait.Duration))
 	case a.Prompt != nil:
-		return e.prompt(ctx, s)
+		return e.prompt(ctx, s, env)
 	case a.Terraform != nil:
 		return e.terraform(ctx, s, env)
 	}
@@ -148,7 +140,7 @@ func (e *Executor) command(ctx context.Context, s *steps.Step, env *Env) (map[st
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	out := e.output()
+	out := e.output(env.secrets())
 	cmd.Stdout, cmd.Stderr = out, out
 	err = cmd.Run()
 	text := out.String()
@@ -214,22 +206,11 @@ func recoverySites(p *steps.Program) string {
 	return strings.Join(out, ",")
 }
 
-func (e *Executor) redact(text string) string {
-	if e.Secrets == nil {
-		return text
-	}
-	return e.Secrets.Redact(text)
-}
-
-// output returns a buffer for a process's output.
-func (e *Executor) output() *outputBuffer {
-	o := &outputBuffer{limit: e.OutputLimit}
+// output returns a buffer for a process's output, scrubbed of secrets.
+func (e *Executor) output(secrets *redact.Set) *outputBuffer {
+	o := &outputBuffer{limit: e.OutputLimit, redact: secrets.Redact, hold: max(secrets.LongestSecret()-1, 0)}
 	if o.limit <= 0 {
 		o.limit = 16 << 10
-	}
-	if e.Secrets != nil {
-		o.redact = e.Secrets.Redact
-		o.hold = max(e.Secrets.LongestSecret()-1, 0)
 	}
 	return o
 }
@@ -262,10 +243,7 @@ func (o *outputBuffer) Write(p []byte) (int, error) {
 func (o *outputBuffer) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	text := string(o.buf)
-	if o.redact != nil {
-		text = o.redact(text)
-	}
+	text := o.redact(string(o.buf))
 	if !o.cut {
 		return text
 	}
@@ -385,10 +363,10 @@ func (e *Executor) tcp(ctx context.Context, t *steps.TCP, dial dialFunc) (map[st
 // steps that do not depend on it go on meanwhile. Prompts are asked one
 // at a time. The question, the answer and who gave it (the OS user
 // running drplan) go to the journal.
-func (e *Executor) prompt(ctx context.Context, s *steps.Step) (map[string]string, error) {
+func (e *Executor) prompt(ctx context.Context, s *steps.Step, env *Env) (map[string]string, error) {
 	// The message may interpolate a sensitive value: it is redacted
 	// like every other output, on the terminal as in errors.
-	msg := e.redact(s.Args.Prompt.Message)
+	msg := env.secrets().Redact(s.Args.Prompt.Message)
 	detail := map[string]string{"message": msg, "by": osUser()}
 	if e.UI == nil {
 		return detail, fmt.Errorf("step %s asks %q, but this run has no one to ask", s.Addr, msg)

@@ -53,11 +53,7 @@ func sh(script string) steps.Args {
 func runCustom(t *testing.T, ex *local.Executor, prog *steps.Program, edit ...func(*runner.Options)) (*runner.Result, []runner.Event) {
 	t.Helper()
 	jdir := t.TempDir()
-	redact := func(s string) string { return s }
-	if ex.Secrets != nil {
-		redact = ex.Secrets.Redact
-	}
-	j, err := runner.OpenJournal(jdir, redact)
+	j, err := runner.OpenJournal(jdir, prog.Redact)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,8 +294,9 @@ func TestCommandOutput(t *testing.T) {
 			custom("cut", steps.Args{Command: &steps.Command{Run: []string{"sh", "-c", `printf 'AAAAAAAAAA%s' "$TOKEN"; head -c 100 /dev/zero | tr '\0' B`}, Env: map[string]string{"TOKEN": secret}}},
 				func(s *steps.Step) { s.OnFailure = "continue" }),
 		)
+		prog.SetSecrets(p.Secrets())
 		dir := t.TempDir()
-		res, events := runCustom(t, &local.Executor{PlanDir: dir, Secrets: p, OutputLimit: 105}, prog, observer(observe))
+		res, events := runCustom(t, &local.Executor{PlanDir: dir, OutputLimit: 105}, prog, observer(observe))
 		if res.Steps["step.echo"].Status != runner.StatusFailed {
 			t.Fatalf("echo: %s", res.Steps["step.echo"].Status)
 		}

@@ -9,10 +9,12 @@ import (
 	"os/exec"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 
+	"github.com/drplan/drplan/internal/redact"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -35,7 +37,8 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (deta
 	if err != nil {
 		return nil, err
 	}
-	out := e.output()
+	secrets := env.secrets()
+	out := e.output(secrets)
 	tf.SetStdout(out)
 	tf.SetStderr(out)
 	ws := strings.ReplaceAll(t.Workspace, "{run}", env.Placeholder)
@@ -132,15 +135,15 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (deta
 	values := map[string]json.RawMessage{}
 	for k, o := range outputs {
 		if o.Sensitive {
-			values[k] = json.RawMessage(`"(sensitive)"`)
-			detail["output."+k] = "(sensitive)"
+			values[k] = json.RawMessage(strconv.Quote(redact.Mask))
+			detail["output."+k] = redact.Mask
 			continue
 		}
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, o.Value); err != nil {
 			return fail("output", err)
 		}
-		values[k] = json.RawMessage(e.redact(compact.String()))
+		values[k] = json.RawMessage(secrets.RedactJSON(compact.Bytes()))
 		var str string
 		if json.Unmarshal(o.Value, &str) == nil {
 			detail["output."+k] = str

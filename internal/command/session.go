@@ -32,7 +32,7 @@ type session struct {
 
 func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove bool) (*session, error) {
 	runDir := filepath.Join(stateDir, "runs", runID)
-	journal, err := runner.OpenJournal(runDir, cp.plan.Redact)
+	journal, err := runner.OpenJournal(runDir, cp.prog.Redact)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the run's journal: %v", err)
 	}
@@ -40,10 +40,10 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 		fmt.Fprintf(c.stderr, "Warning: %s.\n", t.Warning())
 	}
 	ui := newTerminalUI(os.Stdin, c.stderr, autoApprove)
-	ex := &local.Executor{PlanDir: dir, RunDir: runDir, Secrets: cp.plan, UI: ui, Clock: cp.target.clk, Dial: cp.target.dial}
+	ex := &local.Executor{PlanDir: dir, RunDir: runDir, UI: ui, Clock: cp.target.clk, Dial: cp.target.dial}
 	return &session{
 		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal, exec: ex, ui: ui,
-		progress: newProgress(c.stdout, cp.prog, cp.plan.Redact),
+		progress: newProgress(c.stdout, cp.prog, cp.prog.Redact),
 	}, nil
 }
 
