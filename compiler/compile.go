@@ -164,7 +164,9 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 	b.prog.Steps = topoSort(b.order)
 	b.outlineTiers()
 	b.prog.Hash = Hash(p, inv, opts.Mode, b.rp.Name, b.pointKey())
-	b.addSecrets()
+	// The plan's sensitive values travel with the program, for every
+	// writer of its run.
+	b.prog.SetSecrets(b.p.Secrets())
 	return b.prog, b.diags
 }
 
@@ -458,53 +460,4 @@ func (b *builder) productionPath(g *plans.ProtectionGroup, vm string) string {
 		return r.Replica.Folder + "/" + vm // the protected site cannot be read
 	}
 	return vm
-}
-
-// addSecrets tells the program which of its argument strings are
-// sensitive, so that its renderings hide them.
-func (b *builder) addSecrets() {
-	for _, s := range b.order {
-		if g := s.Args.Guest; g != nil && g.Password != "" {
-			b.prog.AddSecret(g.Password)
-		}
-		for _, v := range secretsIn(b.p, s) {
-			b.prog.AddSecret(v)
-		}
-	}
-}
-
-// secretsIn returns the argument strings of a step that hold a sensitive
-// value.
-func secretsIn(p *plans.Plan, s *steps.Step) []string {
-	var all []string
-	add := func(v string) {
-		if p.IsSensitive(v) {
-			all = append(all, v)
-		}
-	}
-	if c := s.Args.Command; c != nil {
-		for _, a := range c.Run {
-			add(a)
-		}
-		for _, v := range c.Env {
-			add(v)
-		}
-	}
-	if h := s.Args.HTTP; h != nil {
-		add(h.URL)
-		for _, v := range h.Headers {
-			add(v)
-		}
-	}
-	if t := s.Args.Terraform; t != nil {
-		for _, v := range t.Vars {
-			add(v)
-		}
-	}
-	if g := s.Args.Guest; g != nil {
-		for _, a := range g.Run {
-			add(a)
-		}
-	}
-	return all
 }

@@ -6,6 +6,10 @@
 // into one graph, and estimates the RTO as the critical path of that graph
 // when VM operations share max_parallel slots.
 //
-// It never talks to a hypervisor: the inventory arrives as a value.
-// Problems come back as hcl.Diagnostics pointing into the plan.
+// It never talks to a hypervisor: the inventory arrives as a value, read
+// by providers (or made by simulate). Problems come back as
+// hcl.Diagnostics pointing into the plan. The plan model and its own
+// checks are package plans'; the program's form is package steps', and
+// the program carries the plan's set of sensitive values
+// (plans.Plan.Secrets) to the run; executing it is package runner's.
 package compiler

@@ -249,7 +249,7 @@ func (a attrs) secret(name string, dst *Secret) bool {
 			"The %s comes from a value not marked sensitive, so drplan could print it. Add sensitive = true to the variable it comes from.", name)
 	}
 	// A password is a secret even when the plan forgot to say so.
-	a.l.plan.secrets.add(s.AsString())
+	a.l.plan.secrets.Add(s.AsString())
 	*dst = NewSecret(s.AsString())
 	return true
 }

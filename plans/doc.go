@@ -15,4 +15,10 @@
 // names and addrs.Ref references, never strings to parse again. Package
 // compiler turns it into a steps.Program; this package knows nothing of
 // sites' inventories beyond the selector matches a caller may pass in.
+//
+// It also decides what is sensitive: while it loads, it collects every
+// sensitive variable's value, everything computed from one, and every
+// password into one internal/redact.Set (Plan.Secrets), scrubs its own
+// diagnostics with it, and hands it on through the compiler to the
+// program, whose writers use the same set.
 package plans

@@ -191,7 +191,7 @@ func (l *loader) eval(expr hcl.Expression, sc *scope) (cty.Value, bool) {
 		return cty.DynamicVal, false
 	}
 	if _, sens := l.unmark(v); sens {
-		l.plan.secrets.addValue(v)
+		addSecretValue(l.plan.secrets, v)
 	}
 	return v, true
 }

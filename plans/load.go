@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/drplan/drplan/addrs"
+	"github.com/drplan/drplan/internal/redact"
 )
 
 // Plan file name suffixes. Other files in a plan directory are ignored.
@@ -128,7 +129,7 @@ func planFileDiag(name string, err error) *hcl.Diagnostic {
 func LoadSources(dir string, sources map[string][]byte, opts LoadOptions) (*Plan, hcl.Diagnostics) {
 	l := &loader{
 		parser: hclparse.NewParser(),
-		plan:   &Plan{Dir: dir, secrets: secretSet{}},
+		plan:   &Plan{Dir: dir, secrets: &redact.Set{}},
 		opts:   opts,
 		decls:  map[addrs.Kind]map[string]hcl.Range{},
 		vals:   map[addrs.Kind]map[string]cty.Value{},
@@ -141,7 +142,7 @@ func LoadSources(dir string, sources map[string][]byte, opts LoadOptions) (*Plan
 	l.load(sources)
 	l.plan.Files = l.parser.Files()
 	l.diags = dedupeDiagnostics(l.diags)
-	l.plan.secrets.redactDiagnostics(l.diags)
+	redactDiagnostics(l.plan.secrets, l.diags)
 	sortDiagnostics(l.diags)
 	return l.plan, l.diags
 }

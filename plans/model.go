@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/drplan/drplan/addrs"
+	"github.com/drplan/drplan/internal/redact"
 	"github.com/drplan/drplan/internal/units"
 )
 
@@ -33,7 +34,7 @@ type Plan struct {
 	// name: the sources that diagnostics point into.
 	Files map[string]*hcl.File
 
-	secrets secretSet
+	secrets *redact.Set
 }
 
 // Meta is the optional drplan block.
@@ -100,7 +101,7 @@ type VCenter struct {
 }
 
 // Secret is a value that must never be printed. Its String and JSON forms
-// are "(sensitive)"; Reveal returns the value for the one place that needs it.
+// are redact.Mask; Reveal returns the value for the one place that needs it.
 type Secret struct{ value string }
 
 // NewSecret wraps a value.
@@ -112,17 +113,14 @@ func (s Secret) Reveal() string { return s.value }
 // IsSet reports whether the secret holds a non-empty value.
 func (s Secret) IsSet() bool { return s.value != "" }
 
-// String returns "(sensitive)".
-func (s Secret) String() string { return Redacted }
+// String returns redact.Mask.
+func (s Secret) String() string { return redact.Mask }
 
-// GoString returns "(sensitive)", so %#v does not show the value either.
-func (s Secret) GoString() string { return Redacted }
+// GoString returns redact.Mask, so %#v does not show the value either.
+func (s Secret) GoString() string { return redact.Mask }
 
-// MarshalText returns "(sensitive)".
-func (s Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
-
-// Redacted stands in for every sensitive value in output.
-const Redacted = "(sensitive)"
+// MarshalText returns redact.Mask.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redact.Mask), nil }
 
 // Capacity is what a recovery site can run.
 type Capacity struct {

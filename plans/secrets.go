@@ -1,11 +1,10 @@
 package plans
 
 import (
-	"slices"
-	"strings"
-
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/drplan/drplan/internal/redact"
 )
 
 // sensitive is the cty mark carried by sensitive values and everything
@@ -14,12 +13,8 @@ type sensitiveMark struct{}
 
 var sensitive = sensitiveMark{}
 
-// secretSet collects the string forms of every sensitive value a plan
-// holds, so that any text leaving the program can be scrubbed of them.
-type secretSet map[string]struct{}
-
-// addValue records every string leaf of a sensitive value.
-func (s secretSet) addValue(v cty.Value) {
+// addSecretValue records in set every string leaf of a sensitive value.
+func addSecretValue(set *redact.Set, v cty.Value) {
 	v, _ = v.UnmarkDeep()
 	if v.IsNull() || !v.IsKnown() {
 		return
@@ -27,63 +22,40 @@ func (s secretSet) addValue(v cty.Value) {
 	ty := v.Type()
 	switch {
 	case ty == cty.String:
-		s.add(v.AsString())
+		set.Add(v.AsString())
 	case ty == cty.Number || ty == cty.Bool:
 		// Too short and too common to scrub from text safely.
 	case ty.IsCollectionType() || ty.IsObjectType() || ty.IsTupleType():
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
-			s.addValue(e)
+			addSecretValue(set, e)
 		}
 	}
 }
 
-func (s secretSet) add(str string) {
-	if len(str) >= 3 { // shorter strings would scrub ordinary words
-		s[str] = struct{}{}
-	}
-}
-
-// redact replaces every secret in text, longest first.
-func (s secretSet) redact(text string) string {
-	if len(s) == 0 {
-		return text
-	}
-	keys := make([]string, 0, len(s))
-	for k := range s {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b string) int { return len(b) - len(a) })
-	for _, k := range keys {
-		text = strings.ReplaceAll(text, k, Redacted)
-	}
-	return text
-}
+// Secrets is the plan's sensitive values: every sensitive variable's
+// value, everything computed from one, and every password. The compiler
+// hands it to the programs it compiles from the plan, so that a run's
+// writers hide the same values the plan's diagnostics do.
+func (p *Plan) Secrets() *redact.Set { return p.secrets }
 
 // Redact replaces every sensitive value of the plan found in text with
-// "(sensitive)". Every output path (diagnostics, logs, journals, reports)
-// passes text through it.
-func (p *Plan) Redact(text string) string { return p.secrets.redact(text) }
+// redact.Mask (p.Secrets().Redact).
+func (p *Plan) Redact(text string) string { return p.secrets.Redact(text) }
 
 // LongestSecret is the length in bytes of the plan's longest sensitive
 // value, 0 when it has none.
-func (p *Plan) LongestSecret() int {
-	n := 0
-	for k := range p.secrets {
-		n = max(n, len(k))
-	}
-	return n
-}
+func (p *Plan) LongestSecret() int { return p.secrets.LongestSecret() }
 
 // IsSensitive reports whether s is, or contains, a sensitive value.
-func (p *Plan) IsSensitive(s string) bool { return p.secrets.redact(s) != s }
+func (p *Plan) IsSensitive(s string) bool { return p.secrets.Hides(s) }
 
 // redactDiagnostics scrubs secrets from every diagnostic's text and drops
 // the evaluation context, through which a renderer could reach values.
-func (s secretSet) redactDiagnostics(diags hcl.Diagnostics) {
+func redactDiagnostics(set *redact.Set, diags hcl.Diagnostics) {
 	for _, d := range diags {
-		d.Summary = s.redact(d.Summary)
-		d.Detail = s.redact(d.Detail)
+		d.Summary = set.Redact(d.Summary)
+		d.Detail = set.Redact(d.Detail)
 		d.EvalContext = nil
 	}
 }

@@ -167,7 +167,7 @@ func (l *loader) decodeVariables(blocks hcl.Blocks) {
 		if v.Sensitive {
 			l.marks = true
 			v.Value = v.Value.Mark(sensitive)
-			l.plan.secrets.addValue(v.Value)
+			addSecretValue(l.plan.secrets, v.Value)
 		}
 		l.setVal(addrs.Variable, v.Name, v.Value)
 	}
@@ -225,7 +225,7 @@ func (l *loader) convertVar(d *variableDecl, val cty.Value, rng hcl.Range, from 
 	if d.v.Sensitive {
 		// Whether or not the value turns out valid, it is a secret: the
 		// messages and snippets about it must not show it.
-		l.plan.secrets.addValue(val)
+		addSecretValue(l.plan.secrets, val)
 	}
 	if d.defaults != nil {
 		val = d.defaults.Apply(val)

@@ -7,8 +7,8 @@
 // it starts. A run can be resumed from its journal.
 //
 // It never sees HCL: VM steps and guest steps go to providers.Site, the
-// other custom steps to the Executor in custom.go, which runs them from
-// this machine (processes, checks, prompts, Terraform). Every event's
-// error and details are scrubbed of secrets before the journal or an
-// observer sees them.
+// other custom steps to a CustomRunner (package local's Executor, which
+// runs them from this machine: processes, checks, prompts, Terraform).
+// Every event's error and details are scrubbed of secrets before the
+// journal or an observer sees them.
 package runner

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/runner"
@@ -90,7 +91,7 @@ simulation {
 }
 
 // drillCustom compiles and runs the test mode of a customPlan.
-func drillCustom(t *testing.T, stepsHCL string, ex *runner.Executor) (*drillEnv, *steps.Program, *runner.Result) {
+func drillCustom(t *testing.T, stepsHCL string, ex *local.Executor) (*drillEnv, *steps.Program, *runner.Result) {
 	t.Helper()
 	env := setupSource(t, customPlan(stepsHCL))
 	snap, err := snapshotOf(env)
@@ -155,7 +156,7 @@ func TestGuestSteps(t *testing.T) {
       password = var.guest_password
     }
   }
-`, &runner.Executor{PlanDir: planDir})
+`, &local.Executor{PlanDir: planDir})
 	// A command after the tier sees its VMs and their addresses.
 	b, err := os.ReadFile(filepath.Join(planDir, "context.json"))
 	if err != nil {
@@ -220,7 +221,7 @@ func TestPrePowerOnStepFailure(t *testing.T) {
       run = ["sh", "-c", "echo array not ready; exit 1"]
     }
   }
-`, &runner.Executor{PlanDir: t.TempDir()})
+`, &local.Executor{PlanDir: t.TempDir()})
 			if res.Passed || res.Steps["step.gate"].Status != runner.StatusFailed {
 				t.Fatalf("gate: %s, run passed %v", res.Steps["step.gate"].Status, res.Passed)
 			}

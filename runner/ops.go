@@ -13,6 +13,7 @@ import (
 	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/internal/words"
 	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
 )
@@ -127,7 +128,7 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 		if rd.Err != nil {
 			return nil, fmt.Errorf("not ready within its %s timeout: %w", s.Timeout, rd.Err)
 		}
-		r.env.setIP(s.VM, rd.IP)
+		r.env.SetAddress(s.VM, rd.IP)
 		r.emit(Event{Type: EventVMReady, Step: s.Addr, Detail: map[string]string{"vm": s.VM, "ip": rd.IP, "tier": s.Tier}})
 		return map[string]string{"ip": rd.IP}, nil
 	case steps.VerifyGone:
@@ -170,7 +171,7 @@ func (r *run) guest(ctx context.Context, s *steps.Step) (map[string]string, erro
 	}
 	detail["exit_code"] = fmt.Sprint(res.ExitCode)
 	if res.ExitCode != 0 {
-		return detail, Retry(fmt.Errorf("%s in VM %s exited with code %d", g.Run[0], g.VM, res.ExitCode))
+		return detail, local.Retry(fmt.Errorf("%s in VM %s exited with code %d", g.Run[0], g.VM, res.ExitCode))
 	}
 	return detail, nil
 }

@@ -3,7 +3,6 @@ package runner
 import (
 	"container/heap"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
 )
@@ -49,81 +49,11 @@ type Options struct {
 	Clock clock.Clock
 }
 
-// CustomRunner executes custom steps.
+// CustomRunner executes the custom steps that act from this machine
+// (package local's Executor). The runner gives it the run's environment,
+// made with local.NewEnv, in which it records the VM addresses it learns.
 type CustomRunner interface {
-	RunStep(ctx context.Context, s *steps.Step, env *Env) (map[string]string, error)
-}
-
-// Env is what custom steps may know of the run. It is shared by the
-// steps of a run and safe for concurrent use.
-type Env struct {
-	RunID string
-	// Placeholder is what "{run}" in step arguments stands for (the run
-	// id, or for a cleanup the id of the drill it cleans up).
-	Placeholder string
-	Mode        string
-	Program     *steps.Program
-
-	mu      sync.Mutex
-	vms     map[string]string                     // recovered VM -> address
-	outputs map[string]map[string]json.RawMessage // step address -> outputs
-}
-
-func newEnv(runID, placeholder string, prog *steps.Program) *Env {
-	return &Env{RunID: runID, Placeholder: placeholder, Mode: prog.Mode, Program: prog,
-		vms: map[string]string{}, outputs: map[string]map[string]json.RawMessage{}}
-}
-
-func (e *Env) setIP(vm, ip string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.vms[vm] = ip
-}
-
-// SetOutputs records the outputs of a step (a Terraform step's outputs)
-// for the steps after it.
-func (e *Env) SetOutputs(step string, out map[string]json.RawMessage) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.outputs[step] = out
-}
-
-// Context is the JSON document a command step finds in the file that
-// DRPLAN_CONTEXT names:
-//
-//	{"run_id": "…", "mode": "test", "sites": ["west"],
-//	 "vms":  {"db-01": {"ip": "10.2.1.10"}},
-//	 "step": {"dns": {"outputs": {"records": {…}}}}}
-//
-// vms holds every VM recovered so far with the address it reported (""
-// when it reports none); step holds the outputs of the Terraform steps
-// that finished.
-func (e *Env) Context() ([]byte, error) {
-	type vm struct {
-		IP string `json:"ip"`
-	}
-	type step struct {
-		Outputs map[string]json.RawMessage `json:"outputs"`
-	}
-	doc := struct {
-		RunID string          `json:"run_id"`
-		Mode  string          `json:"mode"`
-		Sites []string        `json:"sites"`
-		VMs   map[string]vm   `json:"vms"`
-		Step  map[string]step `json:"step"`
-	}{RunID: e.RunID, Mode: e.Mode, Sites: []string{}, VMs: map[string]vm{}, Step: map[string]step{}}
-	if s := recoverySites(e.Program); s != "" {
-		doc.Sites = strings.Split(s, ",")
-	}
-	e.mu.Lock()
-	for name, ip := range e.vms {
-		doc.VMs[name] = vm{IP: ip}
-	}
-	for addr, out := range e.outputs {
-		doc.Step[strings.TrimPrefix(addr, "step.")] = step{Outputs: out}
-	}
-	e.mu.Unlock()
-	return json.MarshalIndent(doc, "", "  ")
+	RunStep(ctx context.Context, s *steps.Step, env *local.Env) (map[string]string, error)
 }
 
 // Result is what a run did.
@@ -170,7 +100,7 @@ type run struct {
 	mu       sync.Mutex
 	results  []*StepResult
 	vms      map[string]providers.VM // site/path -> handle with ref
-	env      *Env
+	env      *local.Env
 	halted   string
 	sites    map[string]providers.Site
 	batchers map[string]*batcher
@@ -283,7 +213,7 @@ func newRun(prog *steps.Program, opts Options) (*run, error) {
 	if r.began.IsZero() {
 		r.began = r.clk.Now()
 	}
-	r.env = newEnv(opts.RunID, opts.Placeholder, prog)
+	r.env = local.NewEnv(opts.RunID, opts.Placeholder, prog)
 	for i, s := range prog.Steps {
 		r.index[s.Addr] = i
 		r.results = append(r.results, &StepResult{Addr: s.Addr, Status: StatusNotRun})
@@ -521,7 +451,7 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 			err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
 		}
 		res.Detail = detail
-		retry := (providers.Retryable(err) || isRetryableCustom(err)) && attempt <= s.Retries && ctx.Err() == nil
+		retry := (providers.Retryable(err) || local.Retryable(err)) && attempt <= s.Retries && ctx.Err() == nil
 		if s.Kind == steps.WaitReady && (errors.Is(err, context.DeadlineExceeded) || r.clk.Since(res.Start) >= time.Duration(s.Timeout)) {
 			// Retries are for API calls: a VM not ready within its
 			// timeout has failed, once. An API error during the wait is

@@ -3,9 +3,9 @@ package steps
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/drplan/drplan/internal/redact"
 	"github.com/drplan/drplan/internal/units"
 )
 
@@ -33,7 +33,9 @@ type Program struct {
 	// can check that nothing changed: the plan directory and the target.
 	Source *Source `json:"source,omitempty"`
 
-	secrets []string
+	// secrets are the sensitive values of the plan the program was
+	// compiled from (plans.Plan.Secrets), which every rendering hides.
+	secrets *redact.Set
 }
 
 // Source is where a saved program was compiled from.
@@ -282,20 +284,21 @@ func (p *Program) Step(addr string) *Step {
 	return nil
 }
 
-// AddSecret records a sensitive value that renderings must hide.
-func (p *Program) AddSecret(s string) {
-	if len(s) >= 3 {
-		p.secrets = append(p.secrets, s)
-	}
-}
+// SetSecrets gives the program the sensitive values of its plan
+// (plans.Plan.Secrets); the compiler calls it. A program read from its
+// JSON form has none: its values are masked already.
+func (p *Program) SetSecrets(set *redact.Set) { p.secrets = set }
 
-// Redact replaces every sensitive value in text with "(sensitive)".
-func (p *Program) Redact(text string) string {
-	for _, s := range p.secrets {
-		text = strings.ReplaceAll(text, s, "(sensitive)")
-	}
-	return text
-}
+// Secrets is the set of sensitive values the program carries (nil when
+// it has none); every writer of a run passes its text through it.
+func (p *Program) Secrets() *redact.Set { return p.secrets }
+
+// Redact replaces every sensitive value in text with redact.Mask.
+func (p *Program) Redact(text string) string { return p.secrets.Redact(text) }
+
+// LongestSecret is the length of the longest sensitive value, so that
+// output cut to a size keeps no piece of one.
+func (p *Program) LongestSecret() int { return p.secrets.LongestSecret() }
 
 // JSON renders the program as indented JSON with sensitive values
 // replaced. The output is deterministic: the same program gives the same
@@ -306,12 +309,7 @@ func (p *Program) JSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range p.secrets {
-		q, _ := json.Marshal(s)
-		inner := string(q[1 : len(q)-1])
-		b = []byte(strings.ReplaceAll(string(b), inner, "(sensitive)"))
-	}
-	return append(b, '\n'), nil
+	return append(p.secrets.RedactJSON(b), '\n'), nil
 }
 
 // Read parses a program written by JSON.

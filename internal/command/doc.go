@@ -2,6 +2,16 @@
 // and views that render results for people (text) and machines (JSON).
 // Run is the whole program; cmd/drplan only calls it and exits.
 //
+// Today it also holds the operations the verbs run, which are meant to
+// move to a library (issue 16): loading and compiling against a target
+// (compile.go, target.go), the drill lifecycle and its verdicts
+// (drill.go), the group locks (lock.go), the run folder's files (run.json,
+// the saved programs, the reports: run.go, resume.go, reports.go) and the
+// status judgement (status.go). It supplies the UI through which prompt
+// steps ask the operator (prompt.go, for package local). Executing a
+// program is runner's; the local steps are local's; the hypervisor is
+// reached through providers; reading past runs is internal/history's.
+//
 // Verbs follow Terraform's habits: Go flag syntax (-json and --json are the
 // same), flags before the plan directory, which defaults to ".". Bad input
 // is reported with its file, line and column and exit code 1; a Go stack

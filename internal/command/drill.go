@@ -101,7 +101,7 @@ func runDrill(c *cli, args []string) int {
 	}
 	defer lk.release(ctx)
 	for _, w := range lk.warn {
-		fmt.Fprintf(c.stderr, "Warning: %s\n", cp.plan.Redact(w))
+		fmt.Fprintf(c.stderr, "Warning: %s\n", cp.prog.Redact(w))
 	}
 	ses, err := c.newSession(cp, stateDir, dir, runID, *auto)
 	if err != nil {
@@ -175,7 +175,7 @@ func runDrill(c *cli, args []string) int {
 			}
 		}
 	}
-	html, err := writeReports(runDir, rep, cp.plan.Redact)
+	html, err := writeReports(runDir, rep, cp.prog.Redact)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan drill: cannot write the report: %v\n", err)
 	}

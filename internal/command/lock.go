@@ -479,8 +479,8 @@ func (c *cli) reportForceUnlock(ctx context.Context, cp *compiled, stateDir stri
 func (c *cli) refuseLockError(verb string, cp *compiled, err error, a lockAdvice) {
 	var l *locked
 	if errors.As(err, &l) {
-		refuseLocked(c.stderr, cp.plan.Redact, verb, l.held, a)
+		refuseLocked(c.stderr, cp.prog.Redact, verb, l.held, a)
 		return
 	}
-	fmt.Fprintf(c.stderr, "drplan %s: cannot take the group locks: %v\n", verb, cp.plan.Redact(err.Error()))
+	fmt.Fprintf(c.stderr, "drplan %s: cannot take the group locks: %v\n", verb, cp.prog.Redact(err.Error()))
 }

@@ -273,7 +273,7 @@ func (s *session) writeReport(checks []report.Check) string {
 	warnings, drift := planFindings(s.cp.diags)
 	rep, err := runReport(s.runDir, report.Input{Target: s.cp.target.kind, Seed: s.cp.target.seed, Owner: planOwner(s.cp.plan), Warnings: warnings, Drift: drift, Checks: checks})
 	if err == nil {
-		_, err = writeReports(s.runDir, rep, s.cp.plan.Redact)
+		_, err = writeReports(s.runDir, rep, s.cp.prog.Redact)
 	}
 	if err != nil {
 		fmt.Fprintf(s.c.stderr, "drplan: cannot write the run's report: %v\n", err)

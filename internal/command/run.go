@@ -211,7 +211,7 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 	}
 	defer lk.release(ctx)
 	for _, w := range lk.warn {
-		fmt.Fprintf(c.stderr, "Warning: %s\n", cp.plan.Redact(w))
+		fmt.Fprintf(c.stderr, "Warning: %s\n", cp.prog.Redact(w))
 	}
 	res, err := ses.run(ctx, cp.prog, e.placeholder)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/fsutil"
+	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
@@ -21,7 +22,8 @@ type session struct {
 	runID    string
 	runDir   string
 	journal  *runner.Journal
-	exec     *runner.Executor
+	exec     *local.Executor
+	ui       *terminalUI
 	progress *progress
 	// For a resumed run: when it first began, and the steps done.
 	began time.Time
@@ -30,26 +32,18 @@ type session struct {
 
 func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove bool) (*session, error) {
 	runDir := filepath.Join(stateDir, "runs", runID)
-	journal, err := runner.OpenJournal(runDir, cp.plan.Redact)
+	journal, err := runner.OpenJournal(runDir, cp.prog.Redact)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the run's journal: %v", err)
 	}
 	if t := journal.Cut(); t != nil {
 		fmt.Fprintf(c.stderr, "Warning: %s.\n", t.Warning())
 	}
-	ex := &runner.Executor{PlanDir: dir, RunDir: runDir, Secrets: cp.plan, AutoApprove: autoApprove, Clock: cp.target.clk,
-		Dial: cp.target.dial}
-	if isTerminal(os.Stdin) {
-		// Prompts are asked on the terminal, as sudo and ssh ask, so that
-		// they reach the operator when stdout goes to a log.
-		ex.Terminal, ex.In, ex.Out = true, os.Stdin, c.stderr
-		if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
-			ex.Out = tty
-		}
-	}
+	ui := newTerminalUI(os.Stdin, c.stderr, autoApprove)
+	ex := &local.Executor{PlanDir: dir, RunDir: runDir, UI: ui, Clock: cp.target.clk, Dial: cp.target.dial}
 	return &session{
-		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal, exec: ex,
-		progress: newProgress(c.stdout, cp.prog, cp.plan.Redact),
+		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal, exec: ex, ui: ui,
+		progress: newProgress(c.stdout, cp.prog, cp.prog.Redact),
 	}, nil
 }
 
@@ -72,7 +66,5 @@ func (s *session) run(ctx context.Context, p *steps.Program, placeholder string)
 
 func (s *session) close() {
 	s.journal.Close()
-	if tty, ok := s.exec.Out.(*os.File); ok && tty.Name() == "/dev/tty" {
-		tty.Close()
-	}
+	s.ui.close()
 }

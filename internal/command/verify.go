@@ -51,7 +51,7 @@ func (c *cli) verifyRun(ctx context.Context, cp *compiled, canceled bool) []repo
 	}
 	checks := verifyProgram(cp.target.busy(context.WithoutCancel(ctx)), cp.target.clk, cp.prog, cp.target.readSite)
 	fmt.Fprintf(c.stdout, "Verification, read back from the sites:\n")
-	writeChecks(c.stdout, checks, cp.plan.Redact)
+	writeChecks(c.stdout, checks, cp.prog.Redact)
 	return checks
 }
 

@@ -1,6 +1,8 @@
-// Package dag is a small directed graph over comparable node keys: edges,
-// strongly connected components for cycle reports, topological order and
-// reachability. Package plans uses it to check the tier and step graph and
-// the order of local values; the compiler and runner build on it for the
-// step program.
+// Package dag is a small directed graph over ordered node keys: edges,
+// strongly connected components for cycle reports, a deterministic
+// topological order and reachability. Package plans uses it to check the
+// graph of tiers and steps, the after lists of VMs, and the order
+// in which local values are evaluated. The step program's order is not
+// built here: the compiler sorts its steps itself, and the runner
+// schedules from each step's After list.
 package dag

@@ -5,5 +5,8 @@
 // terraform validate -json.
 //
 // Diagnostics arrive here already scrubbed of sensitive values by package
-// plans; the renderers never evaluate expressions.
+// plans; the source lines the text view quotes are scrubbed with the
+// plan's set (Text.Redact, NewDocument's redact), and the renderers never
+// evaluate expressions. Which diagnostics there are is plans' and the
+// compiler's business.
 package diagview

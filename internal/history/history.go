@@ -1,8 +1,3 @@
-// Package history reads the runs kept in a state directory, one folder
-// per run id under runs/ (written by internal/command): what drplan runs
-// lists, the last drill that drplan status reports, and the boot times
-// that past runs measured, which the RTO estimate of drplan plan uses.
-// The journal's form belongs to runner, the report's to report.
 package history
 
 import (

@@ -1,5 +1,3 @@
-// Package invtest makes inventories for tests: the state a failover
-// leaves a plan's sites in, derived from their state before it.
 package invtest
 
 import (

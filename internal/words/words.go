@@ -1,5 +1,3 @@
-// Package words holds the small helpers that turn lists and counts into
-// message text, shared by every package that writes diagnostics.
 package words
 
 import (

@@ -1,10 +1,7 @@
-package runner
+package local
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +12,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,53 +19,51 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hashicorp/terraform-exec/tfexec"
-
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/redact"
 	"github.com/drplan/drplan/steps"
 )
 
-// retryableCustom marks custom-step errors worth another attempt (a
-// failed health check may pass once the service is up).
-type retryableCustom struct{ error }
+// retryable marks local-step errors worth another attempt (a failed
+// health check may pass once the service is up).
+type retryable struct{ error }
 
-func (e retryableCustom) Unwrap() error { return e.error }
+func (e retryable) Unwrap() error { return e.error }
 
 // Retry marks err as worth retrying.
-func Retry(err error) error { return retryableCustom{err} }
+func Retry(err error) error { return retryable{err} }
 
-func isRetryableCustom(err error) bool {
-	var rc retryableCustom
+// Retryable reports whether err was marked by Retry.
+func Retryable(err error) bool {
+	var rc retryable
 	return errors.As(err, &rc)
 }
 
-// Redactor scrubs sensitive values from text.
-type Redactor interface {
-	Redact(text string) string
-	// LongestSecret is the length of the longest value Redact hides, so
-	// that output cut to a size keeps no piece of one.
-	LongestSecret() int
+// UI is how a prompt step reaches the operator. The CLI supplies it
+// (internal/command asks on the terminal, or answers yes for
+// --auto-approve); this package never touches a terminal.
+type UI interface {
+	// Confirm shows the question a step asks (message, already scrubbed
+	// of secrets) and waits for the answer or for ctx to end. It returns
+	// the answer as given and whether it approves going on; an error when
+	// it cannot ask or no answer came.
+	Confirm(ctx context.Context, step, message string) (answer string, approved bool, err error)
 }
 
 // Executor runs the custom steps that act from this machine: command,
 // http, tcp, wait, prompt and terraform. (Guest steps are VM operations:
-// the runner sends them to the VM's site.)
+// the runner sends them to the VM's site.) It implements the runner's
+// CustomRunner. What it keeps of a step's output, and what it shows of a
+// prompt, is scrubbed of the sensitive values the step's program carries
+// (steps.Program.Secrets).
 type Executor struct {
 	// PlanDir is where relative paths (command dir, terraform dir and
 	// binary) start, and a command's default working directory.
 	PlanDir string
 	// RunDir is the run's directory, for the context file.
 	RunDir string
-	// Secrets scrubs command and Terraform output before it is kept; nil
-	// means there is nothing to hide.
-	Secrets Redactor
-	// AutoApprove answers every prompt with yes.
-	AutoApprove bool
-	// Terminal is set when prompts can be asked: answers are read from
-	// In, questions written to Out.
-	Terminal bool
-	In       io.Reader
-	Out      io.Writer
+	// UI asks prompts; nil means there is no one to ask (prompts fail).
+	UI UI
 	// Clock is the run's time (nil: the wall clock). Wait steps, and the
 	// polling of http and tcp checks that a simulated world answers, are
 	// on it.
@@ -83,9 +77,7 @@ type Executor struct {
 	// (bytes, the last ones); 0 means 16 KiB.
 	OutputLimit int
 
-	promptMu sync.Mutex
-	lines    chan string // answers read from In, one line each
-	linesOne sync.Once
+	promptMu sync.Mutex // prompts are asked one at a time
 }
 
 // RunStep runs one custom step.
@@ -101,7 +93,7 @@ func (e *Executor) RunStep(ctx context.Context, s *steps.Step, env *Env) (map[st
 	case a.Wait != nil:
 		return nil, clock.Of(e.Clock).Sleep(ctx, time.Duration(a.Wait.Duration))
 	case a.Prompt != nil:
-		return e.prompt(ctx, s)
+		return e.prompt(ctx, s, env)
 	case a.Terraform != nil:
 		return e.terraform(ctx, s, env)
 	}
@@ -148,7 +140,7 @@ func (e *Executor) command(ctx context.Context, s *steps.Step, env *Env) (map[st
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	out := e.output()
+	out := e.output(env.secrets())
 	cmd.Stdout, cmd.Stderr = out, out
 	err = cmd.Run()
 	text := out.String()
@@ -214,22 +206,11 @@ func recoverySites(p *steps.Program) string {
 	return strings.Join(out, ",")
 }
 
-func (e *Executor) redact(text string) string {
-	if e.Secrets == nil {
-		return text
-	}
-	return e.Secrets.Redact(text)
-}
-
-// output returns a buffer for a process's output.
-func (e *Executor) output() *outputBuffer {
-	o := &outputBuffer{limit: e.OutputLimit}
+// output returns a buffer for a process's output, scrubbed of secrets.
+func (e *Executor) output(secrets *redact.Set) *outputBuffer {
+	o := &outputBuffer{limit: e.OutputLimit, redact: secrets.Redact, hold: max(secrets.LongestSecret()-1, 0)}
 	if o.limit <= 0 {
 		o.limit = 16 << 10
-	}
-	if e.Secrets != nil {
-		o.redact = e.Secrets.Redact
-		o.hold = max(e.Secrets.LongestSecret()-1, 0)
 	}
 	return o
 }
@@ -262,10 +243,7 @@ func (o *outputBuffer) Write(p []byte) (int, error) {
 func (o *outputBuffer) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	text := string(o.buf)
-	if o.redact != nil {
-		text = o.redact(text)
-	}
+	text := o.redact(string(o.buf))
 	if !o.cut {
 		return text
 	}
@@ -381,51 +359,31 @@ func (e *Executor) tcp(ctx context.Context, t *steps.TCP, dial dialFunc) (map[st
 	}
 }
 
-// prompt asks the operator and waits for the answer; the steps that do
-// not depend on it go on meanwhile. Prompts are asked one at a time. The
-// question, the answer and who gave it (the OS user running drplan) go to
-// the journal.
-func (e *Executor) prompt(ctx context.Context, s *steps.Step) (map[string]string, error) {
+// prompt asks the operator through the UI and waits for the answer; the
+// steps that do not depend on it go on meanwhile. Prompts are asked one
+// at a time. The question, the answer and who gave it (the OS user
+// running drplan) go to the journal.
+func (e *Executor) prompt(ctx context.Context, s *steps.Step, env *Env) (map[string]string, error) {
 	// The message may interpolate a sensitive value: it is redacted
 	// like every other output, on the terminal as in errors.
-	msg := e.redact(s.Args.Prompt.Message)
+	msg := env.secrets().Redact(s.Args.Prompt.Message)
 	detail := map[string]string{"message": msg, "by": osUser()}
-	if e.AutoApprove {
-		detail["answer"] = "yes (--auto-approve)"
-		return detail, nil
-	}
-	if !e.Terminal || e.In == nil || e.Out == nil {
-		return detail, fmt.Errorf("step %s asks %q, but this run has no terminal to ask on: run it from a terminal to answer, or pass --auto-approve to answer every prompt yes", s.Addr, msg)
+	if e.UI == nil {
+		return detail, fmt.Errorf("step %s asks %q, but this run has no one to ask", s.Addr, msg)
 	}
 	e.promptMu.Lock()
 	defer e.promptMu.Unlock()
-	e.linesOne.Do(func() {
-		e.lines = make(chan string)
-		go func() {
-			defer close(e.lines)
-			sc := bufio.NewScanner(e.In)
-			for sc.Scan() {
-				e.lines <- strings.TrimSpace(sc.Text())
-			}
-		}()
-	})
-	fmt.Fprintf(e.Out, "\n%s asks:\n  %s\nType yes to go on, anything else to fail the step: ", s.Addr, msg)
-	select {
-	case a, ok := <-e.lines:
-		if !ok {
-			return detail, fmt.Errorf("the terminal closed before %q was answered: run it from a terminal to answer, or pass --auto-approve to answer every prompt yes", msg)
-		}
-		detail["answer"] = a
-		if strings.EqualFold(a, "yes") || strings.EqualFold(a, "y") {
-			fmt.Fprintf(e.Out, "Going on.\n")
-			return detail, nil
-		}
-		fmt.Fprintf(e.Out, "Not approved: %s fails.\n", s.Addr)
-		return detail, fmt.Errorf("%s answered %q to %q; only yes goes on", detail["by"], a, msg)
-	case <-ctx.Done():
-		fmt.Fprintf(e.Out, "\nNo answer in time: %s fails.\n", s.Addr)
-		return detail, fmt.Errorf("no answer to %q: %v", msg, ctx.Err())
+	answer, approved, err := e.UI.Confirm(ctx, s.Addr, msg)
+	if answer != "" {
+		detail["answer"] = answer
 	}
+	switch {
+	case err != nil:
+		return detail, err
+	case !approved:
+		return detail, fmt.Errorf("%s answered %q to %q; only yes goes on", detail["by"], answer, msg)
+	}
+	return detail, nil
 }
 
 // osUser names the OS user running drplan, and who they are through sudo.
@@ -438,141 +396,4 @@ func osUser() string {
 		name += " (sudo from " + su + ")"
 	}
 	return name
-}
-
-// terraform applies (or, in a drill's cleanup, destroys) a Terraform
-// configuration. A drill works in a workspace of its own, so production
-// state is never touched; its cleanup destroys that workspace's resources
-// and deletes it. The directory is left on the workspace it had.
-func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (detail map[string]string, err error) {
-	t := s.Args.Terraform
-	bin := t.Binary
-	if strings.Contains(bin, "/") {
-		bin = e.path(bin)
-	}
-	bin, err = exec.LookPath(bin)
-	if err != nil {
-		return nil, fmt.Errorf("terraform binary %q not found: install Terraform, or set binary in the step's terraform block to its path (relative to the plan directory)", t.Binary)
-	}
-	dir := e.path(t.Dir)
-	tf, err := tfexec.NewTerraform(dir, bin)
-	if err != nil {
-		return nil, err
-	}
-	out := e.output()
-	tf.SetStdout(out)
-	tf.SetStderr(out)
-	ws := strings.ReplaceAll(t.Workspace, "{run}", env.Placeholder)
-	detail = map[string]string{}
-	if ws != "" {
-		detail["workspace"] = ws
-	}
-	fail := func(what string, err error) (map[string]string, error) {
-		detail["output"] = out.String()
-		return detail, Retry(fmt.Errorf("terraform %s in %s: %v", what, t.Dir, err))
-	}
-	if err := tf.Init(ctx); err != nil {
-		return fail("init", err)
-	}
-	var vars []string
-	for k, v := range t.Vars {
-		vars = append(vars, k+"="+v)
-	}
-	sort.Strings(vars)
-	if ws != "" {
-		all, prev, err := tf.WorkspaceList(ctx)
-		if err != nil {
-			return fail("workspace list", err)
-		}
-		if prev == ws {
-			prev = "default"
-		}
-		switch {
-		case slices.Contains(all, ws):
-			if err := tf.WorkspaceSelect(ctx, ws); err != nil {
-				return fail("workspace select "+ws, err)
-			}
-		case t.Destroy:
-			detail["note"] = "the workspace was gone already"
-			return detail, nil
-		default:
-			if err := tf.WorkspaceNew(ctx, ws); err != nil { // and selects it
-				return fail("workspace new", err)
-			}
-		}
-		// Whatever happens, the directory goes back to the workspace it
-		// had: an operator's next terraform command must not land in the
-		// drill's.
-		restored := false
-		restore := func() error {
-			restored = true
-			return tf.WorkspaceSelect(context.WithoutCancel(ctx), prev)
-		}
-		defer func() {
-			if !restored {
-				restore()
-			}
-		}()
-		if t.Destroy {
-			var opts []tfexec.DestroyOption
-			for _, v := range vars {
-				opts = append(opts, tfexec.Var(v))
-			}
-			if err := tf.Destroy(ctx, opts...); err != nil {
-				return fail("destroy", err)
-			}
-			if err := restore(); err != nil {
-				return fail("workspace select "+prev, err)
-			}
-			if err := tf.WorkspaceDelete(ctx, ws); err != nil {
-				return fail("workspace delete", err)
-			}
-			detail["destroyed"] = "true"
-			detail["output"] = out.String()
-			return detail, nil
-		}
-		defer func() {
-			if err == nil {
-				if rerr := restore(); rerr != nil {
-					detail, err = fail("workspace select "+prev, rerr)
-				}
-			}
-		}()
-	}
-	var opts []tfexec.ApplyOption
-	for _, v := range vars {
-		opts = append(opts, tfexec.Var(v))
-	}
-	if err := tf.Apply(ctx, opts...); err != nil {
-		return fail("apply", err)
-	}
-	// terraform output prints every value, sensitive ones too: not for
-	// the journal.
-	tf.SetStdout(io.Discard)
-	outputs, err := tf.Output(ctx)
-	if err != nil {
-		return fail("output", err)
-	}
-	values := map[string]json.RawMessage{}
-	for k, o := range outputs {
-		if o.Sensitive {
-			values[k] = json.RawMessage(`"(sensitive)"`)
-			detail["output."+k] = "(sensitive)"
-			continue
-		}
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, o.Value); err != nil {
-			return fail("output", err)
-		}
-		values[k] = json.RawMessage(e.redact(compact.String()))
-		var str string
-		if json.Unmarshal(o.Value, &str) == nil {
-			detail["output."+k] = str
-		} else {
-			detail["output."+k] = compact.String()
-		}
-	}
-	env.SetOutputs(s.Addr, values)
-	detail["output"] = out.String()
-	return detail, nil
 }

@@ -1,4 +1,4 @@
-package runner_test
+package local_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
@@ -49,14 +50,10 @@ func sh(script string) steps.Args {
 // runCustom runs a program with an executor, journaling into a folder of
 // its own, and returns the result and the journal; edit changes the
 // run's options.
-func runCustom(t *testing.T, ex *runner.Executor, prog *steps.Program, edit ...func(*runner.Options)) (*runner.Result, []runner.Event) {
+func runCustom(t *testing.T, ex *local.Executor, prog *steps.Program, edit ...func(*runner.Options)) (*runner.Result, []runner.Event) {
 	t.Helper()
 	jdir := t.TempDir()
-	redact := func(s string) string { return s }
-	if ex.Secrets != nil {
-		redact = ex.Secrets.Redact
-	}
-	j, err := runner.OpenJournal(jdir, redact)
+	j, err := runner.OpenJournal(jdir, prog.Redact)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +126,7 @@ cp "$DRPLAN_CONTEXT" "$1.context"
 	// A step before them left outputs, as a Terraform step does.
 	prog.Steps = append([]*steps.Step{custom("dns", steps.Args{Wait: &steps.Wait{}})}, prog.Steps...)
 	prog.Steps[1].After = []string{"step.dns"}
-	ex := &runner.Executor{PlanDir: planDir}
+	ex := &local.Executor{PlanDir: planDir}
 	res, _ := runCustom(t, ex, prog, func(o *runner.Options) {
 		o.Custom = &withOutputs{Executor: ex, of: map[string]string{"step.dns": `{"fqdn": "erp.example.com", "ttl": 60}`}, t: t}
 	})
@@ -177,12 +174,12 @@ cp "$DRPLAN_CONTEXT" "$1.context"
 // withOutputs wraps an executor so that the named steps leave outputs,
 // as a Terraform step does, without running Terraform.
 type withOutputs struct {
-	*runner.Executor
+	*local.Executor
 	of map[string]string // step -> JSON object of outputs
 	t  *testing.T
 }
 
-func (o *withOutputs) RunStep(ctx context.Context, s *steps.Step, env *runner.Env) (map[string]string, error) {
+func (o *withOutputs) RunStep(ctx context.Context, s *steps.Step, env *local.Env) (map[string]string, error) {
 	if text, ok := o.of[s.Addr]; ok {
 		var out map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(text), &out); err != nil {
@@ -202,7 +199,7 @@ func TestCommandTimeoutKillsGroup(t *testing.T) {
 	prog := program(custom("slow", sh("sleep 300 & echo $! > "+pidFile+"; wait"), func(s *steps.Step) {
 		s.Timeout = steps.Duration(time.Second)
 	}))
-	res, events := runCustom(t, &runner.Executor{PlanDir: dir}, prog)
+	res, events := runCustom(t, &local.Executor{PlanDir: dir}, prog)
 	sr := res.Steps["step.slow"]
 	if sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 1s") || !strings.Contains(sr.Err.Error(), "process group") {
 		t.Fatalf("slow step: %s, %v; want failed, timed out", sr.Status, sr.Err)
@@ -271,7 +268,7 @@ func TestCommandOutput(t *testing.T) {
 	p := secretPlan(t, secret)
 	t.Run("bounded", func(t *testing.T) {
 		prog := program(custom("loud", sh(`i=0; while [ $i -lt 5000 ]; do echo "line $i of noise"; i=$((i+1)); done; echo last line`)))
-		res, events := runCustom(t, &runner.Executor{PlanDir: t.TempDir(), OutputLimit: 4096}, prog)
+		res, events := runCustom(t, &local.Executor{PlanDir: t.TempDir(), OutputLimit: 4096}, prog)
 		if !res.Passed {
 			t.Fatal(res.Steps["step.loud"].Err)
 		}
@@ -297,8 +294,9 @@ func TestCommandOutput(t *testing.T) {
 			custom("cut", steps.Args{Command: &steps.Command{Run: []string{"sh", "-c", `printf 'AAAAAAAAAA%s' "$TOKEN"; head -c 100 /dev/zero | tr '\0' B`}, Env: map[string]string{"TOKEN": secret}}},
 				func(s *steps.Step) { s.OnFailure = "continue" }),
 		)
+		prog.SetSecrets(p.Secrets())
 		dir := t.TempDir()
-		res, events := runCustom(t, &runner.Executor{PlanDir: dir, Secrets: p, OutputLimit: 105}, prog, observer(observe))
+		res, events := runCustom(t, &local.Executor{PlanDir: dir, OutputLimit: 105}, prog, observer(observe))
 		if res.Steps["step.echo"].Status != runner.StatusFailed {
 			t.Fatalf("echo: %s", res.Steps["step.echo"].Status)
 		}
@@ -352,14 +350,14 @@ func TestHTTPCheck(t *testing.T) {
 		return custom(name, steps.Args{HTTP: &steps.HTTP{URL: srv.URL + path, Method: http.MethodPost, Headers: map[string]string{"Authorization": "Bearer t0k", "Host": "shop.example.com"},
 			ExpectStatus: status, ExpectBody: `"status":\s*"ok"`}}, func(s *steps.Step) { s.Timeout, s.OnFailure = steps.Duration(timeout), "continue" })
 	}
-	res, events := runCustom(t, &runner.Executor{}, program(check("healthy", "/health", 202, time.Minute)))
+	res, events := runCustom(t, &local.Executor{}, program(check("healthy", "/health", 202, time.Minute)))
 	if sr := res.Steps["step.healthy"]; sr.Status != runner.StatusOK || sr.Attempts != 1 {
 		t.Fatalf("healthy: %s after %d attempts: %v", sr.Status, sr.Attempts, sr.Err)
 	}
 	if d := finished(t, events, "step.healthy").Detail; d["status"] != "202" || d["tries"] != "3" {
 		t.Errorf("healthy: detail %v; want status 202 after 3 tries", d)
 	}
-	res, _ = runCustom(t, &runner.Executor{}, program(
+	res, _ = runCustom(t, &local.Executor{}, program(
 		check("down", "/down", 200, 1200*time.Millisecond),
 		check("wrong", "/wrong", 200, 1200*time.Millisecond),
 	))
@@ -395,7 +393,7 @@ func TestTCPCheck(t *testing.T) {
 	prog := program(custom("port", steps.Args{TCP: &steps.TCP{Address: addr}}, func(s *steps.Step) {
 		s.Timeout, s.Retries = steps.Duration(time.Second), 2
 	}))
-	res, events := runCustom(t, &runner.Executor{}, prog, observer(observe))
+	res, events := runCustom(t, &local.Executor{}, prog, observer(observe))
 	if late != nil {
 		defer late.Close()
 	}
@@ -424,12 +422,12 @@ func TestRetriesAndFailurePolicy(t *testing.T) {
 	after := func(name, dep string) *steps.Step {
 		return custom(name, sh("true"), func(s *steps.Step) { s.After = []string{dep} })
 	}
-	res, _ := runCustom(t, &runner.Executor{PlanDir: dir}, program(flaky("enough", 2), after("then", "step.enough")))
+	res, _ := runCustom(t, &local.Executor{PlanDir: dir}, program(flaky("enough", 2), after("then", "step.enough")))
 	if sr := res.Steps["step.enough"]; sr.Status != runner.StatusOK || sr.Attempts != 3 || res.Steps["step.then"].Status != runner.StatusOK || !res.Passed {
 		t.Errorf("retries = 2: %s after %d attempts (%v); the step after it %s", sr.Status, sr.Attempts, sr.Err, res.Steps["step.then"].Status)
 	}
 
-	res, events := runCustom(t, &runner.Executor{PlanDir: dir}, program(flaky("short", 1), after("skipped", "step.short"), custom("other", sh("true"))))
+	res, events := runCustom(t, &local.Executor{PlanDir: dir}, program(flaky("short", 1), after("skipped", "step.short"), custom("other", sh("true"))))
 	sr := res.Steps["step.short"]
 	if sr.Status != runner.StatusFailed || sr.Attempts != 2 || !strings.Contains(sr.Err.Error(), "attempt 2") {
 		t.Errorf("retries = 1: %s after %d attempts: %v", sr.Status, sr.Attempts, sr.Err)
@@ -443,7 +441,7 @@ func TestRetriesAndFailurePolicy(t *testing.T) {
 	}
 
 	halt := custom("halt", sh("exit 1"))
-	res, _ = runCustom(t, &runner.Executor{PlanDir: dir}, program(halt, after("never", "step.halt")))
+	res, _ = runCustom(t, &local.Executor{PlanDir: dir}, program(halt, after("never", "step.halt")))
 	if res.Halted != "step.halt" || res.Steps["step.never"].Status != runner.StatusNotRun || res.Steps["step.halt"].Attempts != 1 {
 		t.Errorf("on_failure = halt: halted by %q, dependent %s, %d attempts", res.Halted, res.Steps["step.never"].Status, res.Steps["step.halt"].Attempts)
 	}
@@ -460,7 +458,7 @@ func TestWaitStep(t *testing.T) {
 	)
 	v := clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	defer v.Close()
-	res, _ := runCustom(t, &runner.Executor{Clock: v}, prog, func(o *runner.Options) { o.Clock = v })
+	res, _ := runCustom(t, &local.Executor{Clock: v}, prog, func(o *runner.Options) { o.Clock = v })
 	if sr := res.Steps["step.short"]; sr.Status != runner.StatusOK || sr.End.Sub(sr.Start) != 10*time.Second {
 		t.Errorf("a 10 s wait: %s after %s of plan time", sr.Status, sr.End.Sub(sr.Start))
 	}
@@ -470,27 +468,25 @@ func TestWaitStep(t *testing.T) {
 }
 
 // TestPrompt: a prompt holds only its own branch (a step that does not
-// depend on it finishes while it waits); yes goes on, anything else
-// fails the step; the question, the answer and the OS user go to the
-// journal; without a terminal it fails saying how to go on.
+// depend on it finishes while it waits); an approving answer goes on,
+// any other fails the step; the question (scrubbed), the answer and the
+// OS user go to the journal; without a UI it fails.
 func TestPrompt(t *testing.T) {
 	ask := func(name string) *steps.Step {
 		return custom(name, steps.Args{Prompt: &steps.Prompt{Message: "Is the database consistent?"}}, func(s *steps.Step) { s.OnFailure = "continue" })
 	}
-	in, answers := io.Pipe()
-	var out strings.Builder
-	var outMu sync.Mutex
-	ex := &runner.Executor{Terminal: true, In: in, Out: lockedWriter{&out, &outMu}}
+	ui := &scriptedUI{answers: make(chan string, 2)}
 	observe := func(e runner.Event) {
 		// Answer once the other branch is done: the prompt did not stop it.
 		if e.Type == runner.EventStepFinished && e.Step == "step.other" {
-			go io.WriteString(answers, "yes\nno\n")
+			ui.answers <- "yes"
+			ui.answers <- "no"
 		}
 	}
 	first := ask("first")
 	second := ask("second")
 	second.After = []string{"step.first"}
-	res, events := runCustom(t, ex, program(first, second, custom("other", sh("true"))), observer(observe))
+	res, events := runCustom(t, &local.Executor{UI: ui}, program(first, second, custom("other", sh("true"))), observer(observe))
 	if res.Steps["step.first"].Status != runner.StatusOK || res.Steps["step.other"].Status != runner.StatusOK {
 		t.Errorf("first %s (%v), other %s", res.Steps["step.first"].Status, res.Steps["step.first"].Err, res.Steps["step.other"].Status)
 	}
@@ -508,38 +504,46 @@ func TestPrompt(t *testing.T) {
 			t.Errorf("%s in the journal: %v; want answer %q by %q", step, d, answer, me)
 		}
 	}
-	outMu.Lock()
-	if !strings.Contains(out.String(), "Is the database consistent?") {
-		t.Errorf("the terminal showed %q", out.String())
+	if got := ui.asked(); len(got) != 2 || got[0] != "step.first: Is the database consistent?" {
+		t.Errorf("the UI was asked %q", got)
 	}
-	outMu.Unlock()
 
-	res, _ = runCustom(t, &runner.Executor{}, program(ask("alone")))
-	if sr := res.Steps["step.alone"]; sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), "--auto-approve") || !strings.Contains(sr.Err.Error(), "no terminal") {
-		t.Errorf("without a terminal: %s, %v", sr.Status, sr.Err)
-	}
-	res, events = runCustom(t, &runner.Executor{AutoApprove: true}, program(ask("auto")))
-	if d := finished(t, events, "step.auto").Detail; res.Steps["step.auto"].Status != runner.StatusOK || d["answer"] != "yes (--auto-approve)" || !strings.HasPrefix(d["by"], me) {
-		t.Errorf("--auto-approve: %s, %v", res.Steps["step.auto"].Status, d)
+	res, _ = runCustom(t, &local.Executor{}, program(ask("alone")))
+	if sr := res.Steps["step.alone"]; sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), "no one to ask") {
+		t.Errorf("without a UI: %s, %v", sr.Status, sr.Err)
 	}
 }
 
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
+// scriptedUI answers prompts from a channel, approving "yes".
+type scriptedUI struct {
+	answers chan string
+	mu      sync.Mutex
+	log     []string
 }
 
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+func (u *scriptedUI) Confirm(ctx context.Context, step, msg string) (string, bool, error) {
+	u.mu.Lock()
+	u.log = append(u.log, step+": "+msg)
+	u.mu.Unlock()
+	select {
+	case a := <-u.answers:
+		return a, a == "yes", nil
+	case <-ctx.Done():
+		return "", false, ctx.Err()
+	}
+}
+
+func (u *scriptedUI) asked() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]string(nil), u.log...)
 }
 
 // TestCommandMissingDir: a command whose dir is missing fails saying so,
 // not with exec's "fork/exec /usr/bin/true: no such file or directory".
 func TestCommandMissingDir(t *testing.T) {
 	prog := program(custom("cmd", steps.Args{Command: &steps.Command{Run: []string{"true"}, Dir: "no-such-dir"}}))
-	res, _ := runCustom(t, &runner.Executor{PlanDir: t.TempDir()}, prog)
+	res, _ := runCustom(t, &local.Executor{PlanDir: t.TempDir()}, prog)
 	sr := res.Steps["step.cmd"]
 	if sr.Status != runner.StatusFailed || sr.Err == nil || !strings.Contains(sr.Err.Error(), "no-such-dir, does not exist") || strings.Contains(sr.Err.Error(), "fork/exec") {
 		t.Errorf("a command in a missing directory: %s, %v", sr.Status, sr.Err)

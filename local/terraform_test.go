@@ -1,4 +1,4 @@
-package runner_test
+package local_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -56,7 +56,7 @@ func TestTerraformApply(t *testing.T) {
 		custom("dns", steps.Args{Terraform: &steps.Terraform{Dir: "dns", Binary: "terraform", Vars: map[string]string{"site": "west"}}}),
 		custom("use", sh(`cp "$DRPLAN_CONTEXT" context.json`), func(s *steps.Step) { s.After = []string{"step.dns"} }),
 	)
-	res, events := runCustom(t, &runner.Executor{PlanDir: planDir}, prog)
+	res, events := runCustom(t, &local.Executor{PlanDir: planDir}, prog)
 	if !res.Passed {
 		t.Fatalf("dns: %v; use: %v", res.Steps["step.dns"].Err, res.Steps["step.use"].Err)
 	}
