@@ -80,8 +80,15 @@ func (b *builder) prepare() []string {
 	case plans.ModeMigrate, plans.ModeFailback:
 		for _, name := range b.rp.ProtectionGroups {
 			g := b.groups[name]
+			// A final sync waits for the next recovery point, which the
+			// replication promises within its RPO: it is given that and
+			// five minutes more, and never less than half an hour.
+			syncTimeout := 30 * time.Minute
+			if r := g.Replication; r != nil {
+				syncTimeout = max(syncTimeout, r.RPO+5*time.Minute)
+			}
 			sync := b.add(&steps.Step{Addr: addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String() + "/sync", Kind: steps.Sync,
-				Phase: steps.PhasePrepare, Group: g.Name, Site: b.toSite(g), Timeout: steps.Duration(30 * time.Minute), OnFailure: string(plans.Halt)})
+				Phase: steps.PhasePrepare, Group: g.Name, Site: b.toSite(g), Timeout: steps.Duration(syncTimeout), OnFailure: string(plans.Halt)})
 			for _, vm := range b.members(g) {
 				sd := b.add(&steps.Step{Addr: "protected/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/shutdown", Kind: steps.Shutdown,
 					Phase: steps.PhasePrepare, VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true,

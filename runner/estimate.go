@@ -17,7 +17,20 @@ import (
 // done when its barriers are. The plan the operator reads and the run
 // that follows are thus scheduled by the same code.
 func Estimate(prog *steps.Program) {
-	epoch := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	EstimateWith(prog, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), nil)
+}
+
+// A Model says how long a step takes when it starts at a given instant
+// of plan time, where its Estimate cannot: a migration's final sync
+// waits for the replication schedule.
+type Model func(s *steps.Step, start time.Time) time.Duration
+
+// EstimateWith is Estimate with the run starting at epoch and each
+// step's duration from model (nil: the step's Estimate).
+func EstimateWith(prog *steps.Program, epoch time.Time, model Model) {
+	if model == nil {
+		model = func(s *steps.Step, _ time.Time) time.Duration { return time.Duration(s.Estimate) }
+	}
 	v := clock.NewVirtual(epoch)
 	defer v.Close()
 	r, err := newRun(prog, Options{Clock: v})
@@ -26,7 +39,7 @@ func Estimate(prog *steps.Program) {
 	}
 	r.step = func(ctx context.Context, s *steps.Step, res *StepResult) error {
 		res.Start = v.Now()
-		v.Sleep(ctx, time.Duration(s.Estimate))
+		v.Sleep(ctx, model(s, res.Start))
 		res.End, res.Status = v.Now(), StatusOK
 		return nil
 	}

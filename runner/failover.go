@@ -53,9 +53,9 @@ func pointAge(began, point time.Time) float64 {
 	return max(0, began.Sub(point).Seconds())
 }
 
-// syncPoll is how often, in plan time, a final sync reads the replicas'
+// SyncPoll is how often, in plan time, a final sync reads the replicas'
 // points.
-const syncPoll = 5 * time.Second
+const SyncPoll = 5 * time.Second
 
 // sync is a migration's final sync: with every VM of the group shut
 // down, it waits until each replica holds a recovery point taken after
@@ -95,7 +95,7 @@ func (r *run) sync(ctx context.Context, site providers.Site, s *steps.Step) (map
 		if len(behind) == 0 {
 			return map[string]string{"replicas": fmt.Sprint(len(replicas)), "point": oldest.UTC().Format(time.RFC3339Nano)}, nil
 		}
-		if err := r.clk.Sleep(ctx, syncPoll); err != nil {
+		if err := r.clk.Sleep(ctx, SyncPoll); err != nil {
 			return nil, fmt.Errorf("the replicas of %s have no recovery point after the shutdown yet: %s", strings.Join(behind, ", "), err)
 		}
 	}

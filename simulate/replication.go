@@ -414,3 +414,42 @@ func readsFields(specs []types.PropertyFilterSpec) (wants, all bool, refs []type
 	}
 	return wants, all, refs
 }
+
+// PointsAfter is the earliest instant at which every replica of group
+// holds a recovery point taken at or after since (a migration's final
+// sync waits for it), when replication goes on as it is now; false when
+// it never will (a source site down, no replica).
+func (w *World) PointsAfter(group string, since time.Time) (time.Time, bool) {
+	e := w.engine
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	gs := e.groups[group]
+	if gs == nil {
+		return time.Time{}, false
+	}
+	var ready time.Time
+	found := false
+	for _, r := range gs.replicas {
+		e.advance(r, w.now())
+		if !r.active {
+			continue
+		}
+		if !e.flowing(r) {
+			return time.Time{}, false
+		}
+		var at time.Time
+		if gs.continuous || gs.journal {
+			at = since.Add(gs.lag)
+		} else {
+			// The first tick whose point (tick − lag − offset) is at or
+			// after since.
+			origin := e.w.start.Add(-gs.phase)
+			k := floorDiv(since.Add(gs.lag+r.offset).Sub(origin)-1, gs.period) + 1
+			at = origin.Add(time.Duration(k) * gs.period)
+		}
+		if !found || at.After(ready) {
+			ready, found = at, true
+		}
+	}
+	return ready, found
+}

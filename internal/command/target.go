@@ -231,13 +231,25 @@ func (t *target) compile(p *plans.Plan, snap *inventory.Snapshot, opts compiler.
 	if prog == nil {
 		return nil, diags
 	}
-	if t.world != nil {
-		for _, s := range prog.Steps {
-			if runner.WallWork(s, true) {
-				s.Estimate = 0
-			}
+	if t.world == nil {
+		runner.Estimate(prog)
+		return prog, diags
+	}
+	for _, s := range prog.Steps {
+		if runner.WallWork(s, true) {
+			s.Estimate = 0
 		}
 	}
-	runner.Estimate(prog)
+	// The run starts now in the world's plan time (the verb holds it
+	// still); a final sync lasts until the replication schedule has a
+	// point after it, seen at the sync's next look.
+	runner.EstimateWith(prog, t.clk.Now(), func(s *steps.Step, start time.Time) time.Duration {
+		if s.Kind == steps.Sync {
+			if at, ok := t.world.PointsAfter(s.Group, start); ok {
+				return (at.Sub(start) + runner.SyncPoll - 1) / runner.SyncPoll * runner.SyncPoll
+			}
+		}
+		return time.Duration(s.Estimate)
+	})
 	return prog, diags
 }
