@@ -366,15 +366,15 @@ func (pr *progress) stillWaiting() string {
 		}
 		names = append(names, n)
 	}
-	what := fmt.Sprintf("%d VMs", vms)
-	switch {
-	case vms == 1:
-		what = "1 VM"
-	case vms == 0 && len(names) == 1:
-		what = names[0]
-		names = nil
-	case vms == 0:
-		what = fmt.Sprintf("%d steps", len(names))
+	what := counted(vms, "VM")
+	if others := len(names) - vms; others > 0 {
+		what += " and " + counted(others, "step")
+		if vms == 0 {
+			what = counted(others, "step")
+		}
+	}
+	if vms == 0 && len(names) == 1 {
+		what, names = names[0], nil
 	}
 	s := fmt.Sprintf("  still waiting for %s %s", what, pr.sinceStart())
 	if len(names) > 0 {
@@ -385,6 +385,14 @@ func (pr *progress) stillWaiting() string {
 		s += ": " + strings.Join(names, ", ")
 	}
 	return s
+}
+
+// counted is "1 VM", "2 VMs".
+func counted(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // doing is what a step under way is doing, as the status area says it:

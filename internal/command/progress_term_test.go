@@ -95,6 +95,7 @@ func newRig(w interface{ Write([]byte) (int, error) }) *progressRig {
 			&steps.Step{Addr: "tier.web/vm." + vm + "/wait_ready", Kind: steps.WaitReady, Tier: "web", VM: vm},
 			&steps.Step{Addr: "tier.web/vm." + vm + "/settle", Kind: steps.Settle, Tier: "web", VM: vm})
 	}
+	prog.Steps = append(prog.Steps, &steps.Step{Addr: "step.ask", Kind: steps.Custom, Args: steps.Args{Prompt: &steps.Prompt{Message: "go on?"}}})
 	r := &progressRig{t0: t0, plan: t0, wall: t0, ticks: make(chan time.Time), handled: make(chan struct{})}
 	r.pr = newProgress(w, prog, func(s string) string { return s })
 	r.pr.planNow = func() time.Time { return r.plan }
@@ -232,11 +233,16 @@ func TestProgressStillWaiting(t *testing.T) {
 	r.tick(0, 30)
 	r.at(125, finished("tier.web/vm.web-01/settle"))
 	r.tick(0, 30)
+	r.at(130, started("step.ask"))
+	r.tick(0, 30)
+	r.at(131, finished("step.ask"))
 	r.finishRun(190)
 	want := "  tier.web started at 0s\n" +
 		"  still waiting for 1 VM [1m30s, wall 30s]: web-02\n" +
 		"  still waiting for 2 VMs [1m35s, wall 1m]: web-02, web-01\n" +
 		"  still waiting for 1 VM [2m5s, wall 1m30s]: web-02\n" +
+		"  still waiting for 1 VM and 1 step [2m10s, wall 2m]: web-02, step.ask\n" +
+		"  step.ask ok at 2m11s\n" +
 		"  tier.web done at 3m10s: 2/2 VMs ready\n" +
 		"  passed at 3m10s\n"
 	if got := out.String(); got != want {
@@ -254,5 +260,28 @@ func TestProgressStillWaiting(t *testing.T) {
 	r.pr.mu.Unlock()
 	if line != "" {
 		t.Errorf("still waiting after the run: %q", line)
+	}
+}
+
+// TestProgressTerminalPrompt: while a prompt step is under way the status
+// area is erased and not drawn, so that the question on the terminal
+// stays readable; it comes back when the step is done.
+func TestProgressTerminalPrompt(t *testing.T) {
+	var tty fakeTerm
+	r := newRig(&tty)
+	r.bootTwo()
+	r.tick(0, 1)
+	if got := screen(t, tty.String()); len(got) != 4 {
+		t.Fatalf("no status area before the prompt:\n%s", strings.Join(got, "\n"))
+	}
+	r.at(61, started("step.ask"))
+	r.tick(30, 30)
+	if got := screen(t, tty.String()); strings.Join(got, "\n") != "  tier.web started at 0s" {
+		t.Errorf("status area drawn during a prompt:\n%s", strings.Join(got, "\n"))
+	}
+	r.at(100, finished("step.ask"))
+	r.tick(0, 1)
+	if got := screen(t, tty.String()); len(got) < 4 || !strings.Contains(strings.Join(got, "\n"), "web-02 booting… [1m30s]") {
+		t.Errorf("status area not back after the prompt:\n%s", strings.Join(got, "\n"))
 	}
 }
