@@ -86,7 +86,7 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan apply: %s is not the program drplan plan saved (was it edited?): %s. Nothing was done. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], cp.plan.Redact(d), m, pos[0])
 		return ExitError
 	}
-	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: newRunID(), auto: *auto,
+	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: newRunID(), auto: *auto, color: c.color(c.stdout, f.noColor),
 		intro:  fmt.Sprintf("applying %s (mode %s of plan %q)", pos[0], m, cp.plan.Name),
 		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan, BootTimes: cp.opts.BootTimes}})
 }

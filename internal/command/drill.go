@@ -103,7 +103,7 @@ func runDrill(c *cli, args []string) int {
 	for _, w := range lk.warn {
 		fmt.Fprintf(c.stderr, "Warning: %s\n", cp.prog.Redact(w))
 	}
-	ses, err := c.newSession(cp, stateDir, dir, runID, *auto)
+	ses, err := c.newSession(cp, stateDir, dir, runID, *auto, c.color(c.stdout, f.noColor))
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan drill: %v\n", err)
 		return ExitError
@@ -179,7 +179,7 @@ func runDrill(c *cli, args []string) int {
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan drill: cannot write the report: %v\n", err)
 	}
-	writeSummaryTo(c.stdout, rep, time.Since(started))
+	writeSummaryTo(c.stdout, rep, time.Since(started), ses.progress.color)
 	fmt.Fprintf(c.stdout, "Report: %s (also .md, .json, .junit.xml)\n", html)
 	if rep.Result != "passed" {
 		return ExitError

@@ -3,6 +3,7 @@ package command
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -14,25 +15,77 @@ import (
 
 // progress shows a run as it goes: a line when a tier starts and when it
 // is done (with how many VMs came up), and a line for every failure and
-// custom step. On a terminal the current tier's count is redrawn in place.
+// custom step. What is under way (VMs booting, tiers, custom steps) is
+// followed too: on a terminal it is a status area redrawn in place under
+// those lines (progress_term.go) at least once a second, with how long
+// each item has taken; elsewhere (a pipe, a CI log) the lines stay plain
+// and, while something is being waited for, a "still waiting for N VMs"
+// line is added every `every` of wall time.
 type progress struct {
 	w     io.Writer
-	tty   bool
+	tty   bool // a terminal: the status area is drawn (progress_term.go)
+	color bool // verdicts in colour
 	mu    sync.Mutex
 	prog  map[string]*steps.Program // by mode
 	cur   *steps.Program
 	start time.Time
 	ready map[string]int
 	total map[string]int
-	live  bool   // a status line is on screen
 	mode  string // of the run being shown
 	// redact scrubs the plan's sensitive values from every line: errors
 	// quote what commands printed.
 	redact func(string) string
+
+	// planNow is the run's clock (virtual in a simulated run); nil: the
+	// latest event's time stands for now. virtual says it jumps: then a
+	// custom step of wall-clock work (runner.WallWork) is timed in wall
+	// time.
+	planNow func() time.Time
+	virtual bool
+	// wall is the wall clock; newTicker makes the ticker that redraws the
+	// status area, or prints the "still waiting" line; onTick, if set, is
+	// called when a tick has been handled. Tests replace them.
+	wall      func() time.Time
+	newTicker func(time.Duration) (<-chan time.Time, func())
+	onTick    func()
+	// every is how often, off a terminal, the "still waiting" line is
+	// printed while something is being waited for.
+	every time.Duration
+
+	running   bool   // between run_started and the run's end
+	stopTick  func() // stops the current run's ticker
+	wallStart time.Time
+	last      time.Time              // the latest event's time
+	steps     map[string]*steps.Step // the current program's, by address
+	tiers     []string               // started and not done, in order
+	tierAt    map[string]time.Time   // when each of tiers started
+	waits     map[string]*underWay   // steps under way, by address
+	prompts   int                    // prompt steps under way
+	shown     int                    // lines of the status area on screen
+	area      string                 // and what they say
 }
 
+// underWay is a step that has started and not finished.
+type underWay struct {
+	step *steps.Step
+	plan time.Time // when it started, on the run's clock
+	wall time.Time // and on the wall clock
+}
+
+// defaultStillEvery is how often the "still waiting" line is printed off
+// a terminal.
+const defaultStillEvery = 30 * time.Second
+
 func newProgress(w io.Writer, p *steps.Program, redact func(string) string) *progress {
-	return &progress{w: w, tty: isTerminal(w), prog: map[string]*steps.Program{}, cur: p, redact: redact}
+	_, tty := terminalWidth(w)
+	return &progress{w: w, tty: tty, prog: map[string]*steps.Program{}, cur: p, redact: redact,
+		wall: time.Now, newTicker: wallTicker, every: defaultStillEvery}
+}
+
+// wallTicker is a time.Ticker.
+func wallTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 // planSeconds is how long after the run's start t is, in plan time: the
@@ -42,18 +95,28 @@ func (pr *progress) planSeconds(t time.Time) string {
 	return steps.Duration(t.Sub(pr.start).Round(time.Second)).String()
 }
 
+// line prints a line that stays; on a terminal the status area is
+// redrawn under it.
 func (pr *progress) line(format string, args ...any) {
-	if pr.live {
-		fmt.Fprint(pr.w, "\r\x1b[K")
-		pr.live = false
+	s := pr.redact(fmt.Sprintf(format, args...))
+	if !pr.tty {
+		fmt.Fprintln(pr.w, s)
+		return
 	}
-	fmt.Fprintln(pr.w, pr.redact(fmt.Sprintf(format, args...)))
+	pr.redraw(s)
 }
 
 // observe is the runner's observer.
 func (pr *progress) observe(e runner.Event) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
+	if e.Time.After(pr.last) {
+		pr.last = e.Time
+	}
+	pr.follow(e)
+	if pr.tty && pr.prompts > 0 && pr.shown > 0 {
+		pr.redraw("") // a prompt is asked on the terminal: the area stands aside
+	}
 	switch e.Type {
 	case runner.EventRunStarted:
 		pr.start = e.Time
@@ -65,14 +128,10 @@ func (pr *progress) observe(e runner.Event) {
 		for _, t := range pr.cur.Estimate.Tiers {
 			pr.total[t.Tier] = t.VMs
 		}
+		pr.begin()
 		return
 	case runner.EventVMReady:
-		t := e.Detail["tier"]
-		pr.ready[t]++
-		if pr.tty {
-			fmt.Fprintf(pr.w, "\r\x1b[K  tier %s: %d/%d VMs ready", t, pr.ready[t], pr.total[t])
-			pr.live = true
-		}
+		pr.ready[e.Detail["tier"]]++
 		return
 	case runner.EventStepFinished:
 	case runner.EventStepFailed:
@@ -84,7 +143,8 @@ func (pr *progress) observe(e runner.Event) {
 		pr.line("  skipped %s (after %s failed)", e.Step, e.Detail["because"])
 		return
 	case runner.EventRunFinished:
-		pr.line("  %s at %s", e.Result, pr.planSeconds(e.Time))
+		pr.finish()
+		pr.line("  %s at %s", paintResult(pr.color, e.Result), pr.planSeconds(e.Time))
 		return
 	default:
 		return
@@ -106,15 +166,289 @@ func (pr *progress) observe(e runner.Event) {
 	}
 }
 
+// follow keeps track of what is under way: the tiers started and not
+// done, and the steps started and not finished.
+func (pr *progress) follow(e runner.Event) {
+	switch e.Type {
+	case runner.EventRunStarted:
+		pr.steps = map[string]*steps.Step{}
+		for _, s := range pr.cur.Steps {
+			pr.steps[s.Addr] = s
+		}
+		pr.tiers, pr.tierAt, pr.waits, pr.prompts = nil, map[string]time.Time{}, map[string]*underWay{}, 0
+	case runner.EventStepStarted:
+		s := pr.steps[e.Step]
+		if s == nil || pr.waits[e.Step] != nil {
+			return // a retry is timed from the first attempt
+		}
+		if s.Kind == steps.Barrier {
+			if t, ok := tierOf(e.Step, "/start"); ok {
+				pr.tiers = append(pr.tiers, t)
+				pr.tierAt[t] = e.Time
+			} else if t, ok := tierOf(e.Step, "/done"); ok {
+				pr.tiers = without(pr.tiers, t)
+			}
+			return
+		}
+		pr.waits[e.Step] = &underWay{step: s, plan: e.Time, wall: pr.wall()}
+		if s.Args.Prompt != nil {
+			pr.prompts++
+		}
+	case runner.EventStepFinished, runner.EventStepSkipped:
+		if w := pr.waits[e.Step]; w != nil {
+			delete(pr.waits, e.Step)
+			if w.step.Args.Prompt != nil {
+				pr.prompts--
+			}
+		}
+	}
+}
+
+// tierOf returns the tier of a tier barrier's address (tier.NAME/start,
+// with suffix "/start").
+func tierOf(addr, suffix string) (string, bool) {
+	t, ok := strings.CutSuffix(addr, suffix)
+	if !ok || !strings.HasPrefix(t, "tier.") || strings.Contains(t, "/") {
+		return "", false
+	}
+	return strings.TrimPrefix(t, "tier."), true
+}
+
+func without(list []string, s string) []string {
+	out := list[:0]
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// begin starts a run's ticker: on a terminal it redraws the status area
+// every second; elsewhere it prints the "still waiting" line.
+func (pr *progress) begin() {
+	pr.stopTicker()
+	pr.running, pr.wallStart = true, pr.wall()
+	every := pr.every
+	if pr.tty {
+		every = redrawEvery
+	}
+	if every <= 0 || pr.newTicker == nil {
+		return
+	}
+	c, stop := pr.newTicker(every)
+	done := make(chan struct{})
+	pr.stopTick = func() { stop(); close(done) }
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-c:
+				pr.tick()
+			}
+		}
+	}()
+}
+
+// finish ends the view of a run: its ticker stops and the status area
+// goes.
+func (pr *progress) finish() {
+	pr.stopTicker()
+	pr.running, pr.waits, pr.tiers, pr.prompts = false, nil, nil, 0
+	if pr.tty {
+		pr.redraw("")
+	}
+}
+
+func (pr *progress) stopTicker() {
+	if pr.stopTick != nil {
+		pr.stopTick()
+		pr.stopTick = nil
+	}
+}
+
+// end is finish for when a run has returned, with or without its
+// run_finished event.
+func (pr *progress) end() {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.finish()
+}
+
+// tick is the ticker's: the status area is redrawn with the times as
+// they stand, or the "still waiting" line printed.
+func (pr *progress) tick() {
+	pr.mu.Lock()
+	if pr.running {
+		if pr.tty {
+			pr.redraw("")
+		} else if s := pr.stillWaiting(); s != "" {
+			fmt.Fprintln(pr.w, pr.redact(s))
+		}
+	}
+	pr.mu.Unlock()
+	if pr.onTick != nil {
+		pr.onTick()
+	}
+}
+
+// now is the run's time as it stands: its clock's, or the latest event's.
+func (pr *progress) now() time.Time {
+	t := pr.last
+	if pr.planNow != nil {
+		if n := pr.planNow(); n.After(t) {
+			t = n
+		}
+	}
+	return t
+}
+
+// elapsed is how long a step has been under way: in plan time, or wall
+// time for wall-clock work on a virtual clock.
+func (pr *progress) elapsed(w *underWay) time.Duration {
+	if runner.WallWork(w.step, pr.virtual) {
+		return pr.wall().Sub(w.wall)
+	}
+	return pr.now().Sub(w.plan)
+}
+
+// clock shows a duration as the progress lines do.
+func clockText(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	return steps.Duration(d.Round(time.Second)).String()
+}
+
+// sinceStart is "[4m30s, wall 12s]": the plan and wall time since the
+// run started.
+func (pr *progress) sinceStart() string {
+	return fmt.Sprintf("[%s, wall %s]", clockText(pr.now().Sub(pr.start)), clockText(pr.wall().Sub(pr.wallStart)))
+}
+
+// underWay lists the steps under way, the longest first.
+func (pr *progress) underWay() []*underWay {
+	out := make([]*underWay, 0, len(pr.waits))
+	for _, w := range pr.waits {
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].plan.Equal(out[j].plan) {
+			return out[i].plan.Before(out[j].plan)
+		}
+		return out[i].step.Addr < out[j].step.Addr
+	})
+	return out
+}
+
+// stillWaiting is the line printed off a terminal while something is
+// under way: "  still waiting for 2 VMs [4m30s, wall 1m0s]: web-01,
+// web-02"; "" when nothing is.
+func (pr *progress) stillWaiting() string {
+	ws := pr.underWay()
+	if len(ws) == 0 {
+		return ""
+	}
+	var names []string
+	seen := map[string]bool{}
+	vms := 0
+	for _, w := range ws {
+		n := w.step.VM
+		if n != "" {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			vms++
+		} else {
+			n = w.step.Addr
+		}
+		names = append(names, n)
+	}
+	what := counted(vms, "VM")
+	if others := len(names) - vms; others > 0 {
+		what += " and " + counted(others, "step")
+		if vms == 0 {
+			what = counted(others, "step")
+		}
+	}
+	if vms == 0 && len(names) == 1 {
+		what, names = names[0], nil
+	}
+	s := fmt.Sprintf("  still waiting for %s %s", what, pr.sinceStart())
+	if len(names) > 0 {
+		const most = 5
+		if len(names) > most {
+			names = append(names[:most], fmt.Sprintf("and %d more", len(names)-most))
+		}
+		s += ": " + strings.Join(names, ", ")
+	}
+	return s
+}
+
+// counted is "1 VM", "2 VMs".
+func counted(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// doing is what a step under way is doing, as the status area says it:
+// "web-02 booting…".
+func doing(s *steps.Step) string {
+	verb := map[steps.Kind]string{
+		steps.Copy: "copying", steps.Promote: "promoting", steps.Connect: "connecting", steps.Customize: "customizing",
+		steps.PowerOn: "powering on", steps.WaitReady: "booting", steps.Settle: "settling", steps.PowerOff: "powering off",
+		steps.Shutdown: "shutting down", steps.Destroy: "destroying", steps.Sync: "syncing", steps.Reverse: "reversing",
+		steps.Suspend: "suspending", steps.Resume: "resuming", steps.VerifyGone: "verifying",
+	}[s.Kind]
+	if verb == "" {
+		verb = "running"
+	}
+	switch {
+	case s.VM != "":
+		return s.VM + " " + verb + "…"
+	case s.Group != "":
+		return "group " + s.Group + " " + verb + "…"
+	}
+	return s.Addr + " " + verb + "…"
+}
+
+// ANSI colours for verdicts.
+const (
+	ansiReset = "\x1b[0m"
+	ansiGreen = "\x1b[1;32m"
+	ansiRed   = "\x1b[1;31m"
+	ansiAmber = "\x1b[1;33m"
+)
+
+// paintResult colours a verdict ("passed", "FAILED", …) when color is set:
+// green when it passed, yellow when interrupted, red otherwise.
+func paintResult(color bool, result string) string {
+	if !color {
+		return result
+	}
+	code := ansiRed
+	switch strings.ToLower(result) {
+	case "passed":
+		code = ansiGreen
+	case "interrupted":
+		code = ansiAmber
+	}
+	return code + result + ansiReset
+}
+
 // writeSummaryTo prints a drill's outcome for people, with the wall time
 // its runs took (their run_finished records' wall_seconds; took, the
-// command's own, when no run finished).
-func writeSummaryTo(w io.Writer, r *report.Report, took time.Duration) {
+// command's own, when no run finished); color paints the verdict.
+func writeSummaryTo(w io.Writer, r *report.Report, took time.Duration, color bool) {
 	wall := r.WallSeconds
 	if wall <= 0 {
 		wall = took.Seconds()
 	}
-	fmt.Fprintf(w, "\nDrill %s: %s (wall time %.1fs)\n", r.RunID, strings.ToUpper(r.Result), wall)
+	fmt.Fprintf(w, "\nDrill %s: %s (wall time %.1fs)\n", r.RunID, paintResult(color, strings.ToUpper(r.Result)), wall)
 	for _, c := range r.Checks {
 		mark := "ok  "
 		if !c.Passed {

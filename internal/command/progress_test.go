@@ -45,7 +45,7 @@ func TestProgressPlanTime(t *testing.T) {
 	}
 
 	var sum bytes.Buffer
-	writeSummaryTo(&sum, &report.Report{RunID: "r1", Result: "passed", WallSeconds: 4.2}, time.Minute)
+	writeSummaryTo(&sum, &report.Report{RunID: "r1", Result: "passed", WallSeconds: 4.2}, time.Minute, false)
 	if first := strings.SplitN(sum.String(), "\n", 3)[1]; first != "Drill r1: PASSED (wall time 4.2s)" {
 		t.Errorf("summary line %q, want the runs' wall time once", first)
 	}

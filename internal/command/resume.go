@@ -118,7 +118,7 @@ func runResume(c *cli, args []string) int {
 		return ExitError
 	}
 	return c.execute(ctx, "resume", cp, execution{stateDir: stateDir, dir: dir, runID: id, placeholder: rec.Placeholder,
-		auto: *auto, began: began, done: done})
+		auto: *auto, color: c.color(c.stdout, f.noColor), began: began, done: done})
 }
 
 // sameProgram reports whether two compiles made the same program: the

@@ -101,7 +101,7 @@ func runRun(c *cli, args []string) int {
 		return ExitError
 	}
 	return c.execute(ctx, "run", cp, execution{stateDir: stateDir, dir: dir, runID: runID, placeholder: placeholder,
-		auto: *auto, record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: opts.GroupPoints, RecoveryPlan: *rp,
+		auto: *auto, color: c.color(c.stdout, f.noColor), record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: opts.GroupPoints, RecoveryPlan: *rp,
 			Placeholder: placeholder, BootTimes: cp.opts.BootTimes}})
 }
 
@@ -160,6 +160,8 @@ const (
 type execution struct {
 	stateDir, dir, runID, placeholder string
 	auto                              bool
+	// color paints the verdicts (-no-color, NO_COLOR, a terminal).
+	color bool
 	// record, for a new run, is saved for resume.
 	record *runRecord
 	// intro, if set, is what the run's first line says it does.
@@ -174,7 +176,7 @@ type execution struct {
 func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e execution) int {
 	m := cp.prog.Mode
 	groups := programGroups(cp)
-	ses, err := c.newSession(cp, e.stateDir, e.dir, e.runID, e.auto)
+	ses, err := c.newSession(cp, e.stateDir, e.dir, e.runID, e.auto, e.color)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", verb, err)
 		return ExitError
@@ -223,20 +225,20 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 	html := ses.writeReport(checks)
 	failed := failedChecks(checks)
 	if len(failed) > 0 {
-		fmt.Fprintf(c.stdout, "Verification FAILED: %s; see %s.\n", strings.Join(failed, ", "), html)
+		fmt.Fprintf(c.stdout, "Verification %s: %s; see %s.\n", paintResult(e.color, "FAILED"), strings.Join(failed, ", "), html)
 	}
 	switch {
 	case res.Canceled:
 		fmt.Fprintf(c.stderr, "Interrupted. The journal is in %s; continue with: drplan resume %s %s\n", ses.runDir, e.runID, e.dir)
 		return ExitError
 	case !res.Passed:
-		fmt.Fprintf(c.stdout, "Run %s FAILED; see %s. After fixing the cause, continue with: drplan resume %s %s\n", e.runID, html, e.runID, e.dir)
+		fmt.Fprintf(c.stdout, "Run %s %s; see %s. After fixing the cause, continue with: drplan resume %s %s\n", e.runID, paintResult(e.color, "FAILED"), html, e.runID, e.dir)
 		return ExitError
 	case len(failed) > 0:
-		fmt.Fprintf(c.stdout, "Run %s FAILED: every step ran, but the sites do not show the result (%s).\n", e.runID, strings.Join(failed, ", "))
+		fmt.Fprintf(c.stdout, "Run %s %s: every step ran, but the sites do not show the result (%s).\n", e.runID, paintResult(e.color, "FAILED"), strings.Join(failed, ", "))
 		return ExitError
 	}
-	fmt.Fprintf(c.stdout, "Run %s passed.\n", e.runID)
+	fmt.Fprintf(c.stdout, "Run %s %s.\n", e.runID, paintResult(e.color, "passed"))
 	if m == string(plans.ModeTest) {
 		fmt.Fprintf(c.stdout, "Clean up with: drplan run -mode cleanup -run %s %s %s\n", e.runID, targetFlag(cp.target.kind == "sim"), e.dir)
 	}

@@ -30,7 +30,9 @@ type session struct {
 	done  map[string]bool
 }
 
-func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove bool) (*session, error) {
+// newSession opens a run's folder and journal; color is whether the
+// progress view paints its verdicts.
+func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove, color bool) (*session, error) {
 	runDir := filepath.Join(stateDir, "runs", runID)
 	journal, err := runner.OpenJournal(runDir, cp.prog.Redact)
 	if err != nil {
@@ -41,10 +43,12 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove 
 	}
 	ui := newTerminalUI(os.Stdin, c.stderr, autoApprove)
 	ex := &local.Executor{PlanDir: dir, RunDir: runDir, UI: ui, Clock: cp.target.clk, Dial: cp.target.dial}
-	return &session{
-		c: c, cp: cp, runID: runID, runDir: runDir, journal: journal, exec: ex, ui: ui,
-		progress: newProgress(c.stdout, cp.prog, cp.prog.Redact),
-	}, nil
+	pr := newProgress(c.stdout, cp.prog, cp.prog.Redact)
+	pr.color, pr.planNow, pr.virtual = color, cp.target.clk.Now, cp.target.clk.Virtual()
+	if c.getenv("TERM") == "dumb" {
+		pr.tty = false
+	}
+	return &session{c: c, cp: cp, runID: runID, runDir: runDir, journal: journal, exec: ex, ui: ui, progress: pr}, nil
 }
 
 // saveProgram writes a program (secrets redacted) into the run's folder.
@@ -60,6 +64,7 @@ func (s *session) run(ctx context.Context, p *steps.Program, placeholder string)
 	opener := func(ctx context.Context, site string, readOnly bool) (providers.Site, error) {
 		return s.cp.target.site(ctx, site, readOnly)
 	}
+	defer s.progress.end()
 	return runner.Run(s.cp.target.busy(ctx), p, runner.Options{RunID: s.runID, Placeholder: placeholder, Journal: s.journal, Open: opener,
 		Custom: s.exec, Observer: s.progress.observe, Began: s.began, Done: s.done, Clock: s.cp.target.clk})
 }
