@@ -179,7 +179,7 @@ func TestCDPHoldsItsRPO(t *testing.T) {
 	if testing.Short() {
 		t.Skip("50 drills")
 	}
-	src := strings.Replace(seededPlan(""), `vms           = ["app-01", "app-02", "app-03", "app-04", "app-05", "app-06", "app-07", "app-08"]`, `vms           = ["app-01"]`, 1)
+	src := strings.Replace(faultFree(), `vms           = ["app-01", "app-02", "app-03", "app-04", "app-05", "app-06", "app-07", "app-08"]`, `vms           = ["app-01"]`, 1)
 	for i := range 50 {
 		dir := writePlan(t, src)
 		code, out, rep := drill(t, dir, "-seed", fmt.Sprint(1000+i))
@@ -194,16 +194,21 @@ func TestCDPHoldsItsRPO(t *testing.T) {
 	}
 }
 
-// TestEstimateIsAchieved: a fault-free simulated drill achieves the RTO
-// that plan estimated, within ±2% (here: exactly, the estimate being the
-// runner's own scheduler on the simulation's durations).
-func TestEstimateIsAchieved(t *testing.T) {
-	src := strings.Replace(seededPlan(""), `  fault "api_error" {
+// faultFree is seededPlan without its api_error fault.
+func faultFree() string {
+	return strings.Replace(seededPlan(""), `  fault "api_error" {
     method      = "PowerOnVM_Task"
     probability = 0.3
     site        = site.west
   }
 `, "", 1)
+}
+
+// TestEstimateIsAchieved: a fault-free simulated drill achieves the RTO
+// that plan estimated, within ±2% (here: exactly, the estimate being the
+// runner's own scheduler on the simulation's durations).
+func TestEstimateIsAchieved(t *testing.T) {
+	src := faultFree()
 	dir := writePlan(t, src)
 	code, out, rep := drill(t, dir)
 	if code != ExitOK {
@@ -224,7 +229,7 @@ func TestWallStepShowsWallTime(t *testing.T) {
 		w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
-	src := strings.Replace(seededPlan(""), `  tier "app" {`, `  step "probe" {
+	src := strings.Replace(faultFree(), `  tier "app" {`, `  step "probe" {
     after = [tier.db]
     modes = ["test"]
     http {
@@ -235,12 +240,6 @@ func TestWallStepShowsWallTime(t *testing.T) {
   }
 
   tier "app" {`, 1)
-	src = strings.Replace(src, `  fault "api_error" {
-    method      = "PowerOnVM_Task"
-    probability = 0.3
-    site        = site.west
-  }
-`, "", 1)
 	dir := writePlan(t, src)
 	code, out, rep := drill(t, dir)
 	if code != ExitOK {
