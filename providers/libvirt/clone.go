@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"time"
 	"strings"
+	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
