@@ -1,4 +1,4 @@
-package libvirt
+package libvirt_test
 
 import (
 	"context"
@@ -9,23 +9,25 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/providers/libvirt"
+	"github.com/drplan/drplan/providers/libvirt/libvirttest"
 )
 
 // prepare makes the world every live test starts from: at east, network
 // prod and the protected VMs running with their guest agents up; at west,
 // networks dr-prod and dr-bubble and a replica of each VM shipped by Ship.
-func prepare(t *testing.T, vms []string) (*testSites, *Site, *Site) {
-	s := startSites(t)
-	s.network(t, "east", "prod", "drp-prod")
-	s.network(t, "west", "dr-prod", "drw-prod")
-	s.network(t, "west", "dr-bubble", "drw-bubble")
-	east, west := s.open(t, "east", false), s.open(t, "west", false)
+func prepare(t *testing.T, vms []string) (*libvirttest.Sites, *libvirt.Site, *libvirt.Site) {
+	s := libvirttest.Start(t)
+	s.Network(t, "east", "prod", "drp-prod")
+	s.Network(t, "west", "dr-prod", "drw-prod")
+	s.Network(t, "west", "dr-bubble", "drw-bubble")
+	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var refs []providers.VM
 	for _, vm := range vms {
-		if !strings.Contains(s.virsh(t, "east", "list", "--all", "--name"), vm+"\n") {
-			s.protectedVM(t, "east", vm, "prod")
+		if !strings.Contains(s.Virsh(t, "east", "list", "--all", "--name"), vm+"\n") {
+			s.ProtectedVM(t, "east", vm, "prod")
 		}
 		ref := providers.VM{Site: "east", Path: vm}
 		if err := east.PowerOn(ctx, ref); err != nil {
@@ -39,7 +41,7 @@ func prepare(t *testing.T, vms []string) (*testSites, *Site, *Site) {
 		}
 	}
 	for _, vm := range vms {
-		sh, err := Ship(ctx, east, west, ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
+		sh, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +62,7 @@ func TestDrill(t *testing.T) {
 	s, _, west := prepare(t, vms)
 	t.Logf("two sites, %d protected VMs up and shipped in %s", len(vms), time.Since(start).Round(time.Millisecond))
 
-	beforeEast, beforeWest := s.fingerprint(t, "east"), s.fingerprint(t, "west")
+	beforeEast, beforeWest := s.Fingerprint(t, "east"), s.Fingerprint(t, "west")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	run := fmt.Sprintf("t%d", time.Now().UnixNano()%1e9)
@@ -89,7 +91,7 @@ func TestDrill(t *testing.T) {
 		}
 		copies = append(copies, c)
 	}
-	if got := s.virsh(t, "west", "domiflist", DomainName(copies[0].Path)); !strings.Contains(got, "dr-bubble") {
+	if got := s.Virsh(t, "west", "domiflist", libvirt.DomainName(copies[0].Path)); !strings.Contains(got, "dr-bubble") {
 		t.Fatalf("the copy is not on the test network:\n%s", got)
 	}
 	booted := time.Now()
@@ -110,7 +112,7 @@ func TestDrill(t *testing.T) {
 		}
 		ips[r.IP] = true
 		// virsh, through the same agent, agrees.
-		if got := s.virsh(t, "west", "domifaddr", "--source", "agent", DomainName(r.VM.Path)); !strings.Contains(got, r.IP+"/") {
+		if got := s.Virsh(t, "west", "domifaddr", "--source", "agent", libvirt.DomainName(r.VM.Path)); !strings.Contains(got, r.IP+"/") {
 			t.Fatalf("virsh domifaddr --source agent does not show %s:\n%s", r.IP, got)
 		}
 	}
@@ -139,16 +141,16 @@ func TestDrill(t *testing.T) {
 	if marked, err := west.Marked(ctx, run); err != nil || len(marked) != 0 {
 		t.Fatalf("left after cleanup: %v, %v", marked, err)
 	}
-	if d := diffFingerprints(beforeEast, s.fingerprint(t, "east")); len(d) > 0 {
+	if d := libvirttest.Diff(beforeEast, s.Fingerprint(t, "east")); len(d) > 0 {
 		t.Errorf("the protected site changed: %v", d)
 	}
-	if d := diffFingerprints(beforeWest, s.fingerprint(t, "west")); len(d) > 0 {
+	if d := libvirttest.Diff(beforeWest, s.Fingerprint(t, "west")); len(d) > 0 {
 		t.Errorf("the recovery site is not as before the drill: %v", d)
 	}
-	if got := s.virsh(t, "west", "list", "--all", "--name"); strings.Contains(got, run) {
+	if got := s.Virsh(t, "west", "list", "--all", "--name"); strings.Contains(got, run) {
 		t.Errorf("virsh still lists the run's domains:\n%s", got)
 	}
-	if got := s.virsh(t, "west", "vol-list", "drplan"); strings.Contains(got, run) {
+	if got := s.Virsh(t, "west", "vol-list", "drplan"); strings.Contains(got, run) {
 		t.Errorf("virsh still lists the run's volumes:\n%s", got)
 	}
 	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
@@ -157,15 +159,15 @@ func TestDrill(t *testing.T) {
 // TestReadOnlyAndLocks: a read-only site refuses changes; a lock is a
 // domain whose metadata any libvirt client reads, taken atomically.
 func TestReadOnlyAndLocks(t *testing.T) {
-	s := startSites(t)
+	s := libvirttest.Start(t)
 	ctx := context.Background()
-	ro := s.open(t, "east", true)
+	ro := s.Open(t, "east", true)
 	err := ro.PowerOff(ctx, providers.VM{Site: "east", Path: "anything"})
 	var pe *providers.Error
 	if !errors.As(err, &pe) || pe.Kind != providers.ReadOnlyViolation {
 		t.Fatalf("read-only power off: %v", err)
 	}
-	west := s.open(t, "west", false)
+	west := s.Open(t, "west", false)
 	a := providers.LockHolder{Run: "run-a", Mode: "failover", Host: "h", PID: 1, Since: time.Now(), Expires: time.Now().Add(time.Hour)}
 	if err := west.Lock(ctx, "group/apps", a); err != nil {
 		t.Fatal(err)
@@ -179,7 +181,7 @@ func TestReadOnlyAndLocks(t *testing.T) {
 	if err := west.Lock(ctx, "group/apps", b); !errors.As(err, &le) || le.Holder.Run != "run-a" {
 		t.Fatalf("another run's lock: %v", err)
 	}
-	if got := s.virsh(t, "west", "metadata", lockDomain("group/apps"), MetadataURI); !strings.Contains(got, "run-a") {
+	if got := s.Virsh(t, "west", "metadata", libvirt.LockPrefix+"group+apps", libvirt.MetadataURI); !strings.Contains(got, "run-a") {
 		t.Fatalf("virsh metadata does not show the holder:\n%s", got)
 	}
 	if ok, err := west.Unlock(ctx, "group/apps", "run-b"); ok || err == nil {

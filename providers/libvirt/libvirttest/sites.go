@@ -1,4 +1,10 @@
-package libvirt
+// Package libvirttest runs two real libvirt sites on this machine for
+// tests: east and west, each a libvirtd of its own in its own mount and
+// network namespace (../testdata/libvirt-site.sh), with a tiny guest image
+// (../testdata/guest-image.sh) that boots in seconds under TCG and
+// answers the QEMU guest agent. Nothing is skipped: what is missing
+// fails the test, saying what it is.
+package libvirttest
 
 import (
 	"bytes"
@@ -18,36 +24,37 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/providers/libvirt"
 )
 
 // testSites are two real libvirt sites on this machine, east and west,
 // each a libvirtd of its own (testdata/libvirt-site.sh), and the tiny
 // guest image (testdata/guest-image.sh).
-type testSites struct {
+type Sites struct {
 	dir   string // each site's files under dir/NAME
 	image string // vmlinuz and initrd.img
 	uris  map[string]string
 }
 
 var (
-	sitesOnce sync.Once
-	sites     *testSites
-	sitesErr  error
+	once sync.Once
+	sites     *Sites
+	startErr  error
 )
 
-// startSites starts the two sites once per test binary; they are
-// stopped by TestMain. Whatever is missing fails the test with what it
+// Start starts the two sites once per test binary; they are
+// stopped by Stop, which TestMain calls. Whatever is missing fails the test with what it
 // is: no libvirt test is ever skipped.
-func startSites(t testing.TB) *testSites {
+func Start(t testing.TB) *Sites {
 	t.Helper()
-	sitesOnce.Do(func() { sites, sitesErr = setupSites() })
-	if sitesErr != nil {
-		t.Fatalf("cannot run the libvirt sites: %v", sitesErr)
+	once.Do(func() { sites, startErr = setupSites() })
+	if startErr != nil {
+		t.Fatalf("cannot run the libvirt sites: %v", startErr)
 	}
 	return sites
 }
 
-func setupSites() (*testSites, error) {
+func setupSites() (*Sites, error) {
 	if runtime.GOOS != "linux" {
 		return nil, fmt.Errorf("the libvirt tests need Linux (unshare, libvirtd, QEMU); this is %s", runtime.GOOS)
 	}
@@ -59,7 +66,7 @@ func setupSites() (*testSites, error) {
 		cache = "/var/cache/drplan-libvirt-test"
 	}
 	image := filepath.Join(cache, "guest")
-	if out, err := exec.Command("testdata/guest-image.sh", image).CombinedOutput(); err != nil {
+	if out, err := exec.Command(script("guest-image.sh"), image).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("testdata/guest-image.sh %s: %v\n%s", image, err, out)
 	}
 	// A short directory: libvirt's socket paths must fit 108 bytes.
@@ -67,9 +74,9 @@ func setupSites() (*testSites, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &testSites{dir: dir, image: image, uris: map[string]string{}}
+	s := &Sites{dir: dir, image: image, uris: map[string]string{}}
 	for _, name := range []string{"east", "west"} {
-		out, err := exec.Command("testdata/libvirt-site.sh", "start", dir, name).Output()
+		out, err := exec.Command(script("libvirt-site.sh"), "start", dir, name).Output()
 		if err != nil {
 			var stderr []byte
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -83,24 +90,35 @@ func setupSites() (*testSites, error) {
 	return s, nil
 }
 
-func (s *testSites) stop() {
+func (s *Sites) stop() {
 	for _, name := range []string{"east", "west"} {
-		exec.Command("testdata/libvirt-site.sh", "stop", s.dir, name).Run()
+		exec.Command(script("libvirt-site.sh"), "stop", s.dir, name).Run()
 	}
 	os.RemoveAll(s.dir)
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	// DRPLAN_LIBVIRT_KEEP=1 leaves the sites running, to look at them.
+// Stop stops the sites, if they were started; a TestMain calls it after
+// m.Run. DRPLAN_LIBVIRT_KEEP=1 leaves them running, to look at them.
+func Stop() {
 	if sites != nil && os.Getenv("DRPLAN_LIBVIRT_KEEP") == "" {
 		sites.stop()
 	}
-	os.Exit(code)
 }
 
-// virsh runs virsh against a site: a client no one here wrote.
-func (s *testSites) virsh(t testing.TB, site string, args ...string) string {
+// URI is a site's libvirt URI.
+func (s *Sites) URI(site string) string { return s.uris[site] }
+
+// Dir is the directory of a site's files (sock, pool, consoles).
+func (s *Sites) Dir(site string) string { return filepath.Join(s.dir, site) }
+
+// script is the path of one of the scripts in providers/libvirt/testdata.
+func script(name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "testdata", name)
+}
+
+// Virsh runs virsh against a site: a client no one here wrote.
+func (s *Sites) Virsh(t testing.TB, site string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("virsh", append([]string{"-q", "-c", s.uris[site]}, args...)...)
 	var out, errb bytes.Buffer
@@ -111,11 +129,11 @@ func (s *testSites) virsh(t testing.TB, site string, args ...string) string {
 	return out.String()
 }
 
-func (s *testSites) open(t testing.TB, site string, readOnly bool) *Site {
+func (s *Sites) Open(t testing.TB, site string, readOnly bool) *libvirt.Site {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := Open(ctx, providers.SiteConfig{Name: site, LibvirtURIs: []string{s.uris[site]}, ReadOnly: readOnly})
+	st, err := libvirt.Open(ctx, providers.SiteConfig{Name: site, LibvirtURIs: []string{s.uris[site]}, ReadOnly: readOnly})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,22 +141,22 @@ func (s *testSites) open(t testing.TB, site string, readOnly bool) *Site {
 	return st
 }
 
-// network defines and starts an isolated network (a bridge of the
+// Network defines and starts an isolated network (a bridge of the
 // site's own network namespace) unless it exists.
-func (s *testSites) network(t testing.TB, site, name, bridge string) {
+func (s *Sites) Network(t testing.TB, site, name, bridge string) {
 	t.Helper()
-	if strings.Contains(s.virsh(t, site, "net-list", "--all", "--name"), name+"\n") {
+	if strings.Contains(s.Virsh(t, site, "net-list", "--all", "--name"), name+"\n") {
 		return
 	}
 	f := filepath.Join(s.dir, site, "net-"+name+".xml")
 	os.WriteFile(f, []byte(fmt.Sprintf("<network><name>%s</name><bridge name='%s' stp='off'/></network>", name, bridge)), 0o644)
-	s.virsh(t, site, "net-define", f)
-	s.virsh(t, site, "net-start", name)
+	s.Virsh(t, site, "net-define", f)
+	s.Virsh(t, site, "net-start", name)
 }
 
-// protectedVM defines (and starts) a protected domain from the tiny image,
+// ProtectedVM defines (and starts) a protected domain from the tiny image,
 // with a 16 MiB qcow2 disk in the site's pool holding data of its own.
-func (s *testSites) protectedVM(t testing.TB, site, name, network string) {
+func (s *Sites) ProtectedVM(t testing.TB, site, name, network string) {
 	t.Helper()
 	pool := filepath.Join(s.dir, site, "pool")
 	disk := filepath.Join(pool, name+".qcow2")
@@ -151,7 +169,7 @@ func (s *testSites) protectedVM(t testing.TB, site, name, network string) {
 		t.Fatalf("qemu-io: %v\n%s", err, out)
 	}
 	os.Remove(data)
-	s.virsh(t, site, "pool-refresh", "drplan")
+	s.Virsh(t, site, "pool-refresh", "drplan")
 	x := fmt.Sprintf(`<domain type='qemu'>
   <name>%[1]s</name>
   <memory unit='MiB'>96</memory>
@@ -171,22 +189,22 @@ func (s *testSites) protectedVM(t testing.TB, site, name, network string) {
 </domain>`, name, s.image, disk, network, filepath.Join(s.dir, site))
 	f := filepath.Join(s.dir, site, name+".xml")
 	os.WriteFile(f, []byte(x), 0o644)
-	s.virsh(t, site, "define", f)
+	s.Virsh(t, site, "define", f)
 }
 
-// fingerprint is what a site looks like from outside: every domain's
+// Fingerprint is what a site looks like from outside: every domain's
 // definition, every network, and every volume's checksum, as virsh and
 // the files show them.
-func (s *testSites) fingerprint(t testing.TB, site string) map[string]string {
+func (s *Sites) Fingerprint(t testing.TB, site string) map[string]string {
 	t.Helper()
 	fp := map[string]string{}
-	for _, d := range strings.Fields(s.virsh(t, site, "list", "--all", "--name")) {
-		fp["domain "+d] = s.virsh(t, site, "dumpxml", "--inactive", d)
+	for _, d := range strings.Fields(s.Virsh(t, site, "list", "--all", "--name")) {
+		fp["domain "+d] = s.Virsh(t, site, "dumpxml", "--inactive", d)
 	}
-	for _, n := range strings.Fields(s.virsh(t, site, "net-list", "--all", "--name")) {
+	for _, n := range strings.Fields(s.Virsh(t, site, "net-list", "--all", "--name")) {
 		fp["network "+n] = "present"
 	}
-	for _, line := range strings.Split(strings.TrimSpace(s.virsh(t, site, "vol-list", "drplan")), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(s.Virsh(t, site, "vol-list", "drplan")), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue
@@ -207,7 +225,7 @@ func sha256File(t testing.TB, path string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func diffFingerprints(before, after map[string]string) []string {
+func Diff(before, after map[string]string) []string {
 	var d []string
 	for k, v := range before {
 		if a, ok := after[k]; !ok {
