@@ -21,6 +21,11 @@ const agentTimeout = 5
 // agent sends one command to the domain's QEMU guest agent and decodes
 // its "return" into out (when not nil).
 func (s *Site) agent(h *host, d golibvirt.Domain, cmd string, args any, out any) error {
+	return s.agentWithin(h, d, cmd, args, out, agentTimeout)
+}
+
+// agentWithin is agent with a timeout of its own, in seconds.
+func (s *Site) agentWithin(h *host, d golibvirt.Domain, cmd string, args any, out any, timeout int32) error {
 	req := map[string]any{"execute": cmd}
 	if args != nil {
 		req["arguments"] = args
@@ -30,7 +35,7 @@ func (s *Site) agent(h *host, d golibvirt.Domain, cmd string, args any, out any)
 		return err
 	}
 	s.call()
-	res, err := h.l.QEMUDomainAgentCommand(d, string(b), agentTimeout, 0)
+	res, err := h.l.QEMUDomainAgentCommand(d, string(b), timeout, 0)
 	if err != nil {
 		return err
 	}
@@ -49,6 +54,10 @@ func (s *Site) agent(h *host, d golibvirt.Domain, cmd string, args any, out any)
 // agentIPv4 is the first global IPv4 address the agent reports, in CIDR
 // form, or "".
 func (s *Site) agentIPv4(h *host, d golibvirt.Domain) (string, error) {
+	return s.agentIPv4Within(h, d, agentTimeout)
+}
+
+func (s *Site) agentIPv4Within(h *host, d golibvirt.Domain, timeout int32) (string, error) {
 	var ifs []struct {
 		Name string `json:"name"`
 		IPs  []struct {
@@ -57,7 +66,7 @@ func (s *Site) agentIPv4(h *host, d golibvirt.Domain) (string, error) {
 			Prefix int    `json:"prefix"`
 		} `json:"ip-addresses"`
 	}
-	if err := s.agent(h, d, "guest-network-get-interfaces", nil, &ifs); err != nil {
+	if err := s.agentWithin(h, d, "guest-network-get-interfaces", nil, &ifs, timeout); err != nil {
 		return "", err
 	}
 	for _, i := range ifs {

@@ -93,7 +93,15 @@ func (s *Site) Inventory(ctx context.Context) (*inventory.Site, error) {
 		if strings.HasPrefix(di.d.Name, LockPrefix) {
 			continue
 		}
-		inv.VMs = append(inv.VMs, s.inventoryVM(di))
+		v := s.inventoryVM(di)
+		if di.state == golibvirt.DomainRunning && len(v.NICs) > 0 {
+			// The address, as the guest agent reports it; a guest
+			// without an agent has none (one second's wait at most).
+			if ip, err := s.agentIPv4Within(di.h, di.d, 1); err == nil {
+				v.IP = stripPrefix(ip)
+			}
+		}
+		inv.VMs = append(inv.VMs, v)
 	}
 	nets := map[string]bool{}
 	for _, h := range s.hosts {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"regexp"
 	"strings"
 	"time"
 
@@ -163,6 +164,8 @@ func (s *Site) writeRecord(h *host, d golibvirt.Domain, r *Record) error {
 	return err
 }
 
+var elementRE = regexp.MustCompile(`<(/?)`)
+
 // metadataXML is a record as a <metadata> child for a domain
 // definition: libvirt keeps only elements with a namespace prefix, so the
 // root is <drplan:vm xmlns:drplan="…">, as virsh metadata --key drplan
@@ -173,7 +176,7 @@ func metadataXML(r *Record) (string, error) {
 	if err := xml.NewEncoder(&b).Encode(r); err != nil {
 		return "", err
 	}
-	x := b.String()
-	x = strings.TrimSuffix(strings.TrimPrefix(x, "<vm>"), "</vm>")
-	return `<` + MetadataKey + `:vm xmlns:` + MetadataKey + `="` + MetadataURI + `">` + x + `</` + MetadataKey + `:vm>`, nil
+	// Every element in drplan's namespace, as libvirt writes it back.
+	x := elementRE.ReplaceAllString(b.String(), "<${1}"+MetadataKey+":")
+	return strings.Replace(x, "<"+MetadataKey+":vm>", "<"+MetadataKey+":vm xmlns:"+MetadataKey+"=\""+MetadataURI+"\">", 1), nil
 }

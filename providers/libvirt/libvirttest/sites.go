@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -194,12 +195,23 @@ func (s *Sites) ProtectedVM(t testing.TB, site, name, network string) {
 
 // Fingerprint is what a site looks like from outside: every domain's
 // definition, every network, and every volume's checksum, as virsh and
-// the files show them.
+// the files show them. drplan's metadata record counts for what a
+// replica copies, its recovery points, run marks, promotions and locks;
+// the protected VM's addresses that a drill's copy step records with a
+// replica (by design, for a failover that cannot read them) are left out.
 func (s *Sites) Fingerprint(t testing.TB, site string) map[string]string {
 	t.Helper()
 	fp := map[string]string{}
 	for _, d := range strings.Fields(s.Virsh(t, site, "list", "--all", "--name")) {
-		fp["domain "+d] = s.Virsh(t, site, "dumpxml", "--inactive", d)
+		x := s.Virsh(t, site, "dumpxml", "--inactive", d)
+		fp["domain "+d] = metadataRE.ReplaceAllString(x, "")
+		// drplan's record, but for the recorded addresses: what it
+		// replicates and its recovery points.
+		var rec []string
+		for _, m := range recordRE.FindAllString(metadataRE.FindString(x), -1) {
+			rec = append(rec, strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(strings.Replace(m, "drplan:", "", 1)), ">"), "/"))
+		}
+		fp["record "+d] = strings.Join(rec, "\n")
 	}
 	for _, n := range strings.Fields(s.Virsh(t, site, "net-list", "--all", "--name")) {
 		fp["network "+n] = "present"
@@ -213,6 +225,22 @@ func (s *Sites) Fingerprint(t testing.TB, site string) map[string]string {
 	}
 	return fp
 }
+
+// firstDiff shows the first line that differs.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf(" (line %d: %q became %q)", i+1, strings.TrimSpace(al[i]), strings.TrimSpace(bl[i]))
+		}
+	}
+	return fmt.Sprintf(" (%d lines became %d)", len(al), len(bl))
+}
+
+var (
+	metadataRE = regexp.MustCompile(`(?s)<metadata>.*</metadata>`)
+	recordRE   = regexp.MustCompile(`<(drplan:)?(replica|point|run|promoted|suspended|pinned|lock)\b[^>]*>([^<]*)`)
+)
 
 func sha256File(t testing.TB, path string) string {
 	f, err := os.Open(path)
@@ -231,7 +259,7 @@ func Diff(before, after map[string]string) []string {
 		if a, ok := after[k]; !ok {
 			d = append(d, "gone: "+k)
 		} else if a != v {
-			d = append(d, "changed: "+k)
+			d = append(d, "changed: "+k+firstDiff(v, a))
 		}
 	}
 	for k := range after {
