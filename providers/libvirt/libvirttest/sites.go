@@ -38,9 +38,9 @@ type Sites struct {
 }
 
 var (
-	once sync.Once
-	sites     *Sites
-	startErr  error
+	once     sync.Once
+	sites    *Sites
+	startErr error
 )
 
 // Start starts the two sites once per test binary; they are
