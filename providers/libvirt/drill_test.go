@@ -17,12 +17,16 @@ import (
 // prod and the protected VMs running with their guest agents up; at west,
 // networks dr-prod and dr-bubble and a replica of each VM shipped by Ship.
 func prepare(t *testing.T, vms []string) (*libvirttest.Sites, *libvirt.Site, *libvirt.Site) {
+	return prepareB(t, vms)
+}
+
+func prepareB(t testing.TB, vms []string) (*libvirttest.Sites, *libvirt.Site, *libvirt.Site) {
 	s := libvirttest.Start(t)
 	s.Network(t, "east", "prod", "drp-prod")
 	s.Network(t, "west", "dr-prod", "drw-prod")
 	s.Network(t, "west", "dr-bubble", "drw-bubble")
 	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var refs []providers.VM
 	for _, vm := range vms {
@@ -35,7 +39,7 @@ func prepare(t *testing.T, vms []string) (*libvirttest.Sites, *libvirt.Site, *li
 		}
 		refs = append(refs, ref)
 	}
-	for i, r := range east.WaitReady(ctx, refs, providers.WaitHeartbeat, 2*time.Minute, nil) {
+	for i, r := range east.WaitReady(ctx, refs, providers.WaitHeartbeat, 4*time.Minute, nil) {
 		if !r.Ready {
 			t.Fatalf("protected VM %s did not answer through its guest agent: %v", vms[i], r.Err)
 		}
