@@ -18,7 +18,8 @@ if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ "$out/initrd.img" -nt 
 fi
 need=""
 command -v qemu-ga >/dev/null 2>&1 || [ -x /usr/sbin/qemu-ga ] || need="$need qemu-guest-agent"
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx udhcpc && file_ok=1 || need="$need busybox-static"
+# The static busybox: the initramfs has no libc of its own for it.
+dpkg -s busybox-static >/dev/null 2>&1 || need="$need busybox-static"
 command -v cpio >/dev/null 2>&1 || need="$need cpio"
 if [ -n "$need" ]; then
 	echo "guest-image: installing$need" >&2
