@@ -2,6 +2,8 @@ package libvirt_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/command"
+	"github.com/drplan/drplan/providers/libvirt"
 	"github.com/drplan/drplan/providers/libvirt/libvirttest"
 )
 
@@ -63,6 +66,19 @@ recovery_plan "kvm" {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// syncStarted reports whether a failback run of the plan in dir has
+// started its sync step.
+func syncStarted(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", "journal.jsonl"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte(`"mode":"failback"`)) && bytes.Contains(b, []byte(`"step_started","step":"protection_group.apps/sync"`)) {
+			return true
+		}
+	}
+	return false
 }
 
 func drplan(t *testing.T, args ...string) (string, int) {
@@ -129,5 +145,57 @@ func TestPlanDrillAndFailover(t *testing.T) {
 	}
 	if got := s.Virsh(t, "west", "list", "--all", "--name"); strings.Contains(got, "drplan-lock") {
 		t.Errorf("the failover left its lock:\n%s", got)
+	}
+	if t.Failed() {
+		return
+	}
+
+	// Reprotect: east's VMs become replicas of west's.
+	if _, code := drplan(t, "run", "-mode", "reprotect", "--live", dir); code != 0 {
+		t.Fatalf("reprotect failed (exit %d)", code)
+	}
+	for _, vm := range vms {
+		if got := s.Virsh(t, "east", "metadata", libvirt.DomainName(libvirt.ReplicaFolder+"/"+vm), libvirt.MetadataURI); !strings.Contains(got, `site="west"`) {
+			t.Fatalf("%s at east is not a replica of west's:\n%s", vm, got)
+		}
+	}
+	// Failback: migrate back. Its sync step waits for a recovery point
+	// taken after west's VMs shut down and after the step started; here
+	// Ship is the replication that takes it, once the step has started
+	// (the run's journal says so).
+	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
+	shipped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		for !syncStarted(dir) {
+			if ctx.Err() != nil {
+				shipped <- errors.New("the failback's sync step never started")
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		for _, vm := range vms {
+			if _, err := libvirt.Ship(ctx, west, east, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"}); err != nil {
+				shipped <- err
+				return
+			}
+		}
+		shipped <- nil
+	}()
+	_, code = drplan(t, "run", "-mode", "failback", "--live", "--confirm", "kvm", dir)
+	if err := <-shipped; err != nil {
+		t.Fatalf("shipping back: %v", err)
+	}
+	if code != 0 {
+		t.Fatalf("failback failed (exit %d)", code)
+	}
+	for _, vm := range vms {
+		if st := strings.TrimSpace(s.Virsh(t, "east", "domstate", vm)); st != "running" {
+			t.Errorf("%s at east is %q after failback", vm, st)
+		}
+		if got := s.Virsh(t, "east", "domiflist", vm); !strings.Contains(got, "prod") {
+			t.Errorf("%s is not on prod:\n%s", vm, got)
+		}
 	}
 }
