@@ -43,7 +43,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	if err != nil || got == nil {
 		t.Fatalf("read back: %v, %v", got, err)
 	}
-	got.XMLName, rec.XMLName = rec.XMLName, rec.XMLName
+	got.XMLName = rec.XMLName
 	if !reflect.DeepEqual(got, rec) {
 		t.Fatalf("read back\n%+v\nwant\n%+v", got, rec)
 	}
