@@ -176,6 +176,11 @@ func (l *loader) checkGroups() {
 		if s := l.site(g.RecoverySite); s != nil && s.Role == RoleProtected {
 			l.errorf(g.RecoverySiteRange, "Recovery site is a protected site", "Group %q recovers to site %q, whose role is \"protected\". Set that site's role to \"recovery\" or \"both\", or pick another site.", g.Name, s.Name)
 		}
+		if ps, rs := l.site(g.Site), l.site(g.RecoverySite); ps != nil && rs != nil && ps != rs {
+			if ph, rh := ps.Hypervisor(), rs.Hypervisor(); ph != "" && rh != "" && ph != rh {
+				l.errorf(g.RecoverySiteRange, "Protection group crosses hypervisors", "Group %q protects VMs of site %q (%s) and recovers them at site %q (%s). Recovering between vSphere and libvirt needs the VMs converted (V2V), which drplan does not support yet: recover to a site of the same hypervisor.", g.Name, ps.Name, hypervisorName(ph), rs.Name, hypervisorName(rh))
+			}
+		}
 		if g.Site != "" && g.Site == g.RecoverySite {
 			l.errorf(g.RecoverySiteRange, "Group recovers to its own site", "Group %q has site and recovery_site both %q. Replicas must live at another site.", g.Name, g.Site)
 		}
@@ -198,6 +203,13 @@ func (l *loader) checkGroups() {
 			owner[vm] = g
 		}
 	}
+}
+
+func hypervisorName(h string) string {
+	if h == "vsphere" {
+		return "vSphere"
+	}
+	return "libvirt/KVM"
 }
 
 // checkLinks warns when the groups replicating over one site's link

@@ -7,14 +7,20 @@ import (
 )
 
 var siteSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "role"}, {Name: "datacenter", Required: true}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "vcenter"}, {Type: "capacity"}, {Type: "wan"}},
+	// datacenter is required of every site but a libvirt one
+	// (decodeSite checks it).
+	Attributes: []hcl.AttributeSchema{{Name: "role"}, {Name: "datacenter"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "vcenter"}, {Type: "libvirt"}, {Type: "capacity"}, {Type: "wan"}},
 }
 
 var vcenterSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "url"}, {Name: "username"}, {Name: "password"}, {Name: "insecure"}, {Name: "thumbprint"},
 	},
+}
+
+var libvirtSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "uri", Required: true}},
 }
 
 var capacitySchema = &hcl.BodySchema{
@@ -32,8 +38,16 @@ func (l *loader) decodeSite(b *hcl.Block) *Site {
 	a := l.attrs(content, nil)
 	enum(a, "role", &s.Role, RoleProtected, RoleRecovery, RoleBoth)
 	a.name("datacenter", &s.Datacenter)
-	for _, nb := range l.single(content.Blocks, "vcenter", "capacity", "wan") {
-		c, diags := l.content(nb.Body, map[string]*hcl.BodySchema{"vcenter": vcenterSchema, "capacity": capacitySchema, "wan": wanSchema}[nb.Type])
+	var hypervisor *hcl.Block
+	for _, nb := range l.single(content.Blocks, "vcenter", "libvirt", "capacity", "wan") {
+		if nb.Type == "vcenter" || nb.Type == "libvirt" {
+			if hypervisor != nil {
+				l.errorf(nb.DefRange, "Site has both vcenter and libvirt", "Site %q already has a %s block at %s. A site is either vSphere (vcenter) or libvirt/KVM (libvirt), never both: keep one of the two and move the other hosts to a site of their own.", s.Name, hypervisor.Type, hypervisor.DefRange)
+				continue
+			}
+			hypervisor = nb
+		}
+		c, diags := l.content(nb.Body, map[string]*hcl.BodySchema{"vcenter": vcenterSchema, "libvirt": libvirtSchema, "capacity": capacitySchema, "wan": wanSchema}[nb.Type])
 		l.diags = append(l.diags, diags...)
 		na := l.attrs(c, nil)
 		switch nb.Type {
@@ -45,6 +59,8 @@ func (l *loader) decodeSite(b *hcl.Block) *Site {
 			na.boolean("insecure", &vc.Insecure)
 			na.str("thumbprint", &vc.Thumbprint)
 			s.VCenter = vc
+		case "libvirt":
+			s.Libvirt = l.decodeLibvirt(nb, na)
 		case "capacity":
 			c := &Capacity{DeclRange: nb.DefRange}
 			l.remember(c, na)
@@ -57,6 +73,14 @@ func (l *loader) decodeSite(b *hcl.Block) *Site {
 			l.remember(w, na)
 			na.rate("bandwidth", &w.Bandwidth)
 			s.WAN = w
+		}
+	}
+	if !a.has("datacenter") {
+		if s.Libvirt == nil {
+			l.errorf(b.Body.MissingItemRange(), "Missing required argument", "The argument \"datacenter\" is required, but no definition was found. Give the site's vSphere datacenter name, for example datacenter = \"DC-East\".")
+		} else if s.Datacenter == "" {
+			// A libvirt site has no datacenter; its name stands in.
+			s.Datacenter = s.Name
 		}
 	}
 	return s

@@ -83,7 +83,8 @@ type Site struct {
 	Name       string
 	Role       SiteRole
 	Datacenter string
-	VCenter    *VCenter // nil: the site exists only in simulation
+	VCenter    *VCenter // nil: the site exists only in simulation, or on libvirt
+	Libvirt    *Libvirt // nil: not a libvirt/KVM site
 	Capacity   *Capacity
 	WAN        *WAN
 	DeclRange  hcl.Range
@@ -98,6 +99,26 @@ type VCenter struct {
 	Insecure   bool
 	Thumbprint string
 	DeclRange  hcl.Range
+}
+
+// Libvirt holds the connection URIs of a libvirt/KVM site: one per host,
+// as libvirt writes them ("qemu+ssh://kvm-east-01/system").
+type Libvirt struct {
+	URIs      []string
+	URIRanges []hcl.Range // of each URI, for diagnostics
+	DeclRange hcl.Range
+}
+
+// Hypervisor names the kind of hypervisor a site runs: "vsphere",
+// "libvirt", or "" for a site that exists only in simulation.
+func (s *Site) Hypervisor() string {
+	switch {
+	case s.VCenter != nil:
+		return "vsphere"
+	case s.Libvirt != nil:
+		return "libvirt"
+	}
+	return ""
 }
 
 // Secret is a value that must never be printed. Its String and JSON forms

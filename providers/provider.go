@@ -11,13 +11,17 @@ import (
 	"github.com/drplan/drplan/inventory"
 )
 
-// SiteConfig says how to reach one site's vCenter.
+// SiteConfig says how to reach one site: its vCenter, or its libvirt
+// hosts (LibvirtURIs).
 type SiteConfig struct {
 	Name       string // plan site name
 	Datacenter string
-	URL        string // https://host/sdk; may carry credentials
-	Username   string
-	Password   string
+	// LibvirtURIs are a libvirt/KVM site's connection URIs, one per
+	// host ("qemu+ssh://kvm-east-01/system"); empty for a vSphere site.
+	LibvirtURIs []string
+	URL         string // https://host/sdk; may carry credentials
+	Username    string
+	Password    string
 	// Insecure turns TLS verification off. Otherwise the certificate must
 	// chain to a trusted CA, to CACertificate, or match Thumbprint.
 	Insecure      bool

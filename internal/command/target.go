@@ -17,6 +17,7 @@ import (
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/providers/libvirt"
 	"github.com/drplan/drplan/providers/vsphere"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/simulate"
@@ -54,7 +55,7 @@ type target struct {
 // openTarget prepares the target of a verb. Sites are connected to on
 // first use.
 func openTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*target, error) {
-	t := &target{cfgs: map[string]providers.SiteConfig{}, sites: map[string]providers.Site{}, conn: vsphere.Connector{}, clk: clock.Real{}}
+	t := &target{cfgs: map[string]providers.SiteConfig{}, sites: map[string]providers.Site{}, conn: connector{}, clk: clock.Real{}}
 	if sim {
 		t.kind = "sim"
 		v := clock.NewVirtual(time.Now().UTC().Truncate(time.Second))
@@ -85,15 +86,28 @@ func openTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*targ
 	t.kind = "live"
 	for _, s := range p.Sites {
 		cfg := providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter}
-		if vc := s.VCenter; vc != nil {
+		if lv := s.Libvirt; lv != nil {
+			cfg.LibvirtURIs = lv.URIs
+		} else if vc := s.VCenter; vc != nil {
 			cfg.URL, cfg.Username, cfg.Password = vc.URL, vc.Username, vc.Password.Reveal()
 			cfg.Insecure, cfg.Thumbprint = vc.Insecure, vc.Thumbprint
 		} else if os.Getenv("GOVC_URL") == "" {
-			return nil, fmt.Errorf("site %q has no vcenter block (at %s) and GOVC_URL is not set: a live target needs the address of every site's vCenter; add vcenter { url = … } to the site, or use --sim", s.Name, s.DeclRange)
+			return nil, fmt.Errorf("site %q has no vcenter or libvirt block (at %s) and GOVC_URL is not set: a live target needs the address of every site's vCenter or libvirt hosts; add vcenter { url = … } or libvirt { uri = … } to the site, or use --sim", s.Name, s.DeclRange)
 		}
 		t.cfgs[s.Name] = cfg
 	}
 	return t, nil
+}
+
+// connector opens a site with the provider of its hypervisor: libvirt
+// for a site with libvirt URIs, else vSphere.
+type connector struct{}
+
+func (connector) Open(ctx context.Context, cfg providers.SiteConfig) (providers.Site, error) {
+	if len(cfg.LibvirtURIs) > 0 {
+		return libvirt.Connector{}.Open(ctx, cfg)
+	}
+	return vsphere.Connector{}.Open(ctx, cfg)
 }
 
 // busy returns ctx carrying the verb's Work, for what waits on the

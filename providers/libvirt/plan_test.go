@@ -1,0 +1,201 @@
+package libvirt_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drplan/drplan/internal/command"
+	"github.com/drplan/drplan/providers/libvirt"
+	"github.com/drplan/drplan/providers/libvirt/libvirttest"
+)
+
+// planFor writes a plan whose two sites are the test's libvirt sites.
+func planFor(t *testing.T, s *libvirttest.Sites, vms []string) string {
+	dir := filepath.Join(t.TempDir(), "kvm")
+	os.MkdirAll(dir, 0o755)
+	src := fmt.Sprintf(`site "east" {
+  role = "both"
+  libvirt { uri = %q }
+}
+
+site "west" {
+  role = "both"
+  libvirt { uri = %q }
+}
+
+protection_group "apps" {
+  site          = site.east
+  recovery_site = site.west
+  vms           = [%s]
+  replication {
+    method = "snapshot"
+    rpo    = "15m"
+  }
+}
+
+recovery_plan "kvm" {
+  protection_groups = [protection_group.apps]
+  rto               = "10m"
+  network_mapping {
+    from = "prod"
+    to   = "dr-prod"
+    test = "dr-bubble"
+  }
+  ip_rule "east-to-west" {
+    from_cidr = "10.77.0.0/16"
+    to_cidr   = "10.88.0.0/16"
+  }
+  tier "apps" {
+    vms = protection_group.apps.vms
+    startup {
+      wait_for = "ip"
+      timeout  = "3m"
+    }
+  }
+}
+`, s.URI("east"), s.URI("west"), `"`+strings.Join(vms, `", "`)+`"`)
+	if err := os.WriteFile(filepath.Join(dir, "plan.drplan.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// syncStarted reports whether a failback run of the plan in dir has
+// started its sync step.
+func syncStarted(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", "journal.jsonl"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte(`"mode":"failback"`)) && bytes.Contains(b, []byte(`"step_started","step":"protection_group.apps/sync"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+func drplan(t *testing.T, args ...string) (string, int) {
+	var out bytes.Buffer
+	start := time.Now()
+	code := command.Run(args, &out, &out)
+	t.Logf("drplan %s: exit %d in %s\n%s", strings.Join(args, " "), code, time.Since(start).Round(time.Millisecond), out.String())
+	return out.String(), code
+}
+
+// TestPlanDrillAndFailover runs the CLI, as an operator would, against
+// the two libvirt sites: validate, a drill (test, verification, cleanup)
+// that leaves nothing behind, then a failover that brings every VM up at
+// west on the mapped network with the re-IP'd address — all checked
+// from outside with virsh.
+func TestPlanDrillAndFailover(t *testing.T) {
+	vms := []string{"app-01", "app-02"}
+	s, _, _ := prepare(t, vms)
+	dir := planFor(t, s, vms)
+	if out, code := drplan(t, "validate", dir); code != 0 {
+		t.Fatalf("validate: %s", out)
+	}
+	beforeEast, beforeWest := s.Fingerprint(t, "east"), s.Fingerprint(t, "west")
+	out, code := drplan(t, "drill", "--live", dir)
+	if code != 0 || !strings.Contains(out, "PASSED") {
+		t.Fatalf("drill failed (exit %d)", code)
+	}
+	if d := libvirttest.Diff(beforeEast, s.Fingerprint(t, "east")); len(d) > 0 {
+		t.Errorf("the drill changed the protected site: %v", d)
+	}
+	if d := libvirttest.Diff(beforeWest, s.Fingerprint(t, "west")); len(d) > 0 {
+		t.Errorf("the drill left the recovery site changed: %v", d)
+	}
+	if got := s.Virsh(t, "west", "list", "--all", "--name"); strings.Contains(got, "drplan-drill") || strings.Contains(got, "drplan-lock") {
+		t.Errorf("virsh lists what the drill left:\n%s", got)
+	}
+
+	// Failover: the addresses the protected VMs have now, re-IP'd by the rule.
+	want := map[string]string{}
+	for _, vm := range vms {
+		m := regexp.MustCompile(`10\.77\.(\d+\.\d+)/`).FindStringSubmatch(s.Virsh(t, "east", "domifaddr", "--source", "agent", vm))
+		if m == nil {
+			t.Fatalf("%s reports no address at east", vm)
+		}
+		want[vm] = "10.88." + m[1]
+	}
+	out, code = drplan(t, "run", "-mode", "failover", "--live", "--confirm", "kvm", dir)
+	if code != 0 {
+		t.Fatalf("failover failed (exit %d)", code)
+	}
+	for _, vm := range vms {
+		if st := strings.TrimSpace(s.Virsh(t, "west", "domstate", vm)); st != "running" {
+			t.Errorf("%s at west is %q", vm, st)
+		}
+		if st := strings.TrimSpace(s.Virsh(t, "east", "domstate", vm)); st != "shut off" {
+			t.Errorf("%s at east is %q", vm, st)
+		}
+		if got := s.Virsh(t, "west", "domiflist", vm); !strings.Contains(got, "dr-prod") {
+			t.Errorf("%s is not on dr-prod:\n%s", vm, got)
+		}
+		if got := s.Virsh(t, "west", "domifaddr", "--source", "agent", vm); !strings.Contains(got, want[vm]+"/") {
+			t.Errorf("%s does not have its re-IP'd address %s:\n%s", vm, want[vm], got)
+		}
+	}
+	if got := s.Virsh(t, "west", "list", "--all", "--name"); strings.Contains(got, "drplan-lock") {
+		t.Errorf("the failover left its lock:\n%s", got)
+	}
+	if t.Failed() {
+		return
+	}
+
+	// Reprotect: east's VMs become replicas of west's.
+	if _, code := drplan(t, "run", "-mode", "reprotect", "--live", dir); code != 0 {
+		t.Fatalf("reprotect failed (exit %d)", code)
+	}
+	for _, vm := range vms {
+		if got := s.Virsh(t, "east", "metadata", libvirt.DomainName(libvirt.ReplicaFolder+"/"+vm), libvirt.MetadataURI); !strings.Contains(got, `site="west"`) {
+			t.Fatalf("%s at east is not a replica of west's:\n%s", vm, got)
+		}
+	}
+	// Failback: migrate back. Its sync step waits for a recovery point
+	// taken after west's VMs shut down and after the step started; here
+	// Ship is the replication that takes it, once the step has started
+	// (the run's journal says so).
+	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
+	shipped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		for !syncStarted(dir) {
+			if ctx.Err() != nil {
+				shipped <- errors.New("the failback's sync step never started")
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		for _, vm := range vms {
+			if _, err := libvirt.Ship(ctx, west, east, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"}); err != nil {
+				shipped <- err
+				return
+			}
+		}
+		shipped <- nil
+	}()
+	_, code = drplan(t, "run", "-mode", "failback", "--live", "--confirm", "kvm", dir)
+	if err := <-shipped; err != nil {
+		t.Fatalf("shipping back: %v", err)
+	}
+	if code != 0 {
+		t.Fatalf("failback failed (exit %d)", code)
+	}
+	for _, vm := range vms {
+		if st := strings.TrimSpace(s.Virsh(t, "east", "domstate", vm)); st != "running" {
+			t.Errorf("%s at east is %q after failback", vm, st)
+		}
+		if got := s.Virsh(t, "east", "domiflist", vm); !strings.Contains(got, "prod") {
+			t.Errorf("%s is not on prod:\n%s", vm, got)
+		}
+	}
+}
