@@ -233,55 +233,6 @@ func peakRSS() float64 {
 	return 0
 }
 
-// trim keeps the first n VMs' steps of a test program (and the barriers).
-func trim(p *steps.Program, n int) *steps.Program {
-	keep := map[string]bool{}
-	for _, s := range p.Steps {
-		if s.VM != "" && len(keep) < n {
-			keep[s.VM] = true
-		}
-	}
-	q := *p
-	q.Steps = nil
-	kept := map[string]bool{}
-	for _, s := range p.Steps {
-		if s.VM == "" || keep[s.VM] {
-			c := *s
-			c.After = nil
-			for _, d := range s.After {
-				if kept[d] {
-					c.After = append(c.After, d)
-				}
-			}
-			q.Steps = append(q.Steps, &c)
-			kept[s.Addr] = true
-		}
-	}
-	return &q
-}
-
-func medianStep(res *runner.Result, p *steps.Program, k steps.Kind) time.Duration {
-	var ds []time.Duration
-	for _, s := range p.Steps {
-		if r := res.Steps[s.Addr]; s.Kind == k && r != nil && r.Status == runner.StatusOK {
-			ds = append(ds, r.End.Sub(r.Start))
-		}
-	}
-	if len(ds) == 0 {
-		return 0
-	}
-	slicesSort(ds)
-	return ds[len(ds)/2]
-}
-
-func slicesSort(ds []time.Duration) {
-	for i := 1; i < len(ds); i++ {
-		for j := i; j > 0 && ds[j] < ds[j-1]; j-- {
-			ds[j], ds[j-1] = ds[j-1], ds[j]
-		}
-	}
-}
-
 func callsOf(e *drillEnv) int64 {
 	var n int64
 	for _, s := range e.sites {

@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -286,7 +287,7 @@ func (e *engine) publishLocked(r *replica, now time.Time) error {
 	if val == r.written {
 		return nil
 	}
-	if err := r.site.setField(nil, r.ref, vsphere.FieldPoints, val); err != nil {
+	if err := r.site.setField(context.TODO(), r.ref, vsphere.FieldPoints, val); err != nil {
 		return err
 	}
 	r.written = val

@@ -125,7 +125,7 @@ func TestPlanDrillAndFailover(t *testing.T) {
 		}
 		want[vm] = "10.88." + m[1]
 	}
-	out, code = drplan(t, "run", "-mode", "failover", "--live", "--confirm", "kvm", dir)
+	_, code = drplan(t, "run", "-mode", "failover", "--live", "--confirm", "kvm", dir)
 	if code != 0 {
 		t.Fatalf("failover failed (exit %d)", code)
 	}
