@@ -254,19 +254,11 @@ func (s *Site) SetNetworks(ctx context.Context, vm providers.VM, networks []stri
 
 // PowerOn starts the VM; a VM already running is not an error.
 func (s *Site) PowerOn(ctx context.Context, vm providers.VM) error {
-	if err := s.checkWrite("power_on", vm); err != nil {
+	h, d, st, err := s.changing("power_on", vm)
+	if err != nil {
 		return err
 	}
-	h, d, err := s.find(vm)
-	if err != nil {
-		return s.fail("power_on", vm, notFound(err))
-	}
-	s.call()
-	st, _, err := h.l.DomainGetState(d, 0)
-	if err != nil {
-		return s.fail("power_on", vm, err)
-	}
-	if golibvirt.DomainState(st) == golibvirt.DomainRunning {
+	if st == golibvirt.DomainRunning {
 		return nil
 	}
 	s.call()
@@ -418,19 +410,11 @@ func (s *Site) Marked(ctx context.Context, runID string) ([]providers.VM, error)
 // Shutdown shuts the guest down through the guest agent (ACPI when the
 // agent does not answer) and waits until the VM is off or ctx ends.
 func (s *Site) Shutdown(ctx context.Context, vm providers.VM) error {
-	if err := s.checkWrite("shutdown", vm); err != nil {
+	h, d, st, err := s.changing("shutdown", vm)
+	if err != nil {
 		return err
 	}
-	h, d, err := s.find(vm)
-	if err != nil {
-		return s.fail("shutdown", vm, notFound(err))
-	}
-	s.call()
-	st, _, err := h.l.DomainGetState(d, 0)
-	if err != nil {
-		return s.fail("shutdown", vm, err)
-	}
-	if golibvirt.DomainState(st) == golibvirt.DomainShutoff {
+	if st == golibvirt.DomainShutoff {
 		return nil
 	}
 	s.call()
@@ -453,4 +437,22 @@ func (s *Site) Shutdown(ctx context.Context, vm providers.VM) error {
 			return s.fail("shutdown", vm, fmt.Errorf("the guest did not shut down: %w", err))
 		}
 	}
+}
+
+// changing finds a VM that op is to change (refused on a read-only
+// site) and reads its state.
+func (s *Site) changing(op string, vm providers.VM) (*host, golibvirt.Domain, golibvirt.DomainState, error) {
+	if err := s.checkWrite(op, vm); err != nil {
+		return nil, golibvirt.Domain{}, 0, err
+	}
+	h, d, err := s.find(vm)
+	if err != nil {
+		return nil, golibvirt.Domain{}, 0, s.fail(op, vm, notFound(err))
+	}
+	s.call()
+	st, _, err := h.l.DomainGetState(d, 0)
+	if err != nil {
+		return nil, golibvirt.Domain{}, 0, s.fail(op, vm, err)
+	}
+	return h, d, golibvirt.DomainState(st), nil
 }
