@@ -254,6 +254,17 @@ func (c *clockCollector) collect(ctx *simulator.Context, st *collectorState, p *
 		}
 		seen[ref] = true
 		spec := f.Spec
+		if st.sent[ref] == nil && (spec.ReportMissingObjectsInResults == nil || !*spec.ReportMissingObjectsInResults) {
+			// A filter's first collection of an object that does not
+			// exist is a ManagedObjectNotFound fault, as vcsim's own
+			// wait gives it; an object that goes away later leaves.
+			for _, o := range spec.ObjectSet {
+				if ctx.Session.Get(o.Obj) == nil {
+					return nil, simulator.Fault("The object has already been deleted or has not been completely created",
+						&types.ManagedObjectNotFound{Obj: o.Obj})
+				}
+			}
+		}
 		spec.ReportMissingObjectsInResults = types.NewBool(true)
 		for _, o := range spec.ObjectSet {
 			objs[o.Obj] = struct{}{}

@@ -171,16 +171,21 @@ func TestSiteDown(t *testing.T) {
     duration = "3m"
   }
 `)
+	begun := w.Clock.Now()
 	s := w.Site("west")
 	site := open(t, s)
 	ctx := context.Background()
 	if _, err := site.Inventory(ctx); err != nil {
 		t.Fatalf("before the outage: %v", err)
 	}
-	if !within(t, 5*time.Second, s.Down) {
+	// Plan time: down from 4m to 7m after the world began.
+	if !withinPlan(t, w, 5*time.Minute, time.Second, s.Down) {
 		t.Fatal("the site never went down")
 	}
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if at := w.Clock.Now(); at.Before(begun.Add(4*time.Minute)) || at.After(begun.Add(4*time.Minute+time.Second)) {
+		t.Errorf("the site went down %v after the world began, want 4m", at.Sub(begun))
+	}
+	cctx, cancel := w.Clock.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, err := site.Inventory(cctx)
 	if err == nil {
@@ -192,7 +197,10 @@ func TestSiteDown(t *testing.T) {
 	if err := site.PowerOn(cctx, replica("web-01")); !providers.Retryable(err) {
 		t.Errorf("power-on during the outage: %v, want Transient", err)
 	}
-	if !within(t, 5*time.Second, func() bool { return !s.Down() }) {
+	if !s.Down() {
+		t.Fatalf("the site came back %v after the world began, want 7m", w.Clock.Since(begun))
+	}
+	if !withinPlan(t, w, 5*time.Minute, time.Second, func() bool { return !s.Down() }) {
 		t.Fatal("the site never came back")
 	}
 	inv, err := site.Inventory(ctx)
@@ -207,7 +215,9 @@ func TestSiteDown(t *testing.T) {
 	}
 }
 
-// TestKeepAlive: an idle session is kept alive with cheap calls.
+// TestKeepAlive: an idle session is kept alive with cheap calls. The
+// keep-alive is govmomi's, on the wall clock whatever the world's clock:
+// its interval and the waits here are wall time.
 func TestKeepAlive(t *testing.T) {
 	w := newWorld(t, "")
 	s := w.Site("west")
@@ -215,8 +225,10 @@ func TestKeepAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := site.Calls()
-	if !within(t, 3*time.Second, func() bool { return s.Calls()["CurrentTime"] >= 2 }) {
+	// Counted from here: keep-alives may have gone out while Open was
+	// still under way (a slow machine, -race).
+	before, served := site.Calls(), s.Calls()["CurrentTime"]
+	if !within(t, 3*time.Second, func() bool { return s.Calls()["CurrentTime"] >= served+2 }) {
 		t.Errorf("no keep-alive calls: %v", s.Calls())
 	}
 	if site.Calls() <= before {

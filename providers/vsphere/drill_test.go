@@ -209,23 +209,23 @@ func TestCustomizeAndWaitIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	start := w.Clock.Now()
 	if err := site.PowerOn(ctx, vm); err != nil {
 		t.Fatal(err)
 	}
 	if err := site.PowerOn(ctx, vm); err != nil {
 		t.Errorf("second power-on: %v, want none", err)
 	}
-	r := site.WaitReady(ctx, []providers.VM{vm}, providers.WaitIP, 10*time.Second, nil)
+	// Plan time: the guest boots in 40 s (simBlock).
+	r := site.WaitReady(ctx, []providers.VM{vm}, providers.WaitIP, 2*time.Minute, nil)
 	if len(r) != 1 || !r[0].Ready || r[0].Err != nil {
 		t.Fatalf("WaitReady: %+v", r)
 	}
 	if r[0].IP != "10.9.0.77" {
 		t.Errorf("IP %q, want the customized 10.9.0.77", r[0].IP)
 	}
-	boot := time.Duration(float64(40*time.Second) * w.TimeScale) // wall time on the world's scaled clock
-	if took := r[0].At.Sub(start); took < boot*8/10 || took > 5*time.Second {
-		t.Errorf("ready after %v, want about the boot time %v", took, boot)
+	if took := r[0].At.Sub(start); took != 40*time.Second {
+		t.Errorf("ready after %v, want the boot time 40s", took)
 	}
 	// Powered on, the copy cannot be customized again.
 	err = site.Customize(ctx, vm, providers.IPSettings{Address: netip.MustParsePrefix("10.9.0.78/24")})
@@ -266,7 +266,7 @@ func TestWaitReadyBatch(t *testing.T) {
 	}
 	// Path only, no Ref.
 	vms = append(vms, providers.VM{Site: "west", Path: "drills/batch/web-01"})
-	r := site.WaitReady(ctx, vms, providers.WaitHeartbeat, 10*time.Second, nil)
+	r := site.WaitReady(ctx, vms, providers.WaitHeartbeat, 2*time.Minute, nil) // boots take 40 s
 	if len(r) != len(vms) {
 		t.Fatalf("%d results for %d VMs", len(r), len(vms))
 	}
@@ -311,32 +311,34 @@ func TestWaitReadyTimeout(t *testing.T) {
 		}
 		vms = append(vms, vm)
 	}
-	start := time.Now()
+	// Plan time, on the world's clock: the boots take 40 s, the batch
+	// has 1m30s.
+	start := w.Clock.Now()
 	var order []int
 	told := map[int]time.Time{}
-	r := site.WaitReady(ctx, vms, providers.WaitHeartbeat, 1500*time.Millisecond, func(i int, rd providers.Readiness) {
+	r := site.WaitReady(ctx, vms, providers.WaitHeartbeat, 90*time.Second, func(i int, rd providers.Readiness) {
 		if _, twice := told[i]; twice {
 			t.Errorf("VM %d reported twice", i)
 		}
-		told[i] = time.Now()
+		told[i] = w.Clock.Now()
 		order = append(order, i)
 		if rd.VM != vms[i] {
 			t.Errorf("report %d names %v", i, rd.VM)
 		}
 	})
-	took := time.Since(start)
+	took := w.Clock.Since(start)
 	// Each VM is reported as it is done: the two that boot before the one
 	// that times out, and before the deadline.
 	if len(order) != 3 || order[2] != 1 {
 		t.Errorf("reported in order %v, want web-01 and web-03 before web-02", order)
 	}
 	for _, i := range []int{0, 2} {
-		if at, ok := told[i]; !ok || !at.Before(start.Add(1500*time.Millisecond)) || r[i].At.After(at) {
+		if at, ok := told[i]; !ok || !at.Before(start.Add(90*time.Second)) || r[i].At.After(at) {
 			t.Errorf("VM %d reported at %v, ready at %v, after the batch's deadline", i, at.Sub(start), r[i].At.Sub(start))
 		}
 	}
-	if took < 1400*time.Millisecond || took > 3*time.Second {
-		t.Errorf("WaitReady returned after %v, want about its 1.5s timeout", took)
+	if took != 90*time.Second {
+		t.Errorf("WaitReady returned after %v, want its 1m30s timeout", took)
 	}
 	if !r[0].Ready || !r[2].Ready {
 		t.Errorf("web-01 and web-03 not ready: %+v %+v", r[0], r[2])
@@ -346,15 +348,19 @@ func TestWaitReadyTimeout(t *testing.T) {
 		t.Fatalf("web-02 is ready: %+v", bad)
 	}
 	msg := bad.Err.Error()
-	if !strings.Contains(msg, "no heartbeat after 1s500ms: tools not running") || !strings.Contains(msg, "drills/t/web-02") {
+	if !strings.Contains(msg, "no heartbeat after 1m30s: tools not running") || !strings.Contains(msg, "drills/t/web-02") {
 		t.Errorf("error %q, want what was last seen", msg)
 	}
 	if !errors.Is(bad.Err, context.DeadlineExceeded) || !providers.Retryable(bad.Err) {
 		t.Errorf("error %v: want a Transient timeout", bad.Err)
 	}
-	r = site.WaitReady(ctx, vms[1:2], providers.WaitIP, 300*time.Millisecond, nil)
-	if r[0].Ready || !strings.Contains(r[0].Err.Error(), "no IP address after 300ms: tools not running") {
+	start = w.Clock.Now()
+	r = site.WaitReady(ctx, vms[1:2], providers.WaitIP, 20*time.Second, nil)
+	if r[0].Ready || !strings.Contains(r[0].Err.Error(), "no IP address after 20s: tools not running") {
 		t.Errorf("WaitIP: %+v", r[0])
+	}
+	if took := w.Clock.Since(start); took != 20*time.Second {
+		t.Errorf("WaitReady(ip) returned after %v, want its 20s timeout", took)
 	}
 	if err := site.PowerOff(ctx, vms[1]); err != nil {
 		t.Fatal(err)
@@ -558,7 +564,9 @@ func TestCallsPerVM(t *testing.T) {
 	for i := 1; i <= 8; i++ {
 		names = append(names, fmt.Sprintf("%q", fmt.Sprintf("app-%02d", i)))
 	}
-	w := newWorldFrom(t, strings.Replace(basePlan, `["web-01", "web-02", "web-03"]`, "["+strings.Join(names, ", ")+"]", 1)+`
+	// A call budget: on a scaled clock, as the budgets of
+	// drillcalls_test.go are (see batchWorld).
+	w := newScaledWorldFrom(t, strings.Replace(basePlan, `["web-01", "web-02", "web-03"]`, "["+strings.Join(names, ", ")+"]", 1)+`
 simulation {
   time_scale = 0.005
   boot_time  = "40s"
@@ -597,7 +605,8 @@ simulation {
 		})
 	}
 	wg.Wait()
-	for _, r := range site.WaitReady(ctx, vms, providers.WaitHeartbeat, 10*time.Second, nil) {
+	// Plan time on the scaled clock: 30 min is 9 s of wall time.
+	for _, r := range site.WaitReady(ctx, vms, providers.WaitHeartbeat, 30*time.Minute, nil) {
 		if !r.Ready {
 			t.Errorf("%s: %v", r.VM, r.Err)
 		}

@@ -37,8 +37,11 @@ func TestPromote(t *testing.T) {
 	if vmAt(t, site, vsphere.ReplicaFolder+"/web-01") != nil {
 		t.Error("the replica is still in the replica folder")
 	}
-	// Replication no longer writes into it.
-	time.Sleep(time.Second)
+	// Replication no longer writes into it: it would have taken a
+	// point by now (every half RPO, 7.5 min of plan time).
+	if err := w.Clock.Sleep(ctx, 8*time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	if v := vmAt(t, site, "prod/web/web-01"); v.Replica != nil {
 		t.Errorf("the replication engine made it a replica again: %+v", v.Replica)
 	}
@@ -110,8 +113,9 @@ func TestDemote(t *testing.T) {
 	if again, err := site.Demote(ctx, req); err != nil || again.Path != got.Path {
 		t.Errorf("demoting again: %+v %v", again, err)
 	}
-	// The replication engine now replicates into it, from west.
-	if !within(t, 5*time.Second, func() bool { return len(w.Site("east").Points("web-02")) > 0 }) {
+	// The replication engine now replicates into it, from west: a point
+	// every half RPO (7.5 min of plan time).
+	if !withinPlan(t, w, 16*time.Minute, 10*time.Second, func() bool { return len(w.Site("east").Points("web-02")) > 0 }) {
 		t.Error("no recovery points reach the new replica")
 	}
 }
@@ -243,15 +247,22 @@ func TestPin(t *testing.T) {
 	if err != nil || len(frozen) != 2 || !frozen[0].IsZero() {
 		t.Fatalf("pin: %v %v, want two replicas pinned with no point yet", frozen, err)
 	}
-	before, err := site.Points(ctx, reps)
+	// web-03, not pinned, shows that replication went on meanwhile.
+	control := replica("web-03")
+	before, err := site.Points(ctx, append(reps, control))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Replication takes a point every half RPO: 7.5 min × 0.005 = 2.25 s.
-	time.Sleep(3 * time.Second)
-	after, err := site.Points(ctx, reps)
+	// Replication takes a point every half RPO: 7.5 min of plan time.
+	if err := w.Clock.Sleep(ctx, 8*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	after, err := site.Points(ctx, append(reps, control))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !after[2].Latest().After(before[2].Latest()) {
+		t.Fatalf("the unpinned replica took no point in 8 minutes: %s, then %s", before[2], after[2])
 	}
 	for i := range reps {
 		if !after[i].Latest().Equal(before[i].Latest()) {

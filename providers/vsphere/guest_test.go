@@ -77,6 +77,7 @@ func TestRunInGuestCanceled(t *testing.T) {
 			providers.GuestRequest{Program: "/bin/sleep", Args: []string{"3600000"}, Username: "root", Password: "pw"})
 		done <- err
 	}()
+	// Starting it is work, not plan time: polled in wall time.
 	if !within(t, time.Minute, func() bool { return len(w.Site("east").Processes(vm.Ref)) == 1 }) {
 		t.Fatal("the program never started")
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
@@ -58,7 +59,9 @@ recovery_plan "shop" {
 }
 `
 
-// simBlock is the default simulation block: fast boots.
+// simBlock is the default simulation block: 40 s boots (plan time).
+// time_scale matters only to the worlds on a scaled wall clock
+// (newScaledWorld); the others run on a virtual clock.
 const simBlock = `
 simulation {
   time_scale = 0.005
@@ -92,9 +95,36 @@ func newWorld(t testing.TB, faults string) *simulate.World {
 	return newWorldFrom(t, basePlan+fmt.Sprintf(simBlock, faults))
 }
 
+// newWorldFrom builds a world of src on a virtual clock: plan time stands
+// still while anyone works and jumps to the next event when everyone
+// waits, so the tests' timeouts and waits are plan times and take no
+// wall time of their own. w.Clock is the clock.
 func newWorldFrom(t testing.TB, src string) *simulate.World {
 	t.Helper()
-	w, err := simulate.New(context.Background(), loadSource(t, src), simulate.Options{})
+	v := clock.NewVirtual(time.Now())
+	t.Cleanup(v.Close)
+	return newWorldOn(t, src, simulate.Options{Clock: v})
+}
+
+// newScaledWorld builds the world of basePlan with the default
+// simulation block on the wall clock scaled by its time_scale (the
+// world `drplan sim serve` serves), for the tests that are about wall
+// time: connections, keep-alives, vcsim's own waits.
+func newScaledWorld(t testing.TB, faults string) *simulate.World {
+	t.Helper()
+	return newScaledWorldFrom(t, basePlan+fmt.Sprintf(simBlock, faults))
+}
+
+// newScaledWorldFrom builds a world of src on the wall clock scaled by
+// its time_scale.
+func newScaledWorldFrom(t testing.TB, src string) *simulate.World {
+	t.Helper()
+	return newWorldOn(t, src, simulate.Options{})
+}
+
+func newWorldOn(t testing.TB, src string, opts simulate.Options) *simulate.World {
+	t.Helper()
+	w, err := simulate.New(context.Background(), loadSource(t, src), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +134,9 @@ func newWorldFrom(t testing.TB, src string) *simulate.World {
 }
 
 // config is how a plan would describe a simulated site: URL with
-// credentials, pinned thumbprint.
+// credentials, pinned thumbprint, and the world's clock.
 func config(s *simulate.Site) providers.SiteConfig {
-	return providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(), Thumbprint: s.Thumbprint}
+	return providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(), Thumbprint: s.Thumbprint, Clock: s.Config().Clock}
 }
 
 func open(t testing.TB, s *simulate.Site, edit ...func(*providers.SiteConfig)) providers.Site {
@@ -148,6 +178,9 @@ func kindOf(err error) providers.ErrorKind {
 	return -1
 }
 
+// within polls cond until it holds or d of wall time has passed, for
+// conditions that do not wait on the world's clock (work under way, a
+// connection's fate).
 func within(t testing.TB, d time.Duration, cond func() bool) bool {
 	t.Helper()
 	end := time.Now().Add(d)
@@ -156,6 +189,25 @@ func within(t testing.TB, d time.Duration, cond func() bool) bool {
 			return true
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
+// withinPlan polls cond until it holds or d of the world's time has
+// passed, letting step of that time pass between polls: for conditions
+// that need plan time to pass (replication, boots). On a virtual clock it
+// takes no wall time but the work itself.
+func withinPlan(t testing.TB, w *simulate.World, d, step time.Duration, cond func() bool) bool {
+	t.Helper()
+	ctx := context.Background()
+	end := w.Clock.Now().Add(d)
+	for w.Clock.Now().Before(end) {
+		if cond() {
+			return true
+		}
+		if err := w.Clock.Sleep(ctx, step); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return cond()
 }

@@ -87,6 +87,7 @@ type taskWaiter struct {
 	view    uint64 // id of the view that holds the task; 0 when none does yet
 	created uint64 // id of the view that was made holding the task
 	seen    bool   // the view has reported the task
+	noted   bool   // counted in early (once per task, when first seen)
 	state   types.TaskInfoState
 	result  types.AnyType
 	fault   *types.LocalizedMethodFault
@@ -140,7 +141,7 @@ func (m *taskMux) wait(ctx context.Context, ref types.ManagedObjectReference) (t
 		// time they would be watched: one read is likely all it takes,
 		// where watching it costs the add and a wait of its own.
 		m.mu.Unlock()
-		if res, err, done := m.read(ctx, ref); done {
+		if res, err, done := m.read(ctx, w); done {
 			return res, err
 		}
 		m.mu.Lock()
@@ -201,16 +202,17 @@ func outcome(state types.TaskInfoState, f *types.LocalizedMethodFault, result ty
 // share stays near 0 and every task is watched.
 const earlyShare = 0.5
 
-// read reads a task once; done says it was over, and then gives its
-// outcome.
-func (m *taskMux) read(ctx context.Context, ref types.ManagedObjectReference) (types.AnyType, error, bool) {
+// read reads a task once, before anyone else knows of w; done says it
+// was over, and then gives its outcome.
+func (m *taskMux) read(ctx context.Context, w *taskWaiter) (types.AnyType, error, bool) {
 	var t mo.Task
-	if err := property.DefaultCollector(m.s.vc).RetrieveOne(ctx, ref, taskProps, &t); err != nil {
+	if err := property.DefaultCollector(m.s.vc).RetrieveOne(ctx, w.ref, taskProps, &t); err != nil {
 		return nil, nil, false // the view will tell
 	}
 	final := t.Info.State == types.TaskInfoStateSuccess || t.Info.State == types.TaskInfoStateError
 	m.mu.Lock()
 	m.note(final)
+	w.noted = true // the view's first report of it is not a first sighting
 	m.mu.Unlock()
 	if !final {
 		return nil, nil, false
@@ -626,7 +628,8 @@ func (m *taskMux) apply(v *taskView, set *types.UpdateSet) {
 				}
 			}
 			over := w.state == types.TaskInfoStateSuccess || w.state == types.TaskInfoStateError
-			if first {
+			if first && !w.noted {
+				w.noted = true
 				m.note(over)
 			}
 			if over {

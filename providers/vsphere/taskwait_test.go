@@ -22,6 +22,16 @@ import (
 	"github.com/drplan/drplan/simulate"
 )
 
+// The task-wait tests but TestTaskWaitQuickTasks run on a scaled wall
+// clock (newScaledWorld): they are about the task loop's long-poll
+// against vcsim's own WaitForUpdatesEx and the simulated site's view
+// gate (simulate/viewgate.go), which serve only a world that is not on a
+// virtual clock, and about what happens in wall time while the loop
+// waits (a session ended under it, a connection dropped, Close cutting
+// a wait short). On a virtual clock the site serves the waits itself
+// (simulate/collector.go), and the task loop's waits are covered by the
+// drill tests. Their waits in wall time are not sized by time_scale.
+
 // tasks makes tasks at a simulated site that stay queued until told to
 // finish (the simulator's test extension tasks), through a client of its
 // own.
@@ -103,6 +113,19 @@ func inView(t *testing.T, site providers.Site, refs ...types.ManagedObjectRefere
 	})
 }
 
+// settle returns once the site has made no call for 100 ms (the task
+// loop sits in a wait on the server), or fails the test after 5 s.
+func settle(t *testing.T, site providers.Site) {
+	t.Helper()
+	if !within(t, 5*time.Second, func() bool {
+		n := site.Calls()
+		time.Sleep(100 * time.Millisecond)
+		return site.Calls() == n
+	}) {
+		t.Fatal("the site's calls never settled")
+	}
+}
+
 func receive(t *testing.T, ch <-chan waited, d time.Duration) waited {
 	t.Helper()
 	select {
@@ -120,7 +143,7 @@ func receive(t *testing.T, ch <-chan waited, d time.Duration) waited {
 // its fault, nothing is polled while tasks run, and finished tasks leave
 // the view with the next task's add rather than in calls of their own.
 func TestTaskWaitShared(t *testing.T) {
-	w := newWorld(t, "")
+	w := newScaledWorld(t, "")
 	ts := newTasks(t, w.Site("west"))
 	site := open(t, w.Site("west"))
 	ctx := context.Background()
@@ -147,7 +170,7 @@ func TestTaskWaitShared(t *testing.T) {
 	}
 	// Running tasks cost no calls: the loop waits on the server (once the
 	// wait that the last add woke has been made again).
-	time.Sleep(300 * time.Millisecond)
+	settle(t, site)
 	quiet := site.Calls()
 	time.Sleep(time.Second)
 	if d := site.Calls() - quiet; d > 1 {
@@ -219,7 +242,7 @@ func TestTaskWaitShared(t *testing.T) {
 // after work too.
 func TestTaskWaitRelogin(t *testing.T) {
 	t.Cleanup(vsphere.SetTaskMaxWait(time.Second))
-	w := newWorld(t, "")
+	w := newScaledWorld(t, "")
 	s := w.Site("west")
 	ts := newTasks(t, s)
 	site := open(t, s)
@@ -285,7 +308,7 @@ func terminateOthers(t *testing.T, c *govmomi.Client) {
 // view.
 func TestTaskWaitDroppedConnection(t *testing.T) {
 	t.Cleanup(vsphere.SetTaskMaxWait(time.Second))
-	w := newWorld(t, "")
+	w := newScaledWorld(t, "")
 	s := w.Site("west")
 	ts := newTasks(t, s)
 	site := open(t, s)
@@ -322,7 +345,7 @@ func wrapProvider(err error) error { return vsphere.Classify("wait", "task", err
 // TestTaskWaitClose: Close ends the wait loop at once, even while it waits
 // on the server, and every pending wait with it; nothing is called after.
 func TestTaskWaitClose(t *testing.T) {
-	w := newWorld(t, "")
+	w := newScaledWorld(t, "")
 	s := w.Site("west")
 	ts := newTasks(t, s)
 	site, err := vsphere.Connector{}.Open(context.Background(), config(s))
@@ -339,7 +362,7 @@ func TestTaskWaitClose(t *testing.T) {
 	if !inView(t, site, refs...) {
 		t.Fatal("the tasks never made it into the view")
 	}
-	time.Sleep(100 * time.Millisecond) // the loop is in a WaitForUpdatesEx now
+	settle(t, site) // the loop is in a WaitForUpdatesEx now
 	start := time.Now()
 	if err := site.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -368,7 +391,11 @@ func TestTaskWaitClose(t *testing.T) {
 
 // TestTaskWaitQuickTasks: at a site whose tasks are over by the time they
 // would be watched, a task on its own is read once instead (one call, no
-// add, no wait); one that turns out to be running is watched after all.
+// add, no wait); one that turns out to be running is watched after all,
+// and counts once (the read) in how often tasks are over when first
+// seen, so that the quick tasks after it are still read once. On the
+// virtual clock the view reports the running task before it finishes,
+// every time.
 func TestTaskWaitQuickTasks(t *testing.T) {
 	w := newWorld(t, "")
 	s := w.Site("west")
