@@ -26,6 +26,7 @@ import (
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/simulate"
 	"github.com/drplan/drplan/steps"
@@ -263,7 +264,7 @@ func trim(p *steps.Program, n int) *steps.Program {
 func medianStep(res *runner.Result, p *steps.Program, k steps.Kind) time.Duration {
 	var ds []time.Duration
 	for _, s := range p.Steps {
-		if r := res.Steps[s.Addr]; s.Kind == k && r != nil && r.Status == runner.StatusOK {
+		if r := res.Steps[s.Addr]; s.Kind == k && r != nil && r.Status == rundir.StatusOK {
 			ds = append(ds, r.End.Sub(r.Start))
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/drplan/drplan/internal/diagview"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -54,7 +55,7 @@ func runResume(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan resume: run %s ran against simulated sites built in its own process, which ended with it: there is nothing left to resume. Start a new run; to rehearse crashes, serve the sites with drplan sim serve and run with --live.\n", id)
 		return ExitError
 	}
-	events, err := runner.ReadJournal(runDir)
+	events, err := rundir.ReadJournal(runDir)
 	if msg := noJournal(id, rec.Mode, dir, events, err); msg != "" {
 		fmt.Fprintln(c.stderr, msg)
 		return ExitError
@@ -134,13 +135,13 @@ func sameProgram(a, b *steps.Program) bool {
 
 // lastResult is how the last attempt of mode in a journal ended: passed,
 // failed, interrupted, or "" when it did not end (killed).
-func lastResult(events []runner.Event, mode string) string {
+func lastResult(events []rundir.Event, mode string) string {
 	result, in := "", false
 	for _, e := range events {
 		switch e.Type {
-		case runner.EventRunStarted:
+		case rundir.EventRunStarted:
 			in, result = e.Detail["mode"] == mode, ""
-		case runner.EventRunFinished:
+		case rundir.EventRunFinished:
 			if in {
 				result = e.Result
 			}

@@ -18,7 +18,7 @@ import (
 	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -204,7 +204,7 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 	lk, err := c.lockGroups(ctx, cp.target, e.stateDir, groups, e.runID, m)
 	if err != nil {
 		c.refuseLockError(verb, cp, err, lockAdvice{verb: verb, mode: m, sim: cp.target.kind == "sim", dir: e.dir, resumed: e.runID})
-		if events, _ := runner.ReadJournal(ses.runDir); len(events) == 0 {
+		if events, _ := rundir.ReadJournal(ses.runDir); len(events) == 0 {
 			// A run that never began leaves nothing behind.
 			ses.close()
 			os.RemoveAll(ses.runDir)
@@ -247,10 +247,10 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 
 // runPrograms loads, in the order the journal ran them, the programs a
 // run's folder holds.
-func runPrograms(dir string, events []runner.Event) []*steps.Program {
+func runPrograms(dir string, events []rundir.Event) []*steps.Program {
 	var out []*steps.Program
 	for _, e := range events {
-		if e.Type != runner.EventRunStarted || e.Detail["resumed"] == "true" {
+		if e.Type != rundir.EventRunStarted || e.Detail["resumed"] == "true" {
 			continue // a resumed run goes on with the program it began
 		}
 		name := e.Detail["mode"] + ".json"

@@ -10,6 +10,7 @@ import (
 	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -21,7 +22,7 @@ type session struct {
 	cp       *compiled
 	runID    string
 	runDir   string
-	journal  *runner.Journal
+	journal  *rundir.Journal
 	exec     *local.Executor
 	ui       *terminalUI
 	progress *progress
@@ -34,7 +35,7 @@ type session struct {
 // progress view paints its verdicts.
 func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove, color bool) (*session, error) {
 	runDir := filepath.Join(stateDir, "runs", runID)
-	journal, err := runner.OpenJournal(runDir, cp.prog.Redact)
+	journal, err := rundir.OpenJournal(runDir, cp.prog.Redact)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the run's journal: %v", err)
 	}

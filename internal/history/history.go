@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/report"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -87,8 +87,8 @@ func Read(dir string) *Run {
 		}
 		return r
 	}
-	events, err := runner.ReadJournal(dir)
-	var damage *runner.CorruptError
+	events, err := rundir.ReadJournal(dir)
+	var damage *rundir.CorruptError
 	if err != nil && !errors.As(err, &damage) {
 		return nil
 	}
@@ -99,7 +99,7 @@ func Read(dir string) *Run {
 	failed := false
 	for _, ev := range events {
 		switch ev.Type {
-		case runner.EventRunStarted:
+		case rundir.EventRunStarted:
 			if ev.Detail["resumed"] == "true" {
 				continue // the same run, resumed
 			}
@@ -108,7 +108,7 @@ func Read(dir string) *Run {
 				r.Plan = ev.Detail["plan"]
 			}
 			r.Result = "interrupted"
-		case runner.EventRunFinished:
+		case rundir.EventRunFinished:
 			r.Result = ev.Result
 			failed = failed || ev.Result == "failed"
 		}
@@ -128,8 +128,8 @@ func Read(dir string) *Run {
 // report is not taken for the whole story.
 func runsStarted(dir string) int {
 	n := 0
-	_, err := runner.ScanJournal(dir, func(ev []byte) {
-		if bytes.Contains(ev, []byte(`"type":"`+runner.EventRunStarted+`"`)) && !bytes.Contains(ev, []byte(`"resumed":"true"`)) {
+	_, err := rundir.ScanJournal(dir, func(ev []byte) {
+		if bytes.Contains(ev, []byte(`"type":"`+rundir.EventRunStarted+`"`)) && !bytes.Contains(ev, []byte(`"resumed":"true"`)) {
 			n++
 		}
 	})
@@ -201,7 +201,7 @@ func medians(runs []*Run, plan, target string, pick func(*report.Step) (string, 
 			continue
 		}
 		for _, s := range r.Report.Steps {
-			if key, ok := pick(&s); ok && s.Status == runner.StatusOK && len(samples[key]) < bootSamples {
+			if key, ok := pick(&s); ok && s.Status == rundir.StatusOK && len(samples[key]) < bootSamples {
 				samples[key] = append(samples[key], s.PlanSeconds)
 			}
 		}

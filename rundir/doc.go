@@ -1,0 +1,15 @@
+// Package rundir owns the layout and the formats of a run's folder,
+// runs/RUN_ID under a state directory: the append-only journal
+// (journal.jsonl, its checksummed framing and its typed events), the
+// run record that drplan resume reads (run.json), the inventory the
+// program was compiled from (inventory.json), the saved programs
+// (program.json and cleanup.json for a drill, MODE.json for a run) and
+// the names of the report files.
+//
+// The runner writes events through a Journal; report, internal/history
+// and internal/command read the folder through this package, so none of
+// them needs the runner to read a run. What the events and files hold is
+// defined by their writers' siblings: a program's form is steps', a
+// report's contents and rendering are report's, an inventory snapshot's
+// form is inventory's. Whole files are written with internal/fsutil.
+package rundir
