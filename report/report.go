@@ -149,7 +149,7 @@ func (s Step) Ran() bool {
 // host): the runner marks it with detail timing = "wall". In a simulated
 // run such a step takes no plan time (the simulated world stands still
 // while it runs), so its duration is its wall time.
-func (s Step) WallTimed() bool { return s.Detail["timing"] == "wall" }
+func (s Step) WallTimed() bool { return rundir.WallTiming(s.Detail) }
 
 // Check is one verification a drill makes, or one that a failover,
 // migration, failback or reprotect makes of its result, read back from the
@@ -220,8 +220,8 @@ func Build(in Input) *Report {
 	}
 	var runs []*runEvents
 	for _, e := range in.Events {
-		resumed := e.Type == rundir.EventRunStarted && e.Detail["resumed"] == "true" && len(runs) > 0
-		if e.Type == rundir.EventRunStarted && !resumed || len(runs) == 0 {
+		resumed := e.Type == rundir.EventRunStarted && !e.Starts() && len(runs) > 0
+		if e.Starts() || len(runs) == 0 {
 			runs = append(runs, &runEvents{start: e.Time})
 			if r.RunID == "" {
 				r.Start = e.Time
@@ -233,9 +233,10 @@ func Build(in Input) *Report {
 		}
 		cur.events = append(cur.events, e)
 		if e.Type == rundir.EventRunFinished {
-			cur.end, cur.result = e.Time, e.Result
-			cur.calls = int64(e.Figures["api_calls"])
-			cur.wall += e.Figures["wall_seconds"] // each part of a resumed run
+			end := e.RunEnd()
+			cur.end, cur.result = e.Time, end.Result
+			cur.calls = end.APICalls
+			cur.wall += end.WallSeconds // each part of a resumed run
 		}
 	}
 	for i, p := range in.Programs {
@@ -317,12 +318,12 @@ func (r *Report) addSteps(p *steps.Program, events []rundir.Event, start time.Ti
 			s.attempts = e.Attempt
 		case rundir.EventStepFinished:
 			s.end, s.status, s.err = e.Time, e.Result, e.Error
-			s.wall, s.hasWall = e.Figures["wall_seconds"]
+			s.wall, s.hasWall = e.WallSeconds()
 			if e.Detail != nil {
 				s.detail = e.Detail
 			}
 		case rundir.EventStepSkipped:
-			s.status, s.err, s.skipped = rundir.StatusSkipped, "skipped because "+e.Detail["because"]+" failed", e.Time
+			s.status, s.err, s.skipped = rundir.StatusSkipped, "skipped because "+e.Because()+" failed", e.Time
 		}
 	}
 	for _, ps := range p.Steps {

@@ -109,8 +109,8 @@ func runDrill(c *cli, args []string) int {
 		return ExitError
 	}
 	defer ses.close()
-	ses.saveProgram("program.json", cp.prog)
-	ses.saveProgram("cleanup.json", cleanProg)
+	rundir.WriteProgram(ses.runDir, rundir.DrillProgramName, cp.prog)
+	rundir.WriteProgram(ses.runDir, rundir.ProgramName(cleanProg.Mode), cleanProg)
 	seed := ""
 	if cp.target.world != nil {
 		seed = fmt.Sprintf(", seed %d", cp.target.seed)

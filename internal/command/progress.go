@@ -121,7 +121,7 @@ func (pr *progress) observe(e rundir.Event) {
 	switch e.Type {
 	case rundir.EventRunStarted:
 		pr.start = e.Time
-		pr.mode = e.Detail["mode"]
+		pr.mode = e.RunStart().Mode
 		if pr.mode != pr.cur.Mode {
 			pr.line("Run %s:", pr.mode)
 		}
@@ -132,7 +132,7 @@ func (pr *progress) observe(e rundir.Event) {
 		pr.begin()
 		return
 	case rundir.EventVMReady:
-		pr.ready[e.Detail["tier"]]++
+		pr.ready[e.VMReady().Tier]++
 		return
 	case rundir.EventStepFinished:
 	case rundir.EventStepFailed:
@@ -141,7 +141,7 @@ func (pr *progress) observe(e rundir.Event) {
 		}
 		return
 	case rundir.EventStepSkipped:
-		pr.line("  skipped %s (after %s failed)", e.Step, e.Detail["because"])
+		pr.line("  skipped %s (after %s failed)", e.Step, e.Because())
 		return
 	case rundir.EventRunFinished:
 		pr.finish()

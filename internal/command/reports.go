@@ -2,7 +2,6 @@ package command
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -58,7 +57,7 @@ func runReport(runDir string, in report.Input) (*report.Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the run's journal: %v", err)
 	}
-	in.Events, in.Programs = events, runPrograms(runDir, events)
+	in.Events, in.Programs = events, rundir.Programs(runDir, events)
 	if len(in.Programs) == 0 {
 		return nil, fmt.Errorf("%s holds no program that the journal ran", runDir)
 	}
@@ -83,8 +82,7 @@ func runReport(runDir string, in report.Input) (*report.Report, error) {
 	if in.Target == "" {
 		// A run whose process died before its report: the run record
 		// says where it ran.
-		var rec runRecord
-		if b, err := os.ReadFile(filepath.Join(runDir, runRecordName)); err == nil && json.Unmarshal(b, &rec) == nil {
+		if rec, err := rundir.ReadRecord(runDir); err == nil {
 			in.Target = rec.Target
 		}
 	}

@@ -3,16 +3,16 @@ package command
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
-	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
@@ -46,9 +46,9 @@ func runResume(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError
 	}
-	var rec runRecord
-	if b, err := os.ReadFile(filepath.Join(runDir, runRecordName)); err != nil || json.Unmarshal(b, &rec) != nil {
-		fmt.Fprintf(c.stderr, "drplan resume: %s holds no run %s that can be resumed (no %s); drplan runs lists the runs.\n", filepath.Join(stateDir, "runs"), id, runRecordName)
+	rec, err := rundir.ReadRecord(runDir)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: %s holds no run %s that can be resumed (no %s); drplan runs lists the runs.\n", history.RunsDir(stateDir), id, rundir.RecordName)
 		return ExitError
 	}
 	if rec.Target == "sim" {
@@ -69,19 +69,18 @@ func runResume(c *cli, args []string) int {
 		return ExitOK
 	}
 	done, began := runner.Finished(events, rec.Mode)
-	savedBytes, err := os.ReadFile(filepath.Join(runDir, rec.Mode+".json"))
-	if err != nil {
+	saved, err := rundir.ReadProgram(runDir, rundir.ProgramName(rec.Mode))
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved program: %v\n", id, err)
 		return ExitError
 	}
-	saved, err := steps.Read(savedBytes)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: run %s: %v\n", id, err)
 		return ExitError
 	}
-	var snap inventory.Snapshot
-	if b, err := os.ReadFile(filepath.Join(runDir, inventoryName)); err != nil || json.Unmarshal(b, &snap) != nil {
-		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved inventory (%s).\n", id, inventoryName)
+	snap, err := rundir.ReadInventory(runDir)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved inventory (%s).\n", id, rundir.InventoryName)
 		return ExitError
 	}
 	plan, diags := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
@@ -96,7 +95,7 @@ func runResume(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError
 	}
-	cp, code := c.resolveAgainst(f, dir, plan, t, &snap, nil)
+	cp, code := c.resolveAgainst(f, dir, plan, t, snap, nil)
 	if cp == nil {
 		return code
 	}
@@ -140,7 +139,7 @@ func lastResult(events []rundir.Event, mode string) string {
 	for _, e := range events {
 		switch e.Type {
 		case rundir.EventRunStarted:
-			in, result = e.Detail["mode"] == mode, ""
+			in, result = e.RunStart().Mode == mode, ""
 		case rundir.EventRunFinished:
 			if in {
 				result = e.Result

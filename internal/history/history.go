@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"math"
@@ -100,12 +99,13 @@ func Read(dir string) *Run {
 	for _, ev := range events {
 		switch ev.Type {
 		case rundir.EventRunStarted:
-			if ev.Detail["resumed"] == "true" {
+			rs := ev.RunStart()
+			if rs.Resumed {
 				continue // the same run, resumed
 			}
-			r.Modes = append(r.Modes, ev.Detail["mode"])
+			r.Modes = append(r.Modes, rs.Mode)
 			if r.Plan == "" {
-				r.Plan = ev.Detail["plan"]
+				r.Plan = rs.Plan
 			}
 			r.Result = "interrupted"
 		case rundir.EventRunFinished:
@@ -122,17 +122,11 @@ func Read(dir string) *Run {
 	return r
 }
 
-// runsStarted counts the runs a journal started, without decoding it: the
-// runner writes each event as compact JSON. A folder without a journal,
-// or whose journal is damaged, counts as many runs as can be, so that its
-// report is not taken for the whole story.
+// runsStarted counts the runs a journal started. A folder without a
+// journal, or whose journal is damaged, counts as many runs as can be, so
+// that its report is not taken for the whole story.
 func runsStarted(dir string) int {
-	n := 0
-	_, err := rundir.ScanJournal(dir, func(ev []byte) {
-		if bytes.Contains(ev, []byte(`"type":"`+rundir.EventRunStarted+`"`)) && !bytes.Contains(ev, []byte(`"resumed":"true"`)) {
-			n++
-		}
-	})
+	n, err := rundir.CountStarts(dir)
 	if err != nil {
 		return math.MaxInt
 	}
