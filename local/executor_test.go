@@ -22,6 +22,7 @@ import (
 	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -50,10 +51,10 @@ func sh(script string) steps.Args {
 // runCustom runs a program with an executor, journaling into a folder of
 // its own, and returns the result and the journal; edit changes the
 // run's options.
-func runCustom(t *testing.T, ex *local.Executor, prog *steps.Program, edit ...func(*runner.Options)) (*runner.Result, []runner.Event) {
+func runCustom(t *testing.T, ex *local.Executor, prog *steps.Program, edit ...func(*runner.Options)) (*runner.Result, []rundir.Event) {
 	t.Helper()
 	jdir := t.TempDir()
-	j, err := runner.OpenJournal(jdir, prog.Redact)
+	j, err := rundir.OpenJournal(jdir, prog.Redact)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func runCustom(t *testing.T, ex *local.Executor, prog *steps.Program, edit ...fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := runner.ReadJournal(jdir)
+	events, err := rundir.ReadJournal(jdir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,20 +78,20 @@ func runCustom(t *testing.T, ex *local.Executor, prog *steps.Program, edit ...fu
 }
 
 // observer sets the run's observer.
-func observer(f func(runner.Event)) func(*runner.Options) {
+func observer(f func(rundir.Event)) func(*runner.Options) {
 	return func(o *runner.Options) { o.Observer = f }
 }
 
 // finished returns the step_finished event of a step.
-func finished(t *testing.T, events []runner.Event, step string) runner.Event {
+func finished(t *testing.T, events []rundir.Event, step string) rundir.Event {
 	t.Helper()
 	for _, e := range events {
-		if e.Type == runner.EventStepFinished && e.Step == step {
+		if e.Type == rundir.EventStepFinished && e.Step == step {
 			return e
 		}
 	}
 	t.Fatalf("the journal has no step_finished for %s", step)
-	return runner.Event{}
+	return rundir.Event{}
 }
 
 func writeFile(t *testing.T, name, text string, mode os.FileMode) {
@@ -201,10 +202,10 @@ func TestCommandTimeoutKillsGroup(t *testing.T) {
 	}))
 	res, events := runCustom(t, &local.Executor{PlanDir: dir}, prog)
 	sr := res.Steps["step.slow"]
-	if sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 1s") || !strings.Contains(sr.Err.Error(), "process group") {
+	if sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 1s") || !strings.Contains(sr.Err.Error(), "process group") {
 		t.Fatalf("slow step: %s, %v; want failed, timed out", sr.Status, sr.Err)
 	}
-	if e := finished(t, events, "step.slow"); e.Result != runner.StatusFailed {
+	if e := finished(t, events, "step.slow"); e.Result != rundir.StatusFailed {
 		t.Errorf("journal: %+v", e)
 	}
 	b, err := os.ReadFile(pidFile)
@@ -280,7 +281,7 @@ func TestCommandOutput(t *testing.T) {
 	t.Run("redacted", func(t *testing.T) {
 		var seen []string
 		var mu sync.Mutex
-		observe := func(e runner.Event) {
+		observe := func(e rundir.Event) {
 			mu.Lock()
 			defer mu.Unlock()
 			b, _ := json.Marshal(e)
@@ -297,7 +298,7 @@ func TestCommandOutput(t *testing.T) {
 		prog.SetSecrets(p.Secrets())
 		dir := t.TempDir()
 		res, events := runCustom(t, &local.Executor{PlanDir: dir, OutputLimit: 105}, prog, observer(observe))
-		if res.Steps["step.echo"].Status != runner.StatusFailed {
+		if res.Steps["step.echo"].Status != rundir.StatusFailed {
 			t.Fatalf("echo: %s", res.Steps["step.echo"].Status)
 		}
 		echo := finished(t, events, "step.echo")
@@ -351,7 +352,7 @@ func TestHTTPCheck(t *testing.T) {
 			ExpectStatus: status, ExpectBody: `"status":\s*"ok"`}}, func(s *steps.Step) { s.Timeout, s.OnFailure = steps.Duration(timeout), "continue" })
 	}
 	res, events := runCustom(t, &local.Executor{}, program(check("healthy", "/health", 202, time.Minute)))
-	if sr := res.Steps["step.healthy"]; sr.Status != runner.StatusOK || sr.Attempts != 1 {
+	if sr := res.Steps["step.healthy"]; sr.Status != rundir.StatusOK || sr.Attempts != 1 {
 		t.Fatalf("healthy: %s after %d attempts: %v", sr.Status, sr.Attempts, sr.Err)
 	}
 	if d := finished(t, events, "step.healthy").Detail; d["status"] != "202" || d["tries"] != "3" {
@@ -363,7 +364,7 @@ func TestHTTPCheck(t *testing.T) {
 	))
 	for step, want := range map[string]string{"step.down": "answered 503, want 200", "step.wrong": "answered 200, but the body does not match"} {
 		sr := res.Steps[step]
-		if sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), want) || !strings.Contains(sr.Err.Error(), "timed out after") {
+		if sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), want) || !strings.Contains(sr.Err.Error(), "timed out after") {
 			t.Errorf("%s: %s, %v; want failed: %s, timed out", step, sr.Status, sr.Err, want)
 		}
 	}
@@ -380,8 +381,8 @@ func TestTCPCheck(t *testing.T) {
 	l.Close() // nothing listens there now
 	var late net.Listener
 	var once sync.Once
-	observe := func(e runner.Event) {
-		if e.Type == runner.EventStepFailed && e.Step == "step.port" {
+	observe := func(e rundir.Event) {
+		if e.Type == rundir.EventStepFailed && e.Step == "step.port" {
 			once.Do(func() {
 				var err error
 				if late, err = net.Listen("tcp", addr); err != nil {
@@ -398,11 +399,11 @@ func TestTCPCheck(t *testing.T) {
 		defer late.Close()
 	}
 	sr := res.Steps["step.port"]
-	if sr.Status != runner.StatusOK || sr.Attempts != 2 {
+	if sr.Status != rundir.StatusOK || sr.Attempts != 2 {
 		t.Fatalf("port: %s after %d attempts, %v; want ok on the second", sr.Status, sr.Attempts, sr.Err)
 	}
 	for _, e := range events {
-		if e.Type == runner.EventStepFailed && (!e.Retryable || !strings.Contains(e.Error, "connecting to "+addr)) {
+		if e.Type == rundir.EventStepFailed && (!e.Retryable || !strings.Contains(e.Error, "connecting to "+addr)) {
 			t.Errorf("first attempt: %+v", e)
 		}
 	}
@@ -423,16 +424,16 @@ func TestRetriesAndFailurePolicy(t *testing.T) {
 		return custom(name, sh("true"), func(s *steps.Step) { s.After = []string{dep} })
 	}
 	res, _ := runCustom(t, &local.Executor{PlanDir: dir}, program(flaky("enough", 2), after("then", "step.enough")))
-	if sr := res.Steps["step.enough"]; sr.Status != runner.StatusOK || sr.Attempts != 3 || res.Steps["step.then"].Status != runner.StatusOK || !res.Passed {
+	if sr := res.Steps["step.enough"]; sr.Status != rundir.StatusOK || sr.Attempts != 3 || res.Steps["step.then"].Status != rundir.StatusOK || !res.Passed {
 		t.Errorf("retries = 2: %s after %d attempts (%v); the step after it %s", sr.Status, sr.Attempts, sr.Err, res.Steps["step.then"].Status)
 	}
 
 	res, events := runCustom(t, &local.Executor{PlanDir: dir}, program(flaky("short", 1), after("skipped", "step.short"), custom("other", sh("true"))))
 	sr := res.Steps["step.short"]
-	if sr.Status != runner.StatusFailed || sr.Attempts != 2 || !strings.Contains(sr.Err.Error(), "attempt 2") {
+	if sr.Status != rundir.StatusFailed || sr.Attempts != 2 || !strings.Contains(sr.Err.Error(), "attempt 2") {
 		t.Errorf("retries = 1: %s after %d attempts: %v", sr.Status, sr.Attempts, sr.Err)
 	}
-	if res.Steps["step.skipped"].Status != runner.StatusSkipped || res.Steps["step.other"].Status != runner.StatusOK || res.Passed || res.Halted != "" {
+	if res.Steps["step.skipped"].Status != rundir.StatusSkipped || res.Steps["step.other"].Status != rundir.StatusOK || res.Passed || res.Halted != "" {
 		t.Errorf("on_failure = continue: dependent %s, independent %s, passed %v, halted %q",
 			res.Steps["step.skipped"].Status, res.Steps["step.other"].Status, res.Passed, res.Halted)
 	}
@@ -442,7 +443,7 @@ func TestRetriesAndFailurePolicy(t *testing.T) {
 
 	halt := custom("halt", sh("exit 1"))
 	res, _ = runCustom(t, &local.Executor{PlanDir: dir}, program(halt, after("never", "step.halt")))
-	if res.Halted != "step.halt" || res.Steps["step.never"].Status != runner.StatusNotRun || res.Steps["step.halt"].Attempts != 1 {
+	if res.Halted != "step.halt" || res.Steps["step.never"].Status != rundir.StatusNotRun || res.Steps["step.halt"].Attempts != 1 {
 		t.Errorf("on_failure = halt: halted by %q, dependent %s, %d attempts", res.Halted, res.Steps["step.never"].Status, res.Steps["step.halt"].Attempts)
 	}
 }
@@ -459,10 +460,10 @@ func TestWaitStep(t *testing.T) {
 	v := clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	defer v.Close()
 	res, _ := runCustom(t, &local.Executor{Clock: v}, prog, func(o *runner.Options) { o.Clock = v })
-	if sr := res.Steps["step.short"]; sr.Status != runner.StatusOK || sr.End.Sub(sr.Start) != 10*time.Second {
+	if sr := res.Steps["step.short"]; sr.Status != rundir.StatusOK || sr.End.Sub(sr.Start) != 10*time.Second {
 		t.Errorf("a 10 s wait: %s after %s of plan time", sr.Status, sr.End.Sub(sr.Start))
 	}
-	if sr := res.Steps["step.long"]; sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 20s") || sr.End.Sub(sr.Start) != 20*time.Second {
+	if sr := res.Steps["step.long"]; sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 20s") || sr.End.Sub(sr.Start) != 20*time.Second {
 		t.Errorf("an hour's wait with a 20 s timeout: %s after %s, %v", sr.Status, sr.End.Sub(sr.Start), sr.Err)
 	}
 }
@@ -476,9 +477,9 @@ func TestPrompt(t *testing.T) {
 		return custom(name, steps.Args{Prompt: &steps.Prompt{Message: "Is the database consistent?"}}, func(s *steps.Step) { s.OnFailure = "continue" })
 	}
 	ui := &scriptedUI{answers: make(chan string, 2)}
-	observe := func(e runner.Event) {
+	observe := func(e rundir.Event) {
 		// Answer once the other branch is done: the prompt did not stop it.
-		if e.Type == runner.EventStepFinished && e.Step == "step.other" {
+		if e.Type == rundir.EventStepFinished && e.Step == "step.other" {
 			ui.answers <- "yes"
 			ui.answers <- "no"
 		}
@@ -487,10 +488,10 @@ func TestPrompt(t *testing.T) {
 	second := ask("second")
 	second.After = []string{"step.first"}
 	res, events := runCustom(t, &local.Executor{UI: ui}, program(first, second, custom("other", sh("true"))), observer(observe))
-	if res.Steps["step.first"].Status != runner.StatusOK || res.Steps["step.other"].Status != runner.StatusOK {
+	if res.Steps["step.first"].Status != rundir.StatusOK || res.Steps["step.other"].Status != rundir.StatusOK {
 		t.Errorf("first %s (%v), other %s", res.Steps["step.first"].Status, res.Steps["step.first"].Err, res.Steps["step.other"].Status)
 	}
-	if sr := res.Steps["step.second"]; sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), `answered "no"`) {
+	if sr := res.Steps["step.second"]; sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), `answered "no"`) {
 		t.Errorf("second (answered no): %s, %v", sr.Status, sr.Err)
 	}
 	u, err := user.Current()
@@ -509,7 +510,7 @@ func TestPrompt(t *testing.T) {
 	}
 
 	res, _ = runCustom(t, &local.Executor{}, program(ask("alone")))
-	if sr := res.Steps["step.alone"]; sr.Status != runner.StatusFailed || !strings.Contains(sr.Err.Error(), "no one to ask") {
+	if sr := res.Steps["step.alone"]; sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), "no one to ask") {
 		t.Errorf("without a UI: %s, %v", sr.Status, sr.Err)
 	}
 }
@@ -545,7 +546,7 @@ func TestCommandMissingDir(t *testing.T) {
 	prog := program(custom("cmd", steps.Args{Command: &steps.Command{Run: []string{"true"}, Dir: "no-such-dir"}}))
 	res, _ := runCustom(t, &local.Executor{PlanDir: t.TempDir()}, prog)
 	sr := res.Steps["step.cmd"]
-	if sr.Status != runner.StatusFailed || sr.Err == nil || !strings.Contains(sr.Err.Error(), "no-such-dir, does not exist") || strings.Contains(sr.Err.Error(), "fork/exec") {
+	if sr.Status != rundir.StatusFailed || sr.Err == nil || !strings.Contains(sr.Err.Error(), "no-such-dir, does not exist") || strings.Contains(sr.Err.Error(), "fork/exec") {
 		t.Errorf("a command in a missing directory: %s, %v", sr.Status, sr.Err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -19,7 +19,7 @@ import (
 // (timing = "wall") that took wallProbe seconds of wall time and no plan
 // time at 5m10s; the run ends at 5m10s after 1.5s of wall time. No RTO
 // target, so that the timeline's axis is the run's plan time.
-func planTimeRun(wallProbe float64) ([]*steps.Program, []runner.Event) {
+func planTimeRun(wallProbe float64) ([]*steps.Program, []rundir.Event) {
 	prog := &steps.Program{Plan: "shop", RecoveryPlan: "shop", Mode: "test",
 		Estimate: steps.Estimate{Total: steps.Duration(5 * time.Minute), Tiers: []steps.TierEstimate{{Tier: "app", VMs: 1}}},
 		Steps: []*steps.Step{
@@ -32,14 +32,14 @@ func planTimeRun(wallProbe float64) ([]*steps.Program, []runner.Event) {
 		}}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	var ev []runner.Event
-	add := func(e runner.Event) { ev = append(ev, e) }
+	var ev []rundir.Event
+	add := func(e rundir.Event) { ev = append(ev, e) }
 	step := func(addr string, start, end, wall float64, detail map[string]string) {
-		add(runner.Event{Time: at(start), Type: runner.EventStepStarted, Step: addr, Attempt: 1})
-		add(runner.Event{Time: at(end), Type: runner.EventStepFinished, Step: addr, Attempt: 1, Result: runner.StatusOK, Detail: detail,
+		add(rundir.Event{Time: at(start), Type: rundir.EventStepStarted, Step: addr, Attempt: 1})
+		add(rundir.Event{Time: at(end), Type: rundir.EventStepFinished, Step: addr, Attempt: 1, Result: rundir.StatusOK, Detail: detail,
 			Figures: map[string]float64{"seconds": end - start, "wall_seconds": wall}})
 	}
-	add(runner.Event{Time: at(0), Type: runner.EventRunStarted, Detail: map[string]string{"mode": "test", "plan": "shop", "recovery_plan": "shop"},
+	add(rundir.Event{Time: at(0), Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "test", "plan": "shop", "recovery_plan": "shop"},
 		Figures: map[string]float64{"steps": 6}})
 	step("tier.app/start", 0, 0, 0.0001, nil)
 	step("tier.app/vm.a/copy", 0, 120, 0.4, map[string]string{"point": "2026-11-22T09:59:30Z", "point_age_seconds": "30.000"})
@@ -47,7 +47,7 @@ func planTimeRun(wallProbe float64) ([]*steps.Program, []runner.Event) {
 	step("tier.app/vm.a/wait_ready", 130, 310, 0.9, map[string]string{"ip": "10.0.0.5"})
 	step("tier.app/done", 310, 310, 0.0001, nil)
 	step("step.probe", 310, 310, wallProbe, map[string]string{"timing": "wall"})
-	add(runner.Event{Time: at(310), Type: runner.EventRunFinished, Result: "passed", Figures: map[string]float64{"api_calls": 9, "wall_seconds": 1.5 + wallProbe}})
+	add(rundir.Event{Time: at(310), Type: rundir.EventRunFinished, Result: "passed", Figures: map[string]float64{"api_calls": 9, "wall_seconds": 1.5 + wallProbe}})
 	prog.Groups = []steps.Group{{Name: "app", RPO: steps.Duration(15 * time.Minute)}}
 	for _, s := range prog.Steps {
 		if s.VM != "" {

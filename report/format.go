@@ -5,6 +5,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/drplan/drplan/rundir"
 )
 
 // Format is one rendering of a report.
@@ -53,10 +55,18 @@ func FormatOf(name string) (Format, bool) {
 	return "", false
 }
 
-// File is the name the format is written under in a run's folder.
+// File is the name the format is written under in a run's folder
+// (rundir names the folder's files).
 func (f Format) File() string {
-	if f == JUnit {
-		return "report.junit.xml"
+	switch f {
+	case JSON:
+		return rundir.ReportJSON
+	case HTML:
+		return rundir.ReportHTML
+	case Markdown:
+		return rundir.ReportMarkdown
+	case JUnit:
+		return rundir.ReportJUnit
 	}
 	return "report." + string(f)
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -29,7 +29,7 @@ const fixtureID = "20261122T015949Z-4393"
 // warnings drplan drill gave it.
 func fixture(t *testing.T) *Report {
 	t.Helper()
-	events, err := runner.ReadJournal(fixtureRun)
+	events, err := rundir.ReadJournal(fixtureRun)
 	if err != nil {
 		t.Fatal(err)
 	}

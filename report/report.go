@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/units"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -138,7 +138,7 @@ type Step struct {
 // virtual clock the first steps start at the run's very first instant.
 func (s Step) Ran() bool {
 	switch s.Status {
-	case runner.StatusOK, runner.StatusFailed, runner.StatusOptionalFailed, "interrupted":
+	case rundir.StatusOK, rundir.StatusFailed, rundir.StatusOptionalFailed, "interrupted":
 		return true
 	}
 	return false
@@ -149,7 +149,7 @@ func (s Step) Ran() bool {
 // host): the runner marks it with detail timing = "wall". In a simulated
 // run such a step takes no plan time (the simulated world stands still
 // while it runs), so its duration is its wall time.
-func (s Step) WallTimed() bool { return s.Detail["timing"] == "wall" }
+func (s Step) WallTimed() bool { return rundir.WallTiming(s.Detail) }
 
 // Check is one verification a drill makes, or one that a failover,
 // migration, failback or reprotect makes of its result, read back from the
@@ -185,7 +185,7 @@ type Input struct {
 	Seed     int64
 	Owner    string
 	Programs []*steps.Program // in the order they ran
-	Events   []runner.Event
+	Events   []rundir.Event
 	Checks   []Check
 	Warnings []string
 	Drift    []string // the warnings that are drift
@@ -216,12 +216,12 @@ func Build(in Input) *Report {
 		result     string
 		calls      int64
 		wall       float64
-		events     []runner.Event
+		events     []rundir.Event
 	}
 	var runs []*runEvents
 	for _, e := range in.Events {
-		resumed := e.Type == runner.EventRunStarted && e.Detail["resumed"] == "true" && len(runs) > 0
-		if e.Type == runner.EventRunStarted && !resumed || len(runs) == 0 {
+		resumed := e.Type == rundir.EventRunStarted && !e.Starts() && len(runs) > 0
+		if e.Starts() || len(runs) == 0 {
 			runs = append(runs, &runEvents{start: e.Time})
 			if r.RunID == "" {
 				r.Start = e.Time
@@ -232,10 +232,11 @@ func Build(in Input) *Report {
 			cur.end, cur.result = time.Time{}, ""
 		}
 		cur.events = append(cur.events, e)
-		if e.Type == runner.EventRunFinished {
-			cur.end, cur.result = e.Time, e.Result
-			cur.calls = int64(e.Figures["api_calls"])
-			cur.wall += e.Figures["wall_seconds"] // each part of a resumed run
+		if e.Type == rundir.EventRunFinished {
+			end := e.RunEnd()
+			cur.end, cur.result = e.Time, end.Result
+			cur.calls = end.APICalls
+			cur.wall += end.WallSeconds // each part of a resumed run
 		}
 	}
 	for i, p := range in.Programs {
@@ -288,7 +289,7 @@ func Build(in Input) *Report {
 	return r
 }
 
-func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Time) {
+func (r *Report) addSteps(p *steps.Program, events []rundir.Event, start time.Time) {
 	type state struct {
 		start, end time.Time
 		skipped    time.Time
@@ -306,23 +307,23 @@ func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Ti
 		}
 		s := st[e.Step]
 		if s == nil {
-			s = &state{status: runner.StatusNotRun}
+			s = &state{status: rundir.StatusNotRun}
 			st[e.Step] = s
 		}
 		switch e.Type {
-		case runner.EventStepStarted:
+		case rundir.EventStepStarted:
 			if s.start.IsZero() {
 				s.start = e.Time
 			}
 			s.attempts = e.Attempt
-		case runner.EventStepFinished:
+		case rundir.EventStepFinished:
 			s.end, s.status, s.err = e.Time, e.Result, e.Error
-			s.wall, s.hasWall = e.Figures["wall_seconds"]
+			s.wall, s.hasWall = e.WallSeconds()
 			if e.Detail != nil {
 				s.detail = e.Detail
 			}
-		case runner.EventStepSkipped:
-			s.status, s.err, s.skipped = runner.StatusSkipped, "skipped because "+e.Detail["because"]+" failed", e.Time
+		case rundir.EventStepSkipped:
+			s.status, s.err, s.skipped = rundir.StatusSkipped, "skipped because "+e.Because()+" failed", e.Time
 		}
 	}
 	for _, ps := range p.Steps {
@@ -330,7 +331,7 @@ func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Ti
 			continue
 		}
 		s := st[ps.Addr]
-		out := Step{Run: p.Mode, Addr: ps.Addr, Kind: string(ps.Kind), Phase: string(ps.Phase), Tier: ps.Tier, VM: ps.VM, Status: runner.StatusNotRun}
+		out := Step{Run: p.Mode, Addr: ps.Addr, Kind: string(ps.Kind), Phase: string(ps.Phase), Tier: ps.Tier, VM: ps.VM, Status: rundir.StatusNotRun}
 		if s != nil {
 			out.Status, out.Attempts, out.Error, out.Detail = s.status, s.attempts, s.err, s.detail
 			if !s.start.IsZero() {
@@ -349,7 +350,7 @@ func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Ti
 			if !s.skipped.IsZero() {
 				out.EndSeconds = s.skipped.Sub(start).Seconds()
 			}
-			if s.status == runner.StatusNotRun && !s.start.IsZero() {
+			if s.status == rundir.StatusNotRun && !s.start.IsZero() {
 				out.Status = "interrupted"
 			}
 		}
@@ -358,13 +359,13 @@ func (r *Report) addSteps(p *steps.Program, events []runner.Event, start time.Ti
 }
 
 // recovery fills RTO, RPO and the VMs from the recovery run.
-func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Time) {
+func (r *Report) recovery(p *steps.Program, events []rundir.Event, start time.Time) {
 	r.RTO.TargetSeconds = time.Duration(p.RTO).Seconds()
 	r.RTO.EstimateSeconds = time.Duration(p.Estimate.Total).Seconds()
 	ends := map[string]time.Time{}
 	var last time.Time
 	for _, e := range events {
-		if e.Type == runner.EventStepFinished && e.Result == runner.StatusOK {
+		if e.Type == rundir.EventStepFinished && e.Result == rundir.StatusOK {
 			ends[e.Step] = e.Time
 			if e.Time.After(last) {
 				last = e.Time
@@ -386,7 +387,7 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 	}
 	allOK := true
 	for _, s := range r.Steps {
-		if s.Run == p.Mode && s.Status != runner.StatusOK && s.Status != runner.StatusOptionalFailed {
+		if s.Run == p.Mode && s.Status != rundir.StatusOK && s.Status != rundir.StatusOptionalFailed {
 			allOK = false
 		}
 	}
@@ -419,15 +420,15 @@ func (r *Report) recovery(p *steps.Program, events []runner.Event, start time.Ti
 		if ps := byAddr[s.Addr]; ps != nil {
 			v.Site = ps.Site
 		}
-		if p := s.Detail["point"]; p != "" && s.Status == runner.StatusOK {
+		if p := s.Detail["point"]; p != "" && s.Status == rundir.StatusOK {
 			v.Point = p
 		}
 		switch s.Status {
-		case runner.StatusOK:
+		case rundir.StatusOK:
 			if s.Kind == string(steps.WaitReady) {
 				v.ReadySeconds, v.IP, ready[s.VM] = s.EndSeconds, s.Detail["ip"], true
 			}
-		case runner.StatusSkipped, runner.StatusNotRun, "interrupted":
+		case rundir.StatusSkipped, rundir.StatusNotRun, "interrupted":
 			if v.Status == "ready" {
 				v.Status = s.Status
 			}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -18,21 +18,21 @@ func TestBuildCleanupRunAgain(t *testing.T) {
 	cleanup := &steps.Program{Mode: "cleanup", Steps: []*steps.Step{{Addr: "tier.a/vm.x/destroy", Kind: steps.Destroy, Tier: "a", VM: "x"}}}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	run := func(mode string, s int) []runner.Event {
-		return []runner.Event{{Time: at(s), Type: runner.EventRunStarted, Detail: map[string]string{"mode": mode}}}
+	run := func(mode string, s int) []rundir.Event {
+		return []rundir.Event{{Time: at(s), Type: rundir.EventRunStarted, Detail: map[string]string{"mode": mode}}}
 	}
-	step := func(addr string, s int, finish bool) []runner.Event {
-		ev := []runner.Event{{Time: at(s), Type: runner.EventStepStarted, Step: addr, Attempt: 1}}
+	step := func(addr string, s int, finish bool) []rundir.Event {
+		ev := []rundir.Event{{Time: at(s), Type: rundir.EventStepStarted, Step: addr, Attempt: 1}}
 		if finish {
-			ev = append(ev, runner.Event{Time: at(s + 1), Type: runner.EventStepFinished, Step: addr, Result: runner.StatusOK})
+			ev = append(ev, rundir.Event{Time: at(s + 1), Type: rundir.EventStepFinished, Step: addr, Result: rundir.StatusOK})
 		}
 		return ev
 	}
-	end := func(s int) runner.Event {
-		return runner.Event{Time: at(s), Type: runner.EventRunFinished, Result: "passed"}
+	end := func(s int) rundir.Event {
+		return rundir.Event{Time: at(s), Type: rundir.EventRunFinished, Result: "passed"}
 	}
 
-	var events []runner.Event
+	var events []rundir.Event
 	events = append(events, run("test", 0)...)
 	events = append(events, step("tier.a/vm.x/copy", 1, true)...)
 	events = append(events, end(3))
@@ -76,12 +76,12 @@ func TestTiersNotFinished(t *testing.T) {
 			{Addr: "tier.web/start", Kind: steps.Barrier}, {Addr: "tier.web/done", Kind: steps.Barrier}}}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	ok := func(addr string, s int) runner.Event {
-		return runner.Event{Time: at(s), Type: runner.EventStepFinished, Step: addr, Result: runner.StatusOK}
+	ok := func(addr string, s int) rundir.Event {
+		return rundir.Event{Time: at(s), Type: rundir.EventStepFinished, Step: addr, Result: rundir.StatusOK}
 	}
-	events := []runner.Event{{Time: at(0), Type: runner.EventRunStarted, Detail: map[string]string{"mode": "test"}},
+	events := []rundir.Event{{Time: at(0), Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "test"}},
 		ok("tier.db/start", 1), ok("tier.db/done", 200), ok("tier.app/start", 201),
-		{Time: at(900), Type: runner.EventRunFinished, Result: "failed"}}
+		{Time: at(900), Type: rundir.EventRunFinished, Result: "failed"}}
 	r := Build(Input{Programs: []*steps.Program{prog}, Events: events})
 	want := []Tier{{Tier: "db", Status: TierDone, StartSeconds: 1, DoneSeconds: 200, VMs: 1},
 		{Tier: "app", Status: TierNotDone, StartSeconds: 201, VMs: 3}, {Tier: "web", Status: TierNotStarted, VMs: 2}}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -71,9 +72,9 @@ func TestCopyAfterThePointAgedOut(t *testing.T) {
 			Timeout: steps.Duration(time.Minute), OnFailure: "halt",
 			Args: steps.Args{Source: "drplan-replicas/app-01", Target: "drplan-drill/{run}/app-01", Folder: "drplan-drill/{run}", Point: "latest"}}}}
 	open := func(ctx context.Context, name string, readOnly bool) (providers.Site, error) { return site, nil }
-	var finished runner.Event
-	observe := func(e runner.Event) {
-		if e.Type == runner.EventStepFinished {
+	var finished rundir.Event
+	observe := func(e rundir.Event) {
+		if e.Type == rundir.EventStepFinished {
 			finished = e
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -177,15 +178,15 @@ func TestGuestSteps(t *testing.T) {
 		t.Fatalf("compiled guest step: %+v", s)
 	}
 	ok := res.Steps["step.check-web"]
-	if ok.Status != runner.StatusOK || ok.Detail["exit_code"] != "0" || ok.Detail["vm"] != "web-01" {
+	if ok.Status != rundir.StatusOK || ok.Detail["exit_code"] != "0" || ok.Detail["vm"] != "web-01" {
 		t.Errorf("check-web: %s, %v, %v", ok.Status, ok.Detail, ok.Err)
 	}
 	bad := res.Steps["step.failing-check"]
-	if bad.Status != runner.StatusFailed || bad.Detail["exit_code"] != "4" || !strings.Contains(bad.Err.Error(), "exited with code 4") {
+	if bad.Status != rundir.StatusFailed || bad.Detail["exit_code"] != "4" || !strings.Contains(bad.Err.Error(), "exited with code 4") {
 		t.Errorf("failing-check: %s, %v, %v", bad.Status, bad.Detail, bad.Err)
 	}
 	app := res.Steps["step.check-app"]
-	if app.Status != runner.StatusFailed || app.Attempts != 2 || !strings.Contains(app.Err.Error(), "guest operations unavailable") {
+	if app.Status != rundir.StatusFailed || app.Attempts != 2 || !strings.Contains(app.Err.Error(), "guest operations unavailable") {
 		t.Errorf("check-app (guest never booted): %s after %d attempts: %v", app.Status, app.Attempts, app.Err)
 	}
 	// The programs ran in the copies, not in the protected VMs.
@@ -222,18 +223,18 @@ func TestPrePowerOnStepFailure(t *testing.T) {
     }
   }
 `, &local.Executor{PlanDir: t.TempDir()})
-			if res.Passed || res.Steps["step.gate"].Status != runner.StatusFailed {
+			if res.Passed || res.Steps["step.gate"].Status != rundir.StatusFailed {
 				t.Fatalf("gate: %s, run passed %v", res.Steps["step.gate"].Status, res.Passed)
 			}
 			for _, vm := range []string{"web-01", "web-02"} {
-				if s := res.Steps["tier.web/vm."+vm+"/wait_ready"]; s.Status != runner.StatusOK {
+				if s := res.Steps["tier.web/vm."+vm+"/wait_ready"]; s.Status != rundir.StatusOK {
 					t.Errorf("%s (not gated): %s", vm, s.Status)
 				}
 			}
-			if s := res.Steps["tier.app/vm.app-01/power_on"]; s.Status == runner.StatusOK || s.Attempts > 0 {
+			if s := res.Steps["tier.app/vm.app-01/power_on"]; s.Status == rundir.StatusOK || s.Attempts > 0 {
 				t.Errorf("app-01's power-on: %s after %d attempts; want it never tried", s.Status, s.Attempts)
 			}
-			if policy == "halt" && res.Halted != "step.gate" || policy == "continue" && res.Steps["tier.app/vm.app-01/power_on"].Status != runner.StatusSkipped {
+			if policy == "halt" && res.Halted != "step.gate" || policy == "continue" && res.Steps["tier.app/vm.app-01/power_on"].Status != rundir.StatusSkipped {
 				t.Errorf("halted by %q, app-01's power-on %s", res.Halted, res.Steps["tier.app/vm.app-01/power_on"].Status)
 			}
 			inv, err := env.sites["west"].Inventory(context.Background())
@@ -249,7 +250,7 @@ func TestPrePowerOnStepFailure(t *testing.T) {
 					}
 				}
 			}
-			if !found || res.Steps["tier.app/vm.app-01/copy"].Status != runner.StatusOK {
+			if !found || res.Steps["tier.app/vm.app-01/copy"].Status != rundir.StatusOK {
 				t.Errorf("app-01's copy (prepared before the gate): %s, found %v", res.Steps["tier.app/vm.app-01/copy"].Status, found)
 			}
 		})

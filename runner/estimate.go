@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -40,7 +41,7 @@ func EstimateWith(prog *steps.Program, epoch time.Time, model Model) {
 	r.step = func(ctx context.Context, s *steps.Step, res *StepResult) error {
 		res.Start = v.Now()
 		v.Sleep(ctx, model(s, res.Start))
-		res.End, res.Status = v.Now(), StatusOK
+		res.End, res.Status = v.Now(), rundir.StatusOK
 		return nil
 	}
 	work := v.NewWork()

@@ -15,6 +15,7 @@ import (
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -129,7 +130,7 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 			return nil, fmt.Errorf("not ready within its %s timeout: %w", s.Timeout, rd.Err)
 		}
 		r.env.SetAddress(s.VM, rd.IP)
-		r.emit(Event{Type: EventVMReady, Step: s.Addr, Detail: map[string]string{"vm": s.VM, "ip": rd.IP, "tier": s.Tier}})
+		r.emit(rundir.VMReady{VM: s.VM, IP: rd.IP, Tier: s.Tier}.Event(s.Addr))
 		return map[string]string{"ip": rd.IP}, nil
 	case steps.VerifyGone:
 		left, err := site.Marked(ctx, r.opts.Placeholder)
@@ -312,12 +313,7 @@ func (r *run) choosePoints(ctx context.Context, site providers.Site, s *steps.St
 		out[v.Path] = chosen[i]
 	}
 	lo, hi := inventory.Span(chosen)
-	d := map[string]string{"group": s.Group, "site": s.Site, "request": s.Args.Point, "replicas": fmt.Sprint(len(vms)),
-		"point": lo.UTC().Format(time.RFC3339Nano)}
-	if !hi.Equal(lo) {
-		d["newest"] = hi.UTC().Format(time.RFC3339Nano)
-	}
-	r.emit(Event{Type: EventPointChosen, Detail: d})
+	r.emit(rundir.PointChosen{Group: s.Group, Site: s.Site, Request: s.Args.Point, Replicas: len(vms), Point: lo, Newest: hi}.Event())
 	return out, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -27,7 +28,7 @@ type Options struct {
 	// Placeholder is what "{run}" in step arguments stands for: the run id,
 	// or for a cleanup the id of the drill it cleans up. "" means RunID.
 	Placeholder string
-	Journal     *Journal
+	Journal     *rundir.Journal
 	Open        Opener
 	// Custom runs custom steps; nil runs none (they fail).
 	Custom CustomRunner
@@ -35,7 +36,7 @@ type Options struct {
 	// they are not run again. See Finished.
 	Done map[string]bool
 	// Observer, if set, is told of every event as it is journaled.
-	Observer func(Event)
+	Observer func(rundir.Event)
 	// Began is when the run first began: for a resumed run, the start of
 	// its first attempt. Recovery point ages (the achieved RPO) are
 	// measured from it. The zero time means now.
@@ -71,22 +72,13 @@ type Result struct {
 // StepResult is what happened to one step.
 type StepResult struct {
 	Addr     string
-	Status   string // ok, failed, skipped, optional_failed, not_run
+	Status   string // a rundir.Status: ok, failed, skipped, optional_failed, not_run
 	Start    time.Time
 	End      time.Time
 	Attempts int
 	Err      error
 	Detail   map[string]string
 }
-
-// Status values of a StepResult.
-const (
-	StatusOK             = "ok"
-	StatusFailed         = "failed"
-	StatusSkipped        = "skipped"
-	StatusOptionalFailed = "optional_failed"
-	StatusNotRun         = "not_run"
-)
 
 // run is the state of one execution.
 type run struct {
@@ -143,20 +135,15 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 	r.ctx = ctx
 	wallStart := time.Now()
 	res := &Result{RunID: opts.RunID, Start: r.clk.Now()}
-	started := Event{Type: EventRunStarted, Detail: map[string]string{"mode": prog.Mode, "plan": prog.Plan, "recovery_plan": prog.RecoveryPlan, "hash": prog.Hash},
-		Figures: map[string]float64{"steps": float64(len(prog.Steps))}}
-	if len(opts.Done) > 0 {
-		started.Detail["resumed"] = "true"
-		started.Figures["done"] = float64(len(opts.Done))
-	}
-	r.emit(started)
+	r.emit(rundir.RunStart{Mode: prog.Mode, Plan: prog.Plan, RecoveryPlan: prog.RecoveryPlan, Hash: prog.Hash, Steps: len(prog.Steps),
+		Resumed: len(opts.Done) > 0, Done: len(opts.Done)}.Event())
 	work = r.schedule(ctx, work)
 	res.End = r.clk.Now()
 	res.Steps = map[string]*StepResult{}
 	passed := true
 	for _, sr := range r.results {
 		res.Steps[sr.Addr] = sr
-		if sr.Status == StatusFailed || sr.Status == StatusNotRun || sr.Status == StatusSkipped {
+		if sr.Status == rundir.StatusFailed || sr.Status == rundir.StatusNotRun || sr.Status == rundir.StatusSkipped {
 			passed = false
 		}
 	}
@@ -164,25 +151,24 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 		res.APICalls += s.Calls() - r.baseline[name]
 	}
 	res.Halted, res.Canceled, res.Passed = r.halted, ctx.Err() != nil, passed && ctx.Err() == nil
-	result := "passed"
+	result := rundir.ResultPassed
 	switch {
 	case res.Canceled:
-		result = "interrupted"
+		result = rundir.ResultInterrupted
 	case !res.Passed:
-		result = "failed"
+		result = rundir.ResultFailed
 	}
-	r.emit(Event{Type: EventRunFinished, Result: result, Detail: map[string]string{"halted_by": r.halted},
-		Figures: map[string]float64{"api_calls": float64(res.APICalls), "wall_seconds": time.Since(wallStart).Seconds()}})
+	r.emit(rundir.RunEnd{Result: result, HaltedBy: r.halted, APICalls: res.APICalls, WallSeconds: time.Since(wallStart).Seconds()}.Event())
 	return res, nil
 }
 
-func (r *run) emit(e Event) {
+func (r *run) emit(e rundir.Event) {
 	if e.Time.IsZero() {
 		e.Time = r.clk.Now().UTC()
 	}
 	// The observer shows events to people: it sees them as journaled,
 	// secrets scrubbed.
-	e = r.opts.Journal.scrub(e)
+	e = r.opts.Journal.Scrub(e)
 	if r.opts.Journal != nil {
 		if err := r.opts.Journal.Write(e); err != nil {
 			// A run that cannot journal must not go on blind.
@@ -216,7 +202,7 @@ func newRun(prog *steps.Program, opts Options) (*run, error) {
 	r.env = local.NewEnv(opts.RunID, opts.Placeholder, prog)
 	for i, s := range prog.Steps {
 		r.index[s.Addr] = i
-		r.results = append(r.results, &StepResult{Addr: s.Addr, Status: StatusNotRun})
+		r.results = append(r.results, &StepResult{Addr: s.Addr, Status: rundir.StatusNotRun})
 	}
 	r.dependents = make([][]int, len(prog.Steps))
 	r.waiting = make([]int, len(prog.Steps))
@@ -297,7 +283,7 @@ func (r *run) schedule(ctx context.Context, work *clock.Work) *clock.Work {
 		case d.err == nil:
 			r.release(d.i, ready)
 		case s.Optional:
-			r.results[d.i].Status = StatusOptionalFailed
+			r.results[d.i].Status = rundir.StatusOptionalFailed
 			r.release(d.i, ready)
 		case s.OnFailure == "continue":
 			r.skipDependents(d.i, s.Addr)
@@ -318,7 +304,7 @@ func (r *run) schedule(ctx context.Context, work *clock.Work) *clock.Work {
 			}
 			s := r.prog.Steps[i]
 			if r.opts.Done[s.Addr] {
-				r.results[i].Status = StatusOK
+				r.results[i].Status = rundir.StatusOK
 				r.release(i, ready)
 				continue
 			}
@@ -363,7 +349,7 @@ func (r *run) isHalted() bool {
 // release marks a step done and readies the steps that waited only for it.
 func (r *run) release(i int, ready *readyQueues) {
 	for _, j := range r.dependents[i] {
-		if r.waiting[j]--; r.waiting[j] == 0 && r.results[j].Status == StatusNotRun {
+		if r.waiting[j]--; r.waiting[j] == 0 && r.results[j].Status == rundir.StatusNotRun {
 			ready.push(j)
 		}
 	}
@@ -403,11 +389,11 @@ func (r *run) skipDependents(i int, cause string) {
 	for len(todo) > 0 {
 		j := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		if r.results[j].Status != StatusNotRun {
+		if r.results[j].Status != rundir.StatusNotRun {
 			continue
 		}
-		r.results[j].Status = StatusSkipped
-		r.emit(Event{Type: EventStepSkipped, Step: r.prog.Steps[j].Addr, Result: StatusSkipped, Detail: map[string]string{"because": cause}})
+		r.results[j].Status = rundir.StatusSkipped
+		r.emit(rundir.StepSkipped(r.prog.Steps[j].Addr, cause))
 		todo = append(todo, r.dependents[j]...)
 	}
 }
@@ -419,20 +405,21 @@ func slicesClone(s []int) []int { return append([]int(nil), s...) }
 func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error {
 	res.Start = r.clk.Now()
 	wallStart := time.Now()
-	figures := func() map[string]float64 {
-		return map[string]float64{"seconds": res.End.Sub(res.Start).Seconds(), "wall_seconds": time.Since(wallStart).Seconds()}
-	}
-	var timing map[string]string
-	if r.wallWork(s) {
-		timing = map[string]string{"timing": "wall"}
+	wall := r.wallWork(s)
+	end := func(result string, err error) rundir.Event {
+		if wall {
+			res.Detail = rundir.WithWallTiming(res.Detail)
+		}
+		return rundir.StepEnd{Step: s.Addr, Attempt: res.Attempts, Result: result, Err: err, Detail: res.Detail,
+			Seconds: res.End.Sub(res.Start).Seconds(), WallSeconds: time.Since(wallStart).Seconds()}.Event()
 	}
 	var err error
 	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
-		r.emit(Event{Type: EventStepStarted, Step: s.Addr, Attempt: attempt})
+		r.emit(rundir.StepStarted(s.Addr, attempt))
 		sctx, cancel := ctx, context.CancelFunc(func() {})
 		if s.Timeout > 0 && s.Kind != steps.WaitReady {
-			if r.wallWork(s) {
+			if wall {
 				sctx, cancel = context.WithTimeout(ctx, time.Duration(s.Timeout))
 			} else {
 				sctx, cancel = r.clk.WithTimeout(ctx, time.Duration(s.Timeout))
@@ -442,9 +429,8 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 		detail, err = r.do(sctx, s)
 		cancel()
 		if err == nil {
-			res.End, res.Status, res.Detail = r.clk.Now(), StatusOK, withTiming(detail, timing)
-			r.emit(Event{Type: EventStepFinished, Step: s.Addr, Attempt: attempt, Result: StatusOK, Detail: res.Detail,
-				Figures: figures()})
+			res.End, res.Status, res.Detail = r.clk.Now(), rundir.StatusOK, detail
+			r.emit(end(rundir.StatusOK, nil))
 			return nil
 		}
 		if errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
@@ -458,37 +444,20 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 			// tried again only within what is left of the timeout.
 			retry = false
 		}
-		r.emit(Event{Type: EventStepFailed, Step: s.Addr, Attempt: attempt, Error: err.Error(), Retryable: retry, Detail: detail})
+		r.emit(rundir.StepFailed(s.Addr, attempt, err, retry, detail))
 		if !retry {
 			break
 		}
 		r.clk.Sleep(ctx, r.opts.Backoff<<(attempt-1))
 	}
 	res.End, res.Err = r.clk.Now(), err
-	res.Status = StatusFailed
-	result := StatusFailed
+	res.Status = rundir.StatusFailed
+	result := rundir.StatusFailed
 	if s.Optional {
-		result = StatusOptionalFailed
+		result = rundir.StatusOptionalFailed
 	}
-	res.Detail = withTiming(res.Detail, timing)
-	r.emit(Event{Type: EventStepFinished, Step: s.Addr, Attempt: res.Attempts, Result: result, Error: err.Error(), Detail: res.Detail,
-		Figures: figures()})
+	r.emit(end(result, err))
 	return err
-}
-
-// withTiming adds the timing detail, if any, to a step's details.
-func withTiming(detail, timing map[string]string) map[string]string {
-	if len(timing) == 0 {
-		return detail
-	}
-	out := make(map[string]string, len(detail)+len(timing))
-	for k, v := range detail {
-		out[k] = v
-	}
-	for k, v := range timing {
-		out[k] = v
-	}
-	return out
 }
 
 // wallWork reports whether a step's work is wall-clock work done from
@@ -608,4 +577,27 @@ func (h *intHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// Finished reads, from a run's journal, the steps of mode that its
+// attempts so far finished (ok, or an optional step's failure): a
+// resumed run does not run them again. began is when the first attempt
+// of mode started; the zero time when the journal has none.
+func Finished(events []rundir.Event, mode string) (done map[string]bool, began time.Time) {
+	done = map[string]bool{}
+	in := false
+	for _, e := range events {
+		switch e.Type {
+		case rundir.EventRunStarted:
+			in = e.RunStart().Mode == mode
+			if in && began.IsZero() {
+				began = e.Time
+			}
+		case rundir.EventStepFinished:
+			if in && (e.Result == rundir.StatusOK || e.Result == rundir.StatusOptionalFailed) {
+				done[e.Step] = true
+			}
+		}
+	}
+	return done, began
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 )
 
@@ -18,7 +19,7 @@ func TestJournalAndDone(t *testing.T) {
 	env := setup(t, 4, "30s")
 	prog := env.compile(t)
 	dir := t.TempDir()
-	j, err := runner.OpenJournal(dir, nil)
+	j, err := rundir.OpenJournal(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func TestJournalAndDone(t *testing.T) {
 	}
 	done := map[string]bool{}
 	for addr, s := range res.Steps {
-		if s.Status == runner.StatusOK {
+		if s.Status == rundir.StatusOK {
 			done[addr] = true
 		}
 	}
@@ -42,16 +43,16 @@ func TestJournalAndDone(t *testing.T) {
 	if n := callsOf(env) - calls; n != 0 {
 		t.Errorf("a run whose steps are all done made %d API calls", n)
 	}
-	events, err := runner.ReadJournal(dir)
+	events, err := rundir.ReadJournal(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	starts, finished := 0, 0
 	for _, e := range events {
 		switch e.Type {
-		case runner.EventRunStarted:
+		case rundir.EventRunStarted:
 			starts++
-		case runner.EventStepFinished:
+		case rundir.EventStepFinished:
 			finished++
 		}
 	}
@@ -59,10 +60,10 @@ func TestJournalAndDone(t *testing.T) {
 		t.Errorf("journal: %d runs started, %d steps finished; want 2 and %d", starts, finished, len(prog.Steps))
 	}
 	// A torn last line, as a crash leaves it, is ignored.
-	f, _ := os.OpenFile(filepath.Join(dir, runner.JournalName), os.O_APPEND|os.O_WRONLY, 0)
+	f, _ := os.OpenFile(filepath.Join(dir, rundir.JournalName), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"time":"2026-11-22T00:00:00Z","type":"step_sta`)
 	f.Close()
-	again, err := runner.ReadJournal(dir)
+	again, err := rundir.ReadJournal(dir)
 	if err != nil || len(again) != len(events) {
 		t.Errorf("torn line: %d events, %v; want %d", len(again), err, len(events))
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -83,8 +84,8 @@ func TestWaitReadyPerVM(t *testing.T) {
 	}
 	var order []string
 	var omu sync.Mutex
-	observe := func(e runner.Event) {
-		if e.Type != runner.EventStepFinished {
+	observe := func(e rundir.Event) {
+		if e.Type != rundir.EventStepFinished {
 			return
 		}
 		omu.Lock()
@@ -107,12 +108,12 @@ func TestWaitReadyPerVM(t *testing.T) {
 		t.Errorf("steps finished in order %v; want app-01 and app-03 before app-02", order)
 	}
 	for _, vm := range []string{"app-01", "app-03"} {
-		if s := res.Steps["tier.app/vm."+vm+"/wait_ready"]; s.Status != runner.StatusOK || s.Attempts != 1 {
+		if s := res.Steps["tier.app/vm."+vm+"/wait_ready"]; s.Status != rundir.StatusOK || s.Attempts != 1 {
 			t.Errorf("%s: %s after %d attempts", vm, s.Status, s.Attempts)
 		}
 	}
 	bad := res.Steps["tier.app/vm.app-02/wait_ready"]
-	if bad.Status != runner.StatusFailed || bad.Attempts != 1 || !errors.Is(bad.Err, context.DeadlineExceeded) {
+	if bad.Status != rundir.StatusFailed || bad.Attempts != 1 || !errors.Is(bad.Err, context.DeadlineExceeded) {
 		t.Errorf("app-02: %s after %d attempts (%v); want failed once", bad.Status, bad.Attempts, bad.Err)
 	}
 }
@@ -139,7 +140,7 @@ func TestWaitReadyRetryWithinTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := res.Steps["tier.app/vm.app-01/wait_ready"]
-	if s.Status != runner.StatusOK || s.Attempts != 2 {
+	if s.Status != rundir.StatusOK || s.Attempts != 2 {
 		t.Fatalf("%s after %d attempts (%v); want ok at the second", s.Status, s.Attempts, s.Err)
 	}
 	if len(site.timeouts) != 2 || site.timeouts[0] != time.Hour || site.timeouts[1] >= time.Hour || site.timeouts[1] <= 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -88,7 +89,7 @@ func runApply(c *cli, args []string) int {
 	}
 	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: newRunID(), auto: *auto, color: c.color(c.stdout, f.noColor),
 		intro:  fmt.Sprintf("applying %s (mode %s of plan %q)", pos[0], m, cp.plan.Name),
-		record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan, BootTimes: cp.opts.BootTimes}})
+		record: &rundir.Record{Mode: string(m), Target: cp.target.kind, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan, BootTimes: cp.opts.BootTimes}})
 }
 
 // programDiff says how a saved program differs from the program compiled

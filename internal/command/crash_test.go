@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/report"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/simulate"
 )
 
@@ -252,7 +253,7 @@ func awaitRecords(dir string, earlier []string, n int) {
 	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(time.Millisecond) {
 		journals, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", "journal.jsonl"))
 		for _, j := range journals {
-			if !slices.Contains(earlier, filepath.Join(filepath.Dir(j), runRecordName)) && journalRecords(j) >= n {
+			if !slices.Contains(earlier, filepath.Join(filepath.Dir(j), rundir.RecordName)) && journalRecords(j) >= n {
 				return
 			}
 		}
@@ -263,7 +264,7 @@ func crashTrial(t *testing.T, mode string, kill killPoint, want map[string]strin
 	dir, w, vars := crashWorld(t)
 	defer w.Close()
 	prepareCrash(t, mode, dir, w, vars)
-	earlier, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", runRecordName))
+	earlier, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", rundir.RecordName))
 	args := append(append([]string{"run", "-mode", mode}, vars...), "--confirm", "crash", dir)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DRPLAN_TEST_CHILD=1")
@@ -280,7 +281,7 @@ func crashTrial(t *testing.T, mode string, kill killPoint, want map[string]strin
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	t.Logf("killed after %s", kill)
-	ids, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", runRecordName))
+	ids, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", rundir.RecordName))
 	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(earlier, id) })
 	if len(ids) == 0 {
 		// Killed before the run began: nothing was touched, start again.

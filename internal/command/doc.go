@@ -5,12 +5,13 @@
 // Today it also holds the operations the verbs run, which are meant to
 // move to a library (issue 16): loading and compiling against a target
 // (compile.go, target.go), the drill lifecycle and its verdicts
-// (drill.go), the group locks (lock.go), the run folder's files (run.json,
-// the saved programs, the reports: run.go, resume.go, reports.go) and the
-// status judgement (status.go). It supplies the UI through which prompt
-// steps ask the operator (prompt.go, for package local). Executing a
-// program is runner's; the local steps are local's; the hypervisor is
-// reached through providers; reading past runs is internal/history's.
+// (drill.go), the group locks (lock.go), when a run's folder is written
+// and read (run.go, resume.go, reports.go; the folder's layout and
+// formats are rundir's) and the status judgement (status.go). It
+// supplies the UI through which prompt steps ask the operator
+// (prompt.go, for package local). Executing a program is runner's; the
+// local steps are local's; the hypervisor is reached through providers;
+// reading past runs is internal/history's.
 //
 // Verbs follow Terraform's habits: Go flag syntax (-json and --json are the
 // same), flags before the plan directory, which defaults to ".". Bad input

@@ -18,7 +18,7 @@ import (
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/report"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -109,8 +109,8 @@ func runDrill(c *cli, args []string) int {
 		return ExitError
 	}
 	defer ses.close()
-	ses.saveProgram("program.json", cp.prog)
-	ses.saveProgram("cleanup.json", cleanProg)
+	rundir.WriteProgram(ses.runDir, rundir.DrillProgramName, cp.prog)
+	rundir.WriteProgram(ses.runDir, rundir.ProgramName(cleanProg.Mode), cleanProg)
 	seed := ""
 	if cp.target.world != nil {
 		seed = fmt.Sprintf(", seed %d", cp.target.seed)
@@ -162,7 +162,7 @@ func runDrill(c *cli, args []string) int {
 	}
 	checks = append([]report.Check{fp}, checks...)
 
-	events, _ := runner.ReadJournal(runDir)
+	events, _ := rundir.ReadJournal(runDir)
 	warnings, driftFound := planFindings(cp.diags)
 	rep := report.Build(report.Input{Target: cp.target.kind, Seed: cp.target.seed, Owner: planOwner(cp.plan), Programs: programs, Events: events,
 		Checks: checks, Warnings: warnings, Drift: driftFound})
@@ -224,7 +224,7 @@ func drillChecks(r *report.Report) []report.Check {
 	}
 	var failed []string
 	for _, s := range r.Steps {
-		if s.Run == r.Mode && s.Kind == string(steps.Custom) && s.Status != runner.StatusOK {
+		if s.Run == r.Mode && s.Kind == string(steps.Custom) && s.Status != rundir.StatusOK {
 			failed = append(failed, s.Addr+" ("+s.Status+")")
 		}
 	}

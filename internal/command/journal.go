@@ -5,21 +5,21 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 )
 
 // noJournal is why a run cannot be resumed when its journal is missing or
 // holds no whole event ("" when it holds some, or cannot be read for
 // another reason): the run never started a step, and a resume must not
 // start its program from the first step as if it had. events and err are
-// what runner.ReadJournal returned.
-func noJournal(id, mode, dir string, events []runner.Event, err error) string {
+// what rundir.ReadJournal returned.
+func noJournal(id, mode, dir string, events []rundir.Event, err error) string {
 	var why string
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		why = "its folder has no " + runner.JournalName
+		why = "its folder has no " + rundir.JournalName
 	case err == nil && len(events) == 0:
-		why = runner.JournalName + " is empty (or holds only a record torn by a crash)"
+		why = rundir.JournalName + " is empty (or holds only a record torn by a crash)"
 	default:
 		return ""
 	}

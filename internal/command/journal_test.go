@@ -11,7 +11,7 @@ import (
 
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/report"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 )
 
 // journalRun runs a failover of the roundtrip plan against a live
@@ -46,9 +46,9 @@ func restoreRun(t *testing.T, saved, runDir string, journal []byte) {
 	for _, f := range report.Formats {
 		os.Remove(filepath.Join(runDir, f.File()))
 	}
-	os.Remove(filepath.Join(runDir, runner.JournalName))
+	os.Remove(filepath.Join(runDir, rundir.JournalName))
 	if journal != nil {
-		if err := os.WriteFile(filepath.Join(runDir, runner.JournalName), journal, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(runDir, rundir.JournalName), journal, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -74,17 +74,17 @@ func journalLineEnds(b []byte) []int {
 // passed, in the report, in drplan runs, and in the journal read again.
 func TestJournalTornResume(t *testing.T) {
 	dir, vars, id, runDir, saved := journalRun(t)
-	full, err := os.ReadFile(filepath.Join(saved, runner.JournalName))
+	full, err := os.ReadFile(filepath.Join(saved, rundir.JournalName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := runner.ReadJournal(saved)
+	all, err := rundir.ReadJournal(saved)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ends := journalLineEnds(full)
 	n := len(ends)
-	if n != len(all) || n < 4 || all[n-1].Type != runner.EventRunFinished {
+	if n != len(all) || n < 4 || all[n-1].Type != rundir.EventRunFinished {
 		t.Fatalf("the failover's journal: %d lines, %d events", n, len(all))
 	}
 	from := ends[n-4]
@@ -103,7 +103,7 @@ func TestJournalTornResume(t *testing.T) {
 	for off := from; off < len(full); off++ {
 		restoreRun(t, saved, scratch, full[:off])
 		w := whole(off)
-		c, err := runner.ReadJournalContents(scratch)
+		c, err := rundir.ReadJournalContents(scratch)
 		if err != nil || len(c.Events) != w || (c.Torn != nil) != (off != ends[w-1]) {
 			t.Fatalf("cut at %d: %d events, torn %v, %v; want the %d whole ones", off, len(c.Events), c.Torn, err, w)
 		}
@@ -142,17 +142,17 @@ func TestJournalTornResume(t *testing.T) {
 		if strings.Contains(out, warning) != torn || torn != strings.Contains(out, "torn by a crash") {
 			t.Fatalf("cut at %d (torn %v): the resume's warning is wrong, want %q:\n%s", off, torn, warning, out)
 		}
-		events, err := runner.ReadJournal(runDir)
+		events, err := rundir.ReadJournal(runDir)
 		if err != nil {
 			t.Fatalf("cut at %d: the resumed journal: %v", off, err)
 		}
-		if !slices.EqualFunc(events[:w], all[:w], func(a, b runner.Event) bool { return a.Time.Equal(b.Time) && a.Type == b.Type && a.Step == b.Step }) {
+		if !slices.EqualFunc(events[:w], all[:w], func(a, b rundir.Event) bool { return a.Time.Equal(b.Time) && a.Type == b.Type && a.Step == b.Step }) {
 			t.Fatalf("cut at %d: the resume changed the journal's first %d records", off, w)
 		}
-		if got := events[w].Type == runner.EventNote && strings.Contains(events[w].Detail["journal"], "torn by a crash"); got != torn {
+		if got := events[w].Type == rundir.EventNote && strings.Contains(events[w].Detail["journal"], "torn by a crash"); got != torn {
 			t.Fatalf("cut at %d (torn %v): record %d after the resume is %+v", off, torn, w+1, events[w])
 		}
-		if last := events[len(events)-1]; last.Type != runner.EventRunFinished || last.Result != "passed" {
+		if last := events[len(events)-1]; last.Type != rundir.EventRunFinished || last.Result != "passed" {
 			t.Fatalf("cut at %d: the resumed journal ends with %+v", off, last)
 		}
 		rep, err := report.ReadFile(filepath.Join(runDir, report.JSON.File()))
@@ -179,14 +179,14 @@ func TestJournalTornResume(t *testing.T) {
 // does not restart from step one.
 func TestJournalDamagedResume(t *testing.T) {
 	dir, vars, id, runDir, saved := journalRun(t)
-	full, _ := os.ReadFile(filepath.Join(saved, runner.JournalName))
+	full, _ := os.ReadFile(filepath.Join(saved, rundir.JournalName))
 	ends := journalLineEnds(full)
 	n := len(ends)
 	resume := func() (int, string) {
 		return runCLI(t, append(append([]string{"resume"}, vars...), id, dir)...)
 	}
 	journal := func() []byte {
-		b, _ := os.ReadFile(filepath.Join(runDir, runner.JournalName))
+		b, _ := os.ReadFile(filepath.Join(runDir, rundir.JournalName))
 		return b
 	}
 
@@ -195,7 +195,7 @@ func TestJournalDamagedResume(t *testing.T) {
 	damaged := slices.Concat(full[:ends[2]], []byte("garbage\n"), full[ends[2]:ends[n-2]])
 	restoreRun(t, saved, runDir, damaged)
 	code, out := resume()
-	path := filepath.Join(runDir, runner.JournalName)
+	path := filepath.Join(runDir, rundir.JournalName)
 	if code != ExitError || !strings.Contains(out, path+" line 4") || !strings.Contains(out, "backup") || !strings.Contains(out, "new run") {
 		t.Errorf("resume of a journal with garbage at line 4: exit %d, want 1 naming %s line 4 and what to do:\n%s", code, path, out)
 	}
@@ -241,7 +241,7 @@ func TestJournalDamagedResume(t *testing.T) {
 		if strings.Contains(out, "resuming") || strings.Contains(out, "passed") {
 			t.Errorf("resume of a run whose journal is %s ran:\n%s", tc.name, out)
 		}
-		if b, err := os.ReadFile(filepath.Join(runDir, runner.JournalName)); (tc.journal == nil) != os.IsNotExist(err) || !bytes.Equal(b, tc.journal) {
+		if b, err := os.ReadFile(filepath.Join(runDir, rundir.JournalName)); (tc.journal == nil) != os.IsNotExist(err) || !bytes.Equal(b, tc.journal) {
 			t.Errorf("resume of a run whose journal is %s changed it: %q, %v", tc.name, b, err)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/simulate"
 )
 
@@ -156,9 +156,9 @@ func TestFailoverAfterCrash(t *testing.T) {
 			return false
 		}
 		id = filepath.Base(runs[0])
-		events, _ := runner.ReadJournal(runs[0])
+		events, _ := rundir.ReadJournal(runs[0])
 		for _, e := range events {
-			if e.Type == runner.EventStepFinished && strings.HasSuffix(e.Step, "/promote") {
+			if e.Type == rundir.EventStepFinished && strings.HasSuffix(e.Step, "/promote") {
 				return true
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/report"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -107,7 +108,7 @@ func (pr *progress) line(format string, args ...any) {
 }
 
 // observe is the runner's observer.
-func (pr *progress) observe(e runner.Event) {
+func (pr *progress) observe(e rundir.Event) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	if e.Time.After(pr.last) {
@@ -118,9 +119,9 @@ func (pr *progress) observe(e runner.Event) {
 		pr.redraw("") // a prompt is asked on the terminal: the area stands aside
 	}
 	switch e.Type {
-	case runner.EventRunStarted:
+	case rundir.EventRunStarted:
 		pr.start = e.Time
-		pr.mode = e.Detail["mode"]
+		pr.mode = e.RunStart().Mode
 		if pr.mode != pr.cur.Mode {
 			pr.line("Run %s:", pr.mode)
 		}
@@ -130,19 +131,19 @@ func (pr *progress) observe(e runner.Event) {
 		}
 		pr.begin()
 		return
-	case runner.EventVMReady:
-		pr.ready[e.Detail["tier"]]++
+	case rundir.EventVMReady:
+		pr.ready[e.VMReady().Tier]++
 		return
-	case runner.EventStepFinished:
-	case runner.EventStepFailed:
+	case rundir.EventStepFinished:
+	case rundir.EventStepFailed:
 		if e.Retryable {
 			pr.line("  %s: %s; trying again", e.Step, e.Error)
 		}
 		return
-	case runner.EventStepSkipped:
-		pr.line("  skipped %s (after %s failed)", e.Step, e.Detail["because"])
+	case rundir.EventStepSkipped:
+		pr.line("  skipped %s (after %s failed)", e.Step, e.Because())
 		return
-	case runner.EventRunFinished:
+	case rundir.EventRunFinished:
 		pr.finish()
 		pr.line("  %s at %s", paintResult(pr.color, e.Result), pr.planSeconds(e.Time))
 		return
@@ -159,7 +160,7 @@ func (pr *progress) observe(e runner.Event) {
 		} else {
 			pr.line("  tier.%s done at %s: %d/%d VMs ready", t, pr.planSeconds(e.Time), pr.ready[t], pr.total[t])
 		}
-	case e.Result == runner.StatusFailed || e.Result == runner.StatusOptionalFailed:
+	case e.Result == rundir.StatusFailed || e.Result == rundir.StatusOptionalFailed:
 		pr.line("  %s FAILED: %s", e.Step, e.Error)
 	case strings.HasPrefix(e.Step, "step."):
 		pr.line("  %s %s at %s", e.Step, e.Result, pr.planSeconds(e.Time))
@@ -168,15 +169,15 @@ func (pr *progress) observe(e runner.Event) {
 
 // follow keeps track of what is under way: the tiers started and not
 // done, and the steps started and not finished.
-func (pr *progress) follow(e runner.Event) {
+func (pr *progress) follow(e rundir.Event) {
 	switch e.Type {
-	case runner.EventRunStarted:
+	case rundir.EventRunStarted:
 		pr.steps = map[string]*steps.Step{}
 		for _, s := range pr.cur.Steps {
 			pr.steps[s.Addr] = s
 		}
 		pr.tiers, pr.tierAt, pr.waits, pr.prompts = nil, map[string]time.Time{}, map[string]*underWay{}, 0
-	case runner.EventStepStarted:
+	case rundir.EventStepStarted:
 		s := pr.steps[e.Step]
 		if s == nil || pr.waits[e.Step] != nil {
 			return // a retry is timed from the first attempt
@@ -194,7 +195,7 @@ func (pr *progress) follow(e runner.Event) {
 		if s.Args.Prompt != nil {
 			pr.prompts++
 		}
-	case runner.EventStepFinished, runner.EventStepSkipped:
+	case rundir.EventStepFinished, rundir.EventStepSkipped:
 		if w := pr.waits[e.Step]; w != nil {
 			delete(pr.waits, e.Step)
 			if w.step.Args.Prompt != nil {

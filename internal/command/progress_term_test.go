@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -109,7 +109,7 @@ func newRig(w interface{ Write([]byte) (int, error) }) *progressRig {
 }
 
 // at sets both clocks and sends an event at plan time s seconds.
-func (r *progressRig) at(s int, e runner.Event) {
+func (r *progressRig) at(s int, e rundir.Event) {
 	r.plan = r.t0.Add(time.Duration(s) * time.Second)
 	e.Time = r.plan
 	r.pr.observe(e)
@@ -124,22 +124,22 @@ func (r *progressRig) tick(plan, wall int) {
 	<-r.handled
 }
 
-func started(addr string) runner.Event {
-	return runner.Event{Type: runner.EventStepStarted, Step: addr, Attempt: 1}
+func started(addr string) rundir.Event {
+	return rundir.Event{Type: rundir.EventStepStarted, Step: addr, Attempt: 1}
 }
 
-func finished(addr string) runner.Event {
-	return runner.Event{Type: runner.EventStepFinished, Step: addr, Attempt: 1, Result: runner.StatusOK}
+func finished(addr string) rundir.Event {
+	return rundir.Event{Type: rundir.EventStepFinished, Step: addr, Attempt: 1, Result: rundir.StatusOK}
 }
 
-func ready(vm string) runner.Event {
-	return runner.Event{Type: runner.EventVMReady, Step: "tier.web/vm." + vm + "/wait_ready", Detail: map[string]string{"tier": "web", "vm": vm}}
+func ready(vm string) rundir.Event {
+	return rundir.Event{Type: rundir.EventVMReady, Step: "tier.web/vm." + vm + "/wait_ready", Detail: map[string]string{"tier": "web", "vm": vm}}
 }
 
 // bootTwo sends a run's start and the boot of web-01 and web-02, web-01
 // ready at 1m, web-02 still booting from 10s.
 func (r *progressRig) bootTwo() {
-	r.at(0, runner.Event{Type: runner.EventRunStarted, Detail: map[string]string{"mode": "test"}})
+	r.at(0, rundir.Event{Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "test"}})
 	r.at(0, started("tier.web/start"))
 	r.at(0, finished("tier.web/start"))
 	for _, vm := range []string{"web-01", "web-02"} {
@@ -158,7 +158,7 @@ func (r *progressRig) finishRun(s int) {
 	r.at(s, finished("tier.web/vm.web-02/wait_ready"))
 	r.at(s, started("tier.web/done"))
 	r.at(s, finished("tier.web/done"))
-	r.at(s, runner.Event{Type: runner.EventRunFinished, Result: "passed"})
+	r.at(s, rundir.Event{Type: rundir.EventRunFinished, Result: "passed"})
 }
 
 // TestProgressTerminal: on a terminal a status area under the progress

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/report"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -21,16 +21,16 @@ func TestProgressPlanTime(t *testing.T) {
 	pr := newProgress(&out, prog, func(s string) string { return s })
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	ok := func(addr string, s int) runner.Event {
-		return runner.Event{Time: at(s), Type: runner.EventStepFinished, Step: addr, Result: runner.StatusOK, Figures: map[string]float64{"wall_seconds": 0.01}}
+	ok := func(addr string, s int) rundir.Event {
+		return rundir.Event{Time: at(s), Type: rundir.EventStepFinished, Step: addr, Result: rundir.StatusOK, Figures: map[string]float64{"wall_seconds": 0.01}}
 	}
-	for _, e := range []runner.Event{
-		{Time: at(0), Type: runner.EventRunStarted, Detail: map[string]string{"mode": "test"}, Figures: map[string]float64{"time_scale": 0.001}},
+	for _, e := range []rundir.Event{
+		{Time: at(0), Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "test"}, Figures: map[string]float64{"time_scale": 0.001}},
 		ok("tier.app/start", 2),
-		{Time: at(190), Type: runner.EventVMReady, Detail: map[string]string{"tier": "app", "vm": "a"}},
+		{Time: at(190), Type: rundir.EventVMReady, Detail: map[string]string{"tier": "app", "vm": "a"}},
 		ok("tier.app/done", 190),
-		{Time: at(193), Type: runner.EventStepFinished, Step: "step.probe", Result: runner.StatusOK, Detail: map[string]string{"timing": "wall"}, Figures: map[string]float64{"wall_seconds": 3}},
-		{Time: at(193), Type: runner.EventRunFinished, Result: "passed", Figures: map[string]float64{"wall_seconds": 4.2}},
+		{Time: at(193), Type: rundir.EventStepFinished, Step: "step.probe", Result: rundir.StatusOK, Detail: map[string]string{"timing": "wall"}, Figures: map[string]float64{"wall_seconds": 3}},
+		{Time: at(193), Type: rundir.EventRunFinished, Result: "passed", Figures: map[string]float64{"wall_seconds": 4.2}},
 	} {
 		pr.observe(e)
 	}

@@ -2,7 +2,6 @@ package command
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,7 +16,7 @@ import (
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/report"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 )
 
 // planOwner is the owner the plan's drplan block names, for its reports.
@@ -51,14 +50,14 @@ func planFindings(diags hcl.Diagnostics) (warnings, drift []string) {
 func runReport(runDir string, in report.Input) (*report.Report, error) {
 	// A torn end is left out; damage inside the journal is an error, not
 	// a report of the records before it.
-	events, err := runner.ReadJournal(runDir)
+	events, err := rundir.ReadJournal(runDir)
 	if err == nil && len(events) == 0 {
 		err = errors.New("the journal is empty")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the run's journal: %v", err)
 	}
-	in.Events, in.Programs = events, runPrograms(runDir, events)
+	in.Events, in.Programs = events, rundir.Programs(runDir, events)
 	if len(in.Programs) == 0 {
 		return nil, fmt.Errorf("%s holds no program that the journal ran", runDir)
 	}
@@ -83,8 +82,7 @@ func runReport(runDir string, in report.Input) (*report.Report, error) {
 	if in.Target == "" {
 		// A run whose process died before its report: the run record
 		// says where it ran.
-		var rec runRecord
-		if b, err := os.ReadFile(filepath.Join(runDir, runRecordName)); err == nil && json.Unmarshal(b, &rec) == nil {
+		if rec, err := rundir.ReadRecord(runDir); err == nil {
 			in.Target = rec.Target
 		}
 	}
@@ -257,8 +255,8 @@ func (c *cli) findRun(arg, stateDir, dir string) (string, error) {
 		if checkRunID(filepath.Base(clean)) != nil {
 			return "", fmt.Errorf("%s is not a run id (run ids look like 20261205T182740Z-5955), nor the path of a run's folder; list the runs with: drplan runs %s", arg, dir)
 		}
-		if st, err := os.Stat(filepath.Join(clean, runner.JournalName)); err != nil || !st.Mode().IsRegular() {
-			return "", fmt.Errorf("%s is not a run's folder: it has no %s", arg, runner.JournalName)
+		if st, err := os.Stat(filepath.Join(clean, rundir.JournalName)); err != nil || !st.Mode().IsRegular() {
+			return "", fmt.Errorf("%s is not a run's folder: it has no %s", arg, rundir.JournalName)
 		}
 		return clean, nil
 	}

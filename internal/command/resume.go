@@ -3,17 +3,18 @@ package command
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
-	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -45,16 +46,16 @@ func runResume(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError
 	}
-	var rec runRecord
-	if b, err := os.ReadFile(filepath.Join(runDir, runRecordName)); err != nil || json.Unmarshal(b, &rec) != nil {
-		fmt.Fprintf(c.stderr, "drplan resume: %s holds no run %s that can be resumed (no %s); drplan runs lists the runs.\n", filepath.Join(stateDir, "runs"), id, runRecordName)
+	rec, err := rundir.ReadRecord(runDir)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: %s holds no run %s that can be resumed (no %s); drplan runs lists the runs.\n", history.RunsDir(stateDir), id, rundir.RecordName)
 		return ExitError
 	}
 	if rec.Target == "sim" {
 		fmt.Fprintf(c.stderr, "drplan resume: run %s ran against simulated sites built in its own process, which ended with it: there is nothing left to resume. Start a new run; to rehearse crashes, serve the sites with drplan sim serve and run with --live.\n", id)
 		return ExitError
 	}
-	events, err := runner.ReadJournal(runDir)
+	events, err := rundir.ReadJournal(runDir)
 	if msg := noJournal(id, rec.Mode, dir, events, err); msg != "" {
 		fmt.Fprintln(c.stderr, msg)
 		return ExitError
@@ -68,19 +69,18 @@ func runResume(c *cli, args []string) int {
 		return ExitOK
 	}
 	done, began := runner.Finished(events, rec.Mode)
-	savedBytes, err := os.ReadFile(filepath.Join(runDir, rec.Mode+".json"))
-	if err != nil {
+	saved, err := rundir.ReadProgram(runDir, rundir.ProgramName(rec.Mode))
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved program: %v\n", id, err)
 		return ExitError
 	}
-	saved, err := steps.Read(savedBytes)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: run %s: %v\n", id, err)
 		return ExitError
 	}
-	var snap inventory.Snapshot
-	if b, err := os.ReadFile(filepath.Join(runDir, inventoryName)); err != nil || json.Unmarshal(b, &snap) != nil {
-		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved inventory (%s).\n", id, inventoryName)
+	snap, err := rundir.ReadInventory(runDir)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved inventory (%s).\n", id, rundir.InventoryName)
 		return ExitError
 	}
 	plan, diags := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
@@ -95,7 +95,7 @@ func runResume(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError
 	}
-	cp, code := c.resolveAgainst(f, dir, plan, t, &snap, nil)
+	cp, code := c.resolveAgainst(f, dir, plan, t, snap, nil)
 	if cp == nil {
 		return code
 	}
@@ -134,13 +134,13 @@ func sameProgram(a, b *steps.Program) bool {
 
 // lastResult is how the last attempt of mode in a journal ended: passed,
 // failed, interrupted, or "" when it did not end (killed).
-func lastResult(events []runner.Event, mode string) string {
+func lastResult(events []rundir.Event, mode string) string {
 	result, in := "", false
 	for _, e := range events {
 		switch e.Type {
-		case runner.EventRunStarted:
-			in, result = e.Detail["mode"] == mode, ""
-		case runner.EventRunFinished:
+		case rundir.EventRunStarted:
+			in, result = e.RunStart().Mode == mode, ""
+		case rundir.EventRunFinished:
 			if in {
 				result = e.Result
 			}

@@ -3,7 +3,6 @@ package command
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -15,11 +14,9 @@ import (
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
-	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
-	"github.com/drplan/drplan/runner"
-	"github.com/drplan/drplan/steps"
+	"github.com/drplan/drplan/rundir"
 )
 
 func runRun(c *cli, args []string) int {
@@ -101,7 +98,7 @@ func runRun(c *cli, args []string) int {
 		return ExitError
 	}
 	return c.execute(ctx, "run", cp, execution{stateDir: stateDir, dir: dir, runID: runID, placeholder: placeholder,
-		auto: *auto, color: c.color(c.stdout, f.noColor), record: &runRecord{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: opts.GroupPoints, RecoveryPlan: *rp,
+		auto: *auto, color: c.color(c.stdout, f.noColor), record: &rundir.Record{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: opts.GroupPoints, RecoveryPlan: *rp,
 			Placeholder: placeholder, BootTimes: cp.opts.BootTimes}})
 }
 
@@ -136,26 +133,6 @@ func (c *cli) askConfirmation(cp *compiled, dir string) bool {
 	return true
 }
 
-// runRecord is kept in a run's folder (run.json) with the inventory the
-// program was compiled from (inventory.json): with the plan's files and
-// the operator's variables, what drplan resume needs to compile the same
-// program again. Sensitive values are not in it.
-type runRecord struct {
-	Mode         string                   `json:"mode"`
-	Target       string                   `json:"target"`
-	Dir          string                   `json:"dir"`
-	RecoveryPlan string                   `json:"recovery_plan,omitempty"`
-	Point        string                   `json:"point"`
-	GroupPoints  map[string]string        `json:"group_points,omitempty"`
-	Placeholder  string                   `json:"placeholder,omitempty"`
-	BootTimes    map[string]time.Duration `json:"boot_times,omitempty"`
-}
-
-const (
-	runRecordName = "run.json"
-	inventoryName = "inventory.json"
-)
-
 // execution is one run of a compiled program.
 type execution struct {
 	stateDir, dir, runID, placeholder string
@@ -163,7 +140,7 @@ type execution struct {
 	// color paints the verdicts (-no-color, NO_COLOR, a terminal).
 	color bool
 	// record, for a new run, is saved for resume.
-	record *runRecord
+	record *rundir.Record
 	// intro, if set, is what the run's first line says it does.
 	intro string
 	// For a resumed run: when it began and the steps done.
@@ -184,13 +161,11 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 	defer ses.close()
 	ses.began, ses.done = e.began, e.done
 	if e.record != nil {
-		ses.saveProgram(m+".json", cp.prog)
+		rundir.WriteProgram(ses.runDir, rundir.ProgramName(m), cp.prog)
 		e.record.Dir, _ = filepath.Abs(e.dir)
-		b, _ := json.MarshalIndent(e.record, "", "  ")
-		fsutil.WriteFile(filepath.Join(ses.runDir, runRecordName), append(b, '\n'), 0o644)
+		rundir.WriteRecord(ses.runDir, e.record)
 		if cp.snap != nil {
-			b, _ := json.Marshal(cp.snap)
-			fsutil.WriteFile(filepath.Join(ses.runDir, inventoryName), b, 0o644)
+			rundir.WriteInventory(ses.runDir, cp.snap)
 		}
 	}
 	switch {
@@ -204,7 +179,7 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 	lk, err := c.lockGroups(ctx, cp.target, e.stateDir, groups, e.runID, m)
 	if err != nil {
 		c.refuseLockError(verb, cp, err, lockAdvice{verb: verb, mode: m, sim: cp.target.kind == "sim", dir: e.dir, resumed: e.runID})
-		if events, _ := runner.ReadJournal(ses.runDir); len(events) == 0 {
+		if events, _ := rundir.ReadJournal(ses.runDir); len(events) == 0 {
 			// A run that never began leaves nothing behind.
 			ses.close()
 			os.RemoveAll(ses.runDir)
@@ -243,29 +218,4 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 		fmt.Fprintf(c.stdout, "Clean up with: drplan run -mode cleanup -run %s %s %s\n", e.runID, targetFlag(cp.target.kind == "sim"), e.dir)
 	}
 	return ExitOK
-}
-
-// runPrograms loads, in the order the journal ran them, the programs a
-// run's folder holds.
-func runPrograms(dir string, events []runner.Event) []*steps.Program {
-	var out []*steps.Program
-	for _, e := range events {
-		if e.Type != runner.EventRunStarted || e.Detail["resumed"] == "true" {
-			continue // a resumed run goes on with the program it began
-		}
-		name := e.Detail["mode"] + ".json"
-		if e.Detail["mode"] == "test" {
-			if _, err := os.Stat(filepath.Join(dir, "program.json")); err == nil {
-				name = "program.json"
-			}
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			continue
-		}
-		if p, err := steps.Read(b); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/simulate"
 )
 
@@ -80,9 +80,9 @@ simulation {
 }
 
 // journalOf reads the journal of the run a command's output names.
-func journalOf(t *testing.T, dir, out string) []runner.Event {
+func journalOf(t *testing.T, dir, out string) []rundir.Event {
 	t.Helper()
-	events, err := runner.ReadJournal(filepath.Join(dir, ".drplan", "runs", runIDIn(out)))
+	events, err := rundir.ReadJournal(filepath.Join(dir, ".drplan", "runs", runIDIn(out)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +90,10 @@ func journalOf(t *testing.T, dir, out string) []runner.Event {
 }
 
 // promotedPoints returns, per VM, the point its promotion recovered.
-func promotedPoints(events []runner.Event) map[string]string {
+func promotedPoints(events []rundir.Event) map[string]string {
 	out := map[string]string{}
 	for _, e := range events {
-		if e.Type == runner.EventStepFinished && strings.HasSuffix(e.Step, "/promote") {
+		if e.Type == rundir.EventStepFinished && strings.HasSuffix(e.Step, "/promote") {
 			vm := strings.Split(e.Step, "/")[1]
 			out[strings.TrimPrefix(vm, "vm.")] = e.Detail["point"]
 		}
@@ -115,7 +115,7 @@ func TestConsistencyGroupOnePoint(t *testing.T) {
 	points := promotedPoints(events)
 	chosen := ""
 	for _, e := range events {
-		if e.Type == runner.EventPointChosen && e.Detail["group"] == "app" {
+		if e.Type == rundir.EventPointChosen && e.Detail["group"] == "app" {
 			chosen = e.Detail["point"]
 		}
 	}

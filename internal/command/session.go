@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/drplan/drplan/internal/fsutil"
+	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
@@ -21,7 +22,7 @@ type session struct {
 	cp       *compiled
 	runID    string
 	runDir   string
-	journal  *runner.Journal
+	journal  *rundir.Journal
 	exec     *local.Executor
 	ui       *terminalUI
 	progress *progress
@@ -33,8 +34,8 @@ type session struct {
 // newSession opens a run's folder and journal; color is whether the
 // progress view paints its verdicts.
 func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove, color bool) (*session, error) {
-	runDir := filepath.Join(stateDir, "runs", runID)
-	journal, err := runner.OpenJournal(runDir, cp.prog.Redact)
+	runDir := filepath.Join(history.RunsDir(stateDir), runID)
+	journal, err := rundir.OpenJournal(runDir, cp.prog.Redact)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the run's journal: %v", err)
 	}
@@ -49,13 +50,6 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove,
 		pr.tty = false
 	}
 	return &session{c: c, cp: cp, runID: runID, runDir: runDir, journal: journal, exec: ex, ui: ui, progress: pr}, nil
-}
-
-// saveProgram writes a program (secrets redacted) into the run's folder.
-func (s *session) saveProgram(name string, p *steps.Program) {
-	if b, err := p.JSON(); err == nil {
-		fsutil.WriteFile(filepath.Join(s.runDir, name), b, 0o644)
-	}
 }
 
 // run executes a program; placeholder is the run id "{run}" stands for.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/history"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -132,12 +132,12 @@ func TestStatusOpenMetrics(t *testing.T) {
 	dir = statusPlan(t, `  drill_interval = "30d"
 `, "")
 	at := time.Now().UTC().Add(-48 * time.Hour)
-	j, err := runner.OpenJournal(filepath.Join(history.RunsDir(filepath.Join(dir, ".drplan")), at.Format("20060102T150405Z")+"-0001"), nil)
+	j, err := rundir.OpenJournal(filepath.Join(history.RunsDir(filepath.Join(dir, ".drplan")), at.Format("20060102T150405Z")+"-0001"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Write(runner.Event{Time: at, Type: runner.EventRunStarted, Detail: map[string]string{"mode": "test", "plan": "shop"}})
-	j.Write(runner.Event{Time: at.Add(time.Minute), Type: runner.EventRunFinished, Result: "passed"})
+	j.Write(rundir.Event{Time: at, Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "test", "plan": "shop"}})
+	j.Write(rundir.Event{Time: at.Add(time.Minute), Type: rundir.EventRunFinished, Result: "passed"})
 	j.Close()
 	out.Reset()
 	errOut.Reset()

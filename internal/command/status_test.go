@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/history"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 )
 
 // statusPlan is a plan whose group selects the VMs of a folder; sim is
@@ -192,13 +192,13 @@ func TestStatusLastDrill(t *testing.T) {
 
 	// A drill that passed 40 days ago, and one that failed yesterday.
 	fake := func(id string, at time.Time, result string) {
-		j, err := runner.OpenJournal(filepath.Join(history.RunsDir(filepath.Join(dir, ".drplan")), id), nil)
+		j, err := rundir.OpenJournal(filepath.Join(history.RunsDir(filepath.Join(dir, ".drplan")), id), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer j.Close()
-		j.Write(runner.Event{Time: at, Type: runner.EventRunStarted, Detail: map[string]string{"mode": "test", "plan": "shop"}})
-		j.Write(runner.Event{Time: at.Add(time.Minute), Type: runner.EventRunFinished, Result: result})
+		j.Write(rundir.Event{Time: at, Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "test", "plan": "shop"}})
+		j.Write(rundir.Event{Time: at.Add(time.Minute), Type: rundir.EventRunFinished, Result: result})
 	}
 	now := time.Now().UTC()
 	old, recent := now.Add(-40*24*time.Hour), now.Add(-24*time.Hour)

@@ -6,7 +6,7 @@
 // It is a package of its own, not a helper of internal/command, so that
 // any layer that writes whole files can use the same rules without
 // importing the verbs; today internal/command is its one user. The run's
-// journal, appended to a line at a time, is runner's (runner.Journal).
+// journal, appended to a record at a time, is rundir's (rundir.Journal).
 //
 // The rules, by what the path names when the write begins:
 //

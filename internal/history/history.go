@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"math"
@@ -12,7 +11,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/report"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -87,8 +86,8 @@ func Read(dir string) *Run {
 		}
 		return r
 	}
-	events, err := runner.ReadJournal(dir)
-	var damage *runner.CorruptError
+	events, err := rundir.ReadJournal(dir)
+	var damage *rundir.CorruptError
 	if err != nil && !errors.As(err, &damage) {
 		return nil
 	}
@@ -99,16 +98,17 @@ func Read(dir string) *Run {
 	failed := false
 	for _, ev := range events {
 		switch ev.Type {
-		case runner.EventRunStarted:
-			if ev.Detail["resumed"] == "true" {
+		case rundir.EventRunStarted:
+			rs := ev.RunStart()
+			if rs.Resumed {
 				continue // the same run, resumed
 			}
-			r.Modes = append(r.Modes, ev.Detail["mode"])
+			r.Modes = append(r.Modes, rs.Mode)
 			if r.Plan == "" {
-				r.Plan = ev.Detail["plan"]
+				r.Plan = rs.Plan
 			}
 			r.Result = "interrupted"
-		case runner.EventRunFinished:
+		case rundir.EventRunFinished:
 			r.Result = ev.Result
 			failed = failed || ev.Result == "failed"
 		}
@@ -122,17 +122,11 @@ func Read(dir string) *Run {
 	return r
 }
 
-// runsStarted counts the runs a journal started, without decoding it: the
-// runner writes each event as compact JSON. A folder without a journal,
-// or whose journal is damaged, counts as many runs as can be, so that its
-// report is not taken for the whole story.
+// runsStarted counts the runs a journal started. A folder without a
+// journal, or whose journal is damaged, counts as many runs as can be, so
+// that its report is not taken for the whole story.
 func runsStarted(dir string) int {
-	n := 0
-	_, err := runner.ScanJournal(dir, func(ev []byte) {
-		if bytes.Contains(ev, []byte(`"type":"`+runner.EventRunStarted+`"`)) && !bytes.Contains(ev, []byte(`"resumed":"true"`)) {
-			n++
-		}
-	})
+	n, err := rundir.CountStarts(dir)
 	if err != nil {
 		return math.MaxInt
 	}
@@ -201,7 +195,7 @@ func medians(runs []*Run, plan, target string, pick func(*report.Step) (string, 
 			continue
 		}
 		for _, s := range r.Report.Steps {
-			if key, ok := pick(&s); ok && s.Status == runner.StatusOK && len(samples[key]) < bootSamples {
+			if key, ok := pick(&s); ok && s.Status == rundir.StatusOK && len(samples[key]) < bootSamples {
 				samples[key] = append(samples[key], s.PlanSeconds)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/report"
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 )
 
 // run writes a run folder: a journal with one run per mode ending in
@@ -16,15 +16,15 @@ import (
 func run(t *testing.T, state, id, plan, target string, modes, results []string, reportRuns int, boots map[string]float64) {
 	t.Helper()
 	dir := filepath.Join(RunsDir(state), id)
-	j, err := runner.OpenJournal(dir, nil)
+	j, err := rundir.OpenJournal(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start, _ := time.Parse("20060102T150405Z", id[:16])
 	for i, m := range modes {
-		j.Write(runner.Event{Time: start.Add(time.Duration(i) * time.Minute), Type: runner.EventRunStarted, Detail: map[string]string{"mode": m, "plan": plan}})
+		j.Write(rundir.Event{Time: start.Add(time.Duration(i) * time.Minute), Type: rundir.EventRunStarted, Detail: map[string]string{"mode": m, "plan": plan}})
 		if i < len(results) {
-			j.Write(runner.Event{Time: start.Add(time.Duration(i)*time.Minute + 30*time.Second), Type: runner.EventRunFinished, Result: results[i]})
+			j.Write(rundir.Event{Time: start.Add(time.Duration(i)*time.Minute + 30*time.Second), Type: rundir.EventRunFinished, Result: results[i]})
 		}
 	}
 	j.Close()

@@ -1,4 +1,4 @@
-package runner
+package rundir
 
 import (
 	"bufio"
@@ -14,40 +14,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-)
-
-// Event is one line of a run's journal.
-type Event struct {
-	Time time.Time `json:"time"`
-	Type string    `json:"type"`
-	// Step is the step's address for step events.
-	Step    string `json:"step,omitempty"`
-	Attempt int    `json:"attempt,omitempty"`
-	// Result is "ok", "failed", "skipped" or "optional_failed" for step
-	// ends, "passed", "failed" or "interrupted" for run ends.
-	Result string `json:"result,omitempty"`
-	Error  string `json:"error,omitempty"`
-	// Retryable says whether a failure was transient.
-	Retryable bool              `json:"retryable,omitempty"`
-	Detail    map[string]string `json:"detail,omitempty"`
-	// Figures carries numbers: durations in seconds, counts.
-	Figures map[string]float64 `json:"figures,omitempty"`
-}
-
-// Event types.
-const (
-	EventRunStarted   = "run_started"
-	EventStepStarted  = "step_started"
-	EventStepFinished = "step_finished"
-	EventStepFailed   = "step_failed" // one attempt failed
-	EventStepSkipped  = "step_skipped"
-	EventVMReady      = "vm_ready"
-	EventFigures      = "figures"
-	EventRunFinished  = "run_finished"
-	EventNote         = "note"
-	// EventPointChosen records the recovery point a group's replicas are
-	// recovered from, chosen before the first of them is touched.
-	EventPointChosen = "point_chosen"
 )
 
 // JournalName is the journal's file name in a run's directory.
@@ -175,7 +141,7 @@ func (j *Journal) Write(e Event) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
-	b, err := json.Marshal(j.scrub(e))
+	b, err := json.Marshal(j.Scrub(e))
 	if err != nil {
 		return err
 	}
@@ -187,9 +153,10 @@ func (j *Journal) Write(e Event) error {
 	return j.f.Sync()
 }
 
-// scrub returns e with secrets replaced in its error and details (a copy:
-// e's detail map is left alone). A nil journal scrubs nothing.
-func (j *Journal) scrub(e Event) Event {
+// Scrub returns e with secrets replaced in its error and details, as
+// Write writes it (a copy: e's detail map is left alone). A nil journal
+// scrubs nothing.
+func (j *Journal) Scrub(e Event) Event {
 	if j == nil {
 		return e
 	}
@@ -396,25 +363,18 @@ func unframe(body []byte) []byte {
 	return append(js, body[n+1:]...)
 }
 
-// Finished reads, from a run's journal, the steps of mode that its
-// attempts so far finished (ok, or an optional step's failure): a
-// resumed run does not run them again. began is when the first attempt
-// of mode started; the zero time when the journal has none.
-func Finished(events []Event, mode string) (done map[string]bool, began time.Time) {
-	done = map[string]bool{}
-	in := false
-	for _, e := range events {
-		switch e.Type {
-		case EventRunStarted:
-			in = e.Detail["mode"] == mode
-			if in && began.IsZero() {
-				began = e.Time
-			}
-		case EventStepFinished:
-			if in && (e.Result == StatusOK || e.Result == StatusOptionalFailed) {
-				done[e.Step] = true
-			}
+// CountStarts counts the runs the journal in dir started afresh (the
+// run_started events that Starts), quickly: without decoding the events,
+// whose compact JSON the Journal writes. It reads by the rules of
+// ReadJournalContents; a torn end is left out.
+func CountStarts(dir string) (int, error) {
+	n := 0
+	started := []byte(`"type":"` + EventRunStarted + `"`)
+	resumed := []byte(`"resumed":"true"`)
+	_, err := ScanJournal(dir, func(ev []byte) {
+		if bytes.Contains(ev, started) && !bytes.Contains(ev, resumed) {
+			n++
 		}
-	}
-	return done, began
+	})
+	return n, err
 }

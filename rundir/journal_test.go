@@ -1,4 +1,4 @@
-package runner_test
+package rundir_test
 
 import (
 	"bytes"
@@ -11,17 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/rundir"
 )
 
 // fixtureEvents are the events of the drill fixture's journal (format 1).
-func fixtureEvents(t *testing.T) ([]byte, []runner.Event) {
+func fixtureEvents(t *testing.T) ([]byte, []rundir.Event) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "report", "testdata", "drill", runner.JournalName))
+	b, err := os.ReadFile(filepath.Join("..", "report", "testdata", "drill", rundir.JournalName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := runner.ReadJournal(filepath.Join("..", "report", "testdata", "drill"))
+	events, err := rundir.ReadJournal(filepath.Join("..", "report", "testdata", "drill"))
 	if err != nil || len(events) < 10 {
 		t.Fatalf("fixture: %d events, %v", len(events), err)
 	}
@@ -30,10 +30,10 @@ func fixtureEvents(t *testing.T) ([]byte, []runner.Event) {
 
 // framedJournal writes events through a Journal (format 2) and returns
 // the file's bytes.
-func framedJournal(t *testing.T, events []runner.Event) []byte {
+func framedJournal(t *testing.T, events []rundir.Event) []byte {
 	t.Helper()
 	dir := t.TempDir()
-	j, err := runner.OpenJournal(dir, nil)
+	j, err := rundir.OpenJournal(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func framedJournal(t *testing.T, events []runner.Event) []byte {
 		}
 	}
 	j.Close()
-	b, err := os.ReadFile(filepath.Join(dir, runner.JournalName))
+	b, err := os.ReadFile(filepath.Join(dir, rundir.JournalName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func framedJournal(t *testing.T, events []runner.Event) []byte {
 func writeJournal(t *testing.T, b []byte) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, runner.JournalName), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rundir.JournalName), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -85,7 +85,7 @@ func TestJournalFormat(t *testing.T) {
 			t.Fatalf("line %d is not framed: %s", i+1, line)
 		}
 	}
-	got, err := runner.ReadJournal(writeJournal(t, b))
+	got, err := rundir.ReadJournal(writeJournal(t, b))
 	if err != nil || !reflect.DeepEqual(got, events) {
 		t.Fatalf("framed journal reads back %d events, %v; want the %d written", len(got), err, len(events))
 	}
@@ -118,7 +118,7 @@ func TestJournalTornEveryOffset(t *testing.T) {
 				}
 				torn := off != ends[whole-1] && !(tc.name == "format1" && ends[whole-1] == off+1)
 				dir := writeJournal(t, tc.b[:off])
-				c, err := runner.ReadJournalContents(dir)
+				c, err := rundir.ReadJournalContents(dir)
 				if err != nil {
 					t.Fatalf("cut at %d: %v", off, err)
 				}
@@ -132,19 +132,19 @@ func TestJournalTornEveryOffset(t *testing.T) {
 					t.Fatalf("cut at %d: torn %+v, want at %d, line %d", off, *c.Torn, ends[whole-1], whole+1)
 				}
 
-				j, err := runner.OpenJournal(dir, nil)
+				j, err := rundir.OpenJournal(dir, nil)
 				if err != nil {
 					t.Fatalf("cut at %d: open: %v", off, err)
 				}
 				if (j.Cut() != nil) != torn {
 					t.Fatalf("cut at %d: OpenJournal cut %v, want torn %v", off, j.Cut(), torn)
 				}
-				next := runner.Event{Time: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC), Type: runner.EventRunStarted, Detail: map[string]string{"resumed": "true"}}
+				next := rundir.Event{Time: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC), Type: rundir.EventRunStarted, Detail: map[string]string{"resumed": "true"}}
 				if err := j.Write(next); err != nil {
 					t.Fatal(err)
 				}
 				j.Close()
-				after, err := runner.ReadJournalContents(dir)
+				after, err := rundir.ReadJournalContents(dir)
 				if err != nil {
 					t.Fatalf("cut at %d, then appended to: %v", off, err)
 				}
@@ -152,11 +152,11 @@ func TestJournalTornEveryOffset(t *testing.T) {
 				if torn {
 					want++ // the note of the cut
 					note := after.Events[whole]
-					if note.Type != runner.EventNote || !strings.Contains(note.Detail["journal"], "torn by a crash") {
+					if note.Type != rundir.EventNote || !strings.Contains(note.Detail["journal"], "torn by a crash") {
 						t.Fatalf("cut at %d: no note of the cut: %+v", off, note)
 					}
 				}
-				if len(after.Events) != want || after.Torn != nil || !reflect.DeepEqual(after.Events[:whole], events[:whole]) || after.Events[want-1].Type != runner.EventRunStarted {
+				if len(after.Events) != want || after.Torn != nil || !reflect.DeepEqual(after.Events[:whole], events[:whole]) || after.Events[want-1].Type != rundir.EventRunStarted {
 					t.Fatalf("cut at %d, then appended to: %d events (torn %v), want %d", off, len(after.Events), after.Torn, want)
 				}
 			}
@@ -176,16 +176,16 @@ func TestJournalGarbage(t *testing.T) {
 	// Garbage appended at the end: torn.
 	for _, junk := range []string{"garbage", "garbage\n", "\x00\x00\x00\x00", "{\"type\":\"run_finished\"}\nmore\n", `{"time":"2026-11-22T00:00:00Z","type":"run_finished","result":"passed"}` + "\n"} {
 		dir := writeJournal(t, append(append([]byte{}, framed...), junk...))
-		c, err := runner.ReadJournalContents(dir)
+		c, err := rundir.ReadJournalContents(dir)
 		if err != nil || len(c.Events) != len(events) || c.Torn == nil || c.Torn.Offset != int64(len(framed)) {
 			t.Fatalf("garbage %q at the end: %v, %d events, torn %v; want a torn end at %d", junk, err, len(c.Events), c.Torn, len(framed))
 		}
-		j, err := runner.OpenJournal(dir, nil)
+		j, err := rundir.OpenJournal(dir, nil)
 		if err != nil || j.Cut() == nil {
 			t.Fatalf("garbage %q at the end: open %v, cut %v", junk, err, j.Cut())
 		}
 		j.Close()
-		if evs, err := runner.ReadJournal(dir); err != nil || len(evs) != len(events)+1 {
+		if evs, err := rundir.ReadJournal(dir); err != nil || len(evs) != len(events)+1 {
 			t.Fatalf("garbage %q at the end, after the open: %d events, %v", junk, len(evs), err)
 		}
 	}
@@ -203,21 +203,21 @@ func TestJournalGarbage(t *testing.T) {
 		line int
 	}{{"garbage", mid, 5}, {"altered", altered, 7}, {"merged", merged, 4}} {
 		dir := writeJournal(t, tc.b)
-		evs, err := runner.ReadJournal(dir)
-		var ce *runner.CorruptError
+		evs, err := rundir.ReadJournal(dir)
+		var ce *rundir.CorruptError
 		if !errors.As(err, &ce) || ce.Line != tc.line || len(evs) != tc.line-1 {
 			t.Fatalf("%s: %d events, %v; want a CorruptError at line %d", tc.name, len(evs), err, tc.line)
 		}
 		msg := err.Error()
-		for _, want := range []string{filepath.Join(dir, runner.JournalName), "line " + itoa(tc.line), "backup", "new run"} {
+		for _, want := range []string{filepath.Join(dir, rundir.JournalName), "line " + itoa(tc.line), "backup", "new run"} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("%s: the error does not say %q: %s", tc.name, want, msg)
 			}
 		}
-		if _, err := runner.OpenJournal(dir, nil); !errors.As(err, &ce) {
+		if _, err := rundir.OpenJournal(dir, nil); !errors.As(err, &ce) {
 			t.Errorf("%s: OpenJournal appends to a damaged journal: %v", tc.name, err)
 		}
-		if b, _ := os.ReadFile(filepath.Join(dir, runner.JournalName)); !bytes.Equal(b, tc.b) {
+		if b, _ := os.ReadFile(filepath.Join(dir, rundir.JournalName)); !bytes.Equal(b, tc.b) {
 			t.Errorf("%s: the damaged journal was changed", tc.name)
 		}
 	}
@@ -231,23 +231,23 @@ func TestJournalFormat1Appended(t *testing.T) {
 	// The old journal's last line lacks its newline: it is whole, and the
 	// open gives it one before appending.
 	dir := writeJournal(t, bytes.TrimSuffix(legacy, []byte("\n")))
-	j, err := runner.OpenJournal(dir, nil)
+	j, err := rundir.OpenJournal(dir, nil)
 	if err != nil || j.Cut() != nil {
 		t.Fatalf("open: %v, cut %v", err, j.Cut())
 	}
-	j.Write(runner.Event{Type: runner.EventNote})
+	j.Write(rundir.Event{Type: rundir.EventNote})
 	j.Close()
-	c, err := runner.ReadJournalContents(dir)
+	c, err := rundir.ReadJournalContents(dir)
 	if err != nil || len(c.Events) != len(events)+1 || c.Format != 2 {
 		t.Fatalf("format 1 then 2: %d events, format %d, %v", len(c.Events), c.Format, err)
 	}
 	// An unframed line after framed records, followed by a framed one.
-	b, _ := os.ReadFile(filepath.Join(dir, runner.JournalName))
+	b, _ := os.ReadFile(filepath.Join(dir, rundir.JournalName))
 	last := lineEnds(legacy)
 	unframed := legacy[last[0]:last[1]]
 	dir2 := writeJournal(t, append(append(append([]byte{}, b...), unframed...), framedJournal(t, events[:1])...))
-	var ce *runner.CorruptError
-	if _, err := runner.ReadJournal(dir2); !errors.As(err, &ce) || ce.Line != len(events)+2 {
+	var ce *rundir.CorruptError
+	if _, err := rundir.ReadJournal(dir2); !errors.As(err, &ce) || ce.Line != len(events)+2 {
 		t.Fatalf("an unframed line among framed records: %v", err)
 	}
 }
