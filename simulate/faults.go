@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"hash/fnv"
 	"io"
@@ -421,22 +422,13 @@ func (s *Site) serveSerially(w http.ResponseWriter, r *http.Request, body []byte
 	w.Write(rec.body.Bytes())
 }
 
-// waitTask waits for a task of the site to end, checking often: vcsim's
-// own Task.Wait sleeps 10 ms between looks, too long to hold the lock.
-// A task that has not ended after maxTaskWait is let go, so that one
-// stuck task cannot hold every later call of the site.
+// waitTask waits for a task of the site to end; it is woken by the
+// task's end (taskWatch): vcsim's own Task.Wait sleeps 10 ms between
+// looks, too long to hold the lock. A task that has not ended after
+// maxTaskWait is let go, so that one stuck task cannot hold every later
+// call of the site.
 func (s *Site) waitTask(t *simulator.Task) {
-	lockCtx := &simulator.Context{}
-	pause := 50 * time.Microsecond
-	for start := time.Now(); time.Since(start) < maxTaskWait; {
-		var state types.TaskInfoState
-		s.Model.Map().WithLock(lockCtx, t, func() { state = t.Info.State })
-		if state == types.TaskInfoStateSuccess || state == types.TaskInfoStateError {
-			return
-		}
-		time.Sleep(pause)
-		pause = min(2*pause, 2*time.Millisecond)
-	}
+	s.tasks.wait(context.Background(), s.Model.Map(), t, maxTaskWait)
 }
 
 // maxTaskWait bounds how long the front holds a site for one task.
