@@ -370,8 +370,8 @@ func soapMethod(body []byte) string {
 	return string(name)
 }
 
-// Clones, power-ons and reconfigurations are served one at a time, each until its task is
-// done. vcsim v0.56.0's clone task looks up its destination folder's
+// Clones, power-ons and reconfigurations are served one at a time, each
+// until its task is done (a clone until the VM it creates exists). vcsim v0.56.0's clone task looks up its destination folder's
 // children by name while concurrent clones and power-ons there leave a
 // child without one, and panics, taking the whole process down
 // (reproduced with 1,000 clones and power-ons at 16-way). Both are quick
@@ -406,13 +406,29 @@ func (s *Site) serialised(r *http.Request) (bool, []byte) {
 func (s *Site) serveSerially(w http.ResponseWriter, r *http.Request, body []byte, inner http.Handler) {
 	s.serialMu.Lock()
 	defer s.serialMu.Unlock()
+	clone := bytes.Contains(body, serialMethods[0])
+	if clone {
+		select { // a signal left from before is not this clone's
+		case <-s.tasks.vmCreated:
+		default:
+		}
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	inner.ServeHTTP(rec, r)
 	if m := taskReturn.FindSubmatch(rec.body.Bytes()); m != nil {
 		ref := types.ManagedObjectReference{Type: "Task", Value: string(m[1])}
 		if t, ok := s.Model.Map().Get(ref).(*simulator.Task); ok {
-			s.waitTask(t)
+			if clone {
+				// A clone is let go once its VM exists, named, in its
+				// folder (its createVm task is over): the race is in the
+				// folder, and what is left of the clone (vcsim waits for
+				// its createVm by sleeping 10 ms, then configures the
+				// clone's devices) touches the clone alone.
+				s.tasks.waitOr(context.Background(), s.Model.Map(), t, s.tasks.vmCreated, maxTaskWait)
+			} else {
+				s.waitTask(t)
+			}
 		}
 	}
 	for k, v := range rec.header {

@@ -20,11 +20,14 @@ type taskWatch struct {
 	self    types.ManagedObjectReference
 	mu      sync.Mutex
 	waiters map[types.ManagedObjectReference]chan struct{}
+	// vmCreated is signalled whenever a folder's createVm task ends (a
+	// clone's own creation of its VM, among others).
+	vmCreated chan struct{}
 }
 
 func newTaskWatch(site string) *taskWatch {
 	return &taskWatch{self: types.ManagedObjectReference{Type: "drplanTasks", Value: site},
-		waiters: map[types.ManagedObjectReference]chan struct{}{}}
+		waiters: map[types.ManagedObjectReference]chan struct{}{}, vmCreated: make(chan struct{}, 1)}
 }
 
 func (tw *taskWatch) Reference() types.ManagedObjectReference { return tw.self }
@@ -44,6 +47,12 @@ func (tw *taskWatch) UpdateObject(_ *simulator.Context, obj mo.Reference, _ []ty
 		return
 	}
 	if taskOver(info.State) {
+		if info.DescriptionId == "Folder.createVm" {
+			select {
+			case tw.vmCreated <- struct{}{}:
+			default:
+			}
+		}
 		tw.fire(obj.Reference())
 	}
 }
@@ -67,6 +76,11 @@ func (tw *taskWatch) fire(ref types.ManagedObjectReference) {
 // wait waits until t is over, ctx ends or timeout has passed (wall
 // time), and returns the task's Info as it was last read.
 func (tw *taskWatch) wait(ctx context.Context, m *simulator.Registry, t *simulator.Task, timeout time.Duration) types.TaskInfo {
+	return tw.waitOr(ctx, m, t, nil, timeout)
+}
+
+// waitOr is wait that also returns when or is signalled.
+func (tw *taskWatch) waitOr(ctx context.Context, m *simulator.Registry, t *simulator.Task, or <-chan struct{}, timeout time.Duration) types.TaskInfo {
 	tw.mu.Lock()
 	ch := tw.waiters[t.Self]
 	if ch == nil {
@@ -87,6 +101,7 @@ func (tw *taskWatch) wait(ctx context.Context, m *simulator.Registry, t *simulat
 	defer timer.Stop()
 	select {
 	case <-ch:
+	case <-or:
 	case <-ctx.Done():
 	case <-timer.C:
 	}
