@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"runtime/trace"
 
 	"strconv"
 	"strings"
@@ -65,7 +68,7 @@ site "west" {
 	for _, g := range groups {
 		refs = append(refs, "protection_group."+g)
 	}
-	fmt.Fprintf(&b, "\nrecovery_plan \"big\" {\n  protection_groups = [%s]\n  max_parallel      = 16\n  network_mapping {\n    from = \"Prod\"\n    to   = \"DR-Prod\"\n    test = \"DR-Test\"\n  }\n", strings.Join(refs, ", "))
+	fmt.Fprintf(&b, "\nrecovery_plan \"big\" {\n  protection_groups = [%s]\n  max_parallel      = 64\n  network_mapping {\n    from = \"Prod\"\n    to   = \"DR-Prod\"\n    test = \"DR-Test\"\n  }\n", strings.Join(refs, ", "))
 	perTier := 250 / 100
 	for t := 0; t*perTier < len(groups); t++ {
 		var vms []string
@@ -139,7 +142,7 @@ func (e *drillEnv) compile(b testing.TB) *steps.Program {
 	return prog
 }
 
-func (e *drillEnv) run(b *testing.B, prog *steps.Program, id string) *runner.Result {
+func (e *drillEnv) run(b testing.TB, prog *steps.Program, id string) *runner.Result {
 	res, err := runner.Run(context.Background(), prog, runner.Options{RunID: id, Clock: e.world.Clock,
 		Open: func(_ context.Context, name string, _ bool) (providers.Site, error) { return e.sites[name], nil }})
 	if err != nil {
@@ -180,12 +183,21 @@ func BenchmarkDrill(b *testing.B) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("vms=%d", n), func(b *testing.B) {
 			for range b.N {
+				t0 := time.Now()
+				stop := profile(b, "world")
 				env := setup(b, n, "2m")
+				stop()
+				built := time.Since(t0)
+				buildRSS := peakRSS()
+				t0 = time.Now()
 				prog := env.compile(b)
+				compiled := time.Since(t0)
 				calls := callsOf(env)
 				cpu0 := cpuTime()
 				start := time.Now()
+				stop = profile(b, "drill")
 				res := env.run(b, prog, "bench")
+				stop()
 				wall := time.Since(start)
 				cpu := cpuTime() - cpu0
 				achieved := res.End.Sub(res.Start)
@@ -194,11 +206,12 @@ func BenchmarkDrill(b *testing.B) {
 				b.ReportMetric(float64(callsOf(env)-calls)/float64(n), "calls/VM")
 				b.ReportMetric(float64(cpu.Milliseconds())/float64(n), "CPU-ms/VM")
 				b.ReportMetric(peakRSS()/(1<<20), "peak-RSS-MiB")
-				b.Logf("%d VMs: achieved %s, estimate %s (plan time), wall %s", n, achieved, time.Duration(prog.Estimate.Total), wall.Round(time.Millisecond))
+				b.Logf("%d VMs: achieved %s, estimate %s (plan time); wall: world %s (peak RSS %.0f MiB), compile+estimate %s, drill %s",
+					n, achieved, time.Duration(prog.Estimate.Total), built.Round(time.Millisecond), buildRSS/(1<<20), compiled.Round(time.Millisecond), wall.Round(time.Millisecond))
 			}
 		})
 	}
-	b.Run(fmt.Sprintf("vms=%d/zero-boot-vs-raw-govmomi", sizes[0]), func(b *testing.B) {
+	b.Run(fmt.Sprintf("zero-boot-vs-raw-govmomi/vms=%d", sizes[0]), func(b *testing.B) {
 		for range b.N {
 			env := setup(b, sizes[0], "0s")
 			prog := env.compile(b)
@@ -216,6 +229,36 @@ func BenchmarkDrill(b *testing.B) {
 			b.Logf("drill %v, raw govmomi loop %v", drill, raw)
 		}
 	})
+}
+
+// profile writes a CPU profile and an execution trace of one part of a
+// benchmark to $DRPLAN_BENCH_PROFILE/<part>.cpu and <part>.trace, when
+// that is set; the returned func stops them.
+func profile(b testing.TB, part string) func() {
+	dir := os.Getenv("DRPLAN_BENCH_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	cpu, err := os.Create(filepath.Join(dir, part+".cpu"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := os.Create(filepath.Join(dir, part+".trace"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		b.Fatal(err)
+	}
+	if err := trace.Start(tr); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		trace.Stop()
+		pprof.StopCPUProfile()
+		cpu.Close()
+		tr.Close()
+	}
 }
 
 // peakRSS is the process's peak resident set (VmHWM), in bytes.

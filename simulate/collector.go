@@ -60,6 +60,13 @@ type caller struct {
 type collectorState struct {
 	version int
 	sent    map[types.ManagedObjectReference]map[types.ManagedObjectReference]map[string]any // filter → object → property → value
+	// watched are the objects of the collector's plain filters (a list
+	// of objects, no traversal), and changed those of them that changed
+	// since they were last collected: a plain filter that was collected
+	// before is collected again for its changed objects only, not whole
+	// (guarded by waits.mu).
+	watched map[types.ManagedObjectReference]struct{}
+	changed map[types.ManagedObjectReference]struct{}
 }
 
 // parkedWait is a wait being served.
@@ -247,6 +254,21 @@ func (c *clockCollector) collect(ctx *simulator.Context, st *collectorState, p *
 	all := false
 	var update []types.PropertyFilterUpdate
 	seen := map[types.ManagedObjectReference]bool{}
+	// The plain filters' objects are watched from before they are read,
+	// so that no change after the read goes unnoticed; what changed
+	// before is taken now, to be read again.
+	watched := map[types.ManagedObjectReference]struct{}{}
+	for _, ref := range c.Filter {
+		if f, ok := ctx.Session.Get(ref).(*simulator.PropertyFilter); ok && plainFilter(f.Spec) {
+			for _, o := range f.Spec.ObjectSet {
+				watched[o.Obj] = struct{}{}
+			}
+		}
+	}
+	c.waits.mu.Lock()
+	changed := st.changed
+	st.watched, st.changed = watched, map[types.ManagedObjectReference]struct{}{}
+	c.waits.mu.Unlock()
 	for _, ref := range c.Filter {
 		f, ok := ctx.Session.Get(ref).(*simulator.PropertyFilter)
 		if !ok {
@@ -272,6 +294,22 @@ func (c *clockCollector) collect(ctx *simulator.Context, st *collectorState, p *
 				all = true
 			}
 		}
+		sent := st.sent[ref]
+		// A plain filter collected before is read again for the objects
+		// that changed since (changed is nil when the state is new).
+		partial := sent != nil && changed != nil && plainFilter(spec)
+		if partial {
+			var only []types.ObjectSpec
+			for _, o := range spec.ObjectSet {
+				if _, ok := changed[o.Obj]; ok {
+					only = append(only, o)
+				}
+			}
+			if len(only) == 0 {
+				continue
+			}
+			spec.ObjectSet = only
+		}
 		res := c.PropertyCollector.RetrievePropertiesEx(ctx, &types.RetrievePropertiesEx{SpecSet: []types.PropertyFilterSpec{spec}})
 		if fault := res.Fault(); fault != nil {
 			return nil, fault
@@ -289,10 +327,25 @@ func (c *clockCollector) collect(ctx *simulator.Context, st *collectorState, p *
 				objs[oc.Obj] = struct{}{}
 			}
 		}
-		sent := st.sent[ref]
 		if sent == nil {
 			sent = map[types.ManagedObjectReference]map[string]any{}
 			st.sent[ref] = sent
+		}
+		if partial {
+			// The objects not read again are as they were sent; those read
+			// again and not found are gone.
+			read := now
+			now = make(map[types.ManagedObjectReference]map[string]any, len(sent)+len(read))
+			for obj, props := range sent {
+				now[obj] = props
+			}
+			for _, o := range spec.ObjectSet {
+				if props, ok := read[o.Obj]; ok {
+					now[o.Obj] = props
+				} else {
+					delete(now, o.Obj)
+				}
+			}
 		}
 		fu := types.PropertyFilterUpdate{Filter: ref}
 		for _, obj := range order {
@@ -350,6 +403,18 @@ func (c *clockCollector) collect(ctx *simulator.Context, st *collectorState, p *
 	return &types.UpdateSet{Version: strconv.Itoa(st.version), FilterSet: update}, nil
 }
 
+// plainFilter reports whether a filter follows a list of objects only
+// (no traversal, no skipped object), so that what it reports of an
+// object depends on that object alone.
+func plainFilter(spec types.PropertyFilterSpec) bool {
+	for _, o := range spec.ObjectSet {
+		if len(o.SelectSet) > 0 || (o.Skip != nil && *o.Skip) {
+			return false
+		}
+	}
+	return true
+}
+
 func sortedNames(m map[string]any) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -377,6 +442,11 @@ func (ws *waits) RemoveObject(_ *simulator.Context, ref types.ManagedObjectRefer
 func (ws *waits) changed(ref types.ManagedObjectReference) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
+	for _, st := range ws.states {
+		if _, ok := st.watched[ref]; ok && st.changed != nil {
+			st.changed[ref] = struct{}{}
+		}
+	}
 	for p := range ws.parked {
 		if p.dirty {
 			continue

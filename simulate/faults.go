@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"hash/fnv"
 	"io"
@@ -369,8 +370,8 @@ func soapMethod(body []byte) string {
 	return string(name)
 }
 
-// Clones, power-ons and reconfigurations are served one at a time, each until its task is
-// done. vcsim v0.56.0's clone task looks up its destination folder's
+// Clones, power-ons and reconfigurations are served one at a time, each
+// until its task is done (a clone until the VM it creates exists). vcsim v0.56.0's clone task looks up its destination folder's
 // children by name while concurrent clones and power-ons there leave a
 // child without one, and panics, taking the whole process down
 // (reproduced with 1,000 clones and power-ons at 16-way). Both are quick
@@ -405,13 +406,29 @@ func (s *Site) serialised(r *http.Request) (bool, []byte) {
 func (s *Site) serveSerially(w http.ResponseWriter, r *http.Request, body []byte, inner http.Handler) {
 	s.serialMu.Lock()
 	defer s.serialMu.Unlock()
+	clone := bytes.Contains(body, serialMethods[0])
+	if clone {
+		select { // a signal left from before is not this clone's
+		case <-s.tasks.vmCreated:
+		default:
+		}
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	inner.ServeHTTP(rec, r)
 	if m := taskReturn.FindSubmatch(rec.body.Bytes()); m != nil {
 		ref := types.ManagedObjectReference{Type: "Task", Value: string(m[1])}
 		if t, ok := s.Model.Map().Get(ref).(*simulator.Task); ok {
-			s.waitTask(t)
+			if clone {
+				// A clone is let go once its VM exists, named, in its
+				// folder (its createVm task is over): the race is in the
+				// folder, and what is left of the clone (vcsim waits for
+				// its createVm by sleeping 10 ms, then configures the
+				// clone's devices) touches the clone alone.
+				s.tasks.waitOr(context.Background(), s.Model.Map(), t, s.tasks.vmCreated, maxTaskWait)
+			} else {
+				s.waitTask(t)
+			}
 		}
 	}
 	for k, v := range rec.header {
@@ -421,22 +438,13 @@ func (s *Site) serveSerially(w http.ResponseWriter, r *http.Request, body []byte
 	w.Write(rec.body.Bytes())
 }
 
-// waitTask waits for a task of the site to end, checking often: vcsim's
-// own Task.Wait sleeps 10 ms between looks, too long to hold the lock.
-// A task that has not ended after maxTaskWait is let go, so that one
-// stuck task cannot hold every later call of the site.
+// waitTask waits for a task of the site to end; it is woken by the
+// task's end (taskWatch): vcsim's own Task.Wait sleeps 10 ms between
+// looks, too long to hold the lock. A task that has not ended after
+// maxTaskWait is let go, so that one stuck task cannot hold every later
+// call of the site.
 func (s *Site) waitTask(t *simulator.Task) {
-	lockCtx := &simulator.Context{}
-	pause := 50 * time.Microsecond
-	for start := time.Now(); time.Since(start) < maxTaskWait; {
-		var state types.TaskInfoState
-		s.Model.Map().WithLock(lockCtx, t, func() { state = t.Info.State })
-		if state == types.TaskInfoStateSuccess || state == types.TaskInfoStateError {
-			return
-		}
-		time.Sleep(pause)
-		pause = min(2*pause, 2*time.Millisecond)
-	}
+	s.tasks.wait(context.Background(), s.Model.Map(), t, maxTaskWait)
 }
 
 // maxTaskWait bounds how long the front holds a site for one task.

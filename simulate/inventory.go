@@ -9,7 +9,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
@@ -357,7 +356,8 @@ func (s *Site) placeReplicas(ctx context.Context, parallel int) error {
 // wait waits for a task the site's in-process client started and returns
 // its result. It reads the task in the simulator's registry instead of
 // going through the property collector, which costs more than the work
-// itself when the world is built.
+// itself when the world is built, and is woken by the task's end
+// (taskWatch).
 func (s *Site) wait(ctx context.Context, task *object.Task) (types.AnyType, error) {
 	t, ok := s.Model.Map().Get(task.Reference()).(*simulator.Task)
 	if !ok {
@@ -367,25 +367,18 @@ func (s *Site) wait(ctx context.Context, task *object.Task) (types.AnyType, erro
 		}
 		return info.Result, nil
 	}
-	lockCtx := &simulator.Context{}
-	pause := 100 * time.Microsecond
-	for {
-		var info types.TaskInfo
-		s.Model.Map().WithLock(lockCtx, t, func() { info = t.Info })
-		switch info.State {
-		case types.TaskInfoStateSuccess:
-			return info.Result, nil
-		case types.TaskInfoStateError:
-			if info.Error != nil {
-				return nil, fmt.Errorf("%s: %s", task.Reference().Value, info.Error.LocalizedMessage)
-			}
-			return nil, fmt.Errorf("%s failed", task.Reference().Value)
+	info := s.tasks.wait(ctx, s.Model.Map(), t, maxTaskWait)
+	switch info.State {
+	case types.TaskInfoStateSuccess:
+		return info.Result, nil
+	case types.TaskInfoStateError:
+		if info.Error != nil {
+			return nil, fmt.Errorf("%s: %s", task.Reference().Value, info.Error.LocalizedMessage)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, 5*time.Millisecond)
+		return nil, fmt.Errorf("%s failed", task.Reference().Value)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%s: not done after %s", task.Reference().Value, maxTaskWait)
 }

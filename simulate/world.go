@@ -88,7 +88,8 @@ type Site struct {
 	views          viewGate
 	waits          *waits // on a virtual clock, the site's own WaitForUpdatesEx
 	serialMu       sync.Mutex
-	calls          sync.Map // method name -> *atomic.Int64
+	tasks          *taskWatch // wakes the site's own waits for tasks
+	calls          sync.Map   // method name -> *atomic.Int64
 	boot           *bootModel
 	faults         *faultSet
 	guest          *guestProcesses
@@ -263,6 +264,8 @@ func (w *World) startSite(ss *siteSpec, opts Options) (*Site, error) {
 		URL: srv.URL, CertificatePEM: pemBytes, Thumbprint: thumb, fields: map[string]int32{},
 	}
 	site.wrapHTTP()
+	site.tasks = newTaskWatch(ss.name)
+	m.Map().AddHandler(site.tasks)
 	m.Map().AddHandler(newDefaults(site))
 	site.client, err = vim25.NewClient(context.Background(), m.Service)
 	if err != nil {
