@@ -8,9 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/drplan/drplan/internal/clock"
 )
 
 // ServicesEnv is the environment variable that tells a run in another
@@ -38,6 +41,14 @@ func (w *World) ServeChecks(l net.Listener) *http.Server {
 		case r.Method == http.MethodGet && r.URL.Path == "/hosts":
 			rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			io.WriteString(rw, strings.Join(w.Hosts(), "\n")+"\n")
+		case r.Method == http.MethodGet && r.URL.Path == "/clock":
+			c, ok := w.Clock.(*clock.Scaled)
+			if !ok {
+				http.Error(rw, "the world's clock is not a scaled wall clock", http.StatusNotFound)
+				return
+			}
+			rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintf(rw, "%g %s\n", c.Scale(), c.Origin().UTC().Format(time.RFC3339Nano))
 		case r.Method == http.MethodConnect:
 			host, _, _ := net.SplitHostPort(r.Host)
 			if IsLoopback(host) {
@@ -147,13 +158,42 @@ type bufferedConn struct {
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
+// GatewayClock asks the gateway for the served world's clock: a run
+// against the world keeps its plan time (a step's delay, a timeout, the
+// journal's times), not the wall clock's.
+func GatewayClock(ctx context.Context, gateway string) (*clock.Scaled, error) {
+	b, err := gatewayGet(ctx, gateway, "/clock")
+	if err != nil {
+		return nil, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return nil, fmt.Errorf("the simulation's service gateway (%s) gave no clock", gateway)
+	}
+	scale, err1 := strconv.ParseFloat(f[0], 64)
+	origin, err2 := time.Parse(time.RFC3339Nano, f[1])
+	if err1 != nil || err2 != nil || scale <= 0 {
+		return nil, fmt.Errorf("the simulation's service gateway (%s) gave the clock %q", gateway, b)
+	}
+	return clock.NewScaledFrom(scale, origin), nil
+}
+
 // GatewayHosts asks the gateway for the names and addresses of the
 // world's VMs (World.Hosts).
 func GatewayHosts(ctx context.Context, gateway string) ([]string, error) {
+	b, err := gatewayGet(ctx, gateway, "/hosts")
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(b)), nil
+}
+
+// gatewayGet reads a path of the gateway.
+func gatewayGet(ctx context.Context, gateway, path string) ([]byte, error) {
 	if err := checkGateway(gateway); err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+gateway+"/hosts", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+gateway+path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -167,5 +207,5 @@ func GatewayHosts(ctx context.Context, gateway string) ([]string, error) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("the simulation's service gateway (%s) answered %s", gateway, resp.Status)
 	}
-	return strings.Fields(string(b)), nil
+	return b, nil
 }

@@ -84,12 +84,24 @@ type Scaled struct {
 
 // NewScaled returns a clock on which plan time runs 1/scale times as
 // fast as wall time; a scale ≤ 0 or 1 gives the wall clock's pace.
-func NewScaled(scale float64) *Scaled {
+func NewScaled(scale float64) *Scaled { return NewScaledFrom(scale, time.Now()) }
+
+// NewScaledFrom returns the scaled clock that another process made at
+// origin: both read the same plan time (a run against a served world
+// keeps the world's time).
+func NewScaledFrom(scale float64, origin time.Time) *Scaled {
 	if scale <= 0 {
 		scale = 1
 	}
-	return &Scaled{scale: scale, origin: time.Now()}
+	return &Scaled{scale: scale, origin: origin}
 }
+
+// Scale is the clock's time scale: wall seconds per plan second.
+func (s *Scaled) Scale() float64 { return s.scale }
+
+// Origin is the wall time when the clock was made, which is also the
+// plan time then.
+func (s *Scaled) Origin() time.Time { return s.origin }
 
 // Wall converts a plan-time duration to the wall time it takes.
 func (s *Scaled) Wall(d time.Duration) time.Duration { return time.Duration(float64(d) * s.scale) }

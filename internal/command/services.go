@@ -50,6 +50,16 @@ func (c *cli) attachServices(t *target) error {
 		return err
 	}
 	t.dial, t.gateway = dial, gw
+	// The run keeps the served world's plan time.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if clk, err := simulate.GatewayClock(ctx, gw); err == nil {
+		t.clk = clk
+		for name, cfg := range t.cfgs {
+			cfg.Clock = clk
+			t.cfgs[name] = cfg
+		}
+	}
 	return nil
 }
 
