@@ -16,13 +16,17 @@ import (
 )
 
 func runApply(c *cli, args []string) int {
-	f := c.newFlags("apply", "[-var NAME=VALUE] [--auto-approve] [--confirm NAME] [-state-dir DIR] FILE",
+	f := c.newFlags("apply", "[-var NAME=VALUE] [-json] [--auto-approve] [--confirm NAME] [-state-dir DIR] FILE",
 		"Runs a program saved by drplan plan -out. The plan is compiled again\nagainst the same target; when its files, its variables or the sites'\ninventory changed since the program was saved, or the file was edited,\napply refuses and asks for a new plan: it runs the program as saved or\nnothing. Sensitive values are never saved: give the same -var flags as\nto plan.")
 	f.planFlags()
 	auto := f.Bool("auto-approve", false, "answer every prompt step with yes")
 	confirm := f.String("confirm", "", "confirm a live failover, migration or failback by giving the plan's `NAME`")
 	state := f.String("state-dir", "", "keep runs in `DIR` (default: the plan's .drplan)")
+	f.jsonFlag()
 	pos, code, ok := c.parse(f, args, 1)
+	if ok {
+		c.startEvents(f)
+	}
 	if !ok {
 		return code
 	}

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -276,4 +277,73 @@ func reportPath(t *testing.T, dir string) string {
 		t.Fatalf("want one report, found %v", runs)
 	}
 	return runs[0]
+}
+
+// TestDrillJSONStream: drill -json prints only JSON objects, one a line,
+// in terraform's shape, from the version line to the verdict, fed by the
+// same events as the report.
+func TestDrillJSONStream(t *testing.T) {
+	dir := copyExample(t, "webshop")
+	var out, errOut strings.Builder
+	code := Run([]string{"drill", "-json", dir}, &out, &errOut)
+	if code != ExitOK {
+		t.Fatalf("drill -json: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	types := map[string]int{}
+	var first, last map[string]any
+	for i, l := range lines {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("line %d is not a JSON object: %q", i+1, l)
+		}
+		for _, k := range []string{"@level", "@message", "@module", "@timestamp", "type"} {
+			if _, ok := e[k]; !ok {
+				t.Fatalf("line %d has no %s: %s", i+1, k, l)
+			}
+		}
+		typ := e["type"].(string)
+		if typ != "version" {
+			if _, ok := e[map[string]string{"run_start": "run", "run_finish": "run", "step_start": "step", "step_finish": "step",
+				"step_failed": "step", "step_retry": "step", "step_errored": "step", "step_skip": "step", "vm_ready": "vm",
+				"tier_done": "tier", "point_chosen": "point", "check": "check", "verdict": "verdict"}[typ]]; !ok {
+				t.Errorf("line %d: type %s without its payload: %s", i+1, typ, l)
+			}
+		}
+		types[typ]++
+		if i == 0 {
+			first = e
+		}
+		last = e
+	}
+	if first["type"] != "version" || first["version"].(map[string]any)["ui"] != EventsVersion {
+		t.Errorf("the stream does not open with its version: %v", first)
+	}
+	if last["type"] != "verdict" || last["verdict"].(map[string]any)["result"] != "passed" {
+		t.Errorf("the stream does not end with the drill's verdict: %v", last)
+	}
+	rep := readReport(t, dir)
+	ready := 0
+	for _, v := range rep.VMs {
+		if v.Status == "ready" {
+			ready++
+		}
+	}
+	if types["run_start"] != 2 || types["run_finish"] != 2 || types["vm_ready"] != ready || types["check"] != len(rep.Checks) ||
+		types["step_start"] == 0 || types["step_finish"] == 0 || types["tier_done"] == 0 {
+		t.Errorf("events %v; want a test and a cleanup run, %d vm_ready as the report, %d checks", types, ready, len(rep.Checks))
+	}
+}
+
+func readReport(t *testing.T, dir string) *report.Report {
+	t.Helper()
+	b, err := os.ReadFile(reportPath(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return &rep
 }

@@ -52,6 +52,9 @@ func verbs() []verb {
 type cli struct {
 	stdout, stderr io.Writer
 	environ        []string
+	// events, with -json, is the verb's event stream on the real
+	// standard output; stdout then discards the human lines.
+	events *eventStream
 	// collect, when set, receives each verb's flag set in parse, which
 	// then stops the verb before it does anything: completion reads
 	// every verb's flags this way.
@@ -249,4 +252,18 @@ func (c *cli) color(w io.Writer, noColor bool) bool {
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// jsonFlag adds -json to a verb that runs programs (drill, run, resume,
+// apply): the event stream instead of the human lines.
+func (f *flags) jsonFlag() {
+	f.BoolVar(&f.json, "json", false, "print one JSON object per event (docs/events.md) instead of the progress lines")
+}
+
+// startEvents switches the cli to the event stream when -json is set.
+func (c *cli) startEvents(f *flags) {
+	if f.json && c.events == nil {
+		c.events = newEventStream(c.stdout, f.verb)
+		c.stdout = io.Discard
+	}
 }

@@ -42,7 +42,7 @@ func (c *cli) stateDir(flagValue, dir string) string {
 }
 
 func runDrill(c *cli, args []string) int {
-	f := c.newFlags("drill", "[--sim|--live] [--keep] [--auto-approve] [-point P] [-force-unlock RUN_ID] [-state-dir DIR] [DIR]",
+	f := c.newFlags("drill", "[--sim|--live] [--keep] [-seed N] [-json] [--auto-approve] [-point P] [-force-unlock RUN_ID] [-state-dir DIR] [DIR]",
 		"Runs a drill: the test mode of the plan (copies of the replicas, booted\non the isolated test networks, in plan order, custom steps run), checks\nthat every VM came up, every step passed and the RTO and RPO targets\nheld, then cleans up and proves that nothing is left. The protected site\nis read-only throughout, and compared before and after. Without a\ntarget it drills against the simulated sites.")
 	f.planFlags()
 	sim, live := f.targetFlags()
@@ -52,7 +52,11 @@ func runDrill(c *cli, args []string) int {
 	rp := f.String("recovery-plan", "", "the recovery plan to drill when there are several")
 	unlock := f.String("force-unlock", "", "first break the group locks that the dead run `RUN_ID` left behind")
 	state := f.String("state-dir", "", "keep runs, journals and reports in `DIR` (default DIR/.drplan)")
+	f.jsonFlag()
 	pos, code, ok := c.parse(f, args, 1)
+	if ok {
+		c.startEvents(f)
+	}
 	if !ok {
 		return code
 	}
@@ -178,6 +182,12 @@ func runDrill(c *cli, args []string) int {
 	html, err := writeReports(runDir, rep, cp.prog.Redact)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan drill: cannot write the report: %v\n", err)
+	}
+	if ev := c.events; ev != nil {
+		for _, ch := range rep.Checks {
+			ev.check(ch)
+		}
+		ev.verdict(runID, rep.Result, rep, html)
 	}
 	writeSummaryTo(c.stdout, rep, time.Since(started), ses.progress.color)
 	fmt.Fprintf(c.stdout, "Report: %s (also .md, .json, .junit.xml)\n", html)

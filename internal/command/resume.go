@@ -20,14 +20,18 @@ import (
 )
 
 func runResume(c *cli, args []string) int {
-	f := c.newFlags("resume", "[-var NAME=VALUE] [--auto-approve] [-force-unlock RUN_ID] [-state-dir DIR] RUN_ID [DIR]",
+	f := c.newFlags("resume", "[-var NAME=VALUE] [-json] [--auto-approve] [-force-unlock RUN_ID] [-state-dir DIR] RUN_ID [DIR]",
 		"Continues an interrupted or failed run from its journal: the steps it\nfinished are not run again, the others run as they would have. The\nprogram is compiled again from the plan's files, the operator's variables\nand the inventory the run began with, and must come out the same: give\nthe same -var flags as to the run (sensitive values are never saved).")
 	f.planFlags()
 	f.Bool("live", false, "accepted for symmetry with run: a run resumes against the target it began with")
 	auto := f.Bool("auto-approve", false, "answer every prompt step with yes")
 	unlock := f.String("force-unlock", "", "first break the group locks that the dead run `RUN_ID` left behind")
 	state := f.String("state-dir", "", "where runs are kept (default DIR/.drplan)")
+	f.jsonFlag()
 	pos, code, ok := c.parse(f, args, 2)
+	if ok {
+		c.startEvents(f)
+	}
 	if !ok {
 		return code
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 func runRun(c *cli, args []string) int {
-	f := c.newFlags("run", "-mode MODE (--sim|--live) [--confirm NAME] [-run RUN_ID] [-point [GROUP=]POINT]... [--auto-approve] [-force-unlock RUN_ID] [-state-dir DIR] [DIR]",
+	f := c.newFlags("run", "-mode MODE (--sim|--live) [-json] [--confirm NAME] [-run RUN_ID] [-point [GROUP=]POINT]... [--auto-approve] [-force-unlock RUN_ID] [-state-dir DIR] [DIR]",
 		"Runs one mode of the plan: test, cleanup, migrate, failover, reprotect or\nfailback. failover, migrate and failback against --live need --confirm\nwith the plan's name (in a terminal, drplan asks for it). cleanup cleans\nup after a test run: the latest one, or the one -run names. An\ninterrupted run continues with drplan resume RUN_ID.")
 	f.planFlags()
 	sim, live := f.targetFlags()
@@ -32,7 +32,11 @@ func runRun(c *cli, args []string) int {
 	rp := f.String("recovery-plan", "", "the recovery plan to run when there are several")
 	unlock := f.String("force-unlock", "", "first break the group locks that the dead run `RUN_ID` left behind")
 	state := f.String("state-dir", "", "keep runs, journals and reports in `DIR` (default DIR/.drplan)")
+	f.jsonFlag()
 	pos, code, ok := c.parse(f, args, 1)
+	if ok {
+		c.startEvents(f)
+	}
 	if !ok {
 		return code
 	}
@@ -199,6 +203,19 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 	checks := c.verifyRun(ctx, cp, res.Canceled)
 	html := ses.writeReport(checks)
 	failed := failedChecks(checks)
+	if ev := c.events; ev != nil {
+		for _, ch := range checks {
+			ev.check(ch)
+		}
+		result := rundir.ResultPassed
+		switch {
+		case res.Canceled:
+			result = rundir.ResultInterrupted
+		case !res.Passed || len(failed) > 0:
+			result = rundir.ResultFailed
+		}
+		ev.verdict(e.runID, result, nil, html)
+	}
 	if len(failed) > 0 {
 		fmt.Fprintf(c.stdout, "Verification %s: %s; see %s.\n", paintResult(e.color, "FAILED"), strings.Join(failed, ", "), html)
 	}

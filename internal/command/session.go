@@ -60,10 +60,20 @@ func (s *session) run(ctx context.Context, p *steps.Program, placeholder string)
 	}
 	defer s.progress.end()
 	return runner.Run(s.cp.target.busy(ctx), p, runner.Options{RunID: s.runID, Placeholder: placeholder, Journal: s.journal, Open: opener,
-		Custom: s.exec, Observer: s.progress.observe, Began: s.began, Done: s.done, Clock: s.cp.target.clk})
+		Custom: s.exec, Observer: s.observer(), Began: s.began, Done: s.done, Clock: s.cp.target.clk})
 }
 
 func (s *session) close() {
 	s.journal.Close()
 	s.ui.close()
+}
+
+// observer is where the run's events go: the event stream with -json,
+// else the progress view.
+func (s *session) observer() func(rundir.Event) {
+	if ev := s.c.events; ev != nil {
+		ev.redact = s.cp.prog.Redact
+		return ev.observe
+	}
+	return s.progress.observe
 }
