@@ -270,7 +270,7 @@ func TestDrillBootFailureOneVM(t *testing.T) {
 	if status["db"] != report.TierDone || status["app"] != report.TierNotDone || status["web"] != report.TierNotStarted {
 		t.Errorf("tiers %v; want db done, app not done, web not started", status)
 	}
-	if !strings.Contains(out, "tiers: db ") || !strings.Contains(out, " app not done; web not started;") || strings.Contains(out, " 0s;") {
+	if !strings.Contains(out, "tiers: db ") || !strings.Contains(out, " app not done; web not started\n") || strings.Contains(out, " 0s;") {
 		t.Errorf("the summary does not say which tiers did not finish:\n%s", out)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, ".drplan", "runs", rep.RunID, report.Markdown.File()))

@@ -458,18 +458,23 @@ func writeSummaryTo(w io.Writer, r *report.Report, took time.Duration, color boo
 		fmt.Fprintf(w, "  %s %-26s %s\n", mark, c.Name, c.Detail)
 	}
 	if len(r.RTO.Tiers) > 0 {
-		fmt.Fprintf(w, "  tiers:")
+		var tiers []string
 		for _, t := range r.RTO.Tiers {
 			switch {
 			case t.Done():
-				fmt.Fprintf(w, " %s %s;", t.Tier, secs(t.DoneSeconds))
+				tiers = append(tiers, t.Tier+" "+secs(t.DoneSeconds))
 			case t.Started():
-				fmt.Fprintf(w, " %s not done;", t.Tier)
+				tiers = append(tiers, t.Tier+" not done")
 			default:
-				fmt.Fprintf(w, " %s not started;", t.Tier)
+				tiers = append(tiers, t.Tier+" not started")
 			}
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  tiers: %s\n", strings.Join(tiers, "; "))
 	}
-	fmt.Fprintf(w, "  API calls: %d (%.1f per VM)\n", r.Figures.APICalls, r.Figures.APICallsPerVM)
+	if len(r.Runs) > 1 {
+		// The per-VM figure is the recovery's; the total has the cleanup too.
+		fmt.Fprintf(w, "  API calls: %d (%d in the recovery, %.1f per VM)\n", r.Figures.APICalls, r.Runs[0].APICalls, r.Figures.APICallsPerVM)
+	} else {
+		fmt.Fprintf(w, "  API calls: %d (%.1f per VM)\n", r.Figures.APICalls, r.Figures.APICallsPerVM)
+	}
 }
