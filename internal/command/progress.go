@@ -29,6 +29,9 @@ type progress struct {
 	mu    sync.Mutex
 	prog  map[string]*steps.Program // by mode
 	cur   *steps.Program
+	// done are the steps an earlier attempt of a resumed run finished:
+	// its VMs that came up then count as ready.
+	done map[string]bool
 	start time.Time
 	ready map[string]int
 	total map[string]int
@@ -128,6 +131,11 @@ func (pr *progress) observe(e rundir.Event) {
 		pr.ready, pr.total = map[string]int{}, map[string]int{}
 		for _, t := range pr.cur.Estimate.Tiers {
 			pr.total[t.Tier] = t.VMs
+		}
+		for _, s := range pr.cur.Steps {
+			if s.Kind == steps.WaitReady && pr.done[s.Addr] {
+				pr.ready[s.Tier]++
+			}
 		}
 		pr.begin()
 		return

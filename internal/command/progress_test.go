@@ -50,3 +50,27 @@ func TestProgressPlanTime(t *testing.T) {
 		t.Errorf("summary line %q, want the runs' wall time once", first)
 	}
 }
+
+// TestProgressResumeCountsEarlierVMs: a resumed run counts the VMs an
+// earlier attempt brought up, as the report does ("2/2", not "1/2").
+func TestProgressResumeCountsEarlierVMs(t *testing.T) {
+	var out bytes.Buffer
+	prog := &steps.Program{Mode: "failover", Estimate: steps.Estimate{Tiers: []steps.TierEstimate{{Tier: "web", VMs: 2}}},
+		Steps: []*steps.Step{
+			{Addr: "tier.web/vm.a/wait_ready", Kind: steps.WaitReady, Tier: "web", VM: "a"},
+			{Addr: "tier.web/vm.b/wait_ready", Kind: steps.WaitReady, Tier: "web", VM: "b"},
+		}}
+	pr := newProgress(&out, prog, func(s string) string { return s })
+	pr.done = map[string]bool{"tier.web/vm.a/wait_ready": true}
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for _, e := range []rundir.Event{
+		{Time: t0, Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "failover", "resumed": "true"}},
+		{Time: t0.Add(time.Minute), Type: rundir.EventVMReady, Step: "tier.web/vm.b/wait_ready", Detail: map[string]string{"tier": "web", "vm": "b"}},
+		{Time: t0.Add(time.Minute), Type: rundir.EventStepFinished, Step: "tier.web/done", Result: rundir.StatusOK},
+	} {
+		pr.observe(e)
+	}
+	if !strings.Contains(out.String(), "tier.web done at 1m: 2/2 VMs ready") {
+		t.Errorf("a resumed run does not count the VM its first attempt brought up:\n%s", out.String())
+	}
+}

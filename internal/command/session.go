@@ -54,7 +54,7 @@ func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove,
 
 // run executes a program; placeholder is the run id "{run}" stands for.
 func (s *session) run(ctx context.Context, p *steps.Program, placeholder string) (*runner.Result, error) {
-	s.progress.cur = p
+	s.progress.cur, s.progress.done = p, s.done
 	opener := func(ctx context.Context, site string, readOnly bool) (providers.Site, error) {
 		return s.cp.target.site(ctx, site, readOnly)
 	}
