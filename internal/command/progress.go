@@ -31,7 +31,7 @@ type progress struct {
 	cur   *steps.Program
 	// done are the steps an earlier attempt of a resumed run finished:
 	// its VMs that came up then count as ready.
-	done map[string]bool
+	done  map[string]bool
 	start time.Time
 	ready map[string]int
 	total map[string]int
