@@ -1,12 +1,10 @@
 package compiler
 
 import (
-	"net"
 	"net/netip"
-	"net/url"
-	"strings"
 
 	"github.com/drplan/drplan/addrs"
+	"github.com/drplan/drplan/steps"
 )
 
 // checkSimulatedChecks refuses, when the program is compiled against a
@@ -49,33 +47,21 @@ func (b *builder) checkSimulatedChecks() {
 		if st == nil {
 			continue
 		}
-		var target, host string
+		var target string
 		switch {
 		case st.Args.HTTP != nil:
 			target = st.Args.HTTP.URL
-			if u, err := url.Parse(target); err == nil {
-				host = u.Hostname()
-			}
 		case st.Args.TCP != nil:
 			target = st.Args.TCP.Address
-			host, _, _ = net.SplitHostPort(target)
 		default:
 			continue
 		}
-		if host == "" || isLoopback(host) || known[host] {
+		host := st.Args.CheckHost()
+		if host == "" || steps.IsLoopback(host) || known[host] {
 			continue
 		}
 		b.errorf(s.DeclRange, "Check aimed off the machine",
 			"Step %q checks %s, and %s is neither a simulated VM's name or address nor loopback: a simulated run sends nothing off this machine. Aim the check at a VM of the plan (by name, or by the address it has in this mode), give that VM a service in the simulation block, or use a loopback address for a test harness.",
 			s.Name, target, host)
 	}
-}
-
-// isLoopback reports whether host is this machine's loopback.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	return err == nil && a.IsLoopback()
 }

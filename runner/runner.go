@@ -5,9 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -477,27 +474,10 @@ func WallWork(s *steps.Step, virtual bool) bool {
 	if s.Kind != steps.Custom || a.Guest != nil || a.Wait != nil {
 		return false
 	}
-	switch {
-	case !virtual:
-		return true
-	case a.HTTP != nil:
-		u, err := url.Parse(a.HTTP.URL)
-		return err == nil && isLoopback(u.Hostname())
-	case a.TCP != nil:
-		host, _, err := net.SplitHostPort(a.TCP.Address)
-		return err == nil && isLoopback(host)
-	}
-	return true
-}
-
-// isLoopback reports whether host (an address or "localhost") is this
-// machine's loopback.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	if !virtual || a.HTTP == nil && a.TCP == nil {
 		return true
 	}
-	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	return err == nil && ip.IsLoopback()
+	return steps.IsLoopback(a.CheckHost())
 }
 
 // expand replaces the run placeholder in an argument.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/steps"
 )
 
 // ServicesEnv is the environment variable that tells a run in another
@@ -51,7 +52,7 @@ func (w *World) ServeChecks(l net.Listener) *http.Server {
 			fmt.Fprintf(rw, "%g %s\n", c.Scale(), c.Origin().UTC().Format(time.RFC3339Nano))
 		case r.Method == http.MethodConnect:
 			host, _, _ := net.SplitHostPort(r.Host)
-			if IsLoopback(host) {
+			if steps.IsLoopback(host) {
 				http.Error(rw, "the gateway connects simulated services only; dial loopback directly", http.StatusForbidden)
 				return
 			}
@@ -100,7 +101,7 @@ func checkGateway(gateway string) error {
 	if err != nil {
 		return fmt.Errorf("%s=%q: %v; it is host:port, as drplan sim serve prints it", ServicesEnv, gateway, err)
 	}
-	if !IsLoopback(host) {
+	if !steps.IsLoopback(host) {
 		return fmt.Errorf("%s=%q is not on loopback: drplan sim serve's gateway always is", ServicesEnv, gateway)
 	}
 	return nil
@@ -119,7 +120,7 @@ func GatewayDial(gateway string) (func(ctx context.Context, recoveryPlan, mode, 
 		if err != nil {
 			return nil, err
 		}
-		if IsLoopback(host) {
+		if steps.IsLoopback(host) {
 			return d.DialContext(ctx, "tcp", address)
 		}
 		conn, err := d.DialContext(ctx, "tcp", gateway)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"path"
 	"slices"
 	"sort"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/steps"
 )
 
 // Simulated guest services. The http and tcp steps of a simulated run
@@ -40,17 +40,6 @@ import (
 // neither loopback nor a simulated VM's: a simulated run sends nothing off
 // this machine.
 var ErrOffMachine = errors.New("not a simulated VM's address or name, nor loopback: a simulated run sends nothing off this machine")
-
-// IsLoopback reports whether host (an address or "localhost") is this
-// machine's loopback, which simulated runs may reach for real (test
-// harnesses).
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	return err == nil && a.IsLoopback()
-}
 
 // CheckNetworks are the port groups the checks of a mode of a recovery
 // plan come from ("" picks the plan's only one): test for a drill (and
@@ -218,7 +207,7 @@ func (w *World) DialCheck(ctx context.Context, recoveryPlan, mode, address strin
 	if err != nil {
 		return nil, err
 	}
-	if IsLoopback(host) {
+	if steps.IsLoopback(host) {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", address)
 	}

@@ -3,6 +3,10 @@ package steps
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/drplan/drplan/internal/redact"
@@ -322,4 +326,30 @@ func Read(b []byte) (*Program, error) {
 		return nil, fmt.Errorf("program format version %d; this drplan reads version %d", p.FormatVersion, FormatVersion)
 	}
 	return &p, nil
+}
+
+// CheckHost is the host an http or tcp check aims at ("" for other
+// steps, or an address that does not parse).
+func (a Args) CheckHost() string {
+	switch {
+	case a.HTTP != nil:
+		if u, err := url.Parse(a.HTTP.URL); err == nil {
+			return u.Hostname()
+		}
+	case a.TCP != nil:
+		if host, _, err := net.SplitHostPort(a.TCP.Address); err == nil {
+			return host
+		}
+	}
+	return ""
+}
+
+// IsLoopback reports whether host (an address or "localhost") is this
+// machine's loopback, which a simulated run's checks may reach for real.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && a.IsLoopback()
 }
