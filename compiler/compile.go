@@ -31,6 +31,10 @@ type Options struct {
 	Now time.Time
 	// Estimates override the expected plan-time duration of step kinds.
 	Estimates map[steps.Kind]time.Duration
+	// FreeOperations estimates VM operations at no plan time, as a world
+	// simulated in process takes them (its slow_api faults aside);
+	// Estimates still win.
+	FreeOperations bool
 	// BootTimes gives measured boot times of VMs (from past drills); they
 	// win over the simulation block and the default.
 	BootTimes map[string]time.Duration
@@ -320,7 +324,7 @@ func (b *builder) add(s *steps.Step) *steps.Step {
 	}
 	if est, ok := b.opts.Estimates[s.Kind]; ok {
 		s.Estimate = steps.Duration(est)
-	} else if s.Estimate == 0 {
+	} else if s.Estimate == 0 && !b.opts.FreeOperations {
 		s.Estimate = steps.Duration(defaultEstimates[s.Kind])
 	}
 	if d, ok := b.opts.StepTimes[s.Addr]; ok && s.Kind == steps.Custom {

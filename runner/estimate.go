@@ -47,7 +47,8 @@ func EstimateWith(prog *steps.Program, epoch time.Time, model Model) {
 	work := v.NewWork()
 	ctx := clock.WithWork(context.Background(), work)
 	r.ctx = ctx
-	r.schedule(ctx, work).Done()
+	r.schedule(ctx, work)
+	work.Done()
 	var total time.Duration
 	for _, res := range r.results {
 		total = max(total, res.End.Sub(epoch))

@@ -134,7 +134,7 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 	res := &Result{RunID: opts.RunID, Start: r.clk.Now()}
 	r.emit(rundir.RunStart{Mode: prog.Mode, Plan: prog.Plan, RecoveryPlan: prog.RecoveryPlan, Hash: prog.Hash, Steps: len(prog.Steps),
 		Resumed: len(opts.Done) > 0, Done: len(opts.Done)}.Event())
-	work = r.schedule(ctx, work)
+	r.schedule(ctx, work)
 	res.End = r.clk.Now()
 	res.Steps = map[string]*StepResult{}
 	passed := true
@@ -226,8 +226,8 @@ func newRun(prog *steps.Program, opts Options) (*run, error) {
 // step that ended at it before it starts anything, so that which steps
 // start, and in which slots, does not depend on the order in which
 // goroutines report: the same program on the same world runs the same
-// way. It returns the Work it holds at the end.
-func (r *run) schedule(ctx context.Context, work *clock.Work) *clock.Work {
+// way.
+func (r *run) schedule(ctx context.Context, work *clock.Work) {
 	type done struct {
 		i   int
 		err error
@@ -311,7 +311,7 @@ func (r *run) schedule(ctx context.Context, work *clock.Work) *clock.Work {
 			start(i)
 		}
 		if running == 0 {
-			return work
+			return
 		}
 		waitMu.Lock()
 		mainWaiting = true

@@ -212,13 +212,16 @@ func (c *clockCollector) WaitForUpdatesEx(ctx *simulator.Context, r *types.WaitF
 	}
 }
 
-// CancelWaitForUpdates ends the collector's wait being served.
-func (c *clockCollector) CancelWaitForUpdates(r *types.CancelWaitForUpdates) soap.HasFault {
+// CancelWaitForUpdates ends the wait being served on this session's
+// collector (another session's wait on a collector of the same name,
+// such as the default one, goes on).
+func (c *clockCollector) CancelWaitForUpdates(ctx *simulator.Context, r *types.CancelWaitForUpdates) soap.HasFault {
 	ws := c.waits
+	key := waitKey(ctx.Session.Key, c.Self.Value)
 	ws.mu.Lock()
 	var found []*parkedWait
 	for p := range ws.parked {
-		if len(p.key) > len(c.Self.Value) && p.key[len(p.key)-len(c.Self.Value):] == c.Self.Value {
+		if p.key == key {
 			found = append(found, p)
 		}
 	}

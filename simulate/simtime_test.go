@@ -3,6 +3,8 @@ package simulate
 import (
 	"context"
 	"fmt"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/methods"
 	"strings"
 	"testing"
 	"time"
@@ -421,4 +423,65 @@ func TestReplicationStopsWhenSourceDown(t *testing.T) {
 			t.Error("the journal did not resume")
 		}
 	})
+}
+
+// TestCancelWaitOwnSessionOnly: CancelWaitForUpdates ends the wait of
+// its own session's collector; another session waiting on a collector
+// of the same name (the default one) goes on waiting.
+func TestCancelWaitOwnSessionOnly(t *testing.T) {
+	w, v := newVirtualWorld(t, loadSource(t, bootPlan), 1)
+	a, b := connectVirtual(t, w.Site("west"), v), connectVirtual(t, w.Site("west"), v)
+	vm := a.replica("web-02").Reference()
+	type waited struct {
+		who   string
+		fault error
+	}
+	results := make(chan waited, 2)
+	onClock(t, v, func(ctx context.Context) {
+		for _, c := range []struct {
+			who string
+			cl  *client
+		}{{"a", a}, {"b", b}} {
+			pc := property.DefaultCollector(c.cl.c.Client)
+			if _, err := pc.CreateFilter(ctx, types.CreateFilter{Spec: types.PropertyFilterSpec{
+				ObjectSet: []types.ObjectSpec{{Obj: vm}},
+				PropSet:   []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"runtime.powerState"}}},
+			}}); err != nil {
+				t.Fatal(err)
+			}
+			// The first wait gives the current state; the second parks.
+			secs := int32(60)
+			req := types.WaitForUpdatesEx{This: pc.Reference(), Options: &types.WaitOptions{MaxWaitSeconds: &secs}}
+			first, err := methods.WaitForUpdatesEx(ctx, c.cl.c.Client, &req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Version = first.Returnval.Version
+			v.Go(context.Background(), func(ctx context.Context) {
+				_, err := methods.WaitForUpdatesEx(ctx, c.cl.c.Client, &req)
+				results <- waited{c.who, err}
+			})
+		}
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			w.Site("west").waits.mu.Lock()
+			n := len(w.Site("west").waits.parked)
+			w.Site("west").waits.mu.Unlock()
+			if n == 2 {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("%d waits parked, want 2", n)
+			}
+		}
+		if _, err := methods.CancelWaitForUpdates(ctx, a.c.Client, &types.CancelWaitForUpdates{This: property.DefaultCollector(a.c.Client).Reference()}); err != nil {
+			t.Fatal(err)
+		}
+		first := <-results
+		if first.who != "a" || first.fault == nil {
+			t.Errorf("the cancel ended %s's wait (%v), want a's, with a fault", first.who, first.fault)
+		}
+	})
+	if second := <-results; second.who != "b" || second.fault != nil {
+		t.Errorf("b's wait: %+v, want it to run to its MaxWaitSeconds without a fault", second)
+	}
 }

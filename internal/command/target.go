@@ -234,13 +234,7 @@ func (t *target) close() {
 // during which the simulated world stands still; boot times come from the
 // simulation block or past runs as usual.
 func (t *target) compile(p *plans.Plan, snap *inventory.Snapshot, opts compiler.Options) (*steps.Program, hcl.Diagnostics) {
-	if t.world != nil && opts.Estimates == nil {
-		opts.Estimates = map[steps.Kind]time.Duration{}
-		for _, k := range []steps.Kind{steps.Copy, steps.Promote, steps.Connect, steps.Customize, steps.PowerOn, steps.PowerOff,
-			steps.Suspend, steps.Resume, steps.Shutdown, steps.Destroy, steps.Sync, steps.Reverse, steps.VerifyGone} {
-			opts.Estimates[k] = 0
-		}
-	}
+	opts.FreeOperations = t.world != nil
 	prog, diags := compiler.Compile(p, snap, opts)
 	if prog == nil {
 		return nil, diags
