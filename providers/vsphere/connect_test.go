@@ -21,7 +21,7 @@ import (
 func TestTLS(t *testing.T) {
 	w := newWorld(t, "")
 	s := w.Site("west")
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	cfg := config(s)
 	cfg.Thumbprint = ""
 	_, err := vsphere.Connector{}.Open(ctx, cfg)
@@ -118,7 +118,7 @@ func TestRelogin(t *testing.T) {
 	w := newWorld(t, "")
 	s := w.Site("west")
 	site := open(t, s)
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	if _, err := site.Inventory(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -174,12 +174,12 @@ func TestSiteDown(t *testing.T) {
 	begun := w.Clock.Now()
 	s := w.Site("west")
 	site := open(t, s)
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	if _, err := site.Inventory(ctx); err != nil {
 		t.Fatalf("before the outage: %v", err)
 	}
 	// Plan time: down from 4m to 7m after the world began.
-	if !withinPlan(t, w, 5*time.Minute, time.Second, s.Down) {
+	if !withinPlan(ctx, t, w, 5*time.Minute, time.Second, s.Down) {
 		t.Fatal("the site never went down")
 	}
 	if at := w.Clock.Now(); at.Before(begun.Add(4*time.Minute)) || at.After(begun.Add(4*time.Minute+time.Second)) {
@@ -200,7 +200,7 @@ func TestSiteDown(t *testing.T) {
 	if !s.Down() {
 		t.Fatalf("the site came back %v after the world began, want 7m", w.Clock.Since(begun))
 	}
-	if !withinPlan(t, w, 5*time.Minute, time.Second, func() bool { return !s.Down() }) {
+	if !withinPlan(ctx, t, w, 5*time.Minute, time.Second, func() bool { return !s.Down() }) {
 		t.Fatal("the site never came back")
 	}
 	inv, err := site.Inventory(ctx)

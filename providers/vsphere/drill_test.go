@@ -42,7 +42,7 @@ func vmAt(t *testing.T, site providers.Site, path string) *inventory.VM {
 func TestClone(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	vm := cloneCopy(t, site, "web-01", "drills/run-1", "run-1")
 	if vm.Ref == "" || vm.Path != "drills/run-1/web-01" || vm.Site != "west" {
 		t.Errorf("clone returned %+v", vm)
@@ -98,7 +98,7 @@ func TestClone(t *testing.T) {
 func TestClonePoints(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	rep := vmAt(t, site, vsphere.ReplicaFolder+"/web-01")
 	points := rep.Replica.Points
 	if len(points.Times) < 2 {
@@ -172,7 +172,7 @@ func mustDC(t *testing.T, f *find.Finder, name string) *object.Datacenter {
 func TestMissingPortGroups(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	_, err := site.Clone(ctx, providers.CloneRequest{Replica: replica("web-01"), Name: "web-01", Folder: "drills/x",
 		Networks: []string{"Nowhere"}, RunID: "run-x"})
 	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), `"Nowhere"`) || !strings.Contains(err.Error(), `"DR-Bubble"`) {
@@ -200,7 +200,7 @@ func TestMissingPortGroups(t *testing.T) {
 func TestCustomizeAndWaitIP(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	vm := cloneCopy(t, site, "web-01", "drills/ip", "run-ip")
 	err := site.Customize(ctx, vm, providers.IPSettings{
 		Address: netip.MustParsePrefix("10.9.0.77/24"), Gateway: netip.MustParseAddr("10.9.0.1"),
@@ -255,7 +255,7 @@ func TestWaitReadyBatch(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
 	east := open(t, w.Site("east"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	var vms []providers.VM
 	for _, name := range []string{"web-03", "web-01", "web-02"} {
 		vm := cloneCopy(t, site, name, "drills/batch", "run-b")
@@ -302,7 +302,7 @@ func TestWaitReadyTimeout(t *testing.T) {
   }
 `)
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	var vms []providers.VM
 	for _, name := range []string{"web-01", "web-02", "web-03"} {
 		vm := cloneCopy(t, site, name, "drills/t", "run-t")
@@ -376,7 +376,7 @@ func TestWaitReadyTimeout(t *testing.T) {
 func TestReadOnly(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"), func(c *providers.SiteConfig) { c.ReadOnly = true })
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	if _, err := site.Inventory(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +445,7 @@ func TestAPIError(t *testing.T) {
 func TestDestroyAndMarked(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	a := cloneCopy(t, site, "web-01", "drills/run-d/a", "run-d")
 	cloneCopy(t, site, "web-02", "drills/run-d", "run-d")
 	if err := site.PowerOn(ctx, a); err != nil {
@@ -624,7 +624,7 @@ simulation {
 func TestFolderDeletedElsewhere(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	vm := cloneCopy(t, site, "web-01", "drills/ext", "run-f")
 	if err := site.Destroy(ctx, vm); err != nil {
 		t.Fatal(err)

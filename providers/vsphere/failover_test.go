@@ -1,7 +1,6 @@
 package vsphere_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -17,7 +16,7 @@ import (
 func TestPromote(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	points, err := site.Points(ctx, []providers.VM{replica("web-01")})
 	if err != nil || len(points) != 1 || points[0].Latest().IsZero() {
 		t.Fatalf("points of the replica: %v %v", points, err)
@@ -64,7 +63,7 @@ func TestShutdown(t *testing.T) {
   fault "boot_failure" { vm = "web-03" }
 `)
 	site := open(t, w.Site("east"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	if err := site.Shutdown(ctx, providers.VM{Site: "east", Path: "web-02"}); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +88,7 @@ func TestShutdown(t *testing.T) {
 func TestDemote(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("east"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	req := providers.DemoteRequest{VM: providers.VM{Site: "east", Path: "web-02"}, Of: "web-02", Group: "web", Site: "west", RunID: "run-a"}
 	if _, err := site.Demote(ctx, req); err == nil || !strings.Contains(err.Error(), "must be off") {
 		t.Errorf("demoting a running VM: %v, want a refusal", err)
@@ -115,7 +114,7 @@ func TestDemote(t *testing.T) {
 	}
 	// The replication engine now replicates into it, from west: a point
 	// every half RPO (7.5 min of plan time).
-	if !withinPlan(t, w, 16*time.Minute, 10*time.Second, func() bool { return len(w.Site("east").Points("web-02")) > 0 }) {
+	if !withinPlan(ctx, t, w, 16*time.Minute, 10*time.Second, func() bool { return len(w.Site("east").Points("web-02")) > 0 }) {
 		t.Error("no recovery points reach the new replica")
 	}
 }
@@ -126,7 +125,7 @@ func TestDemote(t *testing.T) {
 func TestLock(t *testing.T) {
 	w := newWorld(t, "")
 	a, b := open(t, w.Site("west")), open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	now := time.Now()
 	holderA := providers.LockHolder{Run: "run-a", Mode: "failover", Host: "h1", PID: 1, Since: now, Expires: now.Add(time.Hour)}
 	holderB := providers.LockHolder{Run: "run-b", Mode: "test", Host: "h2", PID: 2, Since: now, Expires: now.Add(time.Hour)}
@@ -173,7 +172,7 @@ func TestCorruptLock(t *testing.T) {
 	w := newWorld(t, "")
 	a := open(t, w.Site("west"))
 	ro := open(t, w.Site("west"), func(c *providers.SiteConfig) { c.ReadOnly = true })
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	now := time.Now()
 	holder := providers.LockHolder{Run: "run-a", Mode: "failover", Host: "h1", PID: 1, Since: now, Expires: now.Add(time.Hour)}
 	for _, raw := range []string{"", "{not json"} {
@@ -212,7 +211,7 @@ func TestFailoverAPIErrors(t *testing.T) {
   }
 `)
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	req := providers.PromoteRequest{Replica: replica("web-02"), Target: "web-02", RunID: "run-a"}
 	_, err := site.Promote(ctx, req)
 	if !providers.Retryable(err) || !strings.Contains(err.Error(), "simulated API error") {
@@ -241,7 +240,7 @@ func TestFailoverAPIErrors(t *testing.T) {
 func TestPin(t *testing.T) {
 	w := newWorld(t, "")
 	site := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	reps := []providers.VM{replica("web-01"), replica("web-02")}
 	frozen, err := site.Pin(ctx, reps, nil, "run-a")
 	if err != nil || len(frozen) != 2 || !frozen[0].IsZero() {

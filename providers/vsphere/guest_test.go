@@ -18,7 +18,7 @@ func TestRunInGuest(t *testing.T) {
 	w := newWorld(t, `  fault "boot_failure" { vm = "web-03" }`)
 	east := open(t, w.Site("east"))
 	west := open(t, w.Site("west"))
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	web02 := providers.VM{Site: "east", Path: "web-02"}
 	login := func(program string, args ...string) providers.GuestRequest {
 		return providers.GuestRequest{Program: program, Args: args, Username: "root", Password: "secret"}

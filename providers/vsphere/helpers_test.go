@@ -197,9 +197,9 @@ func within(t testing.TB, d time.Duration, cond func() bool) bool {
 // passed, letting step of that time pass between polls: for conditions
 // that need plan time to pass (replication, boots). On a virtual clock it
 // takes no wall time but the work itself.
-func withinPlan(t testing.TB, w *simulate.World, d, step time.Duration, cond func() bool) bool {
+// ctx is the test's (inPlanTime): its Work rests while it sleeps.
+func withinPlan(ctx context.Context, t testing.TB, w *simulate.World, d, step time.Duration, cond func() bool) bool {
 	t.Helper()
-	ctx := context.Background()
 	end := w.Clock.Now().Add(d)
 	for w.Clock.Now().Before(end) {
 		if cond() {
@@ -295,3 +295,14 @@ func (g *cloneGate) PutObject(_ *simulator.Context, o mo.Reference) {
 func (g *cloneGate) UpdateObject(*simulator.Context, mo.Reference, []types.PropertyChange) {}
 
 func (g *cloneGate) RemoveObject(*simulator.Context, types.ManagedObjectReference) {}
+
+// inPlanTime is the context a test acts in on a world's virtual clock: a
+// Work of the test's own, as each of the runner's goroutines has, so that
+// plan time stands still while the test's calls are under way (a wait in
+// the provider rests the Work). Without it, time could jump to the next
+// timer while a call is in flight whenever some other Work waits.
+func inPlanTime(t testing.TB, w *simulate.World) context.Context {
+	work := clock.NewWork(w.Clock)
+	t.Cleanup(work.Done)
+	return clock.WithWork(context.Background(), work)
+}

@@ -1,7 +1,6 @@
 package vsphere_test
 
 import (
-	"context"
 	"maps"
 	"slices"
 	"testing"
@@ -16,7 +15,7 @@ import (
 // points at the recovery site; port groups and capacity.
 func TestInventory(t *testing.T) {
 	w := newWorld(t, "")
-	ctx := context.Background()
+	ctx := inPlanTime(t, w)
 	east, west := open(t, w.Site("east")), open(t, w.Site("west"))
 
 	inv, err := east.Inventory(ctx)
