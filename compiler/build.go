@@ -20,8 +20,8 @@ func (b *builder) build() {
 		tiers = nil // reprotect starts no VM: its steps wait for no tier
 	}
 	for _, t := range tiers {
-		b.add(&steps.Step{Addr: tierStart(t.Name), Kind: steps.Barrier, Phase: steps.PhaseControl, Tier: t.Name})
-		b.add(&steps.Step{Addr: tierDone(t.Name), Kind: steps.Barrier, Phase: steps.PhaseControl, Tier: t.Name})
+		b.add(&steps.Step{Addr: steps.TierStart(t.Name), Kind: steps.Barrier, Phase: steps.PhaseControl, Tier: t.Name})
+		b.add(&steps.Step{Addr: steps.TierDone(t.Name), Kind: steps.Barrier, Phase: steps.PhaseControl, Tier: t.Name})
 	}
 	prepared := b.prepare()
 	switch b.mode {
@@ -46,21 +46,20 @@ func (b *builder) build() {
 // have come back up: two running copies would split the service) and
 // the reversal itself. The steps wait for after; reverse returns their
 // addresses.
-func (b *builder) reverse(after []string) []string {
-	var ends []string
+func (b *builder) reverse(after []steps.Addr) []steps.Addr {
+	var ends []steps.Addr
 	for _, name := range b.rp.ProtectionGroups {
 		g := b.groups[name]
-		prefix := addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String() + "/"
 		for _, vm := range b.members(g) {
 			target := b.productionPath(g, vm)
 			base := steps.Step{VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true, Phase: steps.PhaseReplicas,
 				Timeout: steps.Duration(10 * time.Minute), Retries: vmRetries, OnFailure: string(plans.Halt)}
 			off := base
-			off.Addr, off.Kind, off.Args = prefix+addrs.Ref{Kind: addrs.VM, Name: vm}.String()+"/power_off", steps.PowerOff, steps.Args{Target: target}
+			off.Addr, off.Kind, off.Args = steps.GroupStep(g.Name, vm, "power_off"), steps.PowerOff, steps.Args{Target: target}
 			b.add(&off)
 			b.after(&off, after...)
 			rev := base
-			rev.Addr, rev.Kind = prefix+addrs.Ref{Kind: addrs.VM, Name: vm}.String()+"/reverse", steps.Reverse
+			rev.Addr, rev.Kind = steps.GroupStep(g.Name, vm, "reverse"), steps.Reverse
 			rev.Args = steps.Args{Target: target, Peer: b.toSite(g)}
 			b.add(&rev)
 			b.after(&rev, off.Addr)
@@ -74,8 +73,8 @@ func (b *builder) reverse(after []string) []string {
 // shutdowns and final syncs of a migration, the power-offs of a failover;
 // at the recovery site the suspension of suspend_at_recovery VMs. It
 // returns the addresses tiers must wait for.
-func (b *builder) prepare() []string {
-	var gate []string
+func (b *builder) prepare() []steps.Addr {
+	var gate []steps.Addr
 	switch b.mode {
 	case plans.ModeMigrate, plans.ModeFailback:
 		for _, name := range b.rp.ProtectionGroups {
@@ -87,10 +86,10 @@ func (b *builder) prepare() []string {
 			if r := g.Replication; r != nil {
 				syncTimeout = max(syncTimeout, r.RPO+5*time.Minute)
 			}
-			sync := b.add(&steps.Step{Addr: addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String() + "/sync", Kind: steps.Sync,
+			sync := b.add(&steps.Step{Addr: steps.GroupStep(g.Name, "", "sync"), Kind: steps.Sync,
 				Phase: steps.PhasePrepare, Group: g.Name, Site: b.toSite(g), Timeout: steps.Duration(syncTimeout), OnFailure: string(plans.Halt)})
 			for _, vm := range b.members(g) {
-				sd := b.add(&steps.Step{Addr: "protected/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/shutdown", Kind: steps.Shutdown,
+				sd := b.add(&steps.Step{Addr: steps.VMStep(steps.ScopeProtected, vm, "shutdown"), Kind: steps.Shutdown,
 					Phase: steps.PhasePrepare, VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true,
 					Args: steps.Args{Target: b.productionPath(g, vm)}, Timeout: steps.Duration(b.startupOf(vm).Timeout), OnFailure: string(plans.Halt)})
 				b.after(sync, sd.Addr)
@@ -100,7 +99,7 @@ func (b *builder) prepare() []string {
 		for _, name := range b.rp.ProtectionGroups {
 			g := b.groups[name]
 			for _, vm := range b.members(g) {
-				b.add(&steps.Step{Addr: "protected/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/power_off", Kind: steps.PowerOff,
+				b.add(&steps.Step{Addr: steps.VMStep(steps.ScopeProtected, vm, "power_off"), Kind: steps.PowerOff,
 					Phase: steps.PhasePrepare, VM: vm, Group: g.Name, Site: b.fromSite(g), Slot: true, Optional: true,
 					Args: steps.Args{Target: b.productionPath(g, vm)}, Timeout: steps.Duration(2 * time.Minute), OnFailure: string(plans.Continue)})
 			}
@@ -109,14 +108,14 @@ func (b *builder) prepare() []string {
 	for _, sv := range b.suspendVMs() {
 		// A drill's cleanup resumes what the drill suspended; failback
 		// what any failover did ("" matches every run's mark).
-		kind, action, prefix, run := steps.Suspend, "power_off", "suspend/", RunPlaceholder
+		kind, action, scope, run := steps.Suspend, "power_off", steps.ScopeSuspend, RunPlaceholder
 		switch b.mode {
 		case plans.ModeCleanup:
-			kind, action, prefix = steps.Resume, "power_on", "resume/"
+			kind, action, scope = steps.Resume, "power_on", steps.ScopeResume
 		case plans.ModeFailback:
-			kind, action, prefix, run = steps.Resume, "power_on", "resume/", ""
+			kind, action, scope, run = steps.Resume, "power_on", steps.ScopeResume, ""
 		}
-		s := b.add(&steps.Step{Addr: prefix + addrs.Ref{Kind: addrs.VM, Name: sv.name}.String() + "/" + action, Kind: kind,
+		s := b.add(&steps.Step{Addr: steps.VMStep(scope, sv.name, action), Kind: kind,
 			Phase: steps.PhasePrepare, VM: sv.name, Site: sv.site, Slot: true, Args: steps.Args{Target: sv.path, Run: run},
 			Timeout: steps.Duration(5 * time.Minute), OnFailure: string(plans.Continue)})
 		if kind == steps.Suspend {
@@ -178,8 +177,8 @@ const vmRetries = 3
 
 // recoverTier adds each VM's sequence: copy or promote, connect,
 // customize, power on, wait, settle.
-func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
-	start, done := b.byAddr[tierStart(t.Name)], b.byAddr[tierDone(t.Name)]
+func (b *builder) recoverTier(t *plans.Tier, prepared []steps.Addr) {
+	start, done := b.byAddr[steps.TierStart(t.Name)], b.byAddr[steps.TierDone(t.Name)]
 	b.after(start, prepared...)
 	for _, vm := range t.VMs {
 		g := b.groupOf[vm]
@@ -190,11 +189,10 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 		site := b.toSite(g)
 		base := steps.Step{Tier: t.Name, VM: vm, Group: g.Name, Site: site, OnFailure: string(t.OnFailure), Slot: true,
 			Timeout: steps.Duration(10 * time.Minute), Retries: vmRetries}
-		prefix := vmAddr(t.Name, vm, "")
 		step := func(action string, kind steps.Kind, phase steps.Phase, args steps.Args) *steps.Step {
 			s := b.newStep()
 			*s = base
-			s.Addr, s.Kind, s.Phase, s.Args = prefix+action, kind, phase, args
+			s.Addr, s.Kind, s.Phase, s.Args = steps.TierVM(t.Name, vm, action), kind, phase, args
 			return b.add(s)
 		}
 		target := b.recoveredPath(g, vm)
@@ -206,9 +204,9 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []string) {
 			storage = step("promote", steps.Promote, steps.PhaseStorage, steps.Args{Source: b.sourcePath(g, vm), Target: target, Point: b.pointOf(g.Name)})
 			switch b.mode {
 			case plans.ModeMigrate, plans.ModeFailback:
-				b.after(storage, addrs.Ref{Kind: addrs.ProtectionGroup, Name: g.Name}.String()+"/sync")
+				b.after(storage, steps.GroupStep(g.Name, "", "sync"))
 			case plans.ModeFailover:
-				b.after(storage, "protected/"+addrs.Ref{Kind: addrs.VM, Name: vm}.String()+"/power_off")
+				b.after(storage, steps.VMStep(steps.ScopeProtected, vm, "power_off"))
 			}
 		}
 		last := storage
@@ -263,19 +261,19 @@ func (b *builder) recoveredPath(g *plans.ProtectionGroup, vm string) string {
 
 // readyAddr is the step after which a VM counts as up: its settle step if
 // it has one, else its wait.
-func (b *builder) readyAddr(tier, vm string) string {
+func (b *builder) readyAddr(tier, vm string) steps.Addr {
 	if b.startupOf(vm).Delay > 0 {
-		return vmAddr(tier, vm, "settle")
+		return steps.TierVM(tier, vm, "settle")
 	}
 	if b.startupOf(vm).Action == plans.NoPowerOn {
-		return tierStart(tier)
+		return steps.TierStart(tier)
 	}
-	return vmAddr(tier, vm, "wait_ready")
+	return steps.TierVM(tier, vm, "wait_ready")
 }
 
 // cleanTier undoes a drill's tier: power off and destroy each copy.
 func (b *builder) cleanTier(t *plans.Tier) {
-	start, done := b.byAddr[tierStart(t.Name)], b.byAddr[tierDone(t.Name)]
+	start, done := b.byAddr[steps.TierStart(t.Name)], b.byAddr[steps.TierDone(t.Name)]
 	for _, vm := range t.VMs {
 		g := b.groupOf[vm]
 		if g == nil {
@@ -285,11 +283,11 @@ func (b *builder) cleanTier(t *plans.Tier) {
 		base := steps.Step{Tier: t.Name, VM: vm, Group: g.Name, Site: g.RecoverySite, OnFailure: string(plans.Continue), Slot: true,
 			Timeout: steps.Duration(10 * time.Minute), Retries: 2, Phase: steps.PhaseCleanup, Args: steps.Args{Target: target}}
 		off := base
-		off.Addr, off.Kind = vmAddr(t.Name, vm, "power_off"), steps.PowerOff
+		off.Addr, off.Kind = steps.TierVM(t.Name, vm, "power_off"), steps.PowerOff
 		b.add(&off)
 		b.after(&off, start.Addr)
 		del := base
-		del.Addr, del.Kind = vmAddr(t.Name, vm, "destroy"), steps.Destroy
+		del.Addr, del.Kind = steps.TierVM(t.Name, vm, "destroy"), steps.Destroy
 		b.add(&del)
 		b.after(&del, off.Addr)
 		b.after(done, del.Addr)
@@ -491,7 +489,7 @@ func (b *builder) bootTime(vm string) time.Duration {
 // wireGraph links tiers and custom steps through priorities, after and
 // before, leaving out the steps the mode does not run but keeping the
 // order they imposed (a left-out step is passed through).
-func (b *builder) wireGraph(prepared []string) {
+func (b *builder) wireGraph(prepared []steps.Addr) {
 	deps := map[string][]string{} // node -> what it waits for
 	g := plans.PlanGraph(b.rp)
 	for _, n := range g.Nodes() {
@@ -535,24 +533,26 @@ func (b *builder) wireGraph(prepared []string) {
 	for _, s := range b.rp.Steps {
 		n := addrs.Ref{Kind: addrs.Step, Name: s.Name}.String()
 		if in[n] {
-			b.customStep(s, n)
+			b.customStep(s, steps.PlanStep(s.Name))
 		} else if b.mode == plans.ModeCleanup && s.Terraform != nil && s.RunsIn(plans.ModeTest) {
-			b.terraformCleanup(s, n)
+			b.terraformCleanup(s, steps.PlanStep(s.Name))
 		}
 	}
-	// node -> step address it stands for, as a dependency and as a dependent
-	asDep := func(n string) string {
-		if strings.HasPrefix(n, "tier.") {
-			return n + "/done"
+	// node (a plan's reference: tier.web, step.smoke) -> the step it
+	// stands for, as a dependency (a tier's end) and as a dependent (its
+	// start)
+	stepOf := func(n string, tierAddr func(string) steps.Addr) steps.Addr {
+		ref, err := addrs.ParseRef(n)
+		switch {
+		case err != nil:
+			return steps.Addr{}
+		case ref.Kind == addrs.Tier:
+			return tierAddr(ref.Name)
 		}
-		return n
+		return steps.PlanStep(ref.Name)
 	}
-	asDependent := func(n string) string {
-		if strings.HasPrefix(n, "tier.") {
-			return n + "/start"
-		}
-		return n
-	}
+	asDep := func(n string) steps.Addr { return stepOf(n, steps.TierDone) }
+	asDependent := func(n string) steps.Addr { return stepOf(n, steps.TierStart) }
 	for _, n := range sortedKeys(deps) {
 		s := b.byAddr[asDependent(n)]
 		if s == nil {
@@ -572,7 +572,7 @@ func (b *builder) wireGraph(prepared []string) {
 }
 
 // customStep adds a plan step.
-func (b *builder) customStep(s *plans.Step, addr string) {
+func (b *builder) customStep(s *plans.Step, addr steps.Addr) {
 	st := &steps.Step{Addr: addr, Kind: steps.Custom, Phase: steps.PhaseCustom, Timeout: steps.Duration(s.Timeout),
 		Retries: s.Retries, OnFailure: string(s.OnFailure), Estimate: steps.Duration(customEstimate(s))}
 	switch s.Kind {
@@ -606,7 +606,7 @@ func (b *builder) customStep(s *plans.Step, addr string) {
 
 // terraformCleanup destroys, in a drill's cleanup, what a Terraform step
 // applied in the drill's own workspace.
-func (b *builder) terraformCleanup(s *plans.Step, addr string) {
+func (b *builder) terraformCleanup(s *plans.Step, addr steps.Addr) {
 	tf := s.Terraform
 	b.add(&steps.Step{Addr: addr, Kind: steps.Custom, Phase: steps.PhaseCleanup, Timeout: steps.Duration(s.Timeout),
 		Retries: s.Retries, OnFailure: string(plans.Continue), Estimate: steps.Duration(customEstimate(s)),
@@ -630,9 +630,9 @@ func customEstimate(s *plans.Step) time.Duration {
 // finish adds the closing steps: cleanup proves nothing is left, and
 // every run ends at one barrier.
 func (b *builder) finish() {
-	var ends []string
+	var ends []steps.Addr
 	for _, s := range b.order {
-		if s.Kind == steps.Barrier && strings.HasSuffix(s.Addr, "/done") || s.Kind == steps.Custom {
+		if s.Kind == steps.Barrier && s.Addr.Action == steps.ActionDone || s.Kind == steps.Custom {
 			ends = append(ends, s.Addr)
 		}
 	}
@@ -643,10 +643,10 @@ func (b *builder) finish() {
 		}
 		for _, site := range sortedKeys(sites) {
 			folder := DrillFolder + "/" + RunPlaceholder
-			rm := b.add(&steps.Step{Addr: "site." + site + "/remove_folder", Kind: steps.Destroy, Phase: steps.PhaseCleanup, Site: site,
+			rm := b.add(&steps.Step{Addr: steps.SiteStep(site, "remove_folder"), Kind: steps.Destroy, Phase: steps.PhaseCleanup, Site: site,
 				Args: steps.Args{Target: folder}, Timeout: steps.Duration(5 * time.Minute), Retries: 2, OnFailure: string(plans.Continue)})
 			b.after(rm, ends...)
-			v := b.add(&steps.Step{Addr: "site." + site + "/verify_gone", Kind: steps.VerifyGone, Phase: steps.PhaseCleanup, Site: site,
+			v := b.add(&steps.Step{Addr: steps.SiteStep(site, "verify_gone"), Kind: steps.VerifyGone, Phase: steps.PhaseCleanup, Site: site,
 				Args: steps.Args{Folder: folder}, Timeout: steps.Duration(5 * time.Minute), OnFailure: string(plans.Halt)})
 			b.after(v, rm.Addr)
 		}
@@ -662,7 +662,7 @@ func (b *builder) finish() {
 		ends = append(ends, b.reverse(ends)...)
 	}
 	for _, s := range b.order {
-		if strings.HasPrefix(s.Addr, "resume/") {
+		if s.Addr.Scope == steps.ScopeResume {
 			b.after(s, ends...)
 		}
 	}

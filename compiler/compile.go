@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/drplan/drplan/addrs"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/steps"
@@ -40,7 +39,7 @@ type Options struct {
 	BootTimes map[string]time.Duration
 	// StepTimes gives measured plan-time durations of custom steps, by
 	// address (from past runs); they win over the step kind's default.
-	StepTimes map[string]time.Duration
+	StepTimes map[steps.Addr]time.Duration
 	// Preview compiles the mode as it would run once the world is ready
 	// for it (drplan graph): the checks of the sites' state (reachable,
 	// failed over, reprotected) are left out.
@@ -58,8 +57,8 @@ type Options struct {
 // Placeholders the runner replaces in step arguments.
 const (
 	// RunPlaceholder stands for the id of the run (for cleanup: of the
-	// test run it cleans up).
-	RunPlaceholder = "{run}"
+	// test run it cleans up); steps.ExpandRun replaces it.
+	RunPlaceholder = steps.RunPlaceholder
 	// DrillFolder is the VM folder, at recovery sites, that holds the
 	// copies a drill makes; each run gets a subfolder.
 	DrillFolder = "drplan-drill"
@@ -100,14 +99,14 @@ type builder struct {
 	groupOf map[string]*plans.ProtectionGroup // VM -> group
 	tierOf  map[string]*plans.Tier
 	order   []*steps.Step
-	byAddr  map[string]*steps.Step
+	byAddr  map[steps.Addr]*steps.Step
 	// forward is false for failback: VMs go from the recovery site back
 	// to the protected one.
 	forward bool
 	// Lookups of the inventory by site and VM name.
 	vmIndex, replicaIndex map[string]map[string]*inventory.VM
 	// deps dedupes each step's After list.
-	deps        map[*steps.Step]map[string]bool
+	deps        map[*steps.Step]map[steps.Addr]bool
 	memberCache map[string][]string
 	// member is every VM some group protects, made on first use.
 	member map[string]bool
@@ -128,7 +127,7 @@ func Compile(p *plans.Plan, inv *inventory.Snapshot, opts Options) (*steps.Progr
 			n += len(tier.VMs)
 		}
 	}
-	b.order, b.byAddr = make([]*steps.Step, 0, 8*n), make(map[string]*steps.Step, 8*n)
+	b.order, b.byAddr = make([]*steps.Step, 0, 8*n), make(map[steps.Addr]*steps.Step, 8*n)
 	if !slices.Contains(plans.Modes, opts.Mode) {
 		b.errorf(hcl.Range{}, "Unknown run mode", "%q is not a run mode; use one of %s.", opts.Mode, modeWords())
 		return nil, b.diags
@@ -183,7 +182,7 @@ func newBuilder(p *plans.Plan, inv *inventory.Snapshot, opts Options) *builder {
 		opts.Now = inv.Taken
 	}
 	b := &builder{p: p, inv: inv, opts: opts, mode: opts.Mode, groups: map[string]*plans.ProtectionGroup{},
-		groupOf: map[string]*plans.ProtectionGroup{}, tierOf: map[string]*plans.Tier{}, byAddr: map[string]*steps.Step{},
+		groupOf: map[string]*plans.ProtectionGroup{}, tierOf: map[string]*plans.Tier{}, byAddr: map[steps.Addr]*steps.Step{},
 		forward: opts.Mode != plans.ModeFailback}
 	for _, g := range p.ProtectionGroups {
 		b.groups[g.Name] = g
@@ -320,7 +319,7 @@ func chosenRange(ts []time.Time) string {
 // add appends a step, keeping its address unique.
 func (b *builder) add(s *steps.Step) *steps.Step {
 	if b.byAddr[s.Addr] != nil {
-		panic("compiler: duplicate step address " + s.Addr)
+		panic("compiler: duplicate step address " + s.Addr.String())
 	}
 	if est, ok := b.opts.Estimates[s.Kind]; ok {
 		s.Estimate = steps.Duration(est)
@@ -347,9 +346,9 @@ func (b *builder) newStep() *steps.Step {
 }
 
 // after records that s waits for deps, each once.
-func (b *builder) after(s *steps.Step, deps ...string) {
+func (b *builder) after(s *steps.Step, deps ...steps.Addr) {
 	for _, d := range deps {
-		if d == "" {
+		if d.IsZero() {
 			continue
 		}
 		if len(s.After) < 16 {
@@ -360,11 +359,11 @@ func (b *builder) after(s *steps.Step, deps ...string) {
 		}
 		// Long lists (a tier's end waits for all its VMs): keep a set.
 		if b.deps == nil {
-			b.deps = map[*steps.Step]map[string]bool{}
+			b.deps = map[*steps.Step]map[steps.Addr]bool{}
 		}
 		set := b.deps[s]
 		if set == nil {
-			set = make(map[string]bool, len(s.After)*2)
+			set = make(map[steps.Addr]bool, len(s.After)*2)
 			for _, x := range s.After {
 				set[x] = true
 			}
@@ -377,11 +376,6 @@ func (b *builder) after(s *steps.Step, deps ...string) {
 	}
 }
 
-func tierStart(t string) string { return addrs.Ref{Kind: addrs.Tier, Name: t}.String() + "/start" }
-func tierDone(t string) string  { return addrs.Ref{Kind: addrs.Tier, Name: t}.String() + "/done" }
-func vmAddr(t, vm, action string) string {
-	return addrs.Ref{Kind: addrs.Tier, Name: t}.String() + "/" + addrs.Ref{Kind: addrs.VM, Name: vm}.String() + "/" + action
-}
 
 // sortedTiers returns the plan's tiers by priority, then declaration.
 func (b *builder) sortedTiers() []*plans.Tier {

@@ -161,8 +161,8 @@ func withDev(inv *inventory.Snapshot) {
 
 // waits reports whether step a waits, directly or not, for step b.
 func waits(p *steps.Program, a, b string) bool {
-	seen := map[string]bool{}
-	todo := []string{a}
+	seen := map[steps.Addr]bool{}
+	todo := []steps.Addr{steps.MustParseAddr(a)}
 	for len(todo) > 0 {
 		n := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
@@ -171,7 +171,7 @@ func waits(p *steps.Program, a, b string) bool {
 			return false
 		}
 		for _, d := range s.After {
-			if d == b {
+			if d.String() == b {
 				return true
 			}
 			if !seen[d] {
@@ -250,12 +250,12 @@ func TestOrdering(t *testing.T) {
 				}
 			}
 			for _, a := range tc.has {
-				if prog.Step(a) == nil {
+				if prog.Step(steps.MustParseAddr(a)) == nil {
 					t.Errorf("no step %s", a)
 				}
 			}
 			for _, a := range tc.lacks {
-				if prog.Step(a) != nil {
+				if prog.Step(steps.MustParseAddr(a)) != nil {
 					t.Errorf("unexpected step %s", a)
 				}
 			}
@@ -283,7 +283,7 @@ func TestCleanupInvertsTest(t *testing.T) {
 			undone = append(undone, s.Site+":"+s.Args.Target)
 		}
 	}
-	if rm := clean.Step("site.west/remove_folder"); rm == nil || rm.Args.Target != DrillFolder+"/"+RunPlaceholder || !waits(clean, "site.west/verify_gone", rm.Addr) {
+	if rm := clean.Step(steps.MustParseAddr("site.west/remove_folder")); rm == nil || rm.Args.Target != DrillFolder+"/"+RunPlaceholder || !waits(clean, "site.west/verify_gone", rm.Addr.String()) {
 		t.Errorf("cleanup does not remove the drill's folder before verifying: %+v", rm)
 	}
 	slices.Sort(made)
@@ -315,18 +315,18 @@ func TestReIP(t *testing.T) {
   vm "web-02" {`, 1)
 	p, inv := load(t, src, func(p *plans.Plan) *inventory.Snapshot { return world(p) })
 	fo := compile(t, p, inv, plans.ModeFailover)
-	c := fo.Step("tier.db/vm.db-01/customize")
+	c := fo.Step(steps.MustParseAddr("tier.db/vm.db-01/customize"))
 	if c == nil || c.Args.IP.Address != "10.2.0.10/16" || c.Args.IP.Gateway != "10.2.0.1" {
 		t.Fatalf("db-01 (10.1.0.10) customized to %+v, want 10.2.0.10/16 via 10.2.0.1", c)
 	}
-	if c := fo.Step("tier.app/vm.app-02/customize"); c == nil || c.Args.IP.Address != "10.9.0.5/24" {
+	if c := fo.Step(steps.MustParseAddr("tier.app/vm.app-02/customize")); c == nil || c.Args.IP.Address != "10.9.0.5/24" {
 		t.Errorf("app-02 customized to %+v, want its vm block's 10.9.0.5/24", c)
 	}
 	test := compile(t, p, inv, plans.ModeTest)
-	if test.Step("tier.db/vm.db-01/customize") != nil {
+	if test.Step(steps.MustParseAddr("tier.db/vm.db-01/customize")) != nil {
 		t.Error("a drill re-addresses a VM without a vm ip block")
 	}
-	if test.Step("tier.app/vm.app-02/customize") == nil {
+	if test.Step(steps.MustParseAddr("tier.app/vm.app-02/customize")) == nil {
 		t.Error("a drill ignores the vm ip block")
 	}
 }

@@ -22,7 +22,7 @@ func globMatch(pattern, name string) bool {
 // topoSort orders steps so that each comes after what it waits for,
 // keeping the build order among steps that are ready together.
 func topoSort(in []*steps.Step) []*steps.Step {
-	index := make(map[string]int, len(in))
+	index := make(map[steps.Addr]int, len(in))
 	dependents := make([][]int, len(in))
 	waiting := make([]int, len(in))
 	for i, s := range in {
@@ -32,7 +32,7 @@ func topoSort(in []*steps.Step) []*steps.Step {
 		for _, d := range s.After {
 			j, ok := index[d]
 			if !ok {
-				panic("compiler: " + s.Addr + " waits for unknown step " + d)
+				panic("compiler: " + s.Addr.String() + " waits for unknown step " + d.String())
 			}
 			waiting[i]++
 			dependents[j] = append(dependents[j], i)

@@ -3,7 +3,6 @@ package compiler
 import (
 	"net/netip"
 
-	"github.com/drplan/drplan/addrs"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -43,7 +42,7 @@ func (b *builder) checkSimulatedChecks() {
 		}
 	}
 	for _, s := range b.rp.Steps {
-		st := b.byAddr[addrs.Ref{Kind: addrs.Step, Name: s.Name}.String()]
+		st := b.byAddr[steps.PlanStep(s.Name)]
 		if st == nil {
 			continue
 		}

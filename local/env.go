@@ -22,13 +22,13 @@ type Env struct {
 
 	mu      sync.Mutex
 	vms     map[string]string                     // recovered VM -> address
-	outputs map[string]map[string]json.RawMessage // step address -> outputs
+	outputs map[steps.Addr]map[string]json.RawMessage // step address -> outputs
 }
 
 // NewEnv returns the environment of a run of prog.
 func NewEnv(runID, placeholder string, prog *steps.Program) *Env {
 	return &Env{RunID: runID, Placeholder: placeholder, Mode: prog.Mode, Program: prog,
-		vms: map[string]string{}, outputs: map[string]map[string]json.RawMessage{}}
+		vms: map[string]string{}, outputs: map[steps.Addr]map[string]json.RawMessage{}}
 }
 
 // SetAddress records the address a recovered VM reported ("" for none).
@@ -40,7 +40,7 @@ func (e *Env) SetAddress(vm, ip string) {
 
 // SetOutputs records the outputs of a step (a Terraform step's outputs)
 // for the steps after it.
-func (e *Env) SetOutputs(step string, out map[string]json.RawMessage) {
+func (e *Env) SetOutputs(step steps.Addr, out map[string]json.RawMessage) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.outputs[step] = out
@@ -78,7 +78,7 @@ func (e *Env) Context() ([]byte, error) {
 		doc.VMs[name] = vm{IP: ip}
 	}
 	for addr, out := range e.outputs {
-		doc.Step[strings.TrimPrefix(addr, "step.")] = step{Outputs: out}
+		doc.Step[addr.Name] = step{Outputs: out}
 	}
 	e.mu.Unlock()
 	return json.MarshalIndent(doc, "", "  ")

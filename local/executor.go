@@ -373,7 +373,7 @@ func (e *Executor) prompt(ctx context.Context, s *steps.Step, env *Env) (map[str
 	}
 	e.promptMu.Lock()
 	defer e.promptMu.Unlock()
-	answer, approved, err := e.UI.Confirm(ctx, s.Addr, msg)
+	answer, approved, err := e.UI.Confirm(ctx, s.Addr.String(), msg)
 	if answer != "" {
 		detail["answer"] = answer
 	}

@@ -36,7 +36,7 @@ func program(ss ...*steps.Step) *steps.Program {
 
 // custom is a custom step with a 30 s timeout that halts on failure.
 func custom(name string, args steps.Args, edit ...func(*steps.Step)) *steps.Step {
-	s := &steps.Step{Addr: "step." + name, Kind: steps.Custom, Phase: steps.PhaseCustom, Args: args,
+	s := &steps.Step{Addr: steps.PlanStep(name), Kind: steps.Custom, Phase: steps.PhaseCustom, Args: args,
 		Timeout: steps.Duration(30 * time.Second), OnFailure: "halt"}
 	for _, e := range edit {
 		e(s)
@@ -86,7 +86,7 @@ func observer(f func(rundir.Event)) func(*runner.Options) {
 func finished(t *testing.T, events []rundir.Event, step string) rundir.Event {
 	t.Helper()
 	for _, e := range events {
-		if e.Type == rundir.EventStepFinished && e.Step == step {
+		if e.Type == rundir.EventStepFinished && e.Step.String() == step {
 			return e
 		}
 	}
@@ -122,11 +122,11 @@ cp "$DRPLAN_CONTEXT" "$1.context"
 	prog := program(
 		custom("here", steps.Args{Command: &steps.Command{Run: []string{"./scripts/facts.sh", filepath.Join(out, "here")}, Env: map[string]string{"ARRAY": "array-a"}}}),
 		custom("there", steps.Args{Command: &steps.Command{Run: []string{"./facts.sh", filepath.Join(out, "there")}, Dir: "scripts"}},
-			func(s *steps.Step) { s.After = []string{"step.here"} }),
+			func(s *steps.Step) { s.After = []steps.Addr{steps.MustParseAddr("step.here")} }),
 	)
 	// A step before them left outputs, as a Terraform step does.
 	prog.Steps = append([]*steps.Step{custom("dns", steps.Args{Wait: &steps.Wait{}})}, prog.Steps...)
-	prog.Steps[1].After = []string{"step.dns"}
+	prog.Steps[1].After = []steps.Addr{steps.MustParseAddr("step.dns")}
 	ex := &local.Executor{PlanDir: planDir}
 	res, _ := runCustom(t, ex, prog, func(o *runner.Options) {
 		o.Custom = &withOutputs{Executor: ex, of: map[string]string{"step.dns": `{"fqdn": "erp.example.com", "ttl": 60}`}, t: t}
@@ -181,7 +181,7 @@ type withOutputs struct {
 }
 
 func (o *withOutputs) RunStep(ctx context.Context, s *steps.Step, env *local.Env) (map[string]string, error) {
-	if text, ok := o.of[s.Addr]; ok {
+	if text, ok := o.of[s.Addr.String()]; ok {
 		var out map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(text), &out); err != nil {
 			o.t.Fatal(err)
@@ -201,7 +201,7 @@ func TestCommandTimeoutKillsGroup(t *testing.T) {
 		s.Timeout = steps.Duration(time.Second)
 	}))
 	res, events := runCustom(t, &local.Executor{PlanDir: dir}, prog)
-	sr := res.Steps["step.slow"]
+	sr := res.Steps[steps.MustParseAddr("step.slow")]
 	if sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 1s") || !strings.Contains(sr.Err.Error(), "process group") {
 		t.Fatalf("slow step: %s, %v; want failed, timed out", sr.Status, sr.Err)
 	}
@@ -271,7 +271,7 @@ func TestCommandOutput(t *testing.T) {
 		prog := program(custom("loud", sh(`i=0; while [ $i -lt 5000 ]; do echo "line $i of noise"; i=$((i+1)); done; echo last line`)))
 		res, events := runCustom(t, &local.Executor{PlanDir: t.TempDir(), OutputLimit: 4096}, prog)
 		if !res.Passed {
-			t.Fatal(res.Steps["step.loud"].Err)
+			t.Fatal(res.Steps[steps.MustParseAddr("step.loud")].Err)
 		}
 		out := finished(t, events, "step.loud").Detail["output"]
 		if len(out) > 4096+100 || !strings.HasSuffix(out, "line 4999 of noise\nlast line\n") || !strings.Contains(out, "cut") || strings.Contains(out, "line 0 of") {
@@ -298,8 +298,8 @@ func TestCommandOutput(t *testing.T) {
 		prog.SetSecrets(p.Secrets())
 		dir := t.TempDir()
 		res, events := runCustom(t, &local.Executor{PlanDir: dir, OutputLimit: 105}, prog, observer(observe))
-		if res.Steps["step.echo"].Status != rundir.StatusFailed {
-			t.Fatalf("echo: %s", res.Steps["step.echo"].Status)
+		if res.Steps[steps.MustParseAddr("step.echo")].Status != rundir.StatusFailed {
+			t.Fatalf("echo: %s", res.Steps[steps.MustParseAddr("step.echo")].Status)
 		}
 		echo := finished(t, events, "step.echo")
 		if !strings.Contains(echo.Detail["output"], "token is (sensitive)") || !strings.Contains(echo.Error, "token is (sensitive)") {
@@ -319,7 +319,7 @@ func TestCommandOutput(t *testing.T) {
 				t.Errorf("%q (part of the secret) is in the journal or the observed events:\n%s", piece, all)
 			}
 		}
-		if res.Steps["step.echo"].Err != nil && strings.Contains(res.Steps["step.echo"].Detail["output"], secret) {
+		if res.Steps[steps.MustParseAddr("step.echo")].Err != nil && strings.Contains(res.Steps[steps.MustParseAddr("step.echo")].Detail["output"], secret) {
 			t.Errorf("the step result keeps the secret")
 		}
 	})
@@ -352,7 +352,7 @@ func TestHTTPCheck(t *testing.T) {
 			ExpectStatus: status, ExpectBody: `"status":\s*"ok"`}}, func(s *steps.Step) { s.Timeout, s.OnFailure = steps.Duration(timeout), "continue" })
 	}
 	res, events := runCustom(t, &local.Executor{}, program(check("healthy", "/health", 202, time.Minute)))
-	if sr := res.Steps["step.healthy"]; sr.Status != rundir.StatusOK || sr.Attempts != 1 {
+	if sr := res.Steps[steps.MustParseAddr("step.healthy")]; sr.Status != rundir.StatusOK || sr.Attempts != 1 {
 		t.Fatalf("healthy: %s after %d attempts: %v", sr.Status, sr.Attempts, sr.Err)
 	}
 	if d := finished(t, events, "step.healthy").Detail; d["status"] != "202" || d["tries"] != "3" {
@@ -363,7 +363,7 @@ func TestHTTPCheck(t *testing.T) {
 		check("wrong", "/wrong", 200, 1200*time.Millisecond),
 	))
 	for step, want := range map[string]string{"step.down": "answered 503, want 200", "step.wrong": "answered 200, but the body does not match"} {
-		sr := res.Steps[step]
+		sr := res.Steps[steps.MustParseAddr(step)]
 		if sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), want) || !strings.Contains(sr.Err.Error(), "timed out after") {
 			t.Errorf("%s: %s, %v; want failed: %s, timed out", step, sr.Status, sr.Err, want)
 		}
@@ -382,7 +382,7 @@ func TestTCPCheck(t *testing.T) {
 	var late net.Listener
 	var once sync.Once
 	observe := func(e rundir.Event) {
-		if e.Type == rundir.EventStepFailed && e.Step == "step.port" {
+		if e.Type == rundir.EventStepFailed && e.Step.String() == "step.port" {
 			once.Do(func() {
 				var err error
 				if late, err = net.Listen("tcp", addr); err != nil {
@@ -398,7 +398,7 @@ func TestTCPCheck(t *testing.T) {
 	if late != nil {
 		defer late.Close()
 	}
-	sr := res.Steps["step.port"]
+	sr := res.Steps[steps.MustParseAddr("step.port")]
 	if sr.Status != rundir.StatusOK || sr.Attempts != 2 {
 		t.Fatalf("port: %s after %d attempts, %v; want ok on the second", sr.Status, sr.Attempts, sr.Err)
 	}
@@ -421,21 +421,21 @@ func TestRetriesAndFailurePolicy(t *testing.T) {
 			func(s *steps.Step) { s.Retries, s.OnFailure = retries, "continue" })
 	}
 	after := func(name, dep string) *steps.Step {
-		return custom(name, sh("true"), func(s *steps.Step) { s.After = []string{dep} })
+		return custom(name, sh("true"), func(s *steps.Step) { s.After = []steps.Addr{steps.MustParseAddr(dep)} })
 	}
 	res, _ := runCustom(t, &local.Executor{PlanDir: dir}, program(flaky("enough", 2), after("then", "step.enough")))
-	if sr := res.Steps["step.enough"]; sr.Status != rundir.StatusOK || sr.Attempts != 3 || res.Steps["step.then"].Status != rundir.StatusOK || !res.Passed {
-		t.Errorf("retries = 2: %s after %d attempts (%v); the step after it %s", sr.Status, sr.Attempts, sr.Err, res.Steps["step.then"].Status)
+	if sr := res.Steps[steps.MustParseAddr("step.enough")]; sr.Status != rundir.StatusOK || sr.Attempts != 3 || res.Steps[steps.MustParseAddr("step.then")].Status != rundir.StatusOK || !res.Passed {
+		t.Errorf("retries = 2: %s after %d attempts (%v); the step after it %s", sr.Status, sr.Attempts, sr.Err, res.Steps[steps.MustParseAddr("step.then")].Status)
 	}
 
 	res, events := runCustom(t, &local.Executor{PlanDir: dir}, program(flaky("short", 1), after("skipped", "step.short"), custom("other", sh("true"))))
-	sr := res.Steps["step.short"]
+	sr := res.Steps[steps.MustParseAddr("step.short")]
 	if sr.Status != rundir.StatusFailed || sr.Attempts != 2 || !strings.Contains(sr.Err.Error(), "attempt 2") {
 		t.Errorf("retries = 1: %s after %d attempts: %v", sr.Status, sr.Attempts, sr.Err)
 	}
-	if res.Steps["step.skipped"].Status != rundir.StatusSkipped || res.Steps["step.other"].Status != rundir.StatusOK || res.Passed || res.Halted != "" {
+	if res.Steps[steps.MustParseAddr("step.skipped")].Status != rundir.StatusSkipped || res.Steps[steps.MustParseAddr("step.other")].Status != rundir.StatusOK || res.Passed || res.Halted != "" {
 		t.Errorf("on_failure = continue: dependent %s, independent %s, passed %v, halted %q",
-			res.Steps["step.skipped"].Status, res.Steps["step.other"].Status, res.Passed, res.Halted)
+			res.Steps[steps.MustParseAddr("step.skipped")].Status, res.Steps[steps.MustParseAddr("step.other")].Status, res.Passed, res.Halted)
 	}
 	if d := finished(t, events, "step.short").Detail; !strings.Contains(d["output"], "attempt 2") {
 		t.Errorf("the failed step's output is not in the journal: %v", d)
@@ -443,8 +443,8 @@ func TestRetriesAndFailurePolicy(t *testing.T) {
 
 	halt := custom("halt", sh("exit 1"))
 	res, _ = runCustom(t, &local.Executor{PlanDir: dir}, program(halt, after("never", "step.halt")))
-	if res.Halted != "step.halt" || res.Steps["step.never"].Status != rundir.StatusNotRun || res.Steps["step.halt"].Attempts != 1 {
-		t.Errorf("on_failure = halt: halted by %q, dependent %s, %d attempts", res.Halted, res.Steps["step.never"].Status, res.Steps["step.halt"].Attempts)
+	if res.Halted != "step.halt" || res.Steps[steps.MustParseAddr("step.never")].Status != rundir.StatusNotRun || res.Steps[steps.MustParseAddr("step.halt")].Attempts != 1 {
+		t.Errorf("on_failure = halt: halted by %q, dependent %s, %d attempts", res.Halted, res.Steps[steps.MustParseAddr("step.never")].Status, res.Steps[steps.MustParseAddr("step.halt")].Attempts)
 	}
 }
 
@@ -460,10 +460,10 @@ func TestWaitStep(t *testing.T) {
 	v := clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	defer v.Close()
 	res, _ := runCustom(t, &local.Executor{Clock: v}, prog, func(o *runner.Options) { o.Clock = v })
-	if sr := res.Steps["step.short"]; sr.Status != rundir.StatusOK || sr.End.Sub(sr.Start) != 10*time.Second {
+	if sr := res.Steps[steps.MustParseAddr("step.short")]; sr.Status != rundir.StatusOK || sr.End.Sub(sr.Start) != 10*time.Second {
 		t.Errorf("a 10 s wait: %s after %s of plan time", sr.Status, sr.End.Sub(sr.Start))
 	}
-	if sr := res.Steps["step.long"]; sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 20s") || sr.End.Sub(sr.Start) != 20*time.Second {
+	if sr := res.Steps[steps.MustParseAddr("step.long")]; sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), "timed out after 20s") || sr.End.Sub(sr.Start) != 20*time.Second {
 		t.Errorf("an hour's wait with a 20 s timeout: %s after %s, %v", sr.Status, sr.End.Sub(sr.Start), sr.Err)
 	}
 }
@@ -479,19 +479,19 @@ func TestPrompt(t *testing.T) {
 	ui := &scriptedUI{answers: make(chan string, 2)}
 	observe := func(e rundir.Event) {
 		// Answer once the other branch is done: the prompt did not stop it.
-		if e.Type == rundir.EventStepFinished && e.Step == "step.other" {
+		if e.Type == rundir.EventStepFinished && e.Step.String() == "step.other" {
 			ui.answers <- "yes"
 			ui.answers <- "no"
 		}
 	}
 	first := ask("first")
 	second := ask("second")
-	second.After = []string{"step.first"}
+	second.After = []steps.Addr{steps.MustParseAddr("step.first")}
 	res, events := runCustom(t, &local.Executor{UI: ui}, program(first, second, custom("other", sh("true"))), observer(observe))
-	if res.Steps["step.first"].Status != rundir.StatusOK || res.Steps["step.other"].Status != rundir.StatusOK {
-		t.Errorf("first %s (%v), other %s", res.Steps["step.first"].Status, res.Steps["step.first"].Err, res.Steps["step.other"].Status)
+	if res.Steps[steps.MustParseAddr("step.first")].Status != rundir.StatusOK || res.Steps[steps.MustParseAddr("step.other")].Status != rundir.StatusOK {
+		t.Errorf("first %s (%v), other %s", res.Steps[steps.MustParseAddr("step.first")].Status, res.Steps[steps.MustParseAddr("step.first")].Err, res.Steps[steps.MustParseAddr("step.other")].Status)
 	}
-	if sr := res.Steps["step.second"]; sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), `answered "no"`) {
+	if sr := res.Steps[steps.MustParseAddr("step.second")]; sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), `answered "no"`) {
 		t.Errorf("second (answered no): %s, %v", sr.Status, sr.Err)
 	}
 	u, err := user.Current()
@@ -510,7 +510,7 @@ func TestPrompt(t *testing.T) {
 	}
 
 	res, _ = runCustom(t, &local.Executor{}, program(ask("alone")))
-	if sr := res.Steps["step.alone"]; sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), "no one to ask") {
+	if sr := res.Steps[steps.MustParseAddr("step.alone")]; sr.Status != rundir.StatusFailed || !strings.Contains(sr.Err.Error(), "no one to ask") {
 		t.Errorf("without a UI: %s, %v", sr.Status, sr.Err)
 	}
 }
@@ -545,7 +545,7 @@ func (u *scriptedUI) asked() []string {
 func TestCommandMissingDir(t *testing.T) {
 	prog := program(custom("cmd", steps.Args{Command: &steps.Command{Run: []string{"true"}, Dir: "no-such-dir"}}))
 	res, _ := runCustom(t, &local.Executor{PlanDir: t.TempDir()}, prog)
-	sr := res.Steps["step.cmd"]
+	sr := res.Steps[steps.MustParseAddr("step.cmd")]
 	if sr.Status != rundir.StatusFailed || sr.Err == nil || !strings.Contains(sr.Err.Error(), "no-such-dir, does not exist") || strings.Contains(sr.Err.Error(), "fork/exec") {
 		t.Errorf("a command in a missing directory: %s, %v", sr.Status, sr.Err)
 	}

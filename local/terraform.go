@@ -41,7 +41,7 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (deta
 	out := e.output(secrets)
 	tf.SetStdout(out)
 	tf.SetStderr(out)
-	ws := strings.ReplaceAll(t.Workspace, "{run}", env.Placeholder)
+	ws := steps.ExpandRun(t.Workspace, env.Placeholder)
 	detail = map[string]string{}
 	if ws != "" {
 		detail["workspace"] = ws

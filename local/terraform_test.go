@@ -54,11 +54,11 @@ func TestTerraformApply(t *testing.T) {
 	writeFile(t, filepath.Join(planDir, "dns", "main.tf"), dnsConfig, 0o644)
 	prog := program(
 		custom("dns", steps.Args{Terraform: &steps.Terraform{Dir: "dns", Binary: "terraform", Vars: map[string]string{"site": "west"}}}),
-		custom("use", sh(`cp "$DRPLAN_CONTEXT" context.json`), func(s *steps.Step) { s.After = []string{"step.dns"} }),
+		custom("use", sh(`cp "$DRPLAN_CONTEXT" context.json`), func(s *steps.Step) { s.After = []steps.Addr{steps.MustParseAddr("step.dns")} }),
 	)
 	res, events := runCustom(t, &local.Executor{PlanDir: planDir}, prog)
 	if !res.Passed {
-		t.Fatalf("dns: %v; use: %v", res.Steps["step.dns"].Err, res.Steps["step.use"].Err)
+		t.Fatalf("dns: %v; use: %v", res.Steps[steps.MustParseAddr("step.dns")].Err, res.Steps[steps.MustParseAddr("step.use")].Err)
 	}
 	if b, err := os.ReadFile(filepath.Join(planDir, "dns", "applied-default.txt")); err != nil || strings.TrimSpace(string(b)) != "west" {
 		t.Errorf("the apply in the default workspace wrote %q, %v", b, err)

@@ -23,20 +23,20 @@ func planTimeRun(wallProbe float64) ([]*steps.Program, []rundir.Event) {
 	prog := &steps.Program{Plan: "shop", RecoveryPlan: "shop", Mode: "test",
 		Estimate: steps.Estimate{Total: steps.Duration(5 * time.Minute), Tiers: []steps.TierEstimate{{Tier: "app", VMs: 1}}},
 		Steps: []*steps.Step{
-			{Addr: "tier.app/start", Kind: steps.Barrier, Tier: "app"},
-			{Addr: "tier.app/vm.a/copy", Kind: steps.Copy, Phase: "storage", Tier: "app", VM: "a", Site: "dr"},
-			{Addr: "tier.app/vm.a/power_on", Kind: steps.PowerOn, Phase: "power_on", Tier: "app", VM: "a", Site: "dr"},
-			{Addr: "tier.app/vm.a/wait_ready", Kind: steps.WaitReady, Phase: "boot", Tier: "app", VM: "a", Site: "dr"},
-			{Addr: "tier.app/done", Kind: steps.Barrier, Tier: "app"},
-			{Addr: "step.probe", Kind: steps.Custom, Phase: "custom"},
+			{Addr: steps.MustParseAddr("tier.app/start"), Kind: steps.Barrier, Tier: "app"},
+			{Addr: steps.MustParseAddr("tier.app/vm.a/copy"), Kind: steps.Copy, Phase: "storage", Tier: "app", VM: "a", Site: "dr"},
+			{Addr: steps.MustParseAddr("tier.app/vm.a/power_on"), Kind: steps.PowerOn, Phase: "power_on", Tier: "app", VM: "a", Site: "dr"},
+			{Addr: steps.MustParseAddr("tier.app/vm.a/wait_ready"), Kind: steps.WaitReady, Phase: "boot", Tier: "app", VM: "a", Site: "dr"},
+			{Addr: steps.MustParseAddr("tier.app/done"), Kind: steps.Barrier, Tier: "app"},
+			{Addr: steps.MustParseAddr("step.probe"), Kind: steps.Custom, Phase: "custom"},
 		}}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
 	var ev []rundir.Event
 	add := func(e rundir.Event) { ev = append(ev, e) }
 	step := func(addr string, start, end, wall float64, detail map[string]string) {
-		add(rundir.Event{Time: at(start), Type: rundir.EventStepStarted, Step: addr, Attempt: 1})
-		add(rundir.Event{Time: at(end), Type: rundir.EventStepFinished, Step: addr, Attempt: 1, Result: rundir.StatusOK, Detail: detail,
+		add(rundir.Event{Time: at(start), Type: rundir.EventStepStarted, Step: steps.MustParseAddr(addr), Attempt: 1})
+		add(rundir.Event{Time: at(end), Type: rundir.EventStepFinished, Step: steps.MustParseAddr(addr), Attempt: 1, Result: rundir.StatusOK, Detail: detail,
 			Figures: map[string]float64{"seconds": end - start, "wall_seconds": wall}})
 	}
 	add(rundir.Event{Time: at(0), Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "test", "plan": "shop", "recovery_plan": "shop"},
@@ -74,7 +74,7 @@ func renderAll(t *testing.T, r *Report) map[string]string {
 func stepOf(t *testing.T, r *Report, addr string) Step {
 	t.Helper()
 	for _, s := range r.Steps {
-		if s.Addr == addr {
+		if s.Addr.String() == addr {
 			return s
 		}
 	}

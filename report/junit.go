@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/drplan/drplan/addrs"
 )
 
 // The JUnit XML that CI systems read (Jenkins, GitLab, GitHub test
@@ -170,13 +172,13 @@ func (r *Report) junit() *junitSuites {
 	tiers := map[string]*junitSuite{}
 	var order []*junitSuite
 	for _, t := range r.RTO.Tiers {
-		tiers[t.Tier] = newSuite("tier." + t.Tier)
+		tiers[t.Tier] = newSuite(addrs.Ref{Kind: addrs.Tier, Name: t.Tier}.String())
 		order = append(order, tiers[t.Tier])
 	}
 	for _, v := range r.VMs {
 		s := tiers[v.Tier]
 		if s == nil {
-			s = newSuite("tier." + v.Tier)
+			s = newSuite(addrs.Ref{Kind: addrs.Tier, Name: v.Tier}.String())
 			tiers[v.Tier] = s
 			order = append(order, s)
 		}
@@ -299,7 +301,7 @@ func (r *Report) vmCase(v VM, steps []Step, class string) (junitCase, span) {
 	if v.ReadySeconds > 0 {
 		plan = v.PlanSeconds
 	}
-	tc := junitCase{Name: "vm." + v.VM, Classname: class, Time: junitTime(v.WallSeconds),
+	tc := junitCase{Name: addrs.Ref{Kind: addrs.VM, Name: v.VM}.String(), Classname: class, Time: junitTime(v.WallSeconds),
 		Properties: &junitProperties{[]junitProperty{{"plan_seconds", junitTime(plan)}}}, SystemOut: output(out.String())}
 	switch v.Status {
 	case "ready":
@@ -327,7 +329,7 @@ func (r *Report) vmCase(v VM, steps []Step, class string) (junitCase, span) {
 
 // stepCase is a custom step as a testcase.
 func stepCase(s Step, class string) junitCase {
-	tc := junitCase{Name: s.Addr, Classname: class, Time: junitTime(s.WallSeconds),
+	tc := junitCase{Name: s.Addr.String(), Classname: class, Time: junitTime(s.WallSeconds),
 		Properties: &junitProperties{[]junitProperty{{"plan_seconds", junitTime(s.PlanSeconds)}}}}
 	var out string
 	if s.Attempts > 1 {

@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"strconv"
 	"testing"
+
+	"github.com/drplan/drplan/steps"
 )
 
 // TestJUnitWallTime: a simulated run whose plan time is hours but whose
@@ -15,7 +17,7 @@ import (
 func TestJUnitWallTime(t *testing.T) {
 	const scale = 0.001 // wall seconds per plan second, in this made-up run
 	step := func(vm, tier, addr string, start, end float64) Step {
-		return Step{Run: "test", Addr: addr, Kind: "wait_ready", Tier: tier, VM: vm, Status: "ok",
+		return Step{Run: "test", Addr: steps.MustParseAddr(addr), Kind: "wait_ready", Tier: tier, VM: vm, Status: "ok",
 			StartSeconds: start, EndSeconds: end, PlanSeconds: end - start, WallSeconds: (end - start) * scale}
 	}
 	// Two VMs recovering side by side for two hours of plan time each,
@@ -26,7 +28,7 @@ func TestJUnitWallTime(t *testing.T) {
 		Steps: []Step{
 			step("a", "app", "tier.app/vm.a/wait_ready", 10, 7210),
 			step("b", "app", "tier.app/vm.b/wait_ready", 10, 7210),
-			{Run: "test", Addr: "step.smoke", Kind: "custom", Status: "ok", StartSeconds: 7210, EndSeconds: 10810, PlanSeconds: 3600, WallSeconds: 3.6},
+			{Run: "test", Addr: steps.MustParseAddr("step.smoke"), Kind: "custom", Status: "ok", StartSeconds: 7210, EndSeconds: 10810, PlanSeconds: 3600, WallSeconds: 3.6},
 		},
 		VMs: []VM{
 			{VM: "a", Tier: "app", Status: "ready", StartSeconds: 10, ReadySeconds: 7210, PlanSeconds: 7200, WallSeconds: 7.2},

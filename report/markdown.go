@@ -68,7 +68,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(notable) > 0 {
 		m.f("\n## Steps that failed, were skipped or needed retries\n\n| run | step | status | attempts | took | error |\n| --- | --- | --- | --- | --- | --- |\n")
 		for _, s := range notable {
-			m.f("| %s | `%s` | %s %s | %d | %s | %s |\n", s.Run, mdText(s.Addr), statusMark(s.Status), s.Status, s.Attempts, stepTook(s), mdText(s.Error))
+			m.f("| %s | `%s` | %s %s | %d | %s | %s |\n", s.Run, mdText(s.Addr.String()), statusMark(s.Status), s.Status, s.Attempts, stepTook(s), mdText(s.Error))
 		}
 	}
 
@@ -82,7 +82,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			if s.Ran() {
 				start, wall = FormatSeconds(s.StartSeconds), fmt.Sprintf("%.2fs", s.WallSeconds)
 			}
-			m.f("| %s | `%s` | %s | %s | %s | %s | %s | %d |\n", s.Run, mdText(s.Addr), s.Phase, s.Status, start, stepTook(s), wall, s.Attempts)
+			m.f("| %s | `%s` | %s | %s | %s | %s | %s | %d |\n", s.Run, mdText(s.Addr.String()), s.Phase, s.Status, start, stepTook(s), wall, s.Attempts)
 		}
 		m.f("\n</details>\n")
 	}

@@ -118,7 +118,7 @@ type VM struct {
 // Step is one step's outcome.
 type Step struct {
 	Run          string            `json:"run"` // the mode of the run it belongs to
-	Addr         string            `json:"addr"`
+	Addr         steps.Addr        `json:"addr"`
 	Kind         string            `json:"kind"`
 	Phase        string            `json:"phase"`
 	Tier         string            `json:"tier,omitempty"`
@@ -300,9 +300,9 @@ func (r *Report) addSteps(p *steps.Program, events []rundir.Event, start time.Ti
 		err        string
 		detail     map[string]string
 	}
-	st := map[string]*state{}
+	st := map[steps.Addr]*state{}
 	for _, e := range events {
-		if e.Step == "" {
+		if e.Step.IsZero() {
 			continue
 		}
 		s := st[e.Step]
@@ -323,7 +323,7 @@ func (r *Report) addSteps(p *steps.Program, events []rundir.Event, start time.Ti
 				s.detail = e.Detail
 			}
 		case rundir.EventStepSkipped:
-			s.status, s.err, s.skipped = rundir.StatusSkipped, "skipped because "+e.Because()+" failed", e.Time
+			s.status, s.err, s.skipped = rundir.StatusSkipped, "skipped because "+e.Because().String()+" failed", e.Time
 		}
 	}
 	for _, ps := range p.Steps {
@@ -362,7 +362,7 @@ func (r *Report) addSteps(p *steps.Program, events []rundir.Event, start time.Ti
 func (r *Report) recovery(p *steps.Program, events []rundir.Event, start time.Time) {
 	r.RTO.TargetSeconds = time.Duration(p.RTO).Seconds()
 	r.RTO.EstimateSeconds = time.Duration(p.Estimate.Total).Seconds()
-	ends := map[string]time.Time{}
+	ends := map[steps.Addr]time.Time{}
 	var last time.Time
 	for _, e := range events {
 		if e.Type == rundir.EventStepFinished && e.Result == rundir.StatusOK {
@@ -377,10 +377,10 @@ func (r *Report) recovery(p *steps.Program, events []rundir.Event, start time.Ti
 	}
 	for _, t := range p.Estimate.Tiers {
 		tr := Tier{Tier: t.Tier, VMs: t.VMs, Status: TierNotStarted}
-		if e, ok := ends["tier."+t.Tier+"/start"]; ok {
+		if e, ok := ends[steps.TierStart(t.Tier)]; ok {
 			tr.StartSeconds, tr.Status = e.Sub(start).Seconds(), TierNotDone
 		}
-		if e, ok := ends["tier."+t.Tier+"/done"]; ok {
+		if e, ok := ends[steps.TierDone(t.Tier)]; ok {
 			tr.DoneSeconds, tr.Status = e.Sub(start).Seconds(), TierDone
 		}
 		r.RTO.Tiers = append(r.RTO.Tiers, tr)
@@ -394,7 +394,7 @@ func (r *Report) recovery(p *steps.Program, events []rundir.Event, start time.Ti
 	r.RTO.Met = allOK && (r.RTO.TargetSeconds == 0 || r.RTO.AchievedSeconds <= r.RTO.TargetSeconds)
 
 	// The program's steps by address, and which VMs have a readiness wait.
-	byAddr := make(map[string]*steps.Step, len(p.Steps))
+	byAddr := make(map[steps.Addr]*steps.Step, len(p.Steps))
 	waits := map[string]bool{}
 	for _, s := range p.Steps {
 		byAddr[s.Addr] = s

@@ -14,17 +14,17 @@ import (
 // TestBuildCleanupRunAgain: a cleanup killed halfway and run again to the
 // end leaves the run passed; killed and not run again, interrupted.
 func TestBuildCleanupRunAgain(t *testing.T) {
-	test := &steps.Program{Mode: "test", Steps: []*steps.Step{{Addr: "tier.a/vm.x/copy", Kind: steps.Copy, Tier: "a", VM: "x"}}}
-	cleanup := &steps.Program{Mode: "cleanup", Steps: []*steps.Step{{Addr: "tier.a/vm.x/destroy", Kind: steps.Destroy, Tier: "a", VM: "x"}}}
+	test := &steps.Program{Mode: "test", Steps: []*steps.Step{{Addr: steps.MustParseAddr("tier.a/vm.x/copy"), Kind: steps.Copy, Tier: "a", VM: "x"}}}
+	cleanup := &steps.Program{Mode: "cleanup", Steps: []*steps.Step{{Addr: steps.MustParseAddr("tier.a/vm.x/destroy"), Kind: steps.Destroy, Tier: "a", VM: "x"}}}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	run := func(mode string, s int) []rundir.Event {
 		return []rundir.Event{{Time: at(s), Type: rundir.EventRunStarted, Detail: map[string]string{"mode": mode}}}
 	}
 	step := func(addr string, s int, finish bool) []rundir.Event {
-		ev := []rundir.Event{{Time: at(s), Type: rundir.EventStepStarted, Step: addr, Attempt: 1}}
+		ev := []rundir.Event{{Time: at(s), Type: rundir.EventStepStarted, Step: steps.MustParseAddr(addr), Attempt: 1}}
 		if finish {
-			ev = append(ev, rundir.Event{Time: at(s + 1), Type: rundir.EventStepFinished, Step: addr, Result: rundir.StatusOK})
+			ev = append(ev, rundir.Event{Time: at(s + 1), Type: rundir.EventStepFinished, Step: steps.MustParseAddr(addr), Result: rundir.StatusOK})
 		}
 		return ev
 	}
@@ -56,7 +56,7 @@ func TestBuildCleanupRunAgain(t *testing.T) {
 func TestBuildSkippedStep(t *testing.T) {
 	r := fixture(t)
 	for _, s := range r.Steps {
-		if s.Addr == "step.smoke" {
+		if s.Addr.String() == "step.smoke" {
 			if s.Status != "skipped" || s.StartSeconds != 0 || s.EndSeconds < 600 || s.Error != "skipped because tier.web/vm.web-03/wait_ready failed" {
 				t.Errorf("step.smoke: %+v; want skipped when web-03's wait failed, past 10m", s)
 			}
@@ -71,13 +71,13 @@ func TestBuildSkippedStep(t *testing.T) {
 // markdown and the HTML tiers table; neither is ever "0s".
 func TestTiersNotFinished(t *testing.T) {
 	prog := &steps.Program{Mode: "test", Estimate: steps.Estimate{Tiers: []steps.TierEstimate{{Tier: "db", VMs: 1}, {Tier: "app", VMs: 3}, {Tier: "web", VMs: 2}}},
-		Steps: []*steps.Step{{Addr: "tier.db/start", Kind: steps.Barrier}, {Addr: "tier.db/done", Kind: steps.Barrier},
-			{Addr: "tier.app/start", Kind: steps.Barrier}, {Addr: "tier.app/done", Kind: steps.Barrier},
-			{Addr: "tier.web/start", Kind: steps.Barrier}, {Addr: "tier.web/done", Kind: steps.Barrier}}}
+		Steps: []*steps.Step{{Addr: steps.MustParseAddr("tier.db/start"), Kind: steps.Barrier}, {Addr: steps.MustParseAddr("tier.db/done"), Kind: steps.Barrier},
+			{Addr: steps.MustParseAddr("tier.app/start"), Kind: steps.Barrier}, {Addr: steps.MustParseAddr("tier.app/done"), Kind: steps.Barrier},
+			{Addr: steps.MustParseAddr("tier.web/start"), Kind: steps.Barrier}, {Addr: steps.MustParseAddr("tier.web/done"), Kind: steps.Barrier}}}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	ok := func(addr string, s int) rundir.Event {
-		return rundir.Event{Time: at(s), Type: rundir.EventStepFinished, Step: addr, Result: rundir.StatusOK}
+		return rundir.Event{Time: at(s), Type: rundir.EventStepFinished, Step: steps.MustParseAddr(addr), Result: rundir.StatusOK}
 	}
 	events := []rundir.Event{{Time: at(0), Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "test"}},
 		ok("tier.db/start", 1), ok("tier.db/done", 200), ok("tier.app/start", 201),

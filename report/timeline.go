@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drplan/drplan/addrs"
 	"github.com/drplan/drplan/internal/units"
 )
 
@@ -127,14 +128,14 @@ func (r *Report) timeline() *timeline {
 	band("before", "Before the tiers", "other", "")
 	bandOrder = append(bandOrder, "before")
 	for _, t := range r.RTO.Tiers {
-		band("tier:"+t.Tier, "tier."+t.Tier, "tier", t.Tier)
+		band("tier:"+t.Tier, addrs.Ref{Kind: addrs.Tier, Name: t.Tier}.String(), "tier", t.Tier)
 		bandOrder = append(bandOrder, "tier:"+t.Tier)
 	}
 	vmStatus := map[string]string{}
 	for _, v := range r.VMs {
 		vmStatus[v.VM] = v.Status
 		if bands["tier:"+v.Tier] == nil {
-			band("tier:"+v.Tier, "tier."+v.Tier, "tier", v.Tier)
+			band("tier:"+v.Tier, addrs.Ref{Kind: addrs.Tier, Name: v.Tier}.String(), "tier", v.Tier)
 			bandOrder = append(bandOrder, "tier:"+v.Tier)
 		}
 	}
@@ -153,12 +154,12 @@ func (r *Report) timeline() *timeline {
 		case s.Tier != "" && s.VM != "":
 			b, key, label, kind = bands["tier:"+s.Tier], "vm:"+s.VM, s.VM, "vm"
 		case s.Kind == "custom":
-			b, key, label, kind = bands["custom"], s.Addr, s.Addr, "step"
+			b, key, label, kind = bands["custom"], s.Addr.String(), s.Addr.String(), "step"
 		default:
-			key = s.Addr
-			if i := strings.LastIndex(s.Addr, "/"); i > 0 {
-				key = s.Addr[:i]
-			}
+			// One row per VM or group or site: the address without its action.
+			whole := s.Addr
+			whole.Action = ""
+			key = whole.String()
 			label, kind = key, "other"
 			b = bands["after"]
 			if s.Phase == "prepare" || s.Phase == "replication" {
@@ -166,7 +167,7 @@ func (r *Report) timeline() *timeline {
 			}
 		}
 		if b == nil { // a tier the estimate did not list
-			b = band("tier:"+s.Tier, "tier."+s.Tier, "tier", s.Tier)
+			b = band("tier:"+s.Tier, addrs.Ref{Kind: addrs.Tier, Name: s.Tier}.String(), "tier", s.Tier)
 			bandOrder = append(bandOrder, "tier:"+s.Tier)
 		}
 		row := b.idx[key]
@@ -184,7 +185,7 @@ func (r *Report) timeline() *timeline {
 		start, end := s.StartSeconds, s.EndSeconds
 		switch s.Status {
 		case "skipped":
-			row.Marks = append(row.Marks, tlMark{Kind: "skipped", Title: s.Addr + ": " + s.Error})
+			row.Marks = append(row.Marks, tlMark{Kind: "skipped", Title: s.Addr.String() + ": " + s.Error})
 			row.Marks[len(row.Marks)-1].X = end // time for now; x below
 			maxT = max(maxT, end)
 		case "interrupted": // ran until the run stopped
@@ -201,7 +202,7 @@ func (r *Report) timeline() *timeline {
 			// time, which is not on this axis.
 			row.Bars = append(row.Bars, tlBar{X: start, W: end - start, Phase: s.Phase, Status: s.Status, Title: barTitle(s), Wall: s.WallTimed()})
 			if s.Status == "failed" {
-				row.Marks = append(row.Marks, tlMark{Kind: "failed", X: end, Title: s.Addr + " failed: " + s.Error})
+				row.Marks = append(row.Marks, tlMark{Kind: "failed", X: end, Title: s.Addr.String() + " failed: " + s.Error})
 			}
 			maxT = max(maxT, end)
 		}
@@ -314,7 +315,7 @@ func firstMark(ms []tlMark, kind string) int {
 
 func barTitle(s Step) string {
 	var b strings.Builder
-	b.WriteString(s.Addr + ": " + strings.ReplaceAll(s.Status, "_", " "))
+	b.WriteString(s.Addr.String() + ": " + strings.ReplaceAll(s.Status, "_", " "))
 	if took := stepTook(s); took != "" {
 		b.WriteString(", " + took)
 	}

@@ -3,6 +3,8 @@ package rundir
 import (
 	"strconv"
 	"time"
+
+	"github.com/drplan/drplan/steps"
 )
 
 // Event is one record of a run's journal. Its JSON is the journal's
@@ -13,8 +15,8 @@ type Event struct {
 	Time time.Time `json:"time"`
 	Type string    `json:"type"`
 	// Step is the step's address for step events.
-	Step    string `json:"step,omitempty"`
-	Attempt int    `json:"attempt,omitempty"`
+	Step    steps.Addr `json:"step,omitzero"`
+	Attempt int        `json:"attempt,omitempty"`
 	// Result is a Status for step ends, a run result (ResultPassed,
 	// ResultFailed, ResultInterrupted) for run ends.
 	Result string `json:"result,omitempty"`
@@ -115,28 +117,31 @@ func (e Event) RunEnd() RunEnd {
 }
 
 // StepStarted is the step_started event of an attempt of a step.
-func StepStarted(step string, attempt int) Event {
+func StepStarted(step steps.Addr, attempt int) Event {
 	return Event{Type: EventStepStarted, Step: step, Attempt: attempt}
 }
 
 // StepFailed is the step_failed event of one attempt that failed;
 // retry says whether it is tried again.
-func StepFailed(step string, attempt int, err error, retry bool, detail map[string]string) Event {
+func StepFailed(step steps.Addr, attempt int, err error, retry bool, detail map[string]string) Event {
 	return Event{Type: EventStepFailed, Step: step, Attempt: attempt, Error: err.Error(), Retryable: retry, Detail: detail}
 }
 
 // StepSkipped is the step_skipped event of a step not run because the
 // step at address because failed.
-func StepSkipped(step, because string) Event {
-	return Event{Type: EventStepSkipped, Step: step, Result: StatusSkipped, Detail: map[string]string{"because": because}}
+func StepSkipped(step, because steps.Addr) Event {
+	return Event{Type: EventStepSkipped, Step: step, Result: StatusSkipped, Detail: map[string]string{"because": because.String()}}
 }
 
 // Because is, for a step_skipped event, the step whose failure skipped it.
-func (e Event) Because() string { return e.Detail["because"] }
+func (e Event) Because() steps.Addr {
+	a, _ := steps.ParseAddr(e.Detail["because"])
+	return a
+}
 
 // StepEnd is what a step_finished event says.
 type StepEnd struct {
-	Step    string
+	Step    steps.Addr
 	Attempt int // the last attempt
 	// Result is StatusOK, StatusFailed or StatusOptionalFailed; Err is
 	// the last attempt's error for the last two.
@@ -204,7 +209,7 @@ type VMReady struct {
 }
 
 // Event is the vm_ready event of v, told by the step at address step.
-func (v VMReady) Event(step string) Event {
+func (v VMReady) Event(step steps.Addr) Event {
 	return Event{Type: EventVMReady, Step: step, Detail: map[string]string{"vm": v.VM, "ip": v.IP, "tier": v.Tier}}
 }
 

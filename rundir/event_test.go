@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/rundir"
+	"github.com/drplan/drplan/steps"
 )
 
 // TestEventConstructors: the typed events are the journal's events as
@@ -29,19 +30,19 @@ func TestEventConstructors(t *testing.T) {
 				Figures: map[string]float64{"steps": 18, "done": 4}}},
 		{"run_finished", rundir.RunEnd{Result: rundir.ResultFailed, HaltedBy: "step.x", APICalls: 12, WallSeconds: 1.5}.Event(),
 			rundir.Event{Type: "run_finished", Result: "failed", Detail: map[string]string{"halted_by": "step.x"}, Figures: map[string]float64{"api_calls": 12, "wall_seconds": 1.5}}},
-		{"step_started", rundir.StepStarted("step.x", 2), rundir.Event{Type: "step_started", Step: "step.x", Attempt: 2}},
-		{"step_failed", rundir.StepFailed("step.x", 1, errors.New("boom"), true, map[string]string{"exit_code": "1"}),
-			rundir.Event{Type: "step_failed", Step: "step.x", Attempt: 1, Error: "boom", Retryable: true, Detail: map[string]string{"exit_code": "1"}}},
-		{"step_skipped", rundir.StepSkipped("step.y", "step.x"),
-			rundir.Event{Type: "step_skipped", Step: "step.y", Result: "skipped", Detail: map[string]string{"because": "step.x"}}},
-		{"step_finished ok", rundir.StepEnd{Step: "step.x", Attempt: 1, Result: rundir.StatusOK, Seconds: 3, WallSeconds: 0.25}.Event(),
-			rundir.Event{Type: "step_finished", Step: "step.x", Attempt: 1, Result: "ok", Figures: map[string]float64{"seconds": 3, "wall_seconds": 0.25}}},
-		{"step_finished failed, wall", rundir.StepEnd{Step: "step.x", Attempt: 3, Result: rundir.StatusOptionalFailed, Err: errors.New("boom"),
+		{"step_started", rundir.StepStarted(steps.MustParseAddr("step.x"), 2), rundir.Event{Type: "step_started", Step: steps.MustParseAddr("step.x"), Attempt: 2}},
+		{"step_failed", rundir.StepFailed(steps.MustParseAddr("step.x"), 1, errors.New("boom"), true, map[string]string{"exit_code": "1"}),
+			rundir.Event{Type: "step_failed", Step: steps.MustParseAddr("step.x"), Attempt: 1, Error: "boom", Retryable: true, Detail: map[string]string{"exit_code": "1"}}},
+		{"step_skipped", rundir.StepSkipped(steps.MustParseAddr("step.y"), steps.MustParseAddr("step.x")),
+			rundir.Event{Type: "step_skipped", Step: steps.MustParseAddr("step.y"), Result: "skipped", Detail: map[string]string{"because": "step.x"}}},
+		{"step_finished ok", rundir.StepEnd{Step: steps.MustParseAddr("step.x"), Attempt: 1, Result: rundir.StatusOK, Seconds: 3, WallSeconds: 0.25}.Event(),
+			rundir.Event{Type: "step_finished", Step: steps.MustParseAddr("step.x"), Attempt: 1, Result: "ok", Figures: map[string]float64{"seconds": 3, "wall_seconds": 0.25}}},
+		{"step_finished failed, wall", rundir.StepEnd{Step: steps.MustParseAddr("step.x"), Attempt: 3, Result: rundir.StatusOptionalFailed, Err: errors.New("boom"),
 			Detail: rundir.WithWallTiming(map[string]string{"stdout": "out"}), Seconds: 3, WallSeconds: 3}.Event(),
-			rundir.Event{Type: "step_finished", Step: "step.x", Attempt: 3, Result: "optional_failed", Error: "boom", Detail: map[string]string{"stdout": "out", "timing": "wall"},
+			rundir.Event{Type: "step_finished", Step: steps.MustParseAddr("step.x"), Attempt: 3, Result: "optional_failed", Error: "boom", Detail: map[string]string{"stdout": "out", "timing": "wall"},
 				Figures: map[string]float64{"seconds": 3, "wall_seconds": 3}}},
-		{"vm_ready", rundir.VMReady{VM: "web-01", IP: "10.0.0.5", Tier: "web"}.Event("tier.web/vm.web-01/wait_ready"),
-			rundir.Event{Type: "vm_ready", Step: "tier.web/vm.web-01/wait_ready", Detail: map[string]string{"vm": "web-01", "ip": "10.0.0.5", "tier": "web"}}},
+		{"vm_ready", rundir.VMReady{VM: "web-01", IP: "10.0.0.5", Tier: "web"}.Event(steps.MustParseAddr("tier.web/vm.web-01/wait_ready")),
+			rundir.Event{Type: "vm_ready", Step: steps.MustParseAddr("tier.web/vm.web-01/wait_ready"), Detail: map[string]string{"vm": "web-01", "ip": "10.0.0.5", "tier": "web"}}},
 		{"point_chosen", rundir.PointChosen{Group: "app", Site: "east", Request: "latest", Replicas: 3, Point: point, Newest: point}.Event(),
 			rundir.Event{Type: "point_chosen", Detail: map[string]string{"group": "app", "site": "east", "request": "latest", "replicas": "3", "point": "2026-11-22T00:02:03.0000004Z"}}},
 		{"point_chosen span", rundir.PointChosen{Group: "app", Site: "east", Request: "latest", Replicas: 2, Point: point, Newest: point.Add(time.Second)}.Event(),
@@ -84,7 +85,7 @@ func TestEventAccessors(t *testing.T) {
 			}
 			ends++
 		case rundir.EventStepSkipped:
-			if e.Because() == "" {
+			if e.Because().IsZero() {
 				t.Errorf("step_skipped without its cause: %+v", e)
 			}
 		}
@@ -100,7 +101,7 @@ func TestEventAccessors(t *testing.T) {
 		t.Fatalf("programs: %d", len(progs))
 	}
 
-	e := rundir.StepEnd{Step: "step.x", Result: rundir.StatusOK, Detail: rundir.WithWallTiming(nil), Seconds: 2, WallSeconds: 0.5}.Event()
+	e := rundir.StepEnd{Step: steps.MustParseAddr("step.x"), Result: rundir.StatusOK, Detail: rundir.WithWallTiming(nil), Seconds: 2, WallSeconds: 0.5}.Event()
 	if s, ok := e.Seconds(); !ok || s != 2 {
 		t.Errorf("Seconds: %v %v", s, ok)
 	}

@@ -68,7 +68,7 @@ func TestCopyAfterThePointAgedOut(t *testing.T) {
 	site := &agingSite{points: inventory.RecoveryPoints{Times: []time.Time{t0, t0.Add(time.Minute)}}}
 	prog := &steps.Program{Mode: "test", MaxParallel: 1, Sites: []steps.Site{{Name: "west"}},
 		Groups: []steps.Group{{Name: "app", Consistency: "group", Point: "latest"}},
-		Steps: []*steps.Step{{Addr: "tier.app/vm.app-01/copy", Kind: steps.Copy, VM: "app-01", Group: "app", Site: "west",
+		Steps: []*steps.Step{{Addr: steps.MustParseAddr("tier.app/vm.app-01/copy"), Kind: steps.Copy, VM: "app-01", Group: "app", Site: "west",
 			Timeout: steps.Duration(time.Minute), OnFailure: "halt",
 			Args: steps.Args{Source: "drplan-replicas/app-01", Target: "drplan-drill/{run}/app-01", Folder: "drplan-drill/{run}", Point: "latest"}}}}
 	open := func(ctx context.Context, name string, readOnly bool) (providers.Site, error) { return site, nil }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -161,7 +162,7 @@ func TestGuestSteps(t *testing.T) {
 	// A command after the tier sees its VMs and their addresses.
 	b, err := os.ReadFile(filepath.Join(planDir, "context.json"))
 	if err != nil {
-		t.Fatalf("facts: %v (%v)", err, res.Steps["step.facts"].Err)
+		t.Fatalf("facts: %v (%v)", err, res.Steps[steps.MustParseAddr("step.facts")].Err)
 	}
 	var doc struct {
 		RunID string                         `json:"run_id"`
@@ -174,18 +175,18 @@ func TestGuestSteps(t *testing.T) {
 	if doc.RunID != "drill-1" || doc.Mode != "test" || len(doc.VMs) < 2 || doc.VMs["web-01"].IP == "" || doc.VMs["web-02"].IP == "" {
 		t.Errorf("context file after tier web: %s", b)
 	}
-	if s := prog.Step("step.check-web"); s == nil || !contains(s.After, "tier.web/done") || s.Site != "west" || s.Args.Target != compiler.DrillFolder+"/{run}/web-01" {
+	if s := prog.Step(steps.MustParseAddr("step.check-web")); s == nil || !slices.Contains(s.After, steps.TierDone("web")) || s.Site != "west" || s.Args.Target != compiler.DrillFolder+"/{run}/web-01" {
 		t.Fatalf("compiled guest step: %+v", s)
 	}
-	ok := res.Steps["step.check-web"]
+	ok := res.Steps[steps.MustParseAddr("step.check-web")]
 	if ok.Status != rundir.StatusOK || ok.Detail["exit_code"] != "0" || ok.Detail["vm"] != "web-01" {
 		t.Errorf("check-web: %s, %v, %v", ok.Status, ok.Detail, ok.Err)
 	}
-	bad := res.Steps["step.failing-check"]
+	bad := res.Steps[steps.MustParseAddr("step.failing-check")]
 	if bad.Status != rundir.StatusFailed || bad.Detail["exit_code"] != "4" || !strings.Contains(bad.Err.Error(), "exited with code 4") {
 		t.Errorf("failing-check: %s, %v, %v", bad.Status, bad.Detail, bad.Err)
 	}
-	app := res.Steps["step.check-app"]
+	app := res.Steps[steps.MustParseAddr("step.check-app")]
 	if app.Status != rundir.StatusFailed || app.Attempts != 2 || !strings.Contains(app.Err.Error(), "guest operations unavailable") {
 		t.Errorf("check-app (guest never booted): %s after %d attempts: %v", app.Status, app.Attempts, app.Err)
 	}
@@ -223,19 +224,19 @@ func TestPrePowerOnStepFailure(t *testing.T) {
     }
   }
 `, &local.Executor{PlanDir: t.TempDir()})
-			if res.Passed || res.Steps["step.gate"].Status != rundir.StatusFailed {
-				t.Fatalf("gate: %s, run passed %v", res.Steps["step.gate"].Status, res.Passed)
+			if res.Passed || res.Steps[steps.MustParseAddr("step.gate")].Status != rundir.StatusFailed {
+				t.Fatalf("gate: %s, run passed %v", res.Steps[steps.MustParseAddr("step.gate")].Status, res.Passed)
 			}
 			for _, vm := range []string{"web-01", "web-02"} {
-				if s := res.Steps["tier.web/vm."+vm+"/wait_ready"]; s.Status != rundir.StatusOK {
+				if s := res.Steps[steps.TierVM("web", vm, "wait_ready")]; s.Status != rundir.StatusOK {
 					t.Errorf("%s (not gated): %s", vm, s.Status)
 				}
 			}
-			if s := res.Steps["tier.app/vm.app-01/power_on"]; s.Status == rundir.StatusOK || s.Attempts > 0 {
+			if s := res.Steps[steps.MustParseAddr("tier.app/vm.app-01/power_on")]; s.Status == rundir.StatusOK || s.Attempts > 0 {
 				t.Errorf("app-01's power-on: %s after %d attempts; want it never tried", s.Status, s.Attempts)
 			}
-			if policy == "halt" && res.Halted != "step.gate" || policy == "continue" && res.Steps["tier.app/vm.app-01/power_on"].Status != rundir.StatusSkipped {
-				t.Errorf("halted by %q, app-01's power-on %s", res.Halted, res.Steps["tier.app/vm.app-01/power_on"].Status)
+			if policy == "halt" && res.Halted != "step.gate" || policy == "continue" && res.Steps[steps.MustParseAddr("tier.app/vm.app-01/power_on")].Status != rundir.StatusSkipped {
+				t.Errorf("halted by %q, app-01's power-on %s", res.Halted, res.Steps[steps.MustParseAddr("tier.app/vm.app-01/power_on")].Status)
 			}
 			inv, err := env.sites["west"].Inventory(context.Background())
 			if err != nil {
@@ -250,18 +251,9 @@ func TestPrePowerOnStepFailure(t *testing.T) {
 					}
 				}
 			}
-			if !found || res.Steps["tier.app/vm.app-01/copy"].Status != rundir.StatusOK {
-				t.Errorf("app-01's copy (prepared before the gate): %s, found %v", res.Steps["tier.app/vm.app-01/copy"].Status, found)
+			if !found || res.Steps[steps.MustParseAddr("tier.app/vm.app-01/copy")].Status != rundir.StatusOK {
+				t.Errorf("app-01's copy (prepared before the gate): %s, found %v", res.Steps[steps.MustParseAddr("tier.app/vm.app-01/copy")].Status, found)
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -54,7 +54,7 @@ func EstimateWith(prog *steps.Program, epoch time.Time, model Model) {
 		total = max(total, res.End.Sub(epoch))
 	}
 	prog.Estimate.Total = steps.Duration(total)
-	at := func(addr string) steps.Duration {
+	at := func(addr steps.Addr) steps.Duration {
 		if i, ok := r.index[addr]; ok && !r.results[i].End.IsZero() {
 			return steps.Duration(r.results[i].End.Sub(epoch))
 		}
@@ -62,6 +62,6 @@ func EstimateWith(prog *steps.Program, epoch time.Time, model Model) {
 	}
 	for i := range prog.Estimate.Tiers {
 		t := &prog.Estimate.Tiers[i]
-		t.Start, t.Done = at("tier."+t.Tier+"/start"), at("tier."+t.Tier+"/done")
+		t.Start, t.Done = at(steps.TierStart(t.Tier)), at(steps.TierDone(t.Tier))
 	}
 }

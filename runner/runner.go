@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +30,7 @@ type Options struct {
 	Custom CustomRunner
 	// Done lists steps a previous attempt of the run finished (resume):
 	// they are not run again. See Finished.
-	Done map[string]bool
+	Done map[steps.Addr]bool
 	// Observer, if set, is told of every event as it is journaled.
 	Observer func(rundir.Event)
 	// Began is when the run first began: for a resumed run, the start of
@@ -60,7 +59,7 @@ type Result struct {
 	Passed   bool
 	Start    time.Time
 	End      time.Time
-	Steps    map[string]*StepResult
+	Steps    map[steps.Addr]*StepResult
 	Halted   string // address of the step that halted the run
 	Canceled bool   // interrupted by the caller (SIGINT, SIGTERM)
 	APICalls int64
@@ -68,7 +67,7 @@ type Result struct {
 
 // StepResult is what happened to one step.
 type StepResult struct {
-	Addr     string
+	Addr     steps.Addr
 	Status   string // a rundir.Status: ok, failed, skipped, optional_failed, not_run
 	Start    time.Time
 	End      time.Time
@@ -82,7 +81,7 @@ type run struct {
 	prog *steps.Program
 	opts Options
 
-	index      map[string]int
+	index      map[steps.Addr]int
 	dependents [][]int
 	waiting    []int
 
@@ -90,7 +89,8 @@ type run struct {
 	results  []*StepResult
 	vms      map[string]providers.VM // site/path -> handle with ref
 	env      *local.Env
-	halted   string
+	halted   string     // why the run halted: a step's address, or a journal error
+	haltedAt steps.Addr // the step that halted it
 	sites    map[string]providers.Site
 	batchers map[string]*batcher
 	invs     map[string]*invOnce
@@ -136,7 +136,7 @@ func Run(ctx context.Context, prog *steps.Program, opts Options) (*Result, error
 		Resumed: len(opts.Done) > 0, Done: len(opts.Done)}.Event())
 	r.schedule(ctx, work)
 	res.End = r.clk.Now()
-	res.Steps = map[string]*StepResult{}
+	res.Steps = map[steps.Addr]*StepResult{}
 	passed := true
 	for _, sr := range r.results {
 		res.Steps[sr.Addr] = sr
@@ -190,7 +190,7 @@ func newRun(prog *steps.Program, opts Options) (*run, error) {
 	if opts.Backoff == 0 {
 		opts.Backoff = time.Second
 	}
-	r := &run{prog: prog, opts: opts, index: map[string]int{}, vms: map[string]providers.VM{}, sites: map[string]providers.Site{},
+	r := &run{prog: prog, opts: opts, index: map[steps.Addr]int{}, vms: map[string]providers.VM{}, sites: map[string]providers.Site{},
 		batchers: map[string]*batcher{}, baseline: map[string]int64{}, began: opts.Began, clk: clock.Of(opts.Clock)}
 	r.step = r.execute
 	if r.began.IsZero() {
@@ -261,13 +261,13 @@ func (r *run) schedule(ctx context.Context, work *clock.Work) {
 			finished <- done{i, err}
 		}()
 	}
-	halt := func(addr string) {
+	halt := func(addr steps.Addr) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		// Of steps failing at the same instant, the earliest in program
 		// order halts the run.
-		if j, ok := r.index[r.halted]; r.halted == "" || ok && r.index[addr] < j {
-			r.halted = addr
+		if j, ok := r.index[r.haltedAt]; r.halted == "" || ok && r.index[addr] < j {
+			r.halted, r.haltedAt = addr.String(), addr
 		}
 	}
 	take := func(d done) {
@@ -381,7 +381,7 @@ func (q *readyQueues) pop(slotFree bool) (int, bool) {
 }
 
 // skipDependents marks everything that waits on a failed step skipped.
-func (r *run) skipDependents(i int, cause string) {
+func (r *run) skipDependents(i int, cause steps.Addr) {
 	todo := slicesClone(r.dependents[i])
 	for len(todo) > 0 {
 		j := todo[len(todo)-1]
@@ -481,7 +481,7 @@ func WallWork(s *steps.Step, virtual bool) bool {
 }
 
 // expand replaces the run placeholder in an argument.
-func (r *run) expand(s string) string { return strings.ReplaceAll(s, "{run}", r.opts.Placeholder) }
+func (r *run) expand(s string) string { return steps.ExpandRun(s, r.opts.Placeholder) }
 
 // site opens a site of the program, once.
 func (r *run) site(ctx context.Context, name string) (providers.Site, error) {
@@ -563,8 +563,8 @@ func (h *intHeap) Pop() any {
 // attempts so far finished (ok, or an optional step's failure): a
 // resumed run does not run them again. began is when the first attempt
 // of mode started; the zero time when the journal has none.
-func Finished(events []rundir.Event, mode string) (done map[string]bool, began time.Time) {
-	done = map[string]bool{}
+func Finished(events []rundir.Event, mode string) (done map[steps.Addr]bool, began time.Time) {
+	done = map[steps.Addr]bool{}
 	in := false
 	for _, e := range events {
 		switch e.Type {

@@ -9,6 +9,7 @@ import (
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/steps"
 )
 
 // TestJournalAndDone runs a drill program against a simulated world, then
@@ -29,7 +30,7 @@ func TestJournalAndDone(t *testing.T) {
 	if err != nil || !res.Passed {
 		t.Fatalf("first run: %v %+v", err, res)
 	}
-	done := map[string]bool{}
+	done := map[steps.Addr]bool{}
 	for addr, s := range res.Steps {
 		if s.Status == rundir.StatusOK {
 			done[addr] = true

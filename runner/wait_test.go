@@ -39,7 +39,7 @@ func (s *waitSite) WaitReady(ctx context.Context, vms []providers.VM, waitFor pr
 func waitProgram(timeout time.Duration, vms ...string) *steps.Program {
 	p := &steps.Program{Mode: "test", MaxParallel: 8, Sites: []steps.Site{{Name: "west"}}}
 	for _, vm := range vms {
-		p.Steps = append(p.Steps, &steps.Step{Addr: "tier.app/vm." + vm + "/wait_ready", Kind: steps.WaitReady, Phase: steps.PhaseBoot,
+		p.Steps = append(p.Steps, &steps.Step{Addr: steps.TierVM("app", vm, "wait_ready"), Kind: steps.WaitReady, Phase: steps.PhaseBoot,
 			Tier: "app", VM: vm, Site: "west", Timeout: steps.Duration(timeout), Retries: 3, OnFailure: "continue",
 			Args: steps.Args{Target: "drills/" + vm, WaitFor: "heartbeat"}})
 	}
@@ -89,7 +89,7 @@ func TestWaitReadyPerVM(t *testing.T) {
 			return
 		}
 		omu.Lock()
-		order = append(order, e.Step)
+		order = append(order, e.Step.String())
 		if len(order) == 2 {
 			close(release)
 		}
@@ -108,11 +108,11 @@ func TestWaitReadyPerVM(t *testing.T) {
 		t.Errorf("steps finished in order %v; want app-01 and app-03 before app-02", order)
 	}
 	for _, vm := range []string{"app-01", "app-03"} {
-		if s := res.Steps["tier.app/vm."+vm+"/wait_ready"]; s.Status != rundir.StatusOK || s.Attempts != 1 {
+		if s := res.Steps[steps.TierVM("app", vm, "wait_ready")]; s.Status != rundir.StatusOK || s.Attempts != 1 {
 			t.Errorf("%s: %s after %d attempts", vm, s.Status, s.Attempts)
 		}
 	}
-	bad := res.Steps["tier.app/vm.app-02/wait_ready"]
+	bad := res.Steps[steps.MustParseAddr("tier.app/vm.app-02/wait_ready")]
 	if bad.Status != rundir.StatusFailed || bad.Attempts != 1 || !errors.Is(bad.Err, context.DeadlineExceeded) {
 		t.Errorf("app-02: %s after %d attempts (%v); want failed once", bad.Status, bad.Attempts, bad.Err)
 	}
@@ -139,7 +139,7 @@ func TestWaitReadyRetryWithinTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := res.Steps["tier.app/vm.app-01/wait_ready"]
+	s := res.Steps[steps.MustParseAddr("tier.app/vm.app-01/wait_ready")]
 	if s.Status != rundir.StatusOK || s.Attempts != 2 {
 		t.Fatalf("%s after %d attempts (%v); want ok at the second", s.Status, s.Attempts, s.Err)
 	}

@@ -4,8 +4,11 @@
 // needs to execute it (timeout, retries, failure policy, the slot it
 // takes), with the plan's sites and groups and the compiler's estimate.
 // Package compiler writes it; package runner executes it and never sees
-// HCL. Addresses are strings here ("step.smoke", "tier.web/vm.db-01/…");
-// the typed references of the plan language are package addrs'.
+// HCL. A step's address is an Addr (scope, name, VM, action), written
+// "tier.web/vm.db-01/power_on" or "step.smoke" and read back by ParseAddr;
+// every package builds and reads addresses through it. The typed
+// references of the plan language (tier.web, vm.db-01) are package
+// addrs'.
 //
 // A Program holds the values the runner needs, sensitive ones included,
 // and carries the plan's set of sensitive values (SetSecrets, Secrets: an

@@ -122,7 +122,7 @@ const (
 
 // Step is one action.
 type Step struct {
-	Addr  string `json:"addr"`
+	Addr  Addr   `json:"addr"`
 	Kind  Kind   `json:"kind"`
 	Phase Phase  `json:"phase"`
 	Tier  string `json:"tier,omitempty"`
@@ -132,7 +132,7 @@ type Step struct {
 	Site string `json:"site,omitempty"`
 	Args Args   `json:"args,omitzero"`
 	// After lists the addresses of the steps this one waits for.
-	After     []string `json:"after,omitempty"`
+	After     []Addr   `json:"after,omitempty"`
 	Timeout   Duration `json:"timeout,omitempty"`
 	Retries   int      `json:"retries,omitempty"`
 	OnFailure string   `json:"on_failure,omitempty"`
@@ -279,7 +279,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 func (d Duration) String() string { return units.FormatDuration(time.Duration(d)) }
 
 // Step returns the step with the given address, or nil.
-func (p *Program) Step(addr string) *Step {
+func (p *Program) Step(addr Addr) *Step {
 	for _, s := range p.Steps {
 		if s.Addr == addr {
 			return s

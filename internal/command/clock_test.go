@@ -245,7 +245,7 @@ func TestWallStepShowsWallTime(t *testing.T) {
 	}
 	var probe *report.Step
 	for i, s := range rep.Steps {
-		if s.Addr == "step.probe" {
+		if s.Addr.String() == "step.probe" {
 			probe = &rep.Steps[i]
 		}
 	}

@@ -235,7 +235,7 @@ func drillChecks(r *report.Report) []report.Check {
 	var failed []string
 	for _, s := range r.Steps {
 		if s.Run == r.Mode && s.Kind == string(steps.Custom) && s.Status != rundir.StatusOK {
-			failed = append(failed, s.Addr+" ("+s.Status+")")
+			failed = append(failed, s.Addr.String()+" ("+s.Status+")")
 		}
 	}
 	custom := report.Check{Name: "every custom step passed", Passed: len(failed) == 0, Detail: "all passed"}

@@ -126,7 +126,7 @@ func TestDrillFaults(t *testing.T) {
 	}
 	skipped := false
 	for _, s := range rep.Steps {
-		if s.Addr == "step.settle" && s.Status == "skipped" {
+		if s.Addr.String() == "step.settle" && s.Status == "skipped" {
 			skipped = true
 		}
 	}

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/rundir"
+	"github.com/drplan/drplan/steps"
 )
 
 // EventsVersion is the version of the -json event stream's schema
@@ -51,12 +51,12 @@ func (s *eventStream) write(level, message, typ, key string, payload any) {
 
 // stepPayload is a step event's payload.
 type stepPayload struct {
-	Step        string            `json:"step"`
+	Step        steps.Addr        `json:"step"`
 	Attempt     int               `json:"attempt,omitempty"`
 	Result      string            `json:"result,omitempty"`
 	Error       string            `json:"error,omitempty"`
 	Retry       bool              `json:"retry,omitempty"`
-	Because     string            `json:"because,omitempty"`
+	Because     steps.Addr        `json:"because,omitzero"`
 	PlanSeconds *float64          `json:"plan_seconds,omitempty"`
 	WallSeconds *float64          `json:"wall_seconds,omitempty"`
 	At          time.Time         `json:"at"` // on the run's clock (plan time)
@@ -74,19 +74,19 @@ func (s *eventStream) observe(e rundir.Event) {
 		s.write("info", fmt.Sprintf("run started: mode %s of plan %q", rs.Mode, rs.Plan), "run_start", "run",
 			map[string]any{"mode": rs.Mode, "plan": rs.Plan, "recovery_plan": rs.RecoveryPlan, "steps": rs.Steps, "resumed": rs.Resumed, "at": e.Time})
 	case rundir.EventStepStarted:
-		s.write("info", e.Step+": started", "step_start", "step", step())
+		s.write("info", e.Step.String()+": started", "step_start", "step", step())
 	case rundir.EventStepFailed:
 		p := step()
 		p.Error, p.Retry = e.Error, e.Retryable
-		typ, msg := "step_errored", e.Step+": failed: "+e.Error
+		typ, msg := "step_errored", e.Step.String()+": failed: "+e.Error
 		if e.Retryable {
-			typ, msg = "step_retry", e.Step+": failed, trying again: "+e.Error
+			typ, msg = "step_retry", e.Step.String()+": failed, trying again: "+e.Error
 		}
 		s.write("warn", msg, typ, "step", p)
 	case rundir.EventStepSkipped:
 		p := step()
 		p.Because = e.Because()
-		s.write("info", e.Step+": skipped after "+p.Because+" failed", "step_skip", "step", p)
+		s.write("info", e.Step.String()+": skipped after "+p.Because.String()+" failed", "step_skip", "step", p)
 	case rundir.EventStepFinished:
 		p := step()
 		p.Error = e.Error
@@ -100,9 +100,9 @@ func (s *eventStream) observe(e rundir.Event) {
 		if e.Result != rundir.StatusOK {
 			level, typ = "error", "step_failed"
 		}
-		s.write(level, e.Step+": "+e.Result, typ, "step", p)
-		if tier, ok := strings.CutSuffix(e.Step, "/done"); ok && strings.HasPrefix(tier, "tier.") && e.Result == rundir.StatusOK {
-			name := strings.TrimPrefix(tier, "tier.")
+		s.write(level, e.Step.String()+": "+e.Result, typ, "step", p)
+		if e.Step.IsTierBarrier() && e.Step.Action == steps.ActionDone && e.Result == rundir.StatusOK {
+			name := e.Step.Name
 			s.write("info", "tier "+name+" done", "tier_done", "tier", map[string]any{"tier": name, "at": e.Time})
 		}
 	case rundir.EventVMReady:

@@ -300,7 +300,7 @@ func TestFailoverSiteDown(t *testing.T) {
 	// The folder comes from the replica's record, east being unreadable.
 	promoted := ""
 	for _, s := range rep.Steps {
-		if s.Addr == "tier.db/vm.db-01/promote" {
+		if s.Addr.String() == "tier.db/vm.db-01/promote" {
 			promoted = s.Detail["vm"]
 		}
 	}
@@ -444,7 +444,7 @@ func TestMigrateHaltsOnShutdown(t *testing.T) {
 		t.Errorf("the hung VM is %q; it must not be powered off by force", st["east:web-02"])
 	}
 	for _, s := range rep.Steps {
-		if strings.HasSuffix(s.Addr, "/promote") && s.Status != "not_run" {
+		if strings.HasSuffix(s.Addr.String(), "/promote") && s.Status != "not_run" {
 			t.Errorf("%s: %s, want not run", s.Addr, s.Status)
 		}
 	}

@@ -57,18 +57,18 @@ func writeDOT(w io.Writer, p *steps.Program) {
 	for i, t := range tiers {
 		fmt.Fprintf(w, "  subgraph cluster_%d {\n    label=%s;\n    style=rounded;\n", i, q("tier "+t))
 		for _, s := range byTier[t] {
-			fmt.Fprintf(w, "    %s%s;\n", q(s.Addr), dotStyle(s))
+			fmt.Fprintf(w, "    %s%s;\n", q(s.Addr.String()), dotStyle(s))
 		}
 		fmt.Fprintf(w, "  }\n")
 	}
 	for _, s := range p.Steps {
 		if s.Tier == "" {
-			fmt.Fprintf(w, "  %s%s;\n", q(s.Addr), dotStyle(s))
+			fmt.Fprintf(w, "  %s%s;\n", q(s.Addr.String()), dotStyle(s))
 		}
 	}
 	for _, s := range p.Steps {
 		for _, d := range s.After {
-			fmt.Fprintf(w, "  %s -> %s;\n", q(d), q(s.Addr))
+			fmt.Fprintf(w, "  %s -> %s;\n", q(d.String()), q(s.Addr.String()))
 		}
 	}
 	fmt.Fprintln(w, "}")
@@ -77,7 +77,7 @@ func writeDOT(w io.Writer, p *steps.Program) {
 func dotStyle(s *steps.Step) string {
 	switch s.Kind {
 	case steps.Barrier:
-		return " [shape=point, xlabel=" + `"` + s.Addr + `"` + "]"
+		return " [shape=point, xlabel=" + `"` + s.Addr.String() + `"` + "]"
 	case steps.Custom:
 		return " [style=filled, fillcolor=\"#fff3cd\"]"
 	}

@@ -158,7 +158,7 @@ func TestFailoverAfterCrash(t *testing.T) {
 		id = filepath.Base(runs[0])
 		events, _ := rundir.ReadJournal(runs[0])
 		for _, e := range events {
-			if e.Type == rundir.EventStepFinished && strings.HasSuffix(e.Step, "/promote") {
+			if e.Type == rundir.EventStepFinished && strings.HasSuffix(e.Step.String(), "/promote") {
 				return true
 			}
 		}

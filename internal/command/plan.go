@@ -125,10 +125,10 @@ func writeProgram(w io.Writer, p *steps.Program) {
 	var tiers []string
 	// A step that waits, directly or not, for a tier to be done comes
 	// after the tiers (the steps are in graph order).
-	late := map[string]bool{}
+	late := map[steps.Addr]bool{}
 	for _, s := range p.Steps {
 		for _, d := range s.After {
-			if late[d] || strings.HasPrefix(d, "tier.") && strings.HasSuffix(d, "/done") {
+			if late[d] || d.IsTierBarrier() && d.Action == steps.ActionDone {
 				late[s.Addr] = true
 			}
 		}
@@ -177,7 +177,7 @@ func writeProgram(w io.Writer, p *steps.Program) {
 	if len(custom) > 0 {
 		fmt.Fprintf(w, "\nCustom steps:\n")
 		for _, s := range custom {
-			fmt.Fprintf(w, "  %-20s %-44s after %s\n", s.Addr, p.Redact(describeCustom(s)), strings.Join(s.After, ", "))
+			fmt.Fprintf(w, "  %-20s %-44s after %s\n", s.Addr, p.Redact(describeCustom(s)), steps.JoinAddrs(s.After, ", "))
 		}
 	}
 	if len(end) > 0 {

@@ -31,7 +31,7 @@ type progress struct {
 	cur   *steps.Program
 	// done are the steps an earlier attempt of a resumed run finished:
 	// its VMs that came up then count as ready.
-	done  map[string]bool
+	done  map[steps.Addr]bool
 	start time.Time
 	ready map[string]int
 	total map[string]int
@@ -59,14 +59,14 @@ type progress struct {
 	running   bool   // between run_started and the run's end
 	stopTick  func() // stops the current run's ticker
 	wallStart time.Time
-	last      time.Time              // the latest event's time
-	steps     map[string]*steps.Step // the current program's, by address
-	tiers     []string               // started and not done, in order
-	tierAt    map[string]time.Time   // when each of tiers started
-	waits     map[string]*underWay   // steps under way, by address
-	prompts   int                    // prompt steps under way
-	shown     int                    // lines of the status area on screen
-	area      string                 // and what they say
+	last      time.Time                  // the latest event's time
+	steps     map[steps.Addr]*steps.Step // the current program's, by address
+	tiers     []string                   // started and not done, in order
+	tierAt    map[string]time.Time       // when each of tiers started
+	waits     map[steps.Addr]*underWay   // steps under way, by address
+	prompts   int                        // prompt steps under way
+	shown     int                        // lines of the status area on screen
+	area      string                     // and what they say
 }
 
 // underWay is a step that has started and not finished.
@@ -159,10 +159,10 @@ func (pr *progress) observe(e rundir.Event) {
 		return
 	}
 	switch {
-	case strings.HasSuffix(e.Step, "/start") && strings.HasPrefix(e.Step, "tier."):
-		pr.line("  %s started at %s", strings.TrimSuffix(e.Step, "/start"), pr.planSeconds(e.Time))
-	case strings.HasSuffix(e.Step, "/done") && strings.HasPrefix(e.Step, "tier."):
-		t := strings.TrimSuffix(strings.TrimPrefix(e.Step, "tier."), "/done")
+	case e.Step.IsTierBarrier() && e.Step.Action == steps.ActionStart:
+		pr.line("  tier.%s started at %s", e.Step.Name, pr.planSeconds(e.Time))
+	case e.Step.IsTierBarrier() && e.Step.Action == steps.ActionDone:
+		t := e.Step.Name
 		if pr.mode == "cleanup" {
 			pr.line("  tier.%s cleaned up at %s", t, pr.planSeconds(e.Time))
 		} else {
@@ -170,7 +170,7 @@ func (pr *progress) observe(e rundir.Event) {
 		}
 	case e.Result == rundir.StatusFailed || e.Result == rundir.StatusOptionalFailed:
 		pr.line("  %s FAILED: %s", e.Step, e.Error)
-	case strings.HasPrefix(e.Step, "step."):
+	case e.Step.Scope == steps.ScopeStep:
 		pr.line("  %s %s at %s", e.Step, e.Result, pr.planSeconds(e.Time))
 	}
 }
@@ -180,21 +180,23 @@ func (pr *progress) observe(e rundir.Event) {
 func (pr *progress) follow(e rundir.Event) {
 	switch e.Type {
 	case rundir.EventRunStarted:
-		pr.steps = map[string]*steps.Step{}
+		pr.steps = map[steps.Addr]*steps.Step{}
 		for _, s := range pr.cur.Steps {
 			pr.steps[s.Addr] = s
 		}
-		pr.tiers, pr.tierAt, pr.waits, pr.prompts = nil, map[string]time.Time{}, map[string]*underWay{}, 0
+		pr.tiers, pr.tierAt, pr.waits, pr.prompts = nil, map[string]time.Time{}, map[steps.Addr]*underWay{}, 0
 	case rundir.EventStepStarted:
 		s := pr.steps[e.Step]
 		if s == nil || pr.waits[e.Step] != nil {
 			return // a retry is timed from the first attempt
 		}
 		if s.Kind == steps.Barrier {
-			if t, ok := tierOf(e.Step, "/start"); ok {
+			switch t := e.Step.Name; {
+			case !e.Step.IsTierBarrier():
+			case e.Step.Action == steps.ActionStart:
 				pr.tiers = append(pr.tiers, t)
 				pr.tierAt[t] = e.Time
-			} else if t, ok := tierOf(e.Step, "/done"); ok {
+			case e.Step.Action == steps.ActionDone:
 				pr.tiers = without(pr.tiers, t)
 			}
 			return
@@ -211,16 +213,6 @@ func (pr *progress) follow(e rundir.Event) {
 			}
 		}
 	}
-}
-
-// tierOf returns the tier of a tier barrier's address (tier.NAME/start,
-// with suffix "/start").
-func tierOf(addr, suffix string) (string, bool) {
-	t, ok := strings.CutSuffix(addr, suffix)
-	if !ok || !strings.HasPrefix(t, "tier.") || strings.Contains(t, "/") {
-		return "", false
-	}
-	return strings.TrimPrefix(t, "tier."), true
 }
 
 func without(list []string, s string) []string {
@@ -346,7 +338,7 @@ func (pr *progress) underWay() []*underWay {
 		if !out[i].plan.Equal(out[j].plan) {
 			return out[i].plan.Before(out[j].plan)
 		}
-		return out[i].step.Addr < out[j].step.Addr
+		return out[i].step.Addr.String() < out[j].step.Addr.String()
 	})
 	return out
 }
@@ -371,7 +363,7 @@ func (pr *progress) stillWaiting() string {
 			seen[n] = true
 			vms++
 		} else {
-			n = w.step.Addr
+			n = w.step.Addr.String()
 		}
 		names = append(names, n)
 	}
@@ -422,7 +414,7 @@ func doing(s *steps.Step) string {
 	case s.Group != "":
 		return "group " + s.Group + " " + verb + "…"
 	}
-	return s.Addr + " " + verb + "…"
+	return s.Addr.String() + " " + verb + "…"
 }
 
 // ANSI colours for verdicts.

@@ -88,14 +88,14 @@ type progressRig struct {
 func newRig(w interface{ Write([]byte) (int, error) }) *progressRig {
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	prog := &steps.Program{Mode: "test", Estimate: steps.Estimate{Tiers: []steps.TierEstimate{{Tier: "web", VMs: 2}}}}
-	prog.Steps = []*steps.Step{{Addr: "tier.web/start", Kind: steps.Barrier, Tier: "web"}, {Addr: "tier.web/done", Kind: steps.Barrier, Tier: "web"}}
+	prog.Steps = []*steps.Step{{Addr: steps.MustParseAddr("tier.web/start"), Kind: steps.Barrier, Tier: "web"}, {Addr: steps.MustParseAddr("tier.web/done"), Kind: steps.Barrier, Tier: "web"}}
 	for _, vm := range []string{"web-01", "web-02"} {
 		prog.Steps = append(prog.Steps,
-			&steps.Step{Addr: "tier.web/vm." + vm + "/power_on", Kind: steps.PowerOn, Tier: "web", VM: vm},
-			&steps.Step{Addr: "tier.web/vm." + vm + "/wait_ready", Kind: steps.WaitReady, Tier: "web", VM: vm},
-			&steps.Step{Addr: "tier.web/vm." + vm + "/settle", Kind: steps.Settle, Tier: "web", VM: vm})
+			&steps.Step{Addr: steps.TierVM("web", vm, "power_on"), Kind: steps.PowerOn, Tier: "web", VM: vm},
+			&steps.Step{Addr: steps.TierVM("web", vm, "wait_ready"), Kind: steps.WaitReady, Tier: "web", VM: vm},
+			&steps.Step{Addr: steps.TierVM("web", vm, "settle"), Kind: steps.Settle, Tier: "web", VM: vm})
 	}
-	prog.Steps = append(prog.Steps, &steps.Step{Addr: "step.ask", Kind: steps.Custom, Args: steps.Args{Prompt: &steps.Prompt{Message: "go on?"}}})
+	prog.Steps = append(prog.Steps, &steps.Step{Addr: steps.MustParseAddr("step.ask"), Kind: steps.Custom, Args: steps.Args{Prompt: &steps.Prompt{Message: "go on?"}}})
 	r := &progressRig{t0: t0, plan: t0, wall: t0, ticks: make(chan time.Time), handled: make(chan struct{})}
 	r.pr = newProgress(w, prog, func(s string) string { return s })
 	r.pr.planNow = func() time.Time { return r.plan }
@@ -125,15 +125,15 @@ func (r *progressRig) tick(plan, wall int) {
 }
 
 func started(addr string) rundir.Event {
-	return rundir.Event{Type: rundir.EventStepStarted, Step: addr, Attempt: 1}
+	return rundir.Event{Type: rundir.EventStepStarted, Step: steps.MustParseAddr(addr), Attempt: 1}
 }
 
 func finished(addr string) rundir.Event {
-	return rundir.Event{Type: rundir.EventStepFinished, Step: addr, Attempt: 1, Result: rundir.StatusOK}
+	return rundir.Event{Type: rundir.EventStepFinished, Step: steps.MustParseAddr(addr), Attempt: 1, Result: rundir.StatusOK}
 }
 
 func ready(vm string) rundir.Event {
-	return rundir.Event{Type: rundir.EventVMReady, Step: "tier.web/vm." + vm + "/wait_ready", Detail: map[string]string{"tier": "web", "vm": vm}}
+	return rundir.Event{Type: rundir.EventVMReady, Step: steps.TierVM("web", vm, "wait_ready"), Detail: map[string]string{"tier": "web", "vm": vm}}
 }
 
 // bootTwo sends a run's start and the boot of web-01 and web-02, web-01

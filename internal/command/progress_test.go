@@ -22,14 +22,14 @@ func TestProgressPlanTime(t *testing.T) {
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	ok := func(addr string, s int) rundir.Event {
-		return rundir.Event{Time: at(s), Type: rundir.EventStepFinished, Step: addr, Result: rundir.StatusOK, Figures: map[string]float64{"wall_seconds": 0.01}}
+		return rundir.Event{Time: at(s), Type: rundir.EventStepFinished, Step: steps.MustParseAddr(addr), Result: rundir.StatusOK, Figures: map[string]float64{"wall_seconds": 0.01}}
 	}
 	for _, e := range []rundir.Event{
 		{Time: at(0), Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "test"}, Figures: map[string]float64{"time_scale": 0.001}},
 		ok("tier.app/start", 2),
 		{Time: at(190), Type: rundir.EventVMReady, Detail: map[string]string{"tier": "app", "vm": "a"}},
 		ok("tier.app/done", 190),
-		{Time: at(193), Type: rundir.EventStepFinished, Step: "step.probe", Result: rundir.StatusOK, Detail: map[string]string{"timing": "wall"}, Figures: map[string]float64{"wall_seconds": 3}},
+		{Time: at(193), Type: rundir.EventStepFinished, Step: steps.MustParseAddr("step.probe"), Result: rundir.StatusOK, Detail: map[string]string{"timing": "wall"}, Figures: map[string]float64{"wall_seconds": 3}},
 		{Time: at(193), Type: rundir.EventRunFinished, Result: "passed", Figures: map[string]float64{"wall_seconds": 4.2}},
 	} {
 		pr.observe(e)
@@ -57,16 +57,16 @@ func TestProgressResumeCountsEarlierVMs(t *testing.T) {
 	var out bytes.Buffer
 	prog := &steps.Program{Mode: "failover", Estimate: steps.Estimate{Tiers: []steps.TierEstimate{{Tier: "web", VMs: 2}}},
 		Steps: []*steps.Step{
-			{Addr: "tier.web/vm.a/wait_ready", Kind: steps.WaitReady, Tier: "web", VM: "a"},
-			{Addr: "tier.web/vm.b/wait_ready", Kind: steps.WaitReady, Tier: "web", VM: "b"},
+			{Addr: steps.MustParseAddr("tier.web/vm.a/wait_ready"), Kind: steps.WaitReady, Tier: "web", VM: "a"},
+			{Addr: steps.MustParseAddr("tier.web/vm.b/wait_ready"), Kind: steps.WaitReady, Tier: "web", VM: "b"},
 		}}
 	pr := newProgress(&out, prog, func(s string) string { return s })
-	pr.done = map[string]bool{"tier.web/vm.a/wait_ready": true}
+	pr.done = map[steps.Addr]bool{steps.TierVM("web", "a", "wait_ready"): true}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	for _, e := range []rundir.Event{
 		{Time: t0, Type: rundir.EventRunStarted, Detail: map[string]string{"mode": "failover", "resumed": "true"}},
-		{Time: t0.Add(time.Minute), Type: rundir.EventVMReady, Step: "tier.web/vm.b/wait_ready", Detail: map[string]string{"tier": "web", "vm": "b"}},
-		{Time: t0.Add(time.Minute), Type: rundir.EventStepFinished, Step: "tier.web/done", Result: rundir.StatusOK},
+		{Time: t0.Add(time.Minute), Type: rundir.EventVMReady, Step: steps.MustParseAddr("tier.web/vm.b/wait_ready"), Detail: map[string]string{"tier": "web", "vm": "b"}},
+		{Time: t0.Add(time.Minute), Type: rundir.EventStepFinished, Step: steps.MustParseAddr("tier.web/done"), Result: rundir.StatusOK},
 	} {
 		pr.observe(e)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/rundir"
+	"github.com/drplan/drplan/steps"
 )
 
 func runRun(c *cli, args []string) int {
@@ -149,7 +150,7 @@ type execution struct {
 	intro string
 	// For a resumed run: when it began and the steps done.
 	began time.Time
-	done  map[string]bool
+	done  map[steps.Addr]bool
 }
 
 // execute runs a compiled program: takes its groups' locks, records what

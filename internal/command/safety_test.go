@@ -93,8 +93,8 @@ func journalOf(t *testing.T, dir, out string) []rundir.Event {
 func promotedPoints(events []rundir.Event) map[string]string {
 	out := map[string]string{}
 	for _, e := range events {
-		if e.Type == rundir.EventStepFinished && strings.HasSuffix(e.Step, "/promote") {
-			vm := strings.Split(e.Step, "/")[1]
+		if e.Type == rundir.EventStepFinished && strings.HasSuffix(e.Step.String(), "/promote") {
+			vm := strings.Split(e.Step.String(), "/")[1]
 			out[strings.TrimPrefix(vm, "vm.")] = e.Detail["point"]
 		}
 	}
@@ -317,7 +317,7 @@ func TestReIPWithoutTheProtectedAddress(t *testing.T) {
 	}
 	origin := ""
 	for _, s := range rep.Steps {
-		if s.Addr == "tier.db/vm.db-01/customize" {
+		if s.Addr.String() == "tier.db/vm.db-01/customize" {
 			origin = s.Detail["address"]
 		}
 	}

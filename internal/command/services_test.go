@@ -126,7 +126,7 @@ func TestDrillSimulatedServices(t *testing.T) {
 			code, out, rep := drill(t, dir)
 			steps := map[string]string{}
 			for _, s := range rep.Steps {
-				steps[s.Addr] = s.Status + " " + s.Error
+				steps[s.Addr.String()] = s.Status + " " + s.Error
 			}
 			if tc.pass {
 				if code != ExitOK || rep.Result != "passed" {

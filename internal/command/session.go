@@ -28,7 +28,7 @@ type session struct {
 	progress *progress
 	// For a resumed run: when it first began, and the steps done.
 	began time.Time
-	done  map[string]bool
+	done  map[steps.Addr]bool
 }
 
 // newSession opens a run's folder and journal; color is whether the

@@ -178,8 +178,8 @@ func BootTimes(runs []*Run, plan, target string) map[string]time.Duration {
 // the plan's latest runs against target, in plan time (the median of
 // the latest five): a check that waits for a service to answer, a
 // command's run.
-func StepTimes(runs []*Run, plan, target string) map[string]time.Duration {
-	return medians(runs, plan, target, func(s *report.Step) (string, bool) {
+func StepTimes(runs []*Run, plan, target string) map[steps.Addr]time.Duration {
+	return medians(runs, plan, target, func(s *report.Step) (steps.Addr, bool) {
 		return s.Addr, s.Kind == string(steps.Custom)
 	})
 }
@@ -187,8 +187,8 @@ func StepTimes(runs []*Run, plan, target string) map[string]time.Duration {
 // medians gives, per key, the median plan time of the successful steps
 // that pick chooses, in the latest bootSamples runs of plan against
 // target.
-func medians(runs []*Run, plan, target string, pick func(*report.Step) (string, bool)) map[string]time.Duration {
-	samples := map[string][]float64{}
+func medians[K comparable](runs []*Run, plan, target string, pick func(*report.Step) (K, bool)) map[K]time.Duration {
+	samples := map[K][]float64{}
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
 		if r.Plan != plan || r.Report == nil || r.Report.Target != target {
@@ -200,7 +200,7 @@ func medians(runs []*Run, plan, target string, pick func(*report.Step) (string, 
 			}
 		}
 	}
-	out := make(map[string]time.Duration, len(samples))
+	out := make(map[K]time.Duration, len(samples))
 	for vm, xs := range samples {
 		slices.Sort(xs)
 		m := xs[len(xs)/2]

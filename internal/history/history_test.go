@@ -8,6 +8,7 @@ import (
 
 	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/rundir"
+	"github.com/drplan/drplan/steps"
 )
 
 // run writes a run folder: a journal with one run per mode ending in
@@ -39,7 +40,7 @@ func run(t *testing.T, state, id, plan, target string, modes, results []string, 
 		}
 	}
 	for vm, s := range boots {
-		rep.Steps = append(rep.Steps, report.Step{Run: "test", Addr: "tier.a/vm." + vm + "/wait_ready", Kind: "wait_ready", VM: vm, Status: "ok", PlanSeconds: s})
+		rep.Steps = append(rep.Steps, report.Step{Run: "test", Addr: steps.TierVM("a", vm, "wait_ready"), Kind: "wait_ready", VM: vm, Status: "ok", PlanSeconds: s})
 	}
 	f, err := os.Create(filepath.Join(dir, "report.json"))
 	if err != nil {
