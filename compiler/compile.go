@@ -376,7 +376,6 @@ func (b *builder) after(s *steps.Step, deps ...steps.Addr) {
 	}
 }
 
-
 // sortedTiers returns the plan's tiers by priority, then declaration.
 func (b *builder) sortedTiers() []*plans.Tier {
 	ts := slices.Clone(b.rp.Tiers)

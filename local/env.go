@@ -21,7 +21,7 @@ type Env struct {
 	Program     *steps.Program
 
 	mu      sync.Mutex
-	vms     map[string]string                     // recovered VM -> address
+	vms     map[string]string                         // recovered VM -> address
 	outputs map[steps.Addr]map[string]json.RawMessage // step address -> outputs
 }
 
