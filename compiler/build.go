@@ -254,10 +254,14 @@ func (b *builder) recoverTier(t *plans.Tier, prepared []steps.Addr) {
 // the run's folder, else the VM itself where it had been.
 func (b *builder) recoveredPath(g *plans.ProtectionGroup, vm string) string {
 	if b.mode == plans.ModeTest {
-		return DrillFolder + "/" + RunPlaceholder + "/" + vm
+		return drillCopy(vm)
 	}
 	return b.productionPath(g, vm)
 }
+
+// drillCopy is the path, at the recovery site, of a drill's copy of vm:
+// in the run's own folder under DrillFolder (the folder itself for "").
+func drillCopy(vm string) string { return path.Join(DrillFolder, RunPlaceholder, vm) }
 
 // readyAddr is the step after which a VM counts as up: its settle step if
 // it has one, else its wait.
@@ -279,7 +283,7 @@ func (b *builder) cleanTier(t *plans.Tier) {
 		if g == nil {
 			continue
 		}
-		target := DrillFolder + "/" + RunPlaceholder + "/" + vm
+		target := drillCopy(vm)
 		base := steps.Step{Tier: t.Name, VM: vm, Group: g.Name, Site: g.RecoverySite, OnFailure: string(plans.Continue), Slot: true,
 			Timeout: steps.Duration(10 * time.Minute), Retries: 2, Phase: steps.PhaseCleanup, Args: steps.Args{Target: target}}
 		off := base
@@ -642,7 +646,7 @@ func (b *builder) finish() {
 			sites[b.groups[name].RecoverySite] = true
 		}
 		for _, site := range sortedKeys(sites) {
-			folder := DrillFolder + "/" + RunPlaceholder
+			folder := drillCopy("")
 			rm := b.add(&steps.Step{Addr: steps.SiteStep(site, "remove_folder"), Kind: steps.Destroy, Phase: steps.PhaseCleanup, Site: site,
 				Args: steps.Args{Target: folder}, Timeout: steps.Duration(5 * time.Minute), Retries: 2, OnFailure: string(plans.Continue)})
 			b.after(rm, ends...)
