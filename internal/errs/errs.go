@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // Kind is the class of a failure.
@@ -94,7 +95,8 @@ func (e *Error) Unwrap() error {
 // E builds an *Error of an operation, an object, a kind and a cause.
 // Its arguments, each optional, are told apart by their types:
 //
-//	string  the Op (the first string), then the Object
+//	string  the Op (the first string), then the Object (a named
+//	        string type counts as a string)
 //	Kind    the Kind
 //	error   the cause
 //
@@ -104,6 +106,9 @@ func E(args ...any) error {
 	e := &Error{}
 	strs := 0
 	for _, a := range args {
+		if v := reflect.ValueOf(a); v.Kind() == reflect.String && v.Type() != reflect.TypeFor[string]() {
+			a = v.String() // a named string type: an op or object still
+		}
 		switch a := a.(type) {
 		case string:
 			switch strs {

@@ -31,6 +31,7 @@ func TestE(t *testing.T) {
 		{&Error{Object: "site west", Err: io.EOF}, "site west: EOF"},
 		{E("lock"), "lock"},
 		{E(Transient), "transient error"},
+		{E(op("clone"), "web-01", io.EOF), "clone web-01: EOF"},
 	} {
 		if got := c.err.Error(); got != c.want {
 			t.Errorf("%#v reads %q, want %q", c.err, got, c.want)
@@ -45,6 +46,8 @@ func TestE(t *testing.T) {
 		E("op", 3)
 	}()
 }
+
+type op string
 
 func TestKindOf(t *testing.T) {
 	transient := E("clone", "x", Transient, errors.New("busy"))

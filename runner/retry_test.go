@@ -1,0 +1,146 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/errs"
+	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/rundir"
+	"github.com/drplan/drplan/runner"
+	"github.com/drplan/drplan/steps"
+)
+
+// flakySite fails every power-on of a VM with the error fail gives it.
+type flakySite struct {
+	providers.Site
+	fail  func(vm providers.VM) error
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (s *flakySite) Name() string { return "west" }
+func (s *flakySite) Calls() int64 { return 0 }
+
+func (s *flakySite) PowerOn(ctx context.Context, vm providers.VM) error {
+	s.mu.Lock()
+	s.calls[vm.Path]++
+	s.mu.Unlock()
+	return s.fail(vm)
+}
+
+// retryRun runs power-ons of the VMs, each with retries, on a virtual
+// clock, and returns the result and the journal's events.
+func retryRun(t *testing.T, site *flakySite, retries int, seed int64, vms ...string) (*runner.Result, []rundir.Event) {
+	t.Helper()
+	p := &steps.Program{Mode: "test", MaxParallel: 8, Sites: []steps.Site{{Name: "west"}}}
+	for _, vm := range vms {
+		p.Steps = append(p.Steps, &steps.Step{Addr: "tier.app/vm." + vm + "/power_on", Kind: steps.PowerOn, Phase: steps.PhasePowerOn,
+			Tier: "app", VM: vm, Site: "west", Retries: retries, OnFailure: "continue", Args: steps.Args{Target: vm}})
+	}
+	var mu sync.Mutex
+	var events []rundir.Event
+	open := func(context.Context, string, bool) (providers.Site, error) { return site, nil }
+	res, err := runner.Run(context.Background(), p, runner.Options{RunID: "r", Open: open, Clock: clock.NewVirtual(time.Unix(0, 0)),
+		Backoff: time.Second, BackoffCap: 4 * time.Second, Seed: seed,
+		Observer: func(e rundir.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, events
+}
+
+// pauses are the plan times between each failure of step and its next
+// start.
+func pauses(events []rundir.Event, step string) []time.Duration {
+	var out []time.Duration
+	var failed time.Time
+	for _, e := range events {
+		if e.Step != step {
+			continue
+		}
+		switch e.Type {
+		case rundir.EventStepFailed:
+			failed = e.Time
+		case rundir.EventStepStarted:
+			if !failed.IsZero() {
+				out = append(out, e.Time.Sub(failed))
+			}
+		}
+	}
+	return out
+}
+
+// TestRetryPolicy: a transient failure is tried again exactly Retries
+// times, each after the policy's pause in plan time: one second doubling,
+// capped at four, less a jitter of up to half drawn from the seed, the
+// step and the attempt; a permanent failure is not tried again.
+func TestRetryPolicy(t *testing.T) {
+	const retries = 5
+	site := &flakySite{calls: map[string]int{}, fail: func(vm providers.VM) error {
+		if vm.Path == "db-01" {
+			return errs.E("power_on", vm.String(), errs.Permanent, errors.New("no such VM"))
+		}
+		return errs.E("power_on", vm.String(), errs.Transient, errors.New("system error: simulated API error"))
+	}}
+	res, events := retryRun(t, site, retries, 7, "app-01", "app-02", "db-01")
+	policy := errs.Policy{Retries: retries, Base: time.Second, Cap: 4 * time.Second, Jitter: 0.5, Seed: 7}
+	for _, vm := range []string{"app-01", "app-02"} {
+		step := "tier.app/vm." + vm + "/power_on"
+		if sr := res.Steps[step]; sr.Status != rundir.StatusOptionalFailed && sr.Status != rundir.StatusFailed || sr.Attempts != retries+1 {
+			t.Errorf("%s: %s after %d attempts, want failed after %d", vm, sr.Status, sr.Attempts, retries+1)
+		}
+		if n := site.calls[vm]; n != retries+1 {
+			t.Errorf("%s: %d power-on calls, want %d", vm, n, retries+1)
+		}
+		got := pauses(events, step)
+		if len(got) != retries {
+			t.Fatalf("%s: %d pauses, want %d", vm, len(got), retries)
+		}
+		for i, d := range got {
+			attempt := i + 1
+			full := min(time.Second<<i, 4*time.Second)
+			if d > full || d <= full/2 {
+				t.Errorf("%s: pause after attempt %d is %s, not in (%s, %s]", vm, attempt, d, full/2, full)
+			}
+			if want := policy.Pause(step, attempt); d != want {
+				t.Errorf("%s: pause after attempt %d is %s, want the policy's %s", vm, attempt, d, want)
+			}
+		}
+	}
+	if a, b := pauses(events, "tier.app/vm.app-01/power_on"), pauses(events, "tier.app/vm.app-02/power_on"); a[0] == b[0] && a[1] == b[1] {
+		t.Errorf("two steps retried with the same pauses %v: the jitter does not spread them", a)
+	}
+	if sr := res.Steps["tier.app/vm.db-01/power_on"]; sr.Attempts != 1 || site.calls["db-01"] != 1 {
+		t.Errorf("a permanent failure was tried %d times (%d calls)", sr.Attempts, site.calls["db-01"])
+	}
+
+	// The same seed replays the same pauses; another seed does not.
+	again := &flakySite{calls: map[string]int{}, fail: site.fail}
+	_, events2 := retryRun(t, again, retries, 7, "app-01", "app-02", "db-01")
+	other := &flakySite{calls: map[string]int{}, fail: site.fail}
+	_, events3 := retryRun(t, other, retries, 8, "app-01", "app-02", "db-01")
+	step := "tier.app/vm.app-01/power_on"
+	if a, b := pauses(events, step), pauses(events2, step); !equal(a, b) {
+		t.Errorf("seed 7 twice: pauses %v, then %v", a, b)
+	}
+	if a, c := pauses(events, step), pauses(events3, step); equal(a, c) {
+		t.Errorf("seeds 7 and 8: the same pauses %v", a)
+	}
+}
+
+func equal(a, b []time.Duration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
