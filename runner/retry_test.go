@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,4 +144,45 @@ func equal(a, b []time.Duration) bool {
 		}
 	}
 	return true
+}
+
+// TestAPIErrorRetriedOnlyByTheRunner: with every PowerOnVM_Task of the
+// recovery site failing (a simulated api_error of probability 1), each
+// power-on step makes exactly 1 + Retries calls of it: the provider does
+// not retry inside the runner's retries.
+func TestAPIErrorRetriedOnlyByTheRunner(t *testing.T) {
+	src := strings.Replace(bigPlan(3, "20s"), "simulation {\n", `simulation {
+  fault "api_error" {
+    method      = "PowerOnVM_Task"
+    probability = 1
+    site        = site.west
+  }
+`, 1)
+	env := setupSource(t, src)
+	prog := env.compile(t)
+	before := env.world.Site("west").Calls()["PowerOnVM_Task"]
+	res, err := runner.Run(context.Background(), prog, runner.Options{RunID: "r", Clock: env.world.Clock,
+		Open: func(_ context.Context, name string, _ bool) (providers.Site, error) { return env.sites[name], nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := env.world.Site("west").Calls()["PowerOnVM_Task"] - before
+	powerOns, attempts := 0, 0
+	for _, s := range prog.Steps {
+		if s.Kind != steps.PowerOn {
+			continue
+		}
+		sr := res.Steps[s.Addr]
+		powerOns++
+		attempts += sr.Attempts
+		if sr.Attempts != s.Retries+1 || s.Retries == 0 || !errs.Retryable(sr.Err) {
+			t.Errorf("%s: %d attempts with %d retries, ending in %v", s.Addr, sr.Attempts, s.Retries, sr.Err)
+		}
+	}
+	if powerOns == 0 {
+		t.Fatal("the program powers nothing on")
+	}
+	if calls != int64(attempts) {
+		t.Errorf("%d power-on steps made %d attempts and %d PowerOnVM_Task calls: the provider retried inside them", powerOns, attempts, calls)
+	}
 }
