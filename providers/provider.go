@@ -251,18 +251,18 @@ type Site interface {
 	Close(ctx context.Context) error
 }
 
-// Error, ErrorKind and its kinds are package errs's, under the names
-// they had here, for the code not yet converted (vsphere's wait.go and
-// taskwait_test.go, libvirt's agent, clone, replicas and ship, which
-// other work is rewriting).
-//
-// Deprecated: use errs.Error, errs.Kind and errs.E.
+// Error, ErrorKind and its kinds are package errs's under the names they
+// had here, only until the code other work is rewriting is converted
+// (vsphere's wait.go; libvirt's agent, clone, replicas and ship): new
+// code uses errs.E, errs.Error and errs.Kind. Whether an error is worth a
+// retry is errs.Retryable's to say, not this package's.
 type (
 	Error     = errs.Error
 	ErrorKind = errs.Kind
 )
 
-// Deprecated: use errs.Permanent, errs.Transient and errs.ReadOnlyViolation.
+// The kinds, as above: errs.Permanent, errs.Transient and
+// errs.ReadOnlyViolation.
 const (
 	Permanent         = errs.Permanent
 	Transient         = errs.Transient
