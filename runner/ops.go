@@ -58,7 +58,7 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 			// the run goes on without it, and says so.
 			return map[string]string{"unreachable": s.Site}, fmt.Errorf("site %s is unreachable, so this step could not run; the run goes on without it: %w", s.Site, err)
 		}
-		return nil, errs.E("open", "site "+s.Site, errs.Transient, err)
+		return nil, openFailed(s.Site, err)
 	}
 	target := r.vm(s.Site, r.expand(a.Target))
 	switch s.Kind {
@@ -159,7 +159,7 @@ func (r *run) guest(ctx context.Context, s *steps.Step) (map[string]string, erro
 	}
 	site, err := r.site(ctx, s.Site)
 	if err != nil {
-		return nil, errs.E("open", "site "+s.Site, errs.Transient, err)
+		return nil, openFailed(s.Site, err)
 	}
 	vm := r.vm(s.Site, r.expand(s.Args.Target))
 	res, err := site.RunInGuest(ctx, vm, providers.GuestRequest{Program: g.Run[0], Args: g.Run[1:], Username: g.Username, Password: g.Password})
@@ -175,6 +175,23 @@ func (r *run) guest(ctx context.Context, s *steps.Step) (map[string]string, erro
 		return detail, errs.Mark(fmt.Errorf("%s in VM %s exited with code %d", g.Run[0], g.VM, res.ExitCode), errs.Transient)
 	}
 	return detail, nil
+}
+
+// openFailed is the error of a step whose site could not be opened: of
+// the kind the provider said (a refused login or certificate is not
+// tried again), else Transient, as is a timeout no one classified. The
+// provider's own error of the open, which names the site, is not
+// wrapped again.
+func openFailed(site string, err error) error {
+	k := errs.KindOf(err)
+	if k == errs.Other || k == errs.Timeout {
+		k = errs.Transient
+	}
+	var e *errs.Error
+	if errors.As(err, &e) && e.Op == "open" && errs.KindOf(e) == k {
+		return err
+	}
+	return errs.E("open", "site "+site, k, err)
 }
 
 func ipSettings(ip *steps.IP, host string) (providers.IPSettings, error) {

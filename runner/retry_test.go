@@ -186,3 +186,29 @@ func TestAPIErrorRetriedOnlyByTheRunner(t *testing.T) {
 		t.Errorf("%d power-on steps made %d attempts and %d PowerOnVM_Task calls: the provider retried inside them", powerOns, attempts, calls)
 	}
 }
+
+// TestOpenFailureKeepsItsKind: a site the provider could not open for
+// good (a refused login) fails its step once; one that could not be
+// reached, or failed with an unclassified error, is tried again.
+func TestOpenFailureKeepsItsKind(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		err      error
+		attempts int
+	}{
+		{"refused login", errs.E("open", `site "west" (https://vc/sdk)`, errs.Permanent, errors.New("vCenter refused the login")), 1},
+		{"unreachable", errs.E("open", `site "west" (https://vc/sdk)`, errs.Transient, errors.New("connection refused")), 3},
+		{"unclassified", errors.New("no route"), 3},
+	} {
+		p := &steps.Program{Mode: "test", MaxParallel: 8, Sites: []steps.Site{{Name: "west"}}, Steps: []*steps.Step{{Addr: "tier.app/vm.a/power_on",
+			Kind: steps.PowerOn, Phase: steps.PhasePowerOn, Tier: "app", VM: "a", Site: "west", Retries: 2, OnFailure: "continue", Args: steps.Args{Target: "a"}}}}
+		open := func(context.Context, string, bool) (providers.Site, error) { return nil, c.err }
+		res, err := runner.Run(context.Background(), p, runner.Options{RunID: "r", Open: open, Clock: clock.NewVirtual(time.Unix(0, 0))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sr := res.Steps["tier.app/vm.a/power_on"]; sr.Attempts != c.attempts || !strings.Contains(sr.Err.Error(), c.err.Error()) || strings.Count(sr.Err.Error(), "open") != 1 {
+			t.Errorf("%s: %d attempts (%v), want %d", c.name, sr.Attempts, sr.Err, c.attempts)
+		}
+	}
+}

@@ -7,9 +7,10 @@
 // else: Retryable(err) is KindOf(err) == Transient. The packages that
 // meet raw errors (providers/vsphere for vSphere faults and connection
 // trouble, providers/libvirt for libvirt's, local for checks and
-// commands) only say which kind each one is, by wrapping it with E;
-// KindOf reads the outermost kind in the chain, and context errors that
-// no one classified as Canceled or Timeout, which are not retried.
+// commands) only say which kind each one is, by wrapping it with E (or
+// Mark); KindOf reads the outermost kind in the chain, and calls a
+// context error no one classified Canceled or Timeout. Only Transient
+// is retried.
 //
 // Policy is the one retry policy of a run: how many attempts (a step's
 // Retries, from the plan), and how long to pause before each: Base
