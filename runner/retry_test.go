@@ -99,6 +99,7 @@ func TestRetryPolicy(t *testing.T) {
 			t.Errorf("%s: %d power-on calls, want %d", vm, n, retries+1)
 		}
 		got := pauses(events, step)
+		t.Logf("%s: %d attempts, pauses %v", vm, attemptsOf(res, step), got)
 		if len(got) != retries {
 			t.Fatalf("%s: %d pauses, want %d", vm, len(got), retries)
 		}
@@ -133,6 +134,8 @@ func TestRetryPolicy(t *testing.T) {
 		t.Errorf("seeds 7 and 8: the same pauses %v", a)
 	}
 }
+
+func attemptsOf(res *runner.Result, step string) int { return res.Steps[step].Attempts }
 
 func equal(a, b []time.Duration) bool {
 	if len(a) != len(b) {
@@ -182,6 +185,7 @@ func TestAPIErrorRetriedOnlyByTheRunner(t *testing.T) {
 	if powerOns == 0 {
 		t.Fatal("the program powers nothing on")
 	}
+	t.Logf("%d power-on steps, %d attempts, %d PowerOnVM_Task calls", powerOns, attempts, calls)
 	if calls != int64(attempts) {
 		t.Errorf("%d power-on steps made %d attempts and %d PowerOnVM_Task calls: the provider retried inside them", powerOns, attempts, calls)
 	}
