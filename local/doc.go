@@ -4,7 +4,10 @@
 // hashicorp/terraform-exec). Its Executor implements the runner's
 // CustomRunner, as providers/vsphere implements providers.Site: the
 // runner decides when a step runs, with which timeout and how often it
-// is tried; this package only carries one attempt out.
+// is tried; this package only carries one attempt out. A failure that
+// another attempt may cure (a command that failed, a check that did not
+// pass in the step's time, Terraform) is marked errs.Transient
+// (internal/errs), which the runner's retry policy reads.
 //
 // Env is what such a step may know of its run (the run id, the program,
 // the addresses of the VMs recovered so far, the outputs of earlier

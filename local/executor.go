@@ -20,24 +20,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/internal/redact"
 	"github.com/drplan/drplan/steps"
 )
 
-// retryable marks local-step errors worth another attempt (a failed
-// health check may pass once the service is up).
-type retryable struct{ error }
-
-func (e retryable) Unwrap() error { return e.error }
-
-// Retry marks err as worth retrying.
-func Retry(err error) error { return retryable{err} }
-
-// Retryable reports whether err was marked by Retry.
-func Retryable(err error) bool {
-	var rc retryable
-	return errors.As(err, &rc)
-}
+// transient marks a local step's failure as worth another attempt (a
+// failed health check may pass once the service is up), for the
+// runner's retry policy; its message stays as it is.
+func transient(err error) error { return errs.Mark(err, errs.Transient) }
 
 // UI is how a prompt step reaches the operator. The CLI supplies it
 // (internal/command asks on the terminal, or answers yes for
@@ -149,7 +140,7 @@ func (e *Executor) command(ctx context.Context, s *steps.Step, env *Env) (map[st
 		if ctx.Err() != nil {
 			err = fmt.Errorf("stopped (%v), with its process group", ctx.Err())
 		}
-		return detail, Retry(fmt.Errorf("%s: %v; last output: %s", c.Run[0], err, lastLines(text, 5)))
+		return detail, transient(fmt.Errorf("%s: %v; last output: %s", c.Run[0], err, lastLines(text, 5)))
 	}
 	return detail, nil
 }
@@ -338,7 +329,7 @@ func (e *Executor) http(ctx context.Context, h *steps.HTTP, dial dialFunc) (map[
 			}
 		}
 		if e.pause(ctx) != nil {
-			return nil, Retry(fmt.Errorf("%v (still failing after %d tries when the step's time ran out)", err, tries))
+			return nil, transient(fmt.Errorf("%v (still failing after %d tries when the step's time ran out)", err, tries))
 		}
 	}
 }
@@ -354,7 +345,7 @@ func (e *Executor) tcp(ctx context.Context, t *steps.TCP, dial dialFunc) (map[st
 			return map[string]string{"address": t.Address, "tries": fmt.Sprint(tries)}, nil
 		}
 		if e.pause(ctx) != nil {
-			return nil, Retry(fmt.Errorf("connecting to %s: %v (still failing after %d tries when the step's time ran out)", t.Address, err, tries))
+			return nil, transient(fmt.Errorf("connecting to %s: %v (still failing after %d tries when the step's time ran out)", t.Address, err, tries))
 		}
 	}
 }

@@ -48,7 +48,7 @@ func (e *Executor) terraform(ctx context.Context, s *steps.Step, env *Env) (deta
 	}
 	fail := func(what string, err error) (map[string]string, error) {
 		detail["output"] = out.String()
-		return detail, Retry(fmt.Errorf("terraform %s in %s: %v", what, t.Dir, err))
+		return detail, transient(fmt.Errorf("terraform %s in %s: %v", what, t.Dir, err))
 	}
 	if err := tf.Init(ctx); err != nil {
 		return fail("init", err)

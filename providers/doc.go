@@ -5,6 +5,9 @@
 // this interface, so the same run code drives real vCenters and the
 // simulated ones alike.
 //
-// Errors from a Site are *Error values that say which operation on which
-// object failed and whether trying again may help.
+// Errors from a Site are *errs.Error values (package internal/errs) that
+// say which operation on which object failed and of what kind the
+// failure is; errs.Retryable decides whether trying again may help, and
+// the runner alone tries again. A Site does not retry a transient
+// failure itself.
 package providers

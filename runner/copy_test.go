@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/rundir"
@@ -54,7 +55,7 @@ func (s *agingSite) Clone(ctx context.Context, req providers.CloneRequest) (prov
 	defer s.mu.Unlock()
 	s.clones = append(s.clones, req.Point)
 	if !req.Point.IsZero() && !s.points.Has(req.Point) {
-		return providers.VM{}, &providers.Error{Op: "clone", Object: req.Name, Kind: providers.Permanent, Err: context.DeadlineExceeded}
+		return providers.VM{}, &errs.Error{Op: "clone", Object: req.Name, Kind: errs.Permanent, Err: context.DeadlineExceeded}
 	}
 	return providers.VM{Site: "west", Path: req.Folder + "/" + req.Name, Ref: "vm-2"}, nil
 }

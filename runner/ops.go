@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/internal/words"
 	"github.com/drplan/drplan/inventory"
-	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
@@ -58,7 +58,7 @@ func (r *run) do(ctx context.Context, s *steps.Step) (map[string]string, error) 
 			// the run goes on without it, and says so.
 			return map[string]string{"unreachable": s.Site}, fmt.Errorf("site %s is unreachable, so this step could not run; the run goes on without it: %w", s.Site, err)
 		}
-		return nil, &providers.Error{Op: "open", Object: "site " + s.Site, Kind: providers.Transient, Err: err}
+		return nil, openFailed(s.Site, err)
 	}
 	target := r.vm(s.Site, r.expand(a.Target))
 	switch s.Kind {
@@ -159,7 +159,7 @@ func (r *run) guest(ctx context.Context, s *steps.Step) (map[string]string, erro
 	}
 	site, err := r.site(ctx, s.Site)
 	if err != nil {
-		return nil, &providers.Error{Op: "open", Object: "site " + s.Site, Kind: providers.Transient, Err: err}
+		return nil, openFailed(s.Site, err)
 	}
 	vm := r.vm(s.Site, r.expand(s.Args.Target))
 	res, err := site.RunInGuest(ctx, vm, providers.GuestRequest{Program: g.Run[0], Args: g.Run[1:], Username: g.Username, Password: g.Password})
@@ -172,9 +172,26 @@ func (r *run) guest(ctx context.Context, s *steps.Step) (map[string]string, erro
 	}
 	detail["exit_code"] = fmt.Sprint(res.ExitCode)
 	if res.ExitCode != 0 {
-		return detail, local.Retry(fmt.Errorf("%s in VM %s exited with code %d", g.Run[0], g.VM, res.ExitCode))
+		return detail, errs.Mark(fmt.Errorf("%s in VM %s exited with code %d", g.Run[0], g.VM, res.ExitCode), errs.Transient)
 	}
 	return detail, nil
+}
+
+// openFailed is the error of a step whose site could not be opened: of
+// the kind the provider said (a refused login or certificate is not
+// tried again), else Transient, as is a timeout no one classified. The
+// provider's own error of the open, which names the site, is not
+// wrapped again.
+func openFailed(site string, err error) error {
+	k := errs.KindOf(err)
+	if k == errs.Other || k == errs.Timeout {
+		k = errs.Transient
+	}
+	var e *errs.Error
+	if errors.As(err, &e) && e.Op == "open" && errs.KindOf(e) == k {
+		return err
+	}
+	return errs.E("open", "site "+site, k, err)
 }
 
 func ipSettings(ip *steps.IP, host string) (providers.IPSettings, error) {
@@ -215,7 +232,7 @@ func (r *run) point(ctx context.Context, site providers.Site, s *steps.Step) (ti
 	}
 	mine := inv.replicas[s.Args.Source]
 	if mine == nil {
-		return time.Time{}, "", nil, &providers.Error{Op: string(s.Kind), Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no replica at site %s", s.Site)}
+		return time.Time{}, "", nil, errs.E(string(s.Kind), s.Args.Source, errs.Permanent, fmt.Errorf("no replica at site %s", s.Site))
 	}
 	gp := r.groupPoints(s.Site, s.Group)
 	gp.once.Do(func() { gp.at, gp.err = r.choosePoints(ctx, site, s, inv.groups[s.Group]) })
@@ -224,7 +241,7 @@ func (r *run) point(ctx context.Context, site providers.Site, s *steps.Step) (ti
 	}
 	at, ok := gp.at[s.Args.Source]
 	if !ok {
-		return time.Time{}, "", nil, &providers.Error{Op: string(s.Kind), Object: s.Args.Source, Kind: providers.Permanent, Err: fmt.Errorf("no recovery point was chosen for replica %s of group %s", s.Args.Source, s.Group)}
+		return time.Time{}, "", nil, errs.E(string(s.Kind), s.Args.Source, errs.Permanent, fmt.Errorf("no recovery point was chosen for replica %s of group %s", s.Args.Source, s.Group))
 	}
 	detail := map[string]string{
 		"point":             at.UTC().Format(time.RFC3339Nano),
@@ -362,13 +379,13 @@ func (r *run) chooseFresh(ctx context.Context, site providers.Site, s *steps.Ste
 			}
 		}
 		if len(empty) > 0 {
-			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Permanent, Err: fmt.Errorf("%s %s no recovery point yet", strings.Join(empty, ", "), words.Plural(len(empty), "holds", "hold"))}
+			return nil, errs.E("choose point", "group "+s.Group, errs.Permanent, fmt.Errorf("%s %s no recovery point yet", strings.Join(empty, ", "), words.Plural(len(empty), "holds", "hold")))
 		}
 		if attempt == 3 {
-			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Transient, Err: errors.New("the replicas' points kept changing after replication was stopped")}
+			return nil, errs.E("choose point", "group "+s.Group, errs.Transient, errors.New("the replicas' points kept changing after replication was stopped"))
 		}
 		if picked, err = inventory.ChoosePoints(s.Args.Point, consistent, pts); err != nil {
-			return nil, &providers.Error{Op: "choose point", Object: "group " + s.Group, Kind: providers.Permanent, Err: err}
+			return nil, errs.E("choose point", "group "+s.Group, errs.Permanent, err)
 		}
 		if s.Kind != steps.Promote {
 			break

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/rundir"
@@ -37,9 +39,16 @@ type Options struct {
 	// its first attempt. Recovery point ages (the achieved RPO) are
 	// measured from it. The zero time means now.
 	Began time.Time
-	// Backoff is the first pause before a retry (doubling each time); 0
-	// means one second of plan time.
+	// Backoff is the pause before a step's first retry, doubling for each
+	// further one up to BackoffCap, less a jitter of up to half
+	// (errs.Policy); 0 means one second of plan time.
 	Backoff time.Duration
+	// BackoffCap bounds every pause before a retry; 0 means 30 seconds.
+	BackoffCap time.Duration
+	// Seed draws the jitter of the pauses before retries: a simulated run
+	// passes its world's seed, so that the same seed replays the same
+	// run. 0 draws it from RunID.
+	Seed int64
 	// Clock is the run's time: the wall clock (nil) for live sites, the
 	// simulated world's clock.Virtual for a simulated run. Event times,
 	// step durations, timeouts, retry pauses and waits are on it.
@@ -189,6 +198,14 @@ func newRun(prog *steps.Program, opts Options) (*run, error) {
 	}
 	if opts.Backoff == 0 {
 		opts.Backoff = time.Second
+	}
+	if opts.BackoffCap == 0 {
+		opts.BackoffCap = 30 * time.Second
+	}
+	if opts.Seed == 0 {
+		h := fnv.New64a()
+		h.Write([]byte(opts.RunID))
+		opts.Seed = int64(h.Sum64())
 	}
 	r := &run{prog: prog, opts: opts, index: map[steps.Addr]int{}, vms: map[string]providers.VM{}, sites: map[string]providers.Site{},
 		batchers: map[string]*batcher{}, baseline: map[string]int64{}, began: opts.Began, clk: clock.Of(opts.Clock)}
@@ -434,7 +451,8 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 			err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
 		}
 		res.Detail = detail
-		retry := (providers.Retryable(err) || local.Retryable(err)) && attempt <= s.Retries && ctx.Err() == nil
+		policy := r.retryPolicy(s)
+		retry := policy.Retry(err, attempt) && ctx.Err() == nil
 		if s.Kind == steps.WaitReady && (errors.Is(err, context.DeadlineExceeded) || r.clk.Since(res.Start) >= time.Duration(s.Timeout)) {
 			// Retries are for API calls: a VM not ready within its
 			// timeout has failed, once. An API error during the wait is
@@ -445,7 +463,7 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 		if !retry {
 			break
 		}
-		r.clk.Sleep(ctx, r.opts.Backoff<<(attempt-1))
+		r.clk.Sleep(ctx, policy.Pause(s.Addr.String(), attempt))
 	}
 	res.End, res.Err = r.clk.Now(), err
 	res.Status = rundir.StatusFailed
@@ -455,6 +473,17 @@ func (r *run) execute(ctx context.Context, s *steps.Step, res *StepResult) error
 	}
 	r.emit(end(result, err))
 	return err
+}
+
+// retryJitter is the part of each pause before a retry drawn away at
+// random: a pause p is one in (p/2, p], "equal jitter".
+const retryJitter = 0.5
+
+// retryPolicy is the run's retry policy for step s: its Retries, the
+// run's backoff, cap and seed. The runner is the only place a transient
+// failure is tried again; errs.Retryable says which failures are.
+func (r *run) retryPolicy(s *steps.Step) errs.Policy {
+	return errs.Policy{Retries: s.Retries, Base: r.opts.Backoff, Cap: r.opts.BackoffCap, Jitter: retryJitter, Seed: r.opts.Seed}
 }
 
 // wallWork reports whether a step's work is wall-clock work done from

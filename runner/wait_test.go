@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
@@ -47,7 +48,7 @@ func waitProgram(timeout time.Duration, vms ...string) *steps.Program {
 }
 
 func notReadyErr(vm providers.VM, timeout time.Duration) error {
-	return &providers.Error{Op: "wait_ready", Object: vm.String(), Kind: providers.Transient,
+	return &errs.Error{Op: "wait_ready", Object: vm.String(), Kind: errs.Transient,
 		Err: fmt.Errorf("no heartbeat after %s: tools not running: %w", timeout, context.DeadlineExceeded)}
 }
 
@@ -126,7 +127,7 @@ func TestWaitReadyRetryWithinTimeout(t *testing.T) {
 		out := []providers.Readiness{{VM: vms[0]}}
 		if call == 0 {
 			time.Sleep(50 * time.Millisecond)
-			out[0].Err = &providers.Error{Op: "wait_ready", Object: vms[0].String(), Kind: providers.Transient, Err: errors.New("connection reset by peer")}
+			out[0].Err = &errs.Error{Op: "wait_ready", Object: vms[0].String(), Kind: errs.Transient, Err: errors.New("connection reset by peer")}
 		} else {
 			out[0].Ready = true
 		}

@@ -60,7 +60,7 @@ func (s *session) run(ctx context.Context, p *steps.Program, placeholder string)
 	}
 	defer s.progress.end()
 	return runner.Run(s.cp.target.busy(ctx), p, runner.Options{RunID: s.runID, Placeholder: placeholder, Journal: s.journal, Open: opener,
-		Custom: s.exec, Observer: s.observer(), Began: s.began, Done: s.done, Clock: s.cp.target.clk})
+		Custom: s.exec, Observer: s.observer(), Began: s.began, Done: s.done, Clock: s.cp.target.clk, Seed: s.cp.target.seed})
 }
 
 func (s *session) close() {

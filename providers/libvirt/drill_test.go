@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/libvirt"
 	"github.com/drplan/drplan/providers/libvirt/libvirttest"
@@ -167,8 +168,8 @@ func TestReadOnlyAndLocks(t *testing.T) {
 	ctx := context.Background()
 	ro := s.Open(t, "east", true)
 	err := ro.PowerOff(ctx, providers.VM{Site: "east", Path: "anything"})
-	var pe *providers.Error
-	if !errors.As(err, &pe) || pe.Kind != providers.ReadOnlyViolation {
+	var pe *errs.Error
+	if !errors.As(err, &pe) || pe.Kind != errs.ReadOnlyViolation {
 		t.Fatalf("read-only power off: %v", err)
 	}
 	west := s.Open(t, "west", false)

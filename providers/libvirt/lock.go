@@ -10,6 +10,7 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -46,6 +47,10 @@ func (s *Site) Lock(ctx context.Context, name string, holder providers.LockHolde
 	if err != nil {
 		return s.fail("lock", vm, err)
 	}
+	// A take-or-break loop, not a retry of a failure: a lock released or
+	// expired between the define and the read is taken again, three
+	// times at most; a failing call returns at once, for the runner's
+	// policy (errs.Policy) to decide on.
 	for attempt := 0; attempt < 3; attempt++ {
 		s.call()
 		_, err := h.l.DomainDefineXML(x)
@@ -74,7 +79,7 @@ func (s *Site) Lock(ctx context.Context, name string, holder providers.LockHolde
 			return &providers.LockedError{Lock: name, Where: "site " + s.name, Holder: cur}
 		}
 	}
-	return &providers.Error{Op: "lock", Object: vm.String(), Kind: providers.Transient, Err: errors.New("the lock changed hands three times while being taken")}
+	return errs.E("lock", vm.String(), errs.Transient, errors.New("the lock changed hands three times while being taken"))
 }
 
 // Unlock releases the lock when runID holds it (or no holder can be read).

@@ -8,6 +8,7 @@ import (
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 )
@@ -60,7 +61,7 @@ func (s *Site) RecordAddresses(ctx context.Context, replica providers.VM, ips []
 }
 
 func permanent(format string, args ...any) error {
-	return &providers.Error{Op: "", Kind: providers.Permanent, Err: fmt.Errorf(format, args...)}
+	return errs.E(errs.Permanent, fmt.Errorf(format, args...))
 }
 
 // Pin fixes the point each replica is promoted from (the replica's

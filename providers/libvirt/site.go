@@ -14,6 +14,7 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -48,15 +49,15 @@ func (Connector) Open(ctx context.Context, cfg providers.SiteConfig) (providers.
 // Open connects to every host of the site, as Connector.Open.
 func Open(ctx context.Context, cfg providers.SiteConfig) (*Site, error) {
 	if len(cfg.LibvirtURIs) == 0 {
-		return nil, &providers.Error{Op: "connect", Object: "site " + cfg.Name, Kind: providers.Permanent,
-			Err: errors.New("the site has no libvirt URI: give it libvirt { uri = \"qemu+ssh://HOST/system\" }")}
+		return nil, errs.E("connect", "site "+cfg.Name, errs.Permanent,
+			errors.New("the site has no libvirt URI: give it libvirt { uri = \"qemu+ssh://HOST/system\" }"))
 	}
 	s := &Site{name: cfg.Name, readOnly: cfg.ReadOnly, clock: clock.Of(cfg.Clock), PollInterval: 500 * time.Millisecond}
 	for _, raw := range cfg.LibvirtURIs {
 		h, err := dial(ctx, raw)
 		if err != nil {
 			s.Close(ctx)
-			return nil, &providers.Error{Op: "connect", Object: "site " + cfg.Name + " at " + redact(raw), Kind: providers.Transient, Err: err}
+			return nil, errs.E("connect", "site "+cfg.Name+" at "+redact(raw), errs.Transient, err)
 		}
 		s.calls.Add(2) // connect-open and auth
 		s.hosts = append(s.hosts, h)
@@ -159,12 +160,12 @@ func (s *Site) find(vm providers.VM) (*host, golibvirt.Domain, error) {
 	return nil, golibvirt.Domain{}, errNotFound
 }
 
-// fail wraps err as a provider error with its kind.
+// fail wraps err as an *errs.Error of its kind.
 func (s *Site) fail(op string, vm providers.VM, err error) error {
 	if err == nil {
 		return nil
 	}
-	var pe *providers.Error
+	var pe *errs.Error
 	if errors.As(err, &pe) {
 		return err
 	}
@@ -172,26 +173,27 @@ func (s *Site) fail(op string, vm providers.VM, err error) error {
 	if vm.Path == "" {
 		obj = "site " + s.name
 	}
-	return &providers.Error{Op: op, Object: obj, Kind: kindOf(err), Err: err}
+	return errs.E(op, obj, kindOf(err), err)
 }
 
-// kindOf says whether an error is worth a retry: connection trouble, a
-// guest agent not up yet, a timeout; everything else is permanent.
-func kindOf(err error) providers.ErrorKind {
+// kindOf says what kind of failure a libvirt error is, for
+// errs.Retryable to decide on: connection trouble, a guest agent not up
+// yet, a timeout are Transient; everything else is Permanent.
+func kindOf(err error) errs.Kind {
 	var le golibvirt.Error
 	if errors.As(err, &le) {
 		switch golibvirt.ErrorNumber(le.Code) {
 		case golibvirt.ErrRPC, golibvirt.ErrSystemError, golibvirt.ErrOperationTimeout,
 			golibvirt.ErrAgentUnresponsive, golibvirt.ErrAgentUnsynced:
-			return providers.Transient
+			return errs.Transient
 		}
-		return providers.Permanent
+		return errs.Permanent
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, context.DeadlineExceeded) {
-		return providers.Transient
+		return errs.Transient
 	}
-	return providers.Permanent
+	return errs.Permanent
 }
 
 // checkWrite refuses a mutating call on a read-only site.
@@ -199,12 +201,10 @@ func (s *Site) checkWrite(op string, vm providers.VM) error {
 	if !s.readOnly {
 		return nil
 	}
-	return &providers.Error{Op: op, Object: vm.String(), Kind: providers.ReadOnlyViolation,
-		Err: fmt.Errorf("site %s is open read-only", s.name)}
+	return errs.E(op, vm.String(), errs.ReadOnlyViolation, fmt.Errorf("site %s is open read-only", s.name))
 }
 
 // unsupported is a method this provider cannot do.
 func (s *Site) unsupported(op string, vm providers.VM, what string) error {
-	return &providers.Error{Op: op, Object: vm.String(), Kind: providers.Permanent,
-		Err: fmt.Errorf("not supported on libvirt sites: %s", what)}
+	return errs.E(op, vm.String(), errs.Permanent, fmt.Errorf("not supported on libvirt sites: %s", what))
 }

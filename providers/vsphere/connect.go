@@ -256,7 +256,11 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 // changed nothing is also retried once after a dropped connection; a
 // mutating call is not, since the server may have carried it out before
 // the connection dropped, and its error goes back as Transient for the
-// caller to decide.
+// caller to decide. Neither is a retry of a transient failure with a
+// pause (that is the runner's, errs.Policy): the first resends on a new
+// session, the second on a new connection, at once and once, as
+// net/http resends an idempotent request whose reused connection had
+// been closed by the server.
 type reloginRoundTripper struct {
 	next soap.RoundTripper
 	site *site

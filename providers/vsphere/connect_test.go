@@ -11,6 +11,7 @@ import (
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
 )
@@ -28,7 +29,7 @@ func TestTLS(t *testing.T) {
 	if err == nil {
 		t.Fatal("an unverified certificate was accepted")
 	}
-	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "certificate") {
+	if kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("refused certificate: %v (kind %d), want a Permanent error about the certificate", err, kindOf(err))
 	}
 	for name, edit := range map[string]func(*providers.SiteConfig){
@@ -48,7 +49,7 @@ func TestTLS(t *testing.T) {
 	}
 	wrong := config(s)
 	wrong.Thumbprint = strings.Repeat("AB:", 19) + "AB"
-	if _, err := (vsphere.Connector{}).Open(ctx, wrong); err == nil || kindOf(err) != providers.Permanent {
+	if _, err := (vsphere.Connector{}).Open(ctx, wrong); err == nil || kindOf(err) != errs.Permanent {
 		t.Errorf("wrong thumbprint: %v, want a Permanent error", err)
 	}
 }
@@ -101,13 +102,13 @@ func TestGovcEnvironment(t *testing.T) {
 	u, _ := url.Parse(bad.URL)
 	u.User = url.UserPassword(u.User.Username(), "wrong")
 	bad.URL = u.String()
-	if _, err := (vsphere.Connector{}).Open(context.Background(), bad); err == nil || kindOf(err) != providers.Permanent {
+	if _, err := (vsphere.Connector{}).Open(context.Background(), bad); err == nil || kindOf(err) != errs.Permanent {
 		t.Errorf("wrong password: %v, want a Permanent error", err)
 	}
 	// Unknown datacenter: Permanent.
 	dc := config(s)
 	dc.Datacenter = "DC-Nowhere"
-	if _, err := (vsphere.Connector{}).Open(context.Background(), dc); err == nil || kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "DC-Nowhere") {
+	if _, err := (vsphere.Connector{}).Open(context.Background(), dc); err == nil || kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), "DC-Nowhere") {
 		t.Errorf("unknown datacenter: %v, want a Permanent error naming it", err)
 	}
 }
@@ -191,10 +192,10 @@ func TestSiteDown(t *testing.T) {
 	if err == nil {
 		t.Fatal("the site answered during its outage")
 	}
-	if !providers.Retryable(err) {
+	if !errs.Retryable(err) {
 		t.Errorf("during the outage: %v (kind %d), want Transient", err, kindOf(err))
 	}
-	if err := site.PowerOn(cctx, replica("web-01")); !providers.Retryable(err) {
+	if err := site.PowerOn(cctx, replica("web-01")); !errs.Retryable(err) {
 		t.Errorf("power-on during the outage: %v, want Transient", err)
 	}
 	if !s.Down() {
@@ -249,7 +250,7 @@ func TestKeepAlive(t *testing.T) {
 func TestOpenUnreachable(t *testing.T) {
 	_, err := vsphere.NewConnector().Open(context.Background(), providers.SiteConfig{
 		Name: "gone", URL: "https://user:secret@127.0.0.1:1/sdk", Insecure: true})
-	if !providers.Retryable(err) {
+	if !errs.Retryable(err) {
 		t.Errorf("unreachable vCenter: %v (kind %d), want Transient", err, kindOf(err))
 	}
 	if err != nil && strings.Contains(err.Error(), "secret") {

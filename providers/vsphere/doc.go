@@ -70,14 +70,21 @@
 //
 // # Errors
 //
-// Every error is a *providers.Error with the operation, the object and a
+// Every error is an *errs.Error with the operation, the object and a
 // kind (errors.go): connection trouble, timeouts and the faults of a busy
 // server (SystemError, TaskInProgress, ResourceInUse, InvalidState, and a
 // NotAuthenticated that logging in again did not cure) are Transient, and
 // so is GuestOperationsUnavailable (VMware Tools not running yet);
 // missing objects, bad arguments, refused permissions, duplicate names,
 // untrusted certificates, refused guest logins and a VM in the wrong
-// power state are Permanent. Open's errors name the site and its URL
+// power state are Permanent; a cancelled call is Canceled. The provider
+// does not retry a transient failure: errs.Retryable decides and the
+// runner tries the step again (errs.Policy). What loops remain are not
+// retries of a failure: a resend after logging in again or on a new
+// connection (above), a second look-up after a remembered reference
+// went stale, a power-off before a destroy, a second read of the port
+// groups after a name was missing, and a lock's take-or-break loop.
+// Open's errors name the site and its URL
 // (without user name or password) and say on one line what to check:
 // DNS, a refused, reset or silent connection, the certificate, the
 // credentials. Faults are found by walking the error tree in eachFault,

@@ -15,6 +15,7 @@ import (
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
@@ -86,7 +87,7 @@ func TestClone(t *testing.T) {
 	}
 	// Another run may not take it over.
 	_, err = site.Clone(ctx, providers.CloneRequest{Replica: replica("web-01"), Name: "web-01", Folder: "drills/run-1", RunID: "run-9"})
-	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "duplicate name") {
+	if kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), "duplicate name") {
 		t.Errorf("clone over another run's copy: %v, want a Permanent DuplicateName", err)
 	}
 }
@@ -114,7 +115,7 @@ func TestClonePoints(t *testing.T) {
 
 	missing := points.Latest().Add(-7 * time.Minute)
 	_, err := site.Clone(ctx, req("missing", missing))
-	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), points.Times[0].UTC().Format(time.RFC3339)) {
+	if kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), points.Times[0].UTC().Format(time.RFC3339)) {
 		t.Errorf("clone of a point the replica lacks: %v, want a Permanent error naming its points %s", err, points)
 	}
 	// An older point the replica lists is one its replication presents
@@ -175,12 +176,12 @@ func TestMissingPortGroups(t *testing.T) {
 	ctx := inPlanTime(t, w)
 	_, err := site.Clone(ctx, providers.CloneRequest{Replica: replica("web-01"), Name: "web-01", Folder: "drills/x",
 		Networks: []string{"Nowhere"}, RunID: "run-x"})
-	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), `"Nowhere"`) || !strings.Contains(err.Error(), `"DR-Bubble"`) {
+	if kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), `"Nowhere"`) || !strings.Contains(err.Error(), `"DR-Bubble"`) {
 		t.Errorf("clone onto a missing port group: %v", err)
 	}
 	vm := cloneCopy(t, site, "web-01", "drills/x", "run-x")
 	err = site.SetNetworks(ctx, vm, []string{"Nowhere", "Nor-Here"})
-	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), `"Nowhere", "Nor-Here"`) || !strings.Contains(err.Error(), `"DR-Prod"`) {
+	if kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), `"Nowhere", "Nor-Here"`) || !strings.Contains(err.Error(), `"DR-Prod"`) {
 		t.Errorf("set networks onto missing port groups: %v", err)
 	}
 	if err := site.SetNetworks(ctx, vm, []string{"DR-Prod"}); err != nil {
@@ -190,7 +191,7 @@ func TestMissingPortGroups(t *testing.T) {
 		t.Errorf("after SetNetworks: %+v", c)
 	}
 	err = site.SetNetworks(ctx, vm, []string{"DR-Prod", "DR-Bubble"})
-	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "2 port groups for 1 NICs") {
+	if kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), "2 port groups for 1 NICs") {
 		t.Errorf("more networks than NICs: %v", err)
 	}
 }
@@ -229,7 +230,7 @@ func TestCustomizeAndWaitIP(t *testing.T) {
 	}
 	// Powered on, the copy cannot be customized again.
 	err = site.Customize(ctx, vm, providers.IPSettings{Address: netip.MustParsePrefix("10.9.0.78/24")})
-	if kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "invalid power state") {
+	if kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), "invalid power state") {
 		t.Errorf("customizing a running VM: %v", err)
 	}
 	if err := site.PowerOff(ctx, vm); err != nil {
@@ -243,7 +244,7 @@ func TestCustomizeAndWaitIP(t *testing.T) {
 		if err := site.PowerOff(ctx, gone); err != nil {
 			t.Errorf("power-off of %v: %v, want none", gone, err)
 		}
-		if err := site.PowerOn(ctx, gone); kindOf(err) != providers.Permanent {
+		if err := site.PowerOn(ctx, gone); kindOf(err) != errs.Permanent {
 			t.Errorf("power-on of %v: %v, want a Permanent error", gone, err)
 		}
 	}
@@ -285,10 +286,10 @@ func TestWaitReadyBatch(t *testing.T) {
 	}
 	missing := site.WaitReady(ctx, []providers.VM{{Site: "west", Path: "drills/batch/nope"}, {Site: "west", Ref: "vm-99999"}, vms[0]},
 		providers.WaitNone, 500*time.Millisecond, nil)
-	if missing[0].Ready || kindOf(missing[0].Err) != providers.Permanent || !strings.Contains(missing[0].Err.Error(), "no VM drills/batch/nope") {
+	if missing[0].Ready || kindOf(missing[0].Err) != errs.Permanent || !strings.Contains(missing[0].Err.Error(), "no VM drills/batch/nope") {
 		t.Errorf("missing VM: %+v", missing[0])
 	}
-	if missing[1].Ready || kindOf(missing[1].Err) != providers.Permanent || !strings.Contains(missing[1].Err.Error(), "does not exist") || !missing[2].Ready {
+	if missing[1].Ready || kindOf(missing[1].Err) != errs.Permanent || !strings.Contains(missing[1].Err.Error(), "does not exist") || !missing[2].Ready {
 		t.Errorf("missing ref: %+v; beside it %+v", missing[1], missing[2])
 	}
 }
@@ -351,7 +352,7 @@ func TestWaitReadyTimeout(t *testing.T) {
 	if !strings.Contains(msg, "no heartbeat after 1m30s: tools not running") || !strings.Contains(msg, "drills/t/web-02") {
 		t.Errorf("error %q, want what was last seen", msg)
 	}
-	if !errors.Is(bad.Err, context.DeadlineExceeded) || !providers.Retryable(bad.Err) {
+	if !errors.Is(bad.Err, context.DeadlineExceeded) || !errs.Retryable(bad.Err) {
 		t.Errorf("error %v: want a Transient timeout", bad.Err)
 	}
 	start = w.Clock.Now()
@@ -404,8 +405,8 @@ func TestReadOnly(t *testing.T) {
 		"resume":       resumeErr,
 		"lock":         site.Lock(ctx, "web", providers.LockHolder{Run: "r"}),
 	} {
-		var pe *providers.Error
-		if !errors.As(err, &pe) || pe.Kind != providers.ReadOnlyViolation || pe.Op != name {
+		var pe *errs.Error
+		if !errors.As(err, &pe) || pe.Kind != errs.ReadOnlyViolation || pe.Op != name {
 			t.Errorf("%s on a read-only site: %v", name, err)
 		}
 	}
@@ -429,10 +430,10 @@ func TestAPIError(t *testing.T) {
 	site := open(t, w.Site("west"))
 	vm := cloneCopy(t, site, "web-01", "drills/api", "run-a")
 	err := site.PowerOn(context.Background(), vm)
-	if !providers.Retryable(err) || !strings.Contains(err.Error(), "simulated API error") {
+	if !errs.Retryable(err) || !strings.Contains(err.Error(), "simulated API error") {
 		t.Errorf("power-on with an injected fault: %v (kind %d), want Transient", err, kindOf(err))
 	}
-	var pe *providers.Error
+	var pe *errs.Error
 	if errors.As(err, &pe) && (pe.Op != "power_on" || pe.Object != "west:drills/api/web-01") {
 		t.Errorf("error names %q on %q", pe.Op, pe.Object)
 	}
@@ -451,10 +452,10 @@ func TestDestroyAndMarked(t *testing.T) {
 	if err := site.PowerOn(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := site.Destroy(ctx, providers.VM{Site: "west", Path: "drills/run-d"}); kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "not empty") {
+	if err := site.Destroy(ctx, providers.VM{Site: "west", Path: "drills/run-d"}); kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("destroying a folder that is not empty: %v", err)
 	}
-	if err := site.Destroy(ctx, replica("web-03")); kindOf(err) != providers.Permanent || !strings.Contains(err.Error(), "replica") {
+	if err := site.Destroy(ctx, replica("web-03")); kindOf(err) != errs.Permanent || !strings.Contains(err.Error(), "replica") {
 		t.Errorf("destroying a replica: %v", err)
 	}
 	marked, err := site.Marked(ctx, "run-d")

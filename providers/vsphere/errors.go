@@ -18,11 +18,11 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/internal/errs"
 )
 
-// fail wraps err as the *providers.Error of an operation on an object,
-// classified by classify. An err that already is a *providers.Error is
+// fail wraps err as the *errs.Error of an operation on an object,
+// classified by classify. An err that already is an *errs.Error is
 // returned as it is.
 func fail(op, object string, err error) error {
 	if err == nil {
@@ -31,42 +31,43 @@ func fail(op, object string, err error) error {
 	if holdsNil(err) {
 		// A typed nil (a nil *url.Error in an error), or an error
 		// wrapping one: errors.Is and errors.As would panic on it.
-		return &providers.Error{Op: op, Object: object, Kind: providers.Permanent, Err: fmt.Errorf("an error without detail: %v", err)}
+		return errs.E(op, object, errs.Permanent, fmt.Errorf("an error without detail: %v", err))
 	}
-	var pe *providers.Error
+	var pe *errs.Error
 	if errors.As(err, &pe) {
 		return err
 	}
-	return &providers.Error{Op: op, Object: object, Kind: classify(err), Err: describe(err)}
+	return errs.E(op, object, classify(err), describe(err))
 }
 
 // permanent is a Permanent error built from a message.
 func permanent(op, object, format string, args ...any) error {
-	return &providers.Error{Op: op, Object: object, Kind: providers.Permanent, Err: fmt.Errorf(format, args...)}
+	return errs.E(op, object, errs.Permanent, fmt.Errorf(format, args...))
 }
 
-// classify says whether err may pass on a retry. Connection trouble,
-// timeouts and the faults of a busy or briefly unwell server are
-// Transient; everything else (missing objects, bad arguments, refused
-// permissions, untrusted certificates, a cancelled context) is Permanent.
-func classify(err error) providers.ErrorKind {
+// classify says what kind of failure err is, for errs.Retryable to
+// decide on: connection trouble, timeouts and the faults of a busy or
+// briefly unwell server are Transient; a cancelled context is Canceled;
+// everything else (missing objects, bad arguments, refused permissions,
+// untrusted certificates) is Permanent.
+func classify(err error) errs.Kind {
 	if f := firstFault(err); f != nil {
 		if transientFault(f) {
-			return providers.Transient
+			return errs.Transient
 		}
-		return providers.Permanent
+		return errs.Permanent
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		return providers.Permanent
+		return errs.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
-		return providers.Transient
+		return errs.Transient
 	case untrusted(err):
-		return providers.Permanent
+		return errs.Permanent
 	case connectionError(err):
-		return providers.Transient
+		return errs.Transient
 	}
-	return providers.Permanent
+	return errs.Permanent
 }
 
 // transientFault reports whether a vSphere fault is worth another try.
@@ -370,7 +371,7 @@ func faultMessage(f types.BaseMethodFault) string {
 }
 
 // openFailed is the error of a site that could not be opened: a
-// *providers.Error of the operation "open" on object (the site and its
+// *errs.Error of the operation "open" on object (the site and its
 // vCenter URL, see siteObject), classified as classify does, whose message
 // says in one line what went wrong and what to check. user and pass are
 // the credentials used: pass is cut out of any message that would show it.
@@ -378,7 +379,7 @@ func openFailed(object string, u *url.URL, user, pass string, err error) error {
 	if holdsNil(err) {
 		return fail("open", object, err)
 	}
-	var pe *providers.Error
+	var pe *errs.Error
 	if errors.As(err, &pe) {
 		return err
 	}
@@ -386,7 +387,7 @@ func openFailed(object string, u *url.URL, user, pass string, err error) error {
 	if len(pass) >= 3 {
 		msg = strings.ReplaceAll(msg, pass, "****")
 	}
-	return &providers.Error{Op: "open", Object: object, Kind: classify(err), Err: &openError{msg: msg, err: err}}
+	return errs.E("open", object, classify(err), &openError{msg: msg, err: err})
 }
 
 // openError is an explained error of Open; its cause stays reachable for

@@ -16,7 +16,7 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/internal/errs"
 )
 
 func soapFault(f types.BaseMethodFault, msg string) error {
@@ -34,39 +34,39 @@ func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		err  error
-		want providers.ErrorKind
+		want errs.Kind
 		msg  string
 	}{
 		{"injected generic fault", soapFault(&types.SystemErrorFault{Reason: "simulated API error in PowerOnVM_Task"}, "simulated API error in PowerOnVM_Task"),
-			providers.Transient, "system error: simulated API error in PowerOnVM_Task"},
-		{"task in progress", taskFault(&types.TaskInProgress{}, ""), providers.Transient, "task in progress"},
-		{"resource in use", taskFault(&types.ResourceInUse{}, "busy"), providers.Transient, "resource in use: busy"},
-		{"invalid state", soapFault(&types.InvalidState{}, ""), providers.Transient, "invalid state"},
+			errs.Transient, "system error: simulated API error in PowerOnVM_Task"},
+		{"task in progress", taskFault(&types.TaskInProgress{}, ""), errs.Transient, "task in progress"},
+		{"resource in use", taskFault(&types.ResourceInUse{}, "busy"), errs.Transient, "resource in use: busy"},
+		{"invalid state", soapFault(&types.InvalidState{}, ""), errs.Transient, "invalid state"},
 		{"not authenticated after a failed re-login", fmt.Errorf("%w (logging in again failed: refused)", soapFault(&types.NotAuthenticated{}, "")),
-			providers.Transient, "not authenticated: (logging in again failed: refused)"},
+			errs.Transient, "not authenticated: (logging in again failed: refused)"},
 		{"invalid power state", taskFault(&types.InvalidPowerState{ExistingState: types.VirtualMachinePowerStatePoweredOn}, ""),
-			providers.Permanent, "invalid power state: the VM is poweredOn"},
+			errs.Permanent, "invalid power state: the VM is poweredOn"},
 		{"simulator's Go type message", taskFault(&types.InvalidPowerState{ExistingState: types.VirtualMachinePowerStatePoweredOff}, "*types.InvalidPowerState"),
-			providers.Permanent, "invalid power state: the VM is poweredOff"},
+			errs.Permanent, "invalid power state: the VM is poweredOff"},
 		{"soap fault named by type", soapFault(&types.InvalidPowerState{ExistingState: types.VirtualMachinePowerStatePoweredOff}, "InvalidPowerState: *types.InvalidPowerState"),
-			providers.Permanent, "invalid power state: the VM is poweredOff"},
-		{"missing object", soapFault(&types.ManagedObjectNotFound{Obj: vmRef}, ""), providers.Permanent, "managed object not found: VirtualMachine vm-1 does not exist"},
-		{"not found", taskFault(&types.NotFound{}, ""), providers.Permanent, "not found"},
-		{"invalid argument", soapFault(&types.InvalidArgument{InvalidProperty: "spec.location.pool"}, ""), providers.Permanent, "invalid argument: invalid spec.location.pool"},
-		{"no permission", soapFault(&types.NoPermission{PrivilegeId: "VirtualMachine.Interact.PowerOn"}, ""), providers.Permanent, ""},
-		{"duplicate name", taskFault(&types.DuplicateName{Name: "web-01"}, ""), providers.Permanent, `duplicate name: "web-01" already exists`},
-		{"dropped connection", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: io.EOF}, providers.Transient, ""},
-		{"refused connection", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, providers.Transient, ""},
-		{"reset connection", fmt.Errorf("read: %w", syscall.ECONNRESET), providers.Transient, ""},
-		{"bad gateway", errors.New("POST /sdk: 503 Service Unavailable"), providers.Transient, ""},
-		{"untrusted certificate", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: x509.UnknownAuthorityError{}}, providers.Permanent, ""},
-		{"deadline", context.DeadlineExceeded, providers.Transient, ""},
-		{"cancelled", context.Canceled, providers.Permanent, ""},
-		{"anything else", errors.New("bad spec"), providers.Permanent, "bad spec"},
+			errs.Permanent, "invalid power state: the VM is poweredOff"},
+		{"missing object", soapFault(&types.ManagedObjectNotFound{Obj: vmRef}, ""), errs.Permanent, "managed object not found: VirtualMachine vm-1 does not exist"},
+		{"not found", taskFault(&types.NotFound{}, ""), errs.Permanent, "not found"},
+		{"invalid argument", soapFault(&types.InvalidArgument{InvalidProperty: "spec.location.pool"}, ""), errs.Permanent, "invalid argument: invalid spec.location.pool"},
+		{"no permission", soapFault(&types.NoPermission{PrivilegeId: "VirtualMachine.Interact.PowerOn"}, ""), errs.Permanent, ""},
+		{"duplicate name", taskFault(&types.DuplicateName{Name: "web-01"}, ""), errs.Permanent, `duplicate name: "web-01" already exists`},
+		{"dropped connection", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: io.EOF}, errs.Transient, ""},
+		{"refused connection", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, errs.Transient, ""},
+		{"reset connection", fmt.Errorf("read: %w", syscall.ECONNRESET), errs.Transient, ""},
+		{"bad gateway", errors.New("POST /sdk: 503 Service Unavailable"), errs.Transient, ""},
+		{"untrusted certificate", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: x509.UnknownAuthorityError{}}, errs.Permanent, ""},
+		{"deadline", context.DeadlineExceeded, errs.Transient, ""},
+		{"cancelled", context.Canceled, errs.Canceled, ""},
+		{"anything else", errors.New("bad spec"), errs.Permanent, "bad spec"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := fail("op", "west:vm", tc.err)
-			var pe *providers.Error
+			var pe *errs.Error
 			if !errors.As(err, &pe) || pe.Kind != tc.want || pe.Op != "op" || pe.Object != "west:vm" {
 				t.Fatalf("fail() = %#v, want kind %d", err, tc.want)
 			}
@@ -78,7 +78,7 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-	pe := &providers.Error{Op: "x", Kind: providers.ReadOnlyViolation, Err: errors.New("no")}
+	pe := &errs.Error{Op: "x", Kind: errs.ReadOnlyViolation, Err: errors.New("no")}
 	if got := fail("y", "z", pe); got != error(pe) {
 		t.Errorf("fail re-wrapped a provider error: %v", got)
 	}
@@ -135,7 +135,7 @@ func TestNilSafeFaults(t *testing.T) {
 			if asFault(err, &missing) || gone(err, types.ManagedObjectReference{}) {
 				t.Error("a missing object was found")
 			}
-			var pe *providers.Error
+			var pe *errs.Error
 			if e := fail("open", "south", err); !errors.As(e, &pe) || e.Error() == "" {
 				t.Errorf("fail() = %v", e)
 			}
@@ -143,7 +143,7 @@ func TestNilSafeFaults(t *testing.T) {
 			_ = untrusted(err)
 		})
 	}
-	if got := classify(dns); got != providers.Transient {
+	if got := classify(dns); got != errs.Transient {
 		t.Errorf("an unresolvable host is kind %d, want Transient", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
 )
@@ -50,7 +51,7 @@ func TestPromote(t *testing.T) {
 		t.Errorf("second promote of the run: %+v %v, want it recognised with the same point", again, err)
 	}
 	req.RunID = "run-b"
-	if _, err := site.Promote(ctx, req); err == nil || !strings.Contains(err.Error(), "already exists at prod/web/web-01") || providers.Retryable(err) {
+	if _, err := site.Promote(ctx, req); err == nil || !strings.Contains(err.Error(), "already exists at prod/web/web-01") || errs.Retryable(err) {
 		t.Errorf("promote by another run onto an existing VM: %v, want a permanent refusal", err)
 	}
 }
@@ -74,7 +75,7 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("shutting down a VM that is off: %v", err)
 	}
 	err := site.Shutdown(ctx, providers.VM{Site: "east", Path: "web-03"})
-	if err == nil || providers.Retryable(err) || !strings.Contains(err.Error(), "VMware Tools are not running") {
+	if err == nil || errs.Retryable(err) || !strings.Contains(err.Error(), "VMware Tools are not running") {
 		t.Errorf("shutdown of a hung guest: %v, want a permanent error about tools", err)
 	}
 	if v := vmAt(t, site, "web-03"); v.PowerState != "poweredOn" {
@@ -214,7 +215,7 @@ func TestFailoverAPIErrors(t *testing.T) {
 	ctx := inPlanTime(t, w)
 	req := providers.PromoteRequest{Replica: replica("web-02"), Target: "web-02", RunID: "run-a"}
 	_, err := site.Promote(ctx, req)
-	if !providers.Retryable(err) || !strings.Contains(err.Error(), "simulated API error") {
+	if !errs.Retryable(err) || !strings.Contains(err.Error(), "simulated API error") {
 		t.Fatalf("promote with a failing move: %v, want a transient error", err)
 	}
 	got, err := site.Promote(ctx, req)

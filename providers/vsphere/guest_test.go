@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -38,13 +39,13 @@ func TestRunInGuest(t *testing.T) {
 	}
 
 	_, err = east.RunInGuest(ctx, web02, providers.GuestRequest{Program: "/bin/true", Username: "root"})
-	if !strings.Contains(fmtErr(err), "invalid guest login") || kindOf(err) != providers.Permanent {
+	if !strings.Contains(fmtErr(err), "invalid guest login") || kindOf(err) != errs.Permanent {
 		t.Errorf("no password: %v (kind %d), want a Permanent InvalidGuestLogin", err, kindOf(err))
 	}
 
 	off := replica("web-01")
 	_, err = west.RunInGuest(ctx, off, login("/bin/true"))
-	if !strings.Contains(fmtErr(err), "invalid power state") || kindOf(err) != providers.Permanent {
+	if !strings.Contains(fmtErr(err), "invalid power state") || kindOf(err) != errs.Permanent {
 		t.Errorf("a powered-off VM: %v (kind %d), want a Permanent InvalidPowerState", err, kindOf(err))
 	}
 
@@ -54,10 +55,10 @@ func TestRunInGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = west.RunInGuest(ctx, broken, login("/bin/true"))
-	if !strings.Contains(fmtErr(err), "guest operations unavailable") || !providers.Retryable(err) {
+	if !strings.Contains(fmtErr(err), "guest operations unavailable") || !errs.Retryable(err) {
 		t.Errorf("a VM whose tools are not running: %v (kind %d), want a Transient GuestOperationsUnavailable", err, kindOf(err))
 	}
-	var pe *providers.Error
+	var pe *errs.Error
 	if errors.As(err, &pe) && (pe.Op != "guest" || pe.Object != "west:drills/guest/web-03") {
 		t.Errorf("error names %q on %q", pe.Op, pe.Object)
 	}
@@ -103,7 +104,7 @@ func TestRunInGuestAPIError(t *testing.T) {
 	east := open(t, w.Site("east"))
 	_, err := east.RunInGuest(context.Background(), providers.VM{Site: "east", Path: "web-02"},
 		providers.GuestRequest{Program: "/bin/true", Username: "root", Password: "pw"})
-	if !providers.Retryable(err) || !strings.Contains(fmtErr(err), "simulated API error in StartProgramInGuest") {
+	if !errs.Retryable(err) || !strings.Contains(fmtErr(err), "simulated API error in StartProgramInGuest") {
 		t.Errorf("with an api_error fault: %v (kind %d), want a Transient simulated API error", err, kindOf(err))
 	}
 }

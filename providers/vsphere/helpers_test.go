@@ -14,6 +14,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
@@ -169,13 +170,16 @@ func cloneCopy(t testing.TB, site providers.Site, name, folder, run string) prov
 	return vm
 }
 
-// kindOf returns the kind of a provider error, or -1.
-func kindOf(err error) providers.ErrorKind {
-	var pe *providers.Error
+// notAnError is what kindOf says of an error that is no *errs.Error.
+const notAnError errs.Kind = 255
+
+// kindOf returns the kind of a provider error, or notAnError.
+func kindOf(err error) errs.Kind {
+	var pe *errs.Error
 	if errors.As(err, &pe) {
-		return pe.Kind
+		return errs.KindOf(err)
 	}
-	return -1
+	return notAnError
 }
 
 // within polls cond until it holds or d of wall time has passed, for

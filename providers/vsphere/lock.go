@@ -27,6 +27,10 @@ func (s *site) Lock(ctx context.Context, name string, holder providers.LockHolde
 		return fail(op, obj, err)
 	}
 	value, _ := json.Marshal(holder)
+	// A take-or-break loop, not a retry of a failure: when the folder
+	// exists, its holder is read, and a lock released or expired
+	// meanwhile is taken again, three times at most; a transient error
+	// of any call returns at once, for the runner's policy.
 	for attempt := 0; ; attempt++ {
 		f, err := object.NewFolder(s.vc, parent).CreateFolder(ctx, name)
 		if err == nil {

@@ -188,6 +188,8 @@ func (s *site) portGroups(ctx context.Context, names []string) ([]*network, []st
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// Not a retry of a failure: the cached port groups are read afresh
+	// once when a name is missing from them.
 	for attempt := 0; ; attempt++ {
 		var out []*network
 		var missing []string

@@ -31,6 +31,9 @@ func (s *site) power(ctx context.Context, op string, vm providers.VM, want types
 		return err
 	}
 	off := want == types.VirtualMachinePowerStatePoweredOff
+	// Not a retry of a failure (the runner alone retries, errs.Policy):
+	// a remembered reference the server no longer knows is dropped and
+	// the path looked up once more.
 	for attempt := 0; ; attempt++ {
 		ref, remembered, err := s.resolve(ctx, vm)
 		if err != nil {
@@ -187,6 +190,8 @@ func (s *site) Destroy(ctx context.Context, vm providers.VM) error {
 	if vm.Ref == "" && strings.Trim(vm.Path, "/") == "" {
 		return permanent(op, obj, "no VM named")
 	}
+	// Not a retry of a failure: a stale remembered reference is dropped
+	// and the path looked up once more, as in power.
 	for attempt := 0; ; attempt++ {
 		ref, remembered, err := s.resolve(ctx, vm)
 		if err != nil {
@@ -230,6 +235,8 @@ func (s *site) destroyVM(ctx context.Context, op, obj string, ref types.ManagedO
 			}
 		}
 	}
+	// Not a retry of a failure: a VM found still on (InvalidPowerState)
+	// is powered off, then destroyed, once.
 	for attempt := 0; ; attempt++ {
 		t, err := object.NewVirtualMachine(s.vc, ref).Destroy(ctx)
 		if err == nil {

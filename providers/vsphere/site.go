@@ -19,6 +19,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -212,8 +213,7 @@ func (s *site) refuse(op string, vm providers.VM) error {
 	if !s.readOnly {
 		return nil
 	}
-	return &providers.Error{Op: op, Object: s.object(vm), Kind: providers.ReadOnlyViolation,
-		Err: errors.New("the site is open read-only")}
+	return errs.E(op, s.object(vm), errs.ReadOnlyViolation, errors.New("the site is open read-only"))
 }
 
 // fieldKeys returns the keys of the custom attributes by name, read once.
@@ -372,7 +372,9 @@ func (s *site) wait(ctx context.Context, t *object.Task) (types.AnyType, error) 
 // waitAlone waits for one task with a property collector of its own
 // (three calls), for the rare task the shared view cannot take. A wait
 // cut short by a new session (after a re-login; the collector went with
-// the old one) is made again once.
+// the old one) is made again once, with a collector of the new session:
+// that is no retry of a transient failure, which goes back to the
+// runner's policy.
 func (s *site) waitAlone(ctx context.Context, ref types.ManagedObjectReference) (types.AnyType, error) {
 	for attempt := 0; ; attempt++ {
 		c, err := s.collector(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
 	"github.com/drplan/drplan/simulate"
@@ -325,7 +326,7 @@ func TestTaskWaitDroppedConnection(t *testing.T) {
 	if got.err == nil {
 		t.Fatalf("the wait went on through the outage: %+v", got)
 	}
-	if !providers.Retryable(wrapProvider(got.err)) {
+	if !errs.Retryable(wrapProvider(got.err)) {
 		t.Errorf("wait during the outage: %v, want a Transient error", got.err)
 	}
 	next := ts.create()

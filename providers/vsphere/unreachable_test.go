@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
 )
@@ -60,7 +61,7 @@ func listen(t *testing.T, serve func(net.Conn)) string {
 // TestOpenNetworkFailures: whatever keeps a site from being opened (a
 // host name that does not resolve, a refused, reset or silent
 // connection, an untrusted certificate, a wrong password), Open returns
-// a *providers.Error of the right kind, never panics, and its one-line
+// a *errs.Error of the right kind, never panics, and its one-line
 // message names the site and its URL and says what to check, without
 // the URL's user name and password.
 func TestOpenNetworkFailures(t *testing.T) {
@@ -104,31 +105,31 @@ func TestOpenNetworkFailures(t *testing.T) {
 		name    string
 		cfg     providers.SiteConfig
 		timeout time.Duration
-		kind    providers.ErrorKind
+		kind    errs.Kind
 		url     string // as the message shows it
 		says    string
 	}{
 		{name: "unresolvable host name",
 			cfg:  providers.SiteConfig{Name: "south", URL: "https://admin:" + password + "@vc..south:8989/sdk"},
-			kind: providers.Transient, url: "https://vc..south:8989/sdk", says: "cannot resolve host name vc..south"},
+			kind: errs.Transient, url: "https://vc..south:8989/sdk", says: "cannot resolve host name vc..south"},
 		{name: "label too long",
 			cfg:  providers.SiteConfig{Name: "south", URL: "https://admin:" + password + "@" + strings.Repeat("v", 64) + ".example/sdk"},
-			kind: providers.Transient, url: "https://" + strings.Repeat("v", 64) + ".example/sdk", says: "cannot resolve host name"},
+			kind: errs.Transient, url: "https://" + strings.Repeat("v", 64) + ".example/sdk", says: "cannot resolve host name"},
 		{name: "connection refused",
 			cfg:  providers.SiteConfig{Name: "south", URL: "https://admin:" + password + "@" + refused + "/sdk"},
-			kind: providers.Transient, url: "https://" + refused + "/sdk", says: "connection refused by " + refused},
+			kind: errs.Transient, url: "https://" + refused + "/sdk", says: "connection refused by " + refused},
 		{name: "connection reset",
 			cfg:  providers.SiteConfig{Name: "south", URL: "https://admin:" + password + "@" + reset + "/sdk"},
-			kind: providers.Transient, url: "https://" + reset + "/sdk", says: reset + " closed the connection"},
+			kind: errs.Transient, url: "https://" + reset + "/sdk", says: reset + " closed the connection"},
 		{name: "untrusted certificate",
 			cfg:  providers.SiteConfig{Name: "south", URL: "https://admin:" + password + "@" + untrustedAddr + "/sdk"},
-			kind: providers.Permanent, url: "https://" + untrustedAddr + "/sdk", says: "is not trusted"},
+			kind: errs.Permanent, url: "https://" + untrustedAddr + "/sdk", says: "is not trusted"},
 		{name: "no answer",
 			cfg:     providers.SiteConfig{Name: "south", URL: "https://admin:" + password + "@" + silent + "/sdk", Insecure: true},
 			timeout: 300 * time.Millisecond,
-			kind:    providers.Transient, url: "https://" + silent + "/sdk", says: "no answer from " + silent},
+			kind:    errs.Transient, url: "https://" + silent + "/sdk", says: "no answer from " + silent},
 		{name: "wrong password", cfg: wrong,
-			kind: providers.Permanent, url: wu.String(), says: "refused the login"},
+			kind: errs.Permanent, url: wu.String(), says: "refused the login"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -151,9 +152,9 @@ func TestOpenNetworkFailures(t *testing.T) {
 				site.Close(context.Background())
 				t.Fatal("Open succeeded")
 			}
-			var pe *providers.Error
+			var pe *errs.Error
 			if !errors.As(err, &pe) {
-				t.Fatalf("%v (%T), want a *providers.Error", err, err)
+				t.Fatalf("%v (%T), want a *errs.Error", err, err)
 			}
 			if pe.Kind != tc.kind {
 				t.Errorf("kind %d, want %d: %v", pe.Kind, tc.kind, err)
