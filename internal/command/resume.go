@@ -1,7 +1,6 @@
 package command
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,10 +12,10 @@ import (
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
 	"github.com/drplan/drplan/internal/history"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
-	"github.com/drplan/drplan/steps"
 )
 
 func runResume(c *cli, args []string) int {
@@ -45,7 +44,7 @@ func runResume(c *cli, args []string) int {
 	if !c.checkRunIDFlags(f, "force-unlock") {
 		return ExitError
 	}
-	runDir, err := runFolder(stateDir, id, dir)
+	runDir, err := operations.RunFolder(stateDir, id, dir)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError
@@ -94,46 +93,33 @@ func runResume(c *cli, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	t, err := c.openServedTarget(ctx, plan, false, 0)
+	t, err := operations.OpenTarget(ctx, plan, false, 0, c.environ)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError
 	}
-	cp, code := c.resolveAgainst(f, dir, plan, t, snap, nil)
-	if cp == nil {
-		return code
+	cp, err := operations.Resolve(dir, c.options(f, false), plan, t, snap, nil)
+	if err != nil {
+		return c.loadFailed(f, err)
 	}
-	defer t.close()
+	defer t.Close()
 	advice := lockAdvice{verb: "resume", mode: rec.Mode, dir: dir, resumed: id}
-	if !c.precheckLocks(ctx, cp, stateDir, planGroups(cp.plan, rec.RecoveryPlan), id, *unlock, advice, true) {
+	if !c.precheckLocks(ctx, cp, stateDir, operations.PlanGroups(cp.Plan, rec.RecoveryPlan), id, *unlock, advice, true) {
 		return ExitError
 	}
 	ropts := compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point, GroupPoints: rec.GroupPoints,
 		RecoveryPlan: rec.RecoveryPlan, BootTimes: rec.BootTimes}
-	if cp.diags = t.checkOptions(&ropts); !cp.diags.HasErrors() {
-		cp.prog, cp.diags = cp.target.compile(cp.plan, cp.snap, ropts)
-	}
-	if cp.prog == nil {
-		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
+	cp.Prog, cp.Diags = cp.Program(ropts)
+	if cp.Prog == nil {
+		diagview.Text{Files: cp.Plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.Plan.Redact}.Write(c.stderr, cp.Diags)
 		return ExitError
 	}
-	if !sameProgram(saved, cp.prog) {
+	if !operations.SameProgram(saved, cp.Prog) {
 		fmt.Fprintf(c.stderr, "drplan resume: the plan's files or variables differ from those run %s began with, so the program would not be the same; nothing was done. Resume with the plan as it was (and the same -var flags), or start a new run.\n", id)
 		return ExitError
 	}
 	return c.execute(ctx, "resume", cp, execution{stateDir: stateDir, dir: dir, runID: id, placeholder: rec.Placeholder,
 		auto: *auto, color: c.color(c.stdout, f.noColor), began: began, done: done})
-}
-
-// sameProgram reports whether two compiles made the same program: the
-// same steps with the same arguments. The hash is left out: it covers
-// every variable, vCenter passwords included, which may have changed.
-func sameProgram(a, b *steps.Program) bool {
-	ac, bc := *a, *b
-	ac.Hash, bc.Hash, ac.Source, bc.Source = "", "", nil, nil
-	aj, err1 := ac.JSON()
-	bj, err2 := bc.JSON()
-	return err1 == nil && err2 == nil && bytes.Equal(aj, bj)
 }
 
 // lastResult is how the last attempt of mode in a journal ended: passed,

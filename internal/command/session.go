@@ -1,78 +1,58 @@
 package command
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"time"
 
-	"github.com/drplan/drplan/internal/history"
-	"github.com/drplan/drplan/local"
-	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
 
-// session is what running programs against a target needs: the run's
-// folder and journal, the custom-step executor and the progress view.
+// session is the views of a run: the terminal that prompt steps ask on,
+// and the progress lines or the event stream its events go to.
 type session struct {
 	c        *cli
-	cp       *compiled
-	runID    string
-	runDir   string
-	journal  *rundir.Journal
-	exec     *local.Executor
+	cp       *operations.Compiled
 	ui       *terminalUI
 	progress *progress
-	// For a resumed run: when it first began, and the steps done.
-	began time.Time
-	done  map[string]bool
 }
 
-// newSession opens a run's folder and journal; color is whether the
+// newSession makes the views of a run of cp; color is whether the
 // progress view paints its verdicts.
-func (c *cli) newSession(cp *compiled, stateDir, dir, runID string, autoApprove, color bool) (*session, error) {
-	runDir := filepath.Join(history.RunsDir(stateDir), runID)
-	journal, err := rundir.OpenJournal(runDir, cp.prog.Redact)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open the run's journal: %v", err)
-	}
-	if t := journal.Cut(); t != nil {
-		fmt.Fprintf(c.stderr, "Warning: %s.\n", t.Warning())
-	}
+func (c *cli) newSession(cp *operations.Compiled, autoApprove, color bool) *session {
 	ui := newTerminalUI(os.Stdin, c.stderr, autoApprove)
-	ex := &local.Executor{PlanDir: dir, RunDir: runDir, UI: ui, Clock: cp.target.clk, Dial: cp.target.dial}
-	pr := newProgress(c.stdout, cp.prog, cp.prog.Redact)
-	pr.color, pr.planNow, pr.virtual = color, cp.target.clk.Now, cp.target.clk.Virtual()
+	pr := newProgress(c.stdout, cp.Prog, cp.Prog.Redact)
+	pr.color, pr.planNow, pr.virtual = color, cp.Target.Clock.Now, cp.Target.Clock.Virtual()
 	if c.getenv("TERM") == "dumb" {
 		pr.tty = false
 	}
-	return &session{c: c, cp: cp, runID: runID, runDir: runDir, journal: journal, exec: ex, ui: ui, progress: pr}, nil
+	return &session{c: c, cp: cp, ui: ui, progress: pr}
 }
 
-// run executes a program; placeholder is the run id "{run}" stands for.
-func (s *session) run(ctx context.Context, p *steps.Program, placeholder string) (*runner.Result, error) {
-	s.progress.cur, s.progress.done = p, s.done
-	opener := func(ctx context.Context, site string, readOnly bool) (providers.Site, error) {
-		return s.cp.target.site(ctx, site, readOnly)
+// opened warns of a journal whose end a crash tore.
+func (s *session) opened(ses *operations.Session) {
+	if t := ses.Journal.Cut(); t != nil {
+		fmt.Fprintf(s.c.stderr, "Warning: %s.\n", t.Warning())
 	}
-	defer s.progress.end()
-	return runner.Run(s.cp.target.busy(ctx), p, runner.Options{RunID: s.runID, Placeholder: placeholder, Journal: s.journal, Open: opener,
-		Custom: s.exec, Observer: s.observer(), Began: s.began, Done: s.done, Clock: s.cp.target.clk})
 }
 
-func (s *session) close() {
-	s.journal.Close()
-	s.ui.close()
+// run runs p through run (a Session's run of a program), showing its
+// progress; done are the steps a resumed run did before.
+func (s *session) run(p *steps.Program, done map[string]bool, run func(observe func(rundir.Event)) (*runner.Result, error)) (*runner.Result, error) {
+	s.progress.cur, s.progress.done = p, done
+	defer s.progress.end()
+	return run(s.observer())
 }
+
+func (s *session) close() { s.ui.close() }
 
 // observer is where the run's events go: the event stream with -json,
 // else the progress view.
 func (s *session) observer() func(rundir.Event) {
 	if ev := s.c.events; ev != nil {
-		ev.redact = s.cp.prog.Redact
+		ev.redact = s.cp.Prog.Redact
 		return ev.observe
 	}
 	return s.progress.observe
