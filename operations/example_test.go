@@ -30,4 +30,10 @@ func ExampleRunDrill() {
 	}
 	// Output:
 	// drill passed
+	// protected site unchanged: true
+	// cleanup: true
+	// every VM ready: true
+	// every custom step passed: true
+	// RTO: true
+	// RPO: true
 }
