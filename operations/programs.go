@@ -3,10 +3,54 @@ package operations
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
+	"github.com/drplan/drplan/compiler"
+	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/steps"
 )
+
+// SavedOptions are the compiler options that compile a program saved by
+// drplan plan -out again: its mode, its recovery plan, one point for all
+// groups and per-group ones where a group's differs.
+func SavedOptions(saved *steps.Program) compiler.Options {
+	point, groupPoints := "latest", map[string]string{}
+	if len(saved.Groups) > 0 {
+		point = saved.Groups[0].Point
+	}
+	for _, g := range saved.Groups {
+		if g.Point != point {
+			groupPoints[g.Name] = g.Point
+		}
+	}
+	return compiler.Options{Mode: plans.Mode(saved.Mode), Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan}
+}
+
+// ErrSourcesChanged is a saved program whose plan files, variables or
+// inventory changed since it was saved.
+var ErrSourcesChanged = errors.New("the plan's files, its variables or the sites' inventory changed since the program was saved")
+
+// EditedError is a saved program that is not what drplan plan saved:
+// Diff says the first difference.
+type EditedError struct{ Diff string }
+
+func (e *EditedError) Error() string { return "the saved program was edited: " + e.Diff }
+
+// CheckSaved says whether prog, compiled again from the sources of the
+// saved program (SavedOptions), is the program saved: what an apply runs
+// is the program as saved, or nothing. ErrSourcesChanged when its hash
+// differs, an *EditedError when the file was edited.
+func CheckSaved(saved, prog *steps.Program) error {
+	if prog.Hash != saved.Hash {
+		return ErrSourcesChanged
+	}
+	// The hash covers the sources; the file itself may have been edited.
+	if d := ProgramDiff(saved, prog); d != "" {
+		return &EditedError{d}
+	}
+	return nil
+}
 
 // ProgramDiff says how a saved program differs from the program compiled
 // again from its sources, "" when it does not. Estimates and the points

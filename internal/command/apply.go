@@ -2,12 +2,12 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
 	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/rundir"
@@ -57,21 +57,10 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan apply: a live %s changes production. Confirm it by naming the plan: drplan apply --confirm %s %s\n", m, saved.Plan, pos[0])
 		return ExitError
 	}
-	// The saved program's requests: one -point for all groups, per-group
-	// ones where a group's differs.
-	point, groupPoints := "latest", map[string]string{}
-	if len(saved.Groups) > 0 {
-		point = saved.Groups[0].Point
-	}
-	for _, g := range saved.Groups {
-		if g.Point != point {
-			groupPoints[g.Name] = g.Point
-		}
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stateDir := c.stateDir(*state, dir)
-	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, compiler.Options{Mode: m, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan})
+	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, operations.SavedOptions(saved))
 	if cp == nil {
 		return code
 	}
@@ -80,17 +69,16 @@ func runApply(c *cli, args []string) int {
 		diagview.Text{Files: cp.Plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.Plan.Redact}.Write(c.stderr, cp.Diags)
 		return ExitError
 	}
-	if cp.Prog.Hash != saved.Hash {
+	var edited *operations.EditedError
+	switch err := operations.CheckSaved(saved, cp.Prog); {
+	case errors.Is(err, operations.ErrSourcesChanged):
 		fmt.Fprintf(c.stderr, "drplan apply: the plan's files, its variables or the sites' inventory changed since %s was saved, so it may no longer do what was reviewed. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], m, pos[0])
 		return ExitError
-	}
-	// The hash covers the sources; the file itself may have been edited.
-	// What runs is the program as saved, or nothing.
-	if d := operations.ProgramDiff(saved, cp.Prog); d != "" {
-		fmt.Fprintf(c.stderr, "drplan apply: %s is not the program drplan plan saved (was it edited?): %s. Nothing was done. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], cp.Plan.Redact(d), m, pos[0])
+	case errors.As(err, &edited):
+		fmt.Fprintf(c.stderr, "drplan apply: %s is not the program drplan plan saved (was it edited?): %s. Nothing was done. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], cp.Plan.Redact(edited.Diff), m, pos[0])
 		return ExitError
 	}
 	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: operations.NewRunID(), auto: *auto, color: c.color(c.stdout, f.noColor),
 		intro:  fmt.Sprintf("applying %s (mode %s of plan %q)", pos[0], m, cp.Plan.Name),
-		record: &rundir.Record{Mode: string(m), Target: cp.Target.Kind, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan, BootTimes: cp.Opts.BootTimes}})
+		record: &rundir.Record{Mode: string(m), Target: cp.Target.Kind, Point: cp.Opts.Point, GroupPoints: cp.Opts.GroupPoints, RecoveryPlan: saved.RecoveryPlan, BootTimes: cp.Opts.BootTimes}})
 }
