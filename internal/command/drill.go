@@ -121,13 +121,8 @@ func runDrill(c *cli, args []string) int {
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan drill: cannot write the report: %v\n", err)
 	}
-	if ev := c.events; ev != nil {
-		for _, ch := range rep.Checks {
-			ev.check(ch)
-		}
-		ev.verdict(runID, rep.Result, rep, html)
-	}
-	writeSummaryTo(c.stdout, rep, time.Since(started), ses.progress.color)
+	ses.view.verdict(runID, rep.Result, rep.Checks, rep, html)
+	writeSummaryTo(c.stdout, rep, time.Since(started), c.color(c.stdout, f.noColor))
 	fmt.Fprintf(c.stdout, "Report: %s (also .md, .json, .junit.xml)\n", html)
 	if rep.Result != "passed" {
 		return ExitError

@@ -197,19 +197,14 @@ func (c *cli) execute(ctx context.Context, verb string, cp *operations.Compiled,
 		fmt.Fprintf(c.stderr, "drplan: cannot write the run's report: %v\n", err)
 	}
 	failed := failedChecks(checks)
-	if ev := c.events; ev != nil {
-		for _, ch := range checks {
-			ev.check(ch)
-		}
-		result := rundir.ResultPassed
-		switch {
-		case res.Canceled:
-			result = rundir.ResultInterrupted
-		case !res.Passed || len(failed) > 0:
-			result = rundir.ResultFailed
-		}
-		ev.verdict(e.runID, result, nil, html)
+	result := rundir.ResultPassed
+	switch {
+	case res.Canceled:
+		result = rundir.ResultInterrupted
+	case !res.Passed || len(failed) > 0:
+		result = rundir.ResultFailed
 	}
+	ses.view.verdict(e.runID, result, checks, nil, html)
 	if len(failed) > 0 {
 		fmt.Fprintf(c.stdout, "Verification %s: %s; see %s.\n", paintResult(e.color, "FAILED"), strings.Join(failed, ", "), html)
 	}
