@@ -74,26 +74,15 @@ func runStatus(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan status: cannot read the past runs: %v\n", err)
 	}
 	doc := operations.Status(cp, runs, time.Now())
-	var buf bytes.Buffer
-	switch *format {
-	case "json":
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		enc.Encode(doc)
-	case "openmetrics":
-		b, err := writeStatusMetrics(doc)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "drplan status: cannot encode the metrics: %v\n", err)
-			return ExitError
-		}
-		buf.Write(b)
-	default:
-		writeStatus(&buf, doc)
+	b, err := statusViews[*format](doc)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan status: cannot encode the metrics: %v\n", err) // only openmetrics fails
+		return ExitError
 	}
 	if *out == "" {
 		*out = "-"
 	}
-	if err := c.writeOutput(*out, buf.Bytes(), 0o644); err != nil {
+	if err := c.writeOutput(*out, b, 0o644); err != nil {
 		fmt.Fprintf(c.stderr, "drplan status: %v\n", err) // the error names the file
 		return ExitError
 	}
@@ -101,6 +90,25 @@ func runStatus(c *cli, args []string) int {
 		return ExitViolation
 	}
 	return ExitOK
+}
+
+// statusViews render drplan status's result by -format: for people
+// (text), as one JSON document (json, also -json), or as a Prometheus
+// textfile (openmetrics, status_metrics.go).
+var statusViews = map[string]func(*operations.StatusDoc) ([]byte, error){
+	"text": func(doc *operations.StatusDoc) ([]byte, error) {
+		var buf bytes.Buffer
+		writeStatus(&buf, doc)
+		return buf.Bytes(), nil
+	},
+	"json": func(doc *operations.StatusDoc) ([]byte, error) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		enc.Encode(doc)
+		return buf.Bytes(), nil
+	},
+	"openmetrics": writeStatusMetrics,
 }
 
 // writeStatus shows the status for people.
