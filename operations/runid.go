@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/drplan/drplan/internal/history"
+	"github.com/drplan/drplan/rundir"
 )
 
 // NewRunID makes a run id that sorts by time: 20261122T001500Z-3f9a.
@@ -46,4 +48,32 @@ func RunFolder(stateDir, id, dir string) (string, error) {
 		return "", fmt.Errorf("no run %s in %s; list the runs with: drplan runs %s (give -state-dir or DRPLAN_HOME if they are kept elsewhere)", id, history.RunsDir(stateDir), dir)
 	}
 	return runDir, nil
+}
+
+// FindRun resolves a run argument: a run id under the state directory,
+// latest, or the path of a run's folder. A path must end in a folder
+// named by a run id that holds a journal: a run id never climbs out of
+// the state directory, and a path names a run, not any folder.
+func FindRun(arg, stateDir, dir string) (string, error) {
+	if arg == "latest" {
+		runs, err := history.List(stateDir)
+		if err != nil {
+			return "", err
+		}
+		if len(runs) == 0 {
+			return "", fmt.Errorf("no runs in %s yet", history.RunsDir(stateDir))
+		}
+		return runs[len(runs)-1].Dir, nil
+	}
+	if strings.ContainsAny(arg, `/\`) {
+		clean := filepath.Clean(arg)
+		if CheckRunID(filepath.Base(clean)) != nil {
+			return "", fmt.Errorf("%s is not a run id (run ids look like 20261205T182740Z-5955), nor the path of a run's folder; list the runs with: drplan runs %s", arg, dir)
+		}
+		if st, err := os.Stat(filepath.Join(clean, rundir.JournalName)); err != nil || !st.Mode().IsRegular() {
+			return "", fmt.Errorf("%s is not a run's folder: it has no %s", arg, rundir.JournalName)
+		}
+		return clean, nil
+	}
+	return RunFolder(stateDir, arg, dir)
 }

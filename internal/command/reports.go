@@ -3,15 +3,12 @@ package command
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/report"
-	"github.com/drplan/drplan/rundir"
 )
 
 func runReportVerb(c *cli, args []string) int {
@@ -45,7 +42,7 @@ func runReportVerb(c *cli, args []string) int {
 		}
 	}
 	dir := planDir(pos[1:])
-	runDir, err := c.findRun(pos[0], c.stateDir(*state, dir), dir)
+	runDir, err := operations.FindRun(pos[0], c.stateDir(*state, dir), dir)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan report: %v\n", err)
 		return ExitError
@@ -128,32 +125,4 @@ func runIDFirst(f *flags, args []string) []string {
 		}
 	}
 	return append(append(opts, args[0]), rest...)
-}
-
-// findRun resolves a run argument: a run id under the state directory,
-// latest, or the path of a run's folder. A path must end in a folder
-// named by a run id that holds a journal: a run id never climbs out of
-// the state directory, and a path names a run, not any folder.
-func (c *cli) findRun(arg, stateDir, dir string) (string, error) {
-	if arg == "latest" {
-		runs, err := history.List(stateDir)
-		if err != nil {
-			return "", err
-		}
-		if len(runs) == 0 {
-			return "", fmt.Errorf("no runs in %s yet", history.RunsDir(stateDir))
-		}
-		return runs[len(runs)-1].Dir, nil
-	}
-	if strings.ContainsAny(arg, `/\`) {
-		clean := filepath.Clean(arg)
-		if operations.CheckRunID(filepath.Base(clean)) != nil {
-			return "", fmt.Errorf("%s is not a run id (run ids look like 20261205T182740Z-5955), nor the path of a run's folder; list the runs with: drplan runs %s", arg, dir)
-		}
-		if st, err := os.Stat(filepath.Join(clean, rundir.JournalName)); err != nil || !st.Mode().IsRegular() {
-			return "", fmt.Errorf("%s is not a run's folder: it has no %s", arg, rundir.JournalName)
-		}
-		return clean, nil
-	}
-	return operations.RunFolder(stateDir, arg, dir)
 }
