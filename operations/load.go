@@ -3,6 +3,7 @@ package operations
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -80,7 +81,7 @@ func Load(ctx context.Context, dir string, o Options) (*Compiled, error) {
 	if !o.Sim && len(errs) > 0 && len(errs) == len(t.cfgs) {
 		// No live site could be read: the target cannot be opened.
 		u := &UnreachableError{}
-		for _, name := range sortedNames(errs) {
+		for _, name := range slices.Sorted(maps.Keys(errs)) {
 			u.Lines = append(u.Lines, plan.Redact(errs[name].Error()))
 		}
 		t.Close()
@@ -89,7 +90,7 @@ func Load(ctx context.Context, dir string, o Options) (*Compiled, error) {
 	// The second load, with the selectors resolved, says again what this
 	// one said: only what the target adds is kept from here.
 	var extra hcl.Diagnostics
-	for _, name := range sortedNames(errs) {
+	for _, name := range slices.Sorted(maps.Keys(errs)) {
 		extra = append(extra, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site unreachable",
 			Detail: fmt.Sprintf("Site %q could not be read: %v. Checks that need its inventory are skipped.", name, plan.Redact(errs[name].Error()))})
 	}
@@ -144,13 +145,4 @@ func (cp *Compiled) Program(opts compiler.Options) (*steps.Program, hcl.Diagnost
 // Drift reports whether the diagnostics found drift.
 func Drift(diags hcl.Diagnostics) bool {
 	return slices.ContainsFunc(diags, compiler.IsDrift)
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

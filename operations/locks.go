@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -185,7 +187,7 @@ func LockGroups(ctx context.Context, t *Target, stateDir string, groups map[stri
 	if err := os.MkdirAll(l.dir, 0o755); err != nil {
 		return nil, err
 	}
-	names := sortedNames(groups)
+	names := slices.Sorted(maps.Keys(groups))
 	for _, g := range names {
 		if err := l.file(g); err != nil {
 			l.Release(ctx)
@@ -314,7 +316,7 @@ func (l *Locks) Release(ctx context.Context) {
 func HeldLocks(ctx context.Context, t *Target, stateDir string, groups map[string]string, runID string, open bool) []HeldLock {
 	var held []HeldLock
 	now := time.Now()
-	for _, g := range sortedNames(groups) {
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
 		name := lockFileName(lockDir(stateDir), g)
 		switch cur := inspectLockFile(name); {
 		case !cur.exists:
@@ -326,7 +328,7 @@ func HeldLocks(ctx context.Context, t *Target, stateDir string, groups map[strin
 			held = append(held, HeldLock{Group: g, Where: "local file " + name, Holder: cur.holder})
 		}
 	}
-	for _, g := range sortedNames(groups) {
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
 		site := t.cached(groups[g])
 		if site == nil && open {
 			site, _ = t.Site(ctx, groups[g], false)
@@ -349,7 +351,7 @@ func HeldLocks(ctx context.Context, t *Target, stateDir string, groups map[strin
 // at the sites, and every lock of groups without a readable holder
 // (whatever id), and says which it broke.
 func ForceUnlock(ctx context.Context, t *Target, stateDir string, groups map[string]string, id string) (broken, corrupt []string) {
-	for _, g := range sortedNames(groups) {
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
 		name := lockFileName(lockDir(stateDir), g)
 		switch cur := inspectLockFile(name); {
 		case !cur.exists:

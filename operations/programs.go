@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/plans"
@@ -76,7 +78,7 @@ func ProgramDiff(saved, compiled *steps.Program) string {
 		return m
 	}
 	a, b := norm(saved), norm(compiled)
-	for _, k := range sortedNames(b) {
+	for _, k := range slices.Sorted(maps.Keys(b)) {
 		if bytes.Equal(a[k], b[k]) {
 			continue
 		}
@@ -85,7 +87,7 @@ func ProgramDiff(saved, compiled *steps.Program) string {
 		}
 		return fmt.Sprintf("%s is %s in the file, %s as compiled", k, orNone(a[k]), short(b[k]))
 	}
-	for _, k := range sortedNames(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		if _, ok := b[k]; !ok {
 			return fmt.Sprintf("the file has %s, which a program does not", k)
 		}
@@ -109,12 +111,12 @@ func stepsDiff(a, b json.RawMessage) string {
 			json.Unmarshal(as[i], &sa)
 			json.Unmarshal(bs[i], &sb)
 			addr := short(sb["addr"])
-			for _, k := range sortedNames(sb) {
+			for _, k := range slices.Sorted(maps.Keys(sb)) {
 				if !bytes.Equal(sa[k], sb[k]) {
 					return fmt.Sprintf("step %s: %s is %s in the file, %s as compiled", addr, k, orNone(sa[k]), short(sb[k]))
 				}
 			}
-			for _, k := range sortedNames(sa) {
+			for _, k := range slices.Sorted(maps.Keys(sa)) {
 				if _, ok := sb[k]; !ok {
 					return fmt.Sprintf("step %s: the file adds %s = %s", addr, k, short(sa[k]))
 				}
