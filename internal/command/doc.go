@@ -3,14 +3,16 @@
 // Run is the whole program; cmd/drplan only calls it and exits.
 //
 // What the verbs do is package operations': loading and compiling
-// against a target, the drill lifecycle, runs, resumes, the group locks,
-// the status judgement and the run folders. Here are the verbs' flags,
-// the checks of their arguments, and their views: the diagnostics, the
-// progress lines (progress.go, progress_term.go) or the JSON event
-// stream (events_json.go), the program (plan.go), a drill's summary,
-// the status, the refusals with the commands that go on (lock.go), and
-// the UI through which prompt steps ask the operator (prompt.go, for
-// package local).
+// against a target, the drill lifecycle, runs, resumes, apply's checks,
+// the group locks, the status judgement, sim serve's world, fmt's
+// formatting and the run folders. Here are the verbs' flags, the checks
+// of their arguments, and their views: the diagnostics; the run view of
+// drill, run, resume and apply (session.go), as progress lines
+// (progress.go, progress_term.go) or the JSON event stream
+// (events_json.go); the program (plan.go); a drill's summary; the
+// status (text, JSON, OpenMetrics); the refusals with the commands that
+// go on (lock.go); and the UI through which prompt steps ask the
+// operator (prompt.go, for package local).
 //
 // Verbs follow Terraform's habits: Go flag syntax (-json and --json are the
 // same), flags before the plan directory, which defaults to ".". Bad input
