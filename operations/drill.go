@@ -3,6 +3,7 @@ package operations
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -169,7 +170,7 @@ type DrillOptions struct {
 // that does not compile, a *LockedError for locked groups).
 func RunDrill(ctx context.Context, dir string, o DrillOptions) (*report.Report, error) {
 	if o.StateDir == "" {
-		o.StateDir = dir + "/.drplan"
+		o.StateDir = filepath.Join(dir, ".drplan")
 	}
 	if o.Point == "" {
 		o.Point = inventory.PointLatest
