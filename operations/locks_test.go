@@ -10,11 +10,11 @@ import (
 	"github.com/drplan/drplan/plans"
 )
 
-// loadWebshop loads the webshop example against its simulated sites and
-// compiles mode.
-func loadWebshop(t *testing.T, mode plans.Mode) *Compiled {
+// loadWebshop loads the webshop example against its simulated sites
+// (of seed) and compiles mode.
+func loadWebshop(t *testing.T, mode plans.Mode, seed int64) *Compiled {
 	t.Helper()
-	cp, err := Load(context.Background(), "../examples/webshop", Options{Sim: true, Seed: 1})
+	cp, err := Load(context.Background(), "../examples/webshop", Options{Sim: true, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func loadWebshop(t *testing.T, mode plans.Mode) *Compiled {
 // released.
 func TestLocksFromGo(t *testing.T) {
 	ctx := context.Background()
-	cp := loadWebshop(t, plans.ModeFailover)
+	cp := loadWebshop(t, plans.ModeFailover, 1)
 	state := t.TempDir()
 	groups := cp.Groups()
 	if len(groups) == 0 {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/rundir"
 )
@@ -20,15 +19,7 @@ import (
 func TestFailoverFromGo(t *testing.T) {
 	ctx := context.Background()
 	state := t.TempDir()
-	cp, err := Load(ctx, "../examples/webshop", Options{Sim: true, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Target.Close()
-	cp.Compile(state, compiler.Options{Mode: plans.ModeFailover, Point: "latest"})
-	if cp.Prog == nil {
-		t.Fatalf("failover does not compile: %v", cp.Diags)
-	}
+	cp := loadWebshop(t, plans.ModeFailover, 3)
 	id := NewRunID()
 	r, err := StartRun(cp, RunOptions{StateDir: state, PlanDir: "../examples/webshop", RunID: id,
 		Record: &rundir.Record{Mode: cp.Prog.Mode, Target: cp.Target.Kind, Point: "latest"}})

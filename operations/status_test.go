@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/history"
+	"github.com/drplan/drplan/plans"
 )
 
 // TestStatusAfterDrill: from Go, the status of the webshop's simulated
@@ -14,11 +15,7 @@ import (
 func TestStatusAfterDrill(t *testing.T) {
 	ctx := context.Background()
 	state := t.TempDir()
-	cp, err := Load(ctx, "../examples/webshop", Options{Sim: true, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Target.Close()
+	cp := loadWebshop(t, plans.ModeTest, 1)
 	doc := Status(cp, nil, time.Now())
 	if !doc.Healthy || len(doc.Groups) == 0 || doc.LastDrill != nil {
 		t.Fatalf("status before a drill: healthy %v, %d groups, last drill %+v; violations %+v", doc.Healthy, len(doc.Groups), doc.LastDrill, doc.Violations)
