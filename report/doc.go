@@ -18,5 +18,5 @@
 // JUnit XML; Format names them and the files a run's folder holds. Scrub
 // removes sensitive values from the report itself, before any rendering
 // escapes them. Reading runs from a state directory belongs to
-// internal/history; writing them to internal/command.
+// internal/history; writing them to operations.
 package report

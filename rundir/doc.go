@@ -6,8 +6,8 @@
 // (program.json and cleanup.json for a drill, MODE.json for a run) and
 // the names of the report files.
 //
-// The runner writes events through a Journal; report, internal/history
-// and internal/command read the folder through this package, so none of
+// The runner writes events through a Journal; report, internal/history,
+// operations and internal/command read the folder through this package, so none of
 // them needs the runner to read a run. The forms of the saved things
 // are their own packages': a program's is steps', an inventory
 // snapshot's inventory's, a report's (and its rendering) report's. Where

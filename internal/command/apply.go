@@ -1,16 +1,15 @@
 package command
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/steps"
 )
@@ -58,131 +57,28 @@ func runApply(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "drplan apply: a live %s changes production. Confirm it by naming the plan: drplan apply --confirm %s %s\n", m, saved.Plan, pos[0])
 		return ExitError
 	}
-	// The saved program's requests: one -point for all groups, per-group
-	// ones where a group's differs.
-	point, groupPoints := "latest", map[string]string{}
-	if len(saved.Groups) > 0 {
-		point = saved.Groups[0].Point
-	}
-	for _, g := range saved.Groups {
-		if g.Point != point {
-			groupPoints[g.Name] = g.Point
-		}
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stateDir := c.stateDir(*state, dir)
-	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, compiler.Options{Mode: m, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan})
+	cp, code := c.compileFor(ctx, f, dir, stateDir, isSim, operations.SavedOptions(saved))
 	if cp == nil {
 		return code
 	}
-	defer cp.target.close()
-	if cp.prog == nil {
-		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
+	defer cp.Target.Close()
+	if cp.Prog == nil {
+		diagview.Text{Files: cp.Plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.Plan.Redact}.Write(c.stderr, cp.Diags)
 		return ExitError
 	}
-	if cp.prog.Hash != saved.Hash {
+	var edited *operations.EditedError
+	switch err := operations.CheckSaved(saved, cp.Prog); {
+	case errors.Is(err, operations.ErrSourcesChanged):
 		fmt.Fprintf(c.stderr, "drplan apply: the plan's files, its variables or the sites' inventory changed since %s was saved, so it may no longer do what was reviewed. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], m, pos[0])
 		return ExitError
-	}
-	// The hash covers the sources; the file itself may have been edited.
-	// What runs is the program as saved, or nothing.
-	if d := programDiff(saved, cp.prog); d != "" {
-		fmt.Fprintf(c.stderr, "drplan apply: %s is not the program drplan plan saved (was it edited?): %s. Nothing was done. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], cp.plan.Redact(d), m, pos[0])
+	case errors.As(err, &edited):
+		fmt.Fprintf(c.stderr, "drplan apply: %s is not the program drplan plan saved (was it edited?): %s. Nothing was done. Run drplan plan -mode %s -out %s again and review it.\n", pos[0], cp.Plan.Redact(edited.Diff), m, pos[0])
 		return ExitError
 	}
-	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: newRunID(), auto: *auto, color: c.color(c.stdout, f.noColor),
-		intro:  fmt.Sprintf("applying %s (mode %s of plan %q)", pos[0], m, cp.plan.Name),
-		record: &rundir.Record{Mode: string(m), Target: cp.target.kind, Point: point, GroupPoints: groupPoints, RecoveryPlan: saved.RecoveryPlan, BootTimes: cp.opts.BootTimes}})
-}
-
-// programDiff says how a saved program differs from the program compiled
-// again from its sources, "" when it does not. Estimates and the points
-// a group's request resolved to are left out: they follow the measured
-// history and the replicas' moving points, and change nothing a run does.
-func programDiff(saved, compiled *steps.Program) string {
-	norm := func(p *steps.Program) map[string]json.RawMessage {
-		c := *p
-		c.Hash, c.Source, c.Estimate = "", nil, steps.Estimate{}
-		c.Groups = append([]steps.Group(nil), p.Groups...)
-		for i := range c.Groups {
-			c.Groups[i].Chosen = ""
-		}
-		c.Steps = make([]*steps.Step, len(p.Steps))
-		for i, s := range p.Steps {
-			cs := *s
-			cs.Estimate = 0
-			c.Steps[i] = &cs
-		}
-		b, _ := c.JSON()
-		var m map[string]json.RawMessage
-		json.Unmarshal(b, &m)
-		return m
-	}
-	a, b := norm(saved), norm(compiled)
-	for _, k := range sortedNames(b) {
-		if bytes.Equal(a[k], b[k]) {
-			continue
-		}
-		if k == "steps" {
-			return stepsDiff(a[k], b[k])
-		}
-		return fmt.Sprintf("%s is %s in the file, %s as compiled", k, orNone(a[k]), short(b[k]))
-	}
-	for _, k := range sortedNames(a) {
-		if _, ok := b[k]; !ok {
-			return fmt.Sprintf("the file has %s, which a program does not", k)
-		}
-	}
-	return ""
-}
-
-// stepsDiff names the first step that differs between two step lists.
-func stepsDiff(a, b json.RawMessage) string {
-	var as, bs []json.RawMessage
-	json.Unmarshal(a, &as)
-	json.Unmarshal(b, &bs)
-	for i := range max(len(as), len(bs)) {
-		switch {
-		case i >= len(as):
-			return fmt.Sprintf("the file lacks step %d, %s", i+1, short(bs[i]))
-		case i >= len(bs):
-			return fmt.Sprintf("the file has a step %d more, %s", i+1, short(as[i]))
-		case !bytes.Equal(as[i], bs[i]):
-			var sa, sb map[string]json.RawMessage
-			json.Unmarshal(as[i], &sa)
-			json.Unmarshal(bs[i], &sb)
-			addr := short(sb["addr"])
-			for _, k := range sortedNames(sb) {
-				if !bytes.Equal(sa[k], sb[k]) {
-					return fmt.Sprintf("step %s: %s is %s in the file, %s as compiled", addr, k, orNone(sa[k]), short(sb[k]))
-				}
-			}
-			for _, k := range sortedNames(sa) {
-				if _, ok := sb[k]; !ok {
-					return fmt.Sprintf("step %s: the file adds %s = %s", addr, k, short(sa[k]))
-				}
-			}
-		}
-	}
-	return fmt.Sprintf("%d steps in the file, %d as compiled", len(as), len(bs))
-}
-
-func orNone(b json.RawMessage) string {
-	if b == nil {
-		return "absent"
-	}
-	return short(b)
-}
-
-// short cuts a JSON value for a message.
-func short(b json.RawMessage) string {
-	var buf bytes.Buffer
-	if json.Compact(&buf, b) == nil {
-		b = buf.Bytes()
-	}
-	if len(b) > 200 {
-		return string(b[:200]) + "…"
-	}
-	return string(b)
+	return c.execute(ctx, "apply", cp, execution{stateDir: stateDir, dir: dir, runID: operations.NewRunID(), auto: *auto, color: c.color(c.stdout, f.noColor),
+		intro:  fmt.Sprintf("applying %s (mode %s of plan %q)", pos[0], m, cp.Plan.Name),
+		record: &rundir.Record{Mode: string(m), Target: cp.Target.Kind, Point: cp.Opts.Point, GroupPoints: cp.Opts.GroupPoints, RecoveryPlan: saved.RecoveryPlan, BootTimes: cp.Opts.BootTimes}})
 }

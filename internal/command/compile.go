@@ -2,16 +2,13 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
-
-	"github.com/hashicorp/hcl/v2"
+	"path/filepath"
 
 	"github.com/drplan/drplan/compiler"
-	"github.com/drplan/drplan/internal/history"
-	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/plans"
-	"github.com/drplan/drplan/steps"
 )
 
 // targetFlags adds --sim, --live and -seed.
@@ -39,116 +36,49 @@ func (c *cli) chooseTarget(verb string, sim, live bool, def string) (bool, bool)
 	return false, false
 }
 
-// compiled is a plan compiled for a mode against a target.
-type compiled struct {
-	plan   *plans.Plan
-	prog   *steps.Program
-	diags  hcl.Diagnostics
-	target *target
-	snap   *inventory.Snapshot
-	// measured is how many VMs' boot times came from past runs.
-	measured int
-	// opts are the compiler's options, as completed by compileFor.
-	opts compiler.Options
+// options are how the verb loads its plan and opens its target.
+func (c *cli) options(f *flags, sim bool) operations.Options {
+	return operations.Options{Vars: f.vars, Environ: c.environ, Sim: sim, Seed: f.seed}
 }
 
 // compileFor loads the plan against the target (see loadAgainst) and
-// compiles the mode, with the boot times that the runs kept in stateDir
-// measured. On failure it has shown why and returns the exit code. The
-// caller closes the target.
-func (c *cli) compileFor(ctx context.Context, f *flags, dir, stateDir string, sim bool, opts compiler.Options) (*compiled, int) {
+// compiles the mode (operations.Compiled.Compile). On failure it has
+// shown why and returns the exit code. The caller closes the target.
+func (c *cli) compileFor(ctx context.Context, f *flags, dir, stateDir string, sim bool, opts compiler.Options) (*operations.Compiled, int) {
 	cp, code := c.loadAgainst(ctx, f, dir, sim)
 	if cp == nil {
 		return nil, code
 	}
-	c.compileLoaded(cp, stateDir, opts)
+	cp.Compile(stateDir, opts)
 	return cp, ExitOK
 }
 
-// compileLoaded compiles the mode of a plan that loadAgainst loaded; see
-// compileFor.
-func (c *cli) compileLoaded(cp *compiled, stateDir string, opts compiler.Options) {
-	if opts.BootTimes == nil {
-		if runs, err := history.List(stateDir); err == nil {
-			opts.BootTimes = history.BootTimes(runs, cp.plan.Name, cp.target.kind)
-			opts.StepTimes = history.StepTimes(runs, cp.plan.Name, cp.target.kind)
-		}
-	}
-	if d := cp.target.checkOptions(&opts); d.HasErrors() {
-		cp.diags = append(cp.diags, d...)
-		return
-	}
-	cp.measured, cp.opts = len(opts.BootTimes), opts
-	prog, cdiags := cp.target.compile(cp.plan, cp.snap, opts)
-	cp.prog, cp.diags = prog, append(cp.diags, cdiags...)
-}
-
-// loadAgainst loads the plan, reads the target's inventory and loads the
-// plan again with the selectors resolved against it. On failure it has
-// shown why and returns the exit code; else the caller closes the
-// target.
-func (c *cli) loadAgainst(ctx context.Context, f *flags, dir string, sim bool) (*compiled, int) {
-	loadOpts := plans.LoadOptions{Vars: f.vars, Environ: c.environ}
-	plan, diags := plans.Load(dir, loadOpts)
-	if diags.HasErrors() {
-		c.validateView(f).Validated(plan, diags)
-		return nil, ExitError
-	}
-	t, err := c.openServedTarget(ctx, plan, sim, f.seed)
+// loadAgainst loads the plan against the target (operations.Load). On
+// failure it has shown why and returns the exit code; else the caller
+// closes the target.
+func (c *cli) loadAgainst(ctx context.Context, f *flags, dir string, sim bool) (*operations.Compiled, int) {
+	cp, err := operations.Load(ctx, dir, c.options(f, sim))
 	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan %s: %v\n", f.verb, err)
-		return nil, ExitError
+		return nil, c.loadFailed(f, err)
 	}
-	snap, errs := t.snapshot(ctx)
-	if !sim && len(errs) > 0 && len(errs) == len(t.cfgs) {
-		// No live site could be read: the target cannot be opened. One
-		// line per site, saying what is wrong (the provider's errors
-		// name the site and its URL).
-		for _, name := range sortedNames(errs) {
-			fmt.Fprintf(c.stderr, "drplan %s: %s\n", f.verb, plan.Redact(errs[name].Error()))
+	return cp, ExitOK
+}
+
+// loadFailed shows why a plan could not be loaded against its target.
+func (c *cli) loadFailed(f *flags, err error) int {
+	var pe *operations.PlanError
+	var ue *operations.UnreachableError
+	switch {
+	case errors.As(err, &pe):
+		c.validateView(f).Validated(pe.Plan, pe.Diags)
+	case errors.As(err, &ue):
+		for _, line := range ue.Lines {
+			fmt.Fprintf(c.stderr, "drplan %s: %s\n", f.verb, line)
 		}
-		t.close()
-		return nil, ExitError
+	default:
+		fmt.Fprintf(c.stderr, "drplan %s: %v\n", f.verb, err)
 	}
-	// The second load, with the selectors resolved, says again what this
-	// one said: only what the target adds is kept from here.
-	var extra hcl.Diagnostics
-	for _, name := range sortedNames(errs) {
-		extra = append(extra, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site unreachable",
-			Detail: fmt.Sprintf("Site %q could not be read: %v. Checks that need its inventory are skipped.", name, plan.Redact(errs[name].Error()))})
-	}
-	return c.resolveAgainst(f, dir, plan, t, snap, extra)
-}
-
-// resolveAgainst loads the plan again with the selector matches of snap;
-// see loadAgainst. diags are what the caller adds to the diagnostics of
-// that load, never those of an earlier load of the plan (each would be
-// shown twice).
-func (c *cli) resolveAgainst(f *flags, dir string, plan *plans.Plan, t *target, snap *inventory.Snapshot, diags hcl.Diagnostics) (*compiled, int) {
-	loadOpts := plans.LoadOptions{Vars: f.vars, Environ: c.environ}
-	loadOpts.SelectorMatches = compiler.SelectorMatches(plan, snap)
-	plan2, diags2 := plans.Load(dir, loadOpts)
-	diags = append(diags2, diags...)
-	if diags.HasErrors() {
-		t.close()
-		c.validateView(f).Validated(plan2, diags)
-		return nil, ExitError
-	}
-	return &compiled{plan: plan2, diags: diags, target: t, snap: snap}, ExitOK
-}
-
-// drift reports whether the diagnostics found drift.
-func drift(diags hcl.Diagnostics) bool {
-	return slices.ContainsFunc(diags, compiler.IsDrift)
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	return ExitError
 }
 
 // planDir is the plan directory argument: the last one, "." by default.
@@ -182,4 +112,35 @@ func modeFlag(verb, s string) (plans.Mode, error) {
 		}
 	}
 	return "", fmt.Errorf("drplan %s: -mode %q is not a run mode; use one of test, cleanup, migrate, failover, reprotect, failback", verb, s)
+}
+
+// getenv reads a variable of the cli's environment.
+func (c *cli) getenv(name string) string { return operations.Getenv(c.environ, name) }
+
+// targetWord is how a line names the target's sites.
+func targetWord(t *operations.Target) string {
+	if t.Kind == "sim" {
+		return "simulated"
+	}
+	return "live"
+}
+
+// targetFlag is the flag that chooses the target again.
+func targetFlag(sim bool) string {
+	if sim {
+		return "--sim"
+	}
+	return "--live"
+}
+
+// stateDir is where runs live: -state-dir, else DRPLAN_HOME, else
+// .drplan in the plan directory.
+func (c *cli) stateDir(flagValue, dir string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := c.getenv("DRPLAN_HOME"); v != "" {
+		return v
+	}
+	return filepath.Join(dir, ".drplan")
 }

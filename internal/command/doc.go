@@ -2,16 +2,17 @@
 // and views that render results for people (text) and machines (JSON).
 // Run is the whole program; cmd/drplan only calls it and exits.
 //
-// Today it also holds the operations the verbs run, which are meant to
-// move to a library (issue 16): loading and compiling against a target
-// (compile.go, target.go), the drill lifecycle and its verdicts
-// (drill.go), the group locks (lock.go), when a run's folder is written
-// and read (run.go, resume.go, reports.go; the folder's layout and
-// formats are rundir's) and the status judgement (status.go). It
-// supplies the UI through which prompt steps ask the operator
-// (prompt.go, for package local). Executing a program is runner's; the
-// local steps are local's; the hypervisor is reached through providers;
-// reading past runs is internal/history's.
+// What the verbs do is package operations': loading and compiling
+// against a target, the drill lifecycle, runs, resumes, apply's checks,
+// the group locks, the status judgement, sim serve's world, fmt's
+// formatting and the run folders. Here are the verbs' flags, the checks
+// of their arguments, and their views: the diagnostics; the run view of
+// drill, run, resume and apply (session.go), as progress lines
+// (progress.go, progress_term.go) or the JSON event stream
+// (events_json.go); the program (plan.go); a drill's summary; the
+// status (text, JSON, OpenMetrics); the refusals with the commands that
+// go on (lock.go); and the UI through which prompt steps ask the
+// operator (prompt.go, for package local).
 //
 // Verbs follow Terraform's habits: Go flag syntax (-json and --json are the
 // same), flags before the plan directory, which defaults to ".". Bad input

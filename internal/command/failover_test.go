@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
@@ -389,7 +390,7 @@ func TestLockContention(t *testing.T) {
 		h, found, err := west.ReadLock(context.Background(), "web")
 		return err == nil && found && h.Run != ""
 	})
-	holder, _ := readLockFile(lockFile)
+	holder, _ := operations.ReadLockFile(lockFile)
 
 	// Another state directory: only the lock at the site can refuse it.
 	other := t.TempDir()

@@ -4,18 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/drplan/drplan/internal/diagview"
-	"github.com/drplan/drplan/internal/fsutil"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -46,7 +42,7 @@ func runFmt(c *cli, args []string) int {
 			fmt.Fprintf(c.stderr, "drplan fmt: cannot read standard input: %v\n", err)
 			return ExitError
 		}
-		out, diags := format("<stdin>", src)
+		out, diags := operations.Format("<stdin>", src)
 		if diags.HasErrors() {
 			c.fmtDiags(f, "<stdin>", src, diags)
 			return ExitError
@@ -55,7 +51,7 @@ func runFmt(c *cli, args []string) int {
 		return ExitOK
 	}
 
-	files, err := fmtTargets(target, *recursive)
+	files, err := operations.FormatFiles(target, *recursive)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan fmt: %v\n", err)
 		return ExitError
@@ -68,7 +64,7 @@ func runFmt(c *cli, args []string) int {
 			failed = true
 			continue
 		}
-		out, diags := format(name, src)
+		out, diags := operations.Format(name, src)
 		if diags.HasErrors() {
 			c.fmtDiags(f, name, src, diags)
 			failed = true
@@ -85,7 +81,7 @@ func runFmt(c *cli, args []string) int {
 			c.stdout.Write(diff.Diff("old/"+filepath.ToSlash(name), src, "new/"+filepath.ToSlash(name), out))
 		}
 		if *write {
-			if err := writeKeepingMode(name, out); err != nil {
+			if err := operations.WriteFormatted(name, out); err != nil {
 				fmt.Fprintf(c.stderr, "drplan fmt: %v\n", err)
 				failed = true
 			}
@@ -100,55 +96,8 @@ func runFmt(c *cli, args []string) int {
 	return ExitOK
 }
 
-// format returns src in canonical style, or the syntax errors that stop
-// it from being formatted safely.
-func format(name string, src []byte) ([]byte, hcl.Diagnostics) {
-	if _, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos); diags.HasErrors() {
-		return nil, diags
-	}
-	return hclwrite.Format(src), nil
-}
-
 func (c *cli) fmtDiags(f *flags, name string, src []byte, diags hcl.Diagnostics) {
 	files := map[string]*hcl.File{name: {Bytes: src}}
 	diagview.Text{Files: files, Color: c.color(c.stderr, f.noColor)}.Write(c.stderr, diags)
 	fmt.Fprintf(c.stderr, "%s was not formatted: fix the syntax errors above first.\n", name)
-}
-
-// fmtTargets lists the files to format for a file or directory argument.
-func fmtTargets(target string, recursive bool) ([]string, error) {
-	st, err := os.Stat(target)
-	if err != nil {
-		return nil, fmt.Errorf("no such file or directory: %s", target)
-	}
-	if !st.IsDir() {
-		if strings.HasSuffix(target, ".json") {
-			return nil, fmt.Errorf("%s is JSON; fmt formats native HCL syntax only", target)
-		}
-		return []string{target}, nil
-	}
-	var files []string
-	err = filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != target && (!recursive || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(d.Name(), plans.HCLSuffix) {
-			files = append(files, p)
-		}
-		return nil
-	})
-	return files, err
-}
-
-// writeKeepingMode replaces a plan file's contents, keeping its
-// permissions, atomically so that a crash never leaves half a plan; a
-// symlinked plan file stays a link (fsutil.WriteFile).
-func writeKeepingMode(name string, data []byte) error {
-	return fsutil.WriteFile(name, data, 0o644)
 }

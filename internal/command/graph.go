@@ -29,12 +29,12 @@ func runGraph(c *cli, args []string) int {
 	if cp == nil {
 		return code
 	}
-	defer cp.target.close()
-	if cp.prog == nil {
-		c.validateView(f).Validated(cp.plan, cp.diags)
+	defer cp.Target.Close()
+	if cp.Prog == nil {
+		c.validateView(f).Validated(cp.Plan, cp.Diags)
 		return ExitError
 	}
-	writeDOT(c.stdout, cp.prog)
+	writeDOT(c.stdout, cp.Prog)
 	return ExitOK
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/drplan/drplan/internal/history"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/rundir"
 )
@@ -111,7 +112,7 @@ func TestJournalTornResume(t *testing.T) {
 		if r == nil || r.Result != "interrupted" || !slices.Equal(r.Modes, []string{"failover"}) || r.Err != nil {
 			t.Fatalf("cut at %d: drplan runs would say %+v; want one failover, interrupted", off, r)
 		}
-		rep, err := runReport(scratch, report.Input{})
+		rep, err := operations.RunReport(scratch, report.Input{})
 		if err != nil || rep.Result != "interrupted" || len(rep.Runs) != 1 || rep.Runs[0].Mode != "failover" {
 			t.Fatalf("cut at %d: report %v, %v; want one failover run, interrupted", off, rep, err)
 		}

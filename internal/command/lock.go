@@ -2,384 +2,19 @@ package command
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
-	"time"
 
-	"github.com/drplan/drplan/internal/fsutil"
-	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/providers"
 )
 
-// lockTTL is how long a lock holds without its run: an expired lock is
-// broken by the next run that wants it.
-const lockTTL = 24 * time.Hour
-
-// lockGrace is how old a local lock file without a readable holder must
-// be before it counts as left by a crash: a run writes its holder right
-// after creating the file, so an older empty file is a run that died
-// while taking it (and had done nothing yet).
-const lockGrace = 30 * time.Second
-
-// locks are the protection-group locks a run holds: a file in the state
-// directory's locks folder for each group (seen by every drplan process
-// on this machine using the same state) and a lock at the group's
-// recovery site (seen by every drplan process anywhere; see the
-// provider's Lock). A lock the same run holds is taken again, so a
-// resumed run gets back in.
-type locks struct {
-	dir    string
-	holder providers.LockHolder
-	files  []string
-	sites  []siteLock
-	warn   []string // corrupt lock files broken
-}
-
-type siteLock struct {
-	site providers.Site
-	name string
-}
-
-// heldLock is a lock that keeps a run out: another run holds it, or it
-// has no readable holder (Holder.Run is "").
-type heldLock struct {
-	Group  string
-	Where  string // "local file …", "site west"
-	Holder providers.LockHolder
-	// For a lock without a holder: what is wrong with it, its age when
-	// known (a local file's), and what that means.
-	Corrupt string
-	Age     time.Duration
-	Why     string
-}
-
-func (h *heldLock) Error() string {
-	switch {
-	case h.Holder.Run != "":
-		return fmt.Sprintf("lock %s at %s is held by %s", h.Group, h.Where, h.Holder)
-	case h.Age > 0:
-		return fmt.Sprintf("lock %s at %s %s and %s old: %s", h.Group, h.Where, h.Corrupt, age(h.Age), h.Why)
-	}
-	return fmt.Sprintf("lock %s at %s %s: %s", h.Group, h.Where, h.Corrupt, h.Why)
-}
-
-// youngLock is what a local lock file without a holder, younger than
-// lockGrace, means.
-const youngLock = "another run is taking it right now, or one crashed while taking it"
-
-// locked is the error of a run kept out by locks.
-type locked struct{ held []heldLock }
-
-func (l *locked) Error() string {
-	var s []string
-	for _, h := range l.held {
-		s = append(s, h.Error())
-	}
-	return strings.Join(s, "; ")
-}
-
-func age(d time.Duration) string {
-	switch {
-	case d >= time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	}
-	return fmt.Sprintf("%ds", int(d.Seconds()))
-}
-
-// planGroups are the protection groups (name → recovery site) of the
-// recovery plan a run of p with -recovery-plan rp runs, as the compiler
-// picks it; nil when it cannot tell (the compiler then says why).
-func planGroups(p *plans.Plan, rp string) map[string]string {
-	var pick *plans.RecoveryPlan
-	for _, r := range p.RecoveryPlans {
-		if r.Name == rp || rp == "" && len(p.RecoveryPlans) == 1 {
-			pick = r
-		}
-	}
-	if pick == nil {
-		return nil
-	}
-	groups := map[string]string{}
-	for _, g := range p.ProtectionGroups {
-		for _, name := range pick.ProtectionGroups {
-			if g.Name == name {
-				groups[g.Name] = g.RecoverySite
-			}
-		}
-	}
-	return groups
-}
-
-// programGroups are the protection groups (name → recovery site) of a
-// compiled program.
-func programGroups(cp *compiled) map[string]string {
-	groups := map[string]string{}
-	for _, g := range cp.plan.ProtectionGroups {
-		for _, pg := range cp.prog.Groups {
-			if pg.Name == g.Name {
-				groups[g.Name] = g.RecoverySite
-			}
-		}
-	}
-	return groups
-}
-
-// lockFile is what a local lock file holds.
-type lockFile struct {
-	exists bool
-	holder providers.LockHolder
-	// For a file without a readable holder: what is wrong with it and
-	// how old it is.
-	corrupt string
-	age     time.Duration
-	info    os.FileInfo
-}
-
-func inspectLockFile(name string) lockFile {
-	info, err := os.Stat(name)
-	if err != nil {
-		return lockFile{}
-	}
-	lf := lockFile{exists: true, info: info, age: time.Since(info.ModTime())}
-	b, err := os.ReadFile(name)
-	switch {
-	case err != nil:
-		lf.corrupt = fmt.Sprintf("cannot be read (%v)", err)
-	case len(strings.TrimSpace(string(b))) == 0:
-		lf.corrupt = "is empty"
-	case json.Unmarshal(b, &lf.holder) != nil || lf.holder.Run == "":
-		lf.holder, lf.corrupt = providers.LockHolder{}, "holds no readable holder"
-	}
-	return lf
-}
-
-// readLockFile reads the holder of a local lock file.
-func readLockFile(name string) (providers.LockHolder, bool) {
-	lf := inspectLockFile(name)
-	return lf.holder, lf.exists && lf.corrupt == ""
-}
-
-// lockDir is the folder of the local lock files in the state directory.
-func lockDir(stateDir string) string { return filepath.Join(stateDir, "locks") }
-
-// lockFileName is the local lock file of group in dir (lockDir).
-func lockFileName(dir, group string) string { return filepath.Join(dir, group+".lock") }
-
-// lockGroups takes the locks of groups (name → recovery site) for the
-// run; on a refusal it releases what it took and returns a *locked
-// error that says who holds the lock.
-func (c *cli) lockGroups(ctx context.Context, t *target, stateDir string, groups map[string]string, runID, mode string) (*locks, error) {
-	host, _ := os.Hostname()
-	now := time.Now().UTC()
-	l := &locks{dir: lockDir(stateDir),
-		holder: providers.LockHolder{Run: runID, Mode: mode, Host: host, PID: os.Getpid(), Since: now, Expires: now.Add(lockTTL)}}
-	if err := os.MkdirAll(l.dir, 0o755); err != nil {
-		return nil, err
-	}
-	names := sortedNames(groups)
-	for _, g := range names {
-		if err := l.file(g); err != nil {
-			l.release(ctx)
-			return nil, err
-		}
-	}
-	for _, g := range names {
-		// The recovery site's lock is what keeps a run from another
-		// machine out: a run that cannot take it does not start (every
-		// mode needs the recovery site anyway).
-		site, err := t.site(ctx, groups[g], false)
-		if err != nil {
-			l.release(ctx)
-			return nil, fmt.Errorf("the lock of group %s cannot be taken at site %s, which does not answer: %w; nothing was changed", g, groups[g], err)
-		}
-		if err := site.Lock(ctx, g, l.holder); err != nil {
-			l.release(ctx)
-			var le *providers.LockedError
-			if errors.As(err, &le) {
-				return nil, &locked{[]heldLock{siteHeld(g, le.Where, le.Holder)}}
-			}
-			return nil, err
-		}
-		l.sites = append(l.sites, siteLock{site, g})
-	}
-	return l, nil
-}
-
-// siteHeld describes a lock at a site held by holder.
-func siteHeld(group, where string, holder providers.LockHolder) heldLock {
-	h := heldLock{Group: group, Where: where, Holder: holder}
-	if holder.Run == "" {
-		h.Corrupt = "has no readable holder (its drplan.lock attribute is empty or unreadable)"
-		h.Why = "a run crashed while taking it, or one is taking it right now"
-	}
-	return h
-}
-
-// file takes the local lock of a group. A file without a readable holder
-// older than lockGrace is broken, with a warning.
-func (l *locks) file(group string) error {
-	name := lockFileName(l.dir, group)
-	b, _ := json.Marshal(l.holder)
-	var young lockFile
-	for attempt := 0; attempt < 5; attempt++ {
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err == nil {
-			_, err = f.Write(b)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				os.Remove(name)
-				return err
-			}
-			l.files = append(l.files, name)
-			return nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return err
-		}
-		cur := inspectLockFile(name)
-		switch {
-		case !cur.exists:
-			continue // just removed
-		case cur.corrupt != "" && cur.age < lockGrace:
-			young = cur // being written: look again in a moment
-			time.Sleep(100 * time.Millisecond)
-			continue
-		case cur.corrupt != "":
-			if removeSame(name, cur.info) {
-				l.warn = append(l.warn, fmt.Sprintf("lock file %s %s and %s old: a run crashed while taking it (before it changed anything); broke it", name, cur.corrupt, age(cur.age)))
-			}
-			continue
-		case cur.holder.Run == l.holder.Run:
-			if err := fsutil.WriteFile(name, b, 0o644); err != nil {
-				return err
-			}
-			l.files = append(l.files, name)
-			return nil
-		case time.Now().After(cur.holder.Expires):
-			removeSame(name, cur.info)
-			continue
-		}
-		return &locked{[]heldLock{{Group: group, Where: "local file " + name, Holder: cur.holder}}}
-	}
-	if young.exists {
-		return &locked{[]heldLock{{Group: group, Where: "local file " + name, Corrupt: young.corrupt, Age: max(young.age, time.Second), Why: youngLock}}}
-	}
-	return fmt.Errorf("cannot take the lock file %s", name)
-}
-
-// removeSame removes the file name if it is still the file info
-// describes.
-func removeSame(name string, info os.FileInfo) bool {
-	if cur, err := os.Stat(name); err != nil || !os.SameFile(cur, info) {
-		return false
-	}
-	return os.Remove(name) == nil
-}
-
-// release gives every lock back.
-func (l *locks) release(ctx context.Context) {
-	if l == nil {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	for _, s := range l.sites {
-		s.site.Unlock(ctx, s.name, l.holder.Run)
-	}
-	for _, f := range l.files {
-		if cur, ok := readLockFile(f); !ok || cur.Run == l.holder.Run {
-			os.Remove(f)
-		}
-	}
-	l.sites, l.files = nil, nil
-}
-
-// heldLocks reads, without taking them, the locks of groups that keep
-// run runID out: local files held by another run, or without a holder
-// and younger than lockGrace (older ones are broken when the run takes
-// its locks), and the locks at the recovery sites. A site is read
-// through the session the target has open, or, when open is set, one it
-// opens (the one the run then locks and runs with); a site that cannot
-// be read is left to the taking of the locks.
-func heldLocks(ctx context.Context, t *target, stateDir string, groups map[string]string, runID string, open bool) []heldLock {
-	var held []heldLock
-	now := time.Now()
-	for _, g := range sortedNames(groups) {
-		name := lockFileName(lockDir(stateDir), g)
-		switch cur := inspectLockFile(name); {
-		case !cur.exists:
-		case cur.corrupt != "":
-			if cur.age < lockGrace {
-				held = append(held, heldLock{Group: g, Where: "local file " + name, Corrupt: cur.corrupt, Age: max(cur.age, time.Second), Why: youngLock})
-			}
-		case cur.holder.Run != runID && now.Before(cur.holder.Expires):
-			held = append(held, heldLock{Group: g, Where: "local file " + name, Holder: cur.holder})
-		}
-	}
-	for _, g := range sortedNames(groups) {
-		site := t.cached(groups[g])
-		if site == nil && open {
-			site, _ = t.site(ctx, groups[g], false)
-		}
-		if site == nil {
-			continue
-		}
-		h, found, err := site.ReadLock(ctx, g)
-		if err != nil || !found {
-			continue
-		}
-		if h.Run == "" || h.Run != runID && (h.Expires.IsZero() || now.Before(h.Expires)) {
-			held = append(held, siteHeld(g, "site "+groups[g], h))
-		}
-	}
-	return held
-}
-
-// forceUnlock breaks the locks of groups that run id holds, locally and
-// at the sites, and every lock of groups without a readable holder
-// (whatever id), and says which it broke.
-func (c *cli) forceUnlock(ctx context.Context, t *target, stateDir string, groups map[string]string, id string) (broken, corrupt []string) {
-	for _, g := range sortedNames(groups) {
-		name := lockFileName(lockDir(stateDir), g)
-		switch cur := inspectLockFile(name); {
-		case !cur.exists:
-		case cur.corrupt != "":
-			if removeSame(name, cur.info) {
-				corrupt = append(corrupt, fmt.Sprintf("lock file %s (it %s, %s old)", name, cur.corrupt, age(max(cur.age, time.Second))))
-			}
-		case cur.holder.Run == id:
-			if os.Remove(name) == nil {
-				broken = append(broken, "group "+g+" (local)")
-			}
-		}
-		site, err := t.site(ctx, groups[g], false)
-		if err != nil {
-			continue
-		}
-		h, found, err := site.ReadLock(ctx, g)
-		if err != nil || !found || h.Run != "" && h.Run != id {
-			continue
-		}
-		if released, err := site.Unlock(ctx, g, id); err == nil && released {
-			if h.Run == "" {
-				corrupt = append(corrupt, fmt.Sprintf("the lock of group %s at site %s (it had no readable holder)", g, groups[g]))
-			} else {
-				broken = append(broken, "group "+g+" at site "+groups[g])
-			}
-		}
-	}
-	return broken, corrupt
-}
+// The group locks are operations' (LockGroups, HeldLocks, ForceUnlock);
+// here is how a refusal is shown, with the commands that go on.
 
 // lockAdvice is what a refusal needs to say how to go on: the command
 // that was refused.
@@ -402,16 +37,9 @@ func (a lockAdvice) breakCmd(id string) string {
 	return fmt.Sprintf("drplan run -mode %s %s -force-unlock %s %s", a.mode, targetFlag(a.sim), id, a.dir)
 }
 
-// holderDead reports whether a lock's holder is a process of this host
-// that is gone.
-func holderDead(h providers.LockHolder) bool {
-	host, _ := os.Hostname()
-	return h.Host == host && h.PID > 0 && errors.Is(syscall.Kill(h.PID, 0), syscall.ESRCH)
-}
-
 // refuseLocked says which locks keep the run out, who holds them, and
 // how to go on: continue a dead holder (resume) or break its locks.
-func refuseLocked(w io.Writer, redact func(string) string, verb string, held []heldLock, a lockAdvice) {
+func refuseLocked(w io.Writer, redact func(string) string, verb string, held []operations.HeldLock, a lockAdvice) {
 	fmt.Fprintf(w, "drplan %s: the protection groups are locked; nothing was done.\n", verb)
 	var runs []providers.LockHolder
 	corrupt := false
@@ -433,9 +61,9 @@ func refuseLocked(w io.Writer, redact func(string) string, verb string, held []h
 		}
 		brk := a.breakCmd(h.Run)
 		switch {
-		case holderDead(h) && a.sim:
+		case operations.HolderDead(h) && a.sim:
 			fmt.Fprintf(w, "Run %s crashed: its process (pid %d) is gone from this host, and its simulated sites ended with it, so there is nothing to continue. Break its locks with: %s\n", h.Run, h.PID, brk)
-		case holderDead(h):
+		case operations.HolderDead(h):
 			fmt.Fprintf(w, "Run %s crashed: its process (pid %d) is gone from this host, and its locks remain. Continue it with: %s\nor, to abandon it (after checking what it did), break its locks with: %s\n", h.Run, h.PID, cont, brk)
 		case h.Host == host:
 			fmt.Fprintf(w, "Run %s is still running (pid %d on this host): wait for it to end. If it dies, continue it with: %s\nor break its locks with: %s\n", h.Run, h.PID, cont, brk)
@@ -444,43 +72,43 @@ func refuseLocked(w io.Writer, redact func(string) string, verb string, held []h
 		}
 	}
 	if corrupt {
-		fmt.Fprintf(w, "A lock without a readable holder is left by a run that crashed while taking it (before it changed anything). If no other run is starting, break it with -force-unlock and any run id: %s\n", a.breakCmd(newRunID()))
+		fmt.Fprintf(w, "A lock without a readable holder is left by a run that crashed while taking it (before it changed anything). If no other run is starting, break it with -force-unlock and any run id: %s\n", a.breakCmd(operations.NewRunID()))
 	}
 }
 
 // precheckLocks runs before a run is compiled: it breaks the locks
 // -force-unlock names, then refuses, naming the holder, when another run
 // holds a lock of groups. It reports whether the run may go on.
-func (c *cli) precheckLocks(ctx context.Context, cp *compiled, stateDir string, groups map[string]string, runID, forceUnlock string, a lockAdvice, open bool) bool {
+func (c *cli) precheckLocks(ctx context.Context, cp *operations.Compiled, stateDir string, groups map[string]string, runID, forceUnlock string, a lockAdvice, open bool) bool {
 	if forceUnlock != "" {
 		c.reportForceUnlock(ctx, cp, stateDir, groups, forceUnlock)
 	}
-	if held := heldLocks(ctx, cp.target, stateDir, groups, runID, open); len(held) > 0 {
-		refuseLocked(c.stderr, cp.plan.Redact, a.verb, held, a)
+	if held := operations.HeldLocks(ctx, cp.Target, stateDir, groups, runID, open); len(held) > 0 {
+		refuseLocked(c.stderr, cp.Plan.Redact, a.verb, held, a)
 		return false
 	}
 	return true
 }
 
 // reportForceUnlock breaks locks (see forceUnlock) and says which.
-func (c *cli) reportForceUnlock(ctx context.Context, cp *compiled, stateDir string, groups map[string]string, id string) {
-	broken, corrupt := c.forceUnlock(ctx, cp.target, stateDir, groups, id)
+func (c *cli) reportForceUnlock(ctx context.Context, cp *operations.Compiled, stateDir string, groups map[string]string, id string) {
+	broken, corrupt := operations.ForceUnlock(ctx, cp.Target, stateDir, groups, id)
 	if len(broken) == 0 {
 		fmt.Fprintf(c.stdout, "No lock of run %s to break.\n", id)
 	} else {
 		fmt.Fprintf(c.stdout, "Broke the locks of run %s: %s.\n", id, strings.Join(broken, ", "))
 	}
 	for _, s := range corrupt {
-		fmt.Fprintf(c.stdout, "Broke the corrupt %s.\n", cp.plan.Redact(s))
+		fmt.Fprintf(c.stdout, "Broke the corrupt %s.\n", cp.Plan.Redact(s))
 	}
 }
 
 // refuseLockError shows why the locks of a run could not be taken.
-func (c *cli) refuseLockError(verb string, cp *compiled, err error, a lockAdvice) {
-	var l *locked
+func (c *cli) refuseLockError(verb string, cp *operations.Compiled, err error, a lockAdvice) {
+	var l *operations.LockedError
 	if errors.As(err, &l) {
-		refuseLocked(c.stderr, cp.prog.Redact, verb, l.held, a)
+		refuseLocked(c.stderr, cp.Prog.Redact, verb, l.Held, a)
 		return
 	}
-	fmt.Fprintf(c.stderr, "drplan %s: cannot take the group locks: %v\n", verb, cp.prog.Redact(err.Error()))
+	fmt.Fprintf(c.stderr, "drplan %s: cannot take the group locks: %v\n", verb, cp.Prog.Redact(err.Error()))
 }

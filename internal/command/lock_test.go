@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/vsphere"
 	"github.com/drplan/drplan/rundir"
@@ -120,7 +121,7 @@ func TestDrillHoldsLocks(t *testing.T) {
 		h, found, _ := west.ReadLock(context.Background(), "web")
 		return found && h.Mode == "drill"
 	})
-	holder, ok := readLockFile(lockFile)
+	holder, ok := operations.ReadLockFile(lockFile)
 	if !ok || holder.Mode != "drill" || holder.PID != cmd.Process.Pid {
 		t.Fatalf("the drill's lock file: %+v %v", holder, ok)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -54,36 +55,36 @@ func runPlan(c *cli, args []string) int {
 	if cp == nil {
 		return code
 	}
-	defer cp.target.close()
+	defer cp.Target.Close()
 
 	if f.json {
 		doc := struct {
 			diagview.Document
 			Program json.RawMessage `json:"program"`
-		}{Document: diagview.NewDocument(cp.plan.Files, cp.diags, cp.plan.Redact), Program: json.RawMessage("null")}
-		if cp.prog != nil {
-			b, _ := cp.prog.JSON()
+		}{Document: diagview.NewDocument(cp.Plan.Files, cp.Diags, cp.Plan.Redact), Program: json.RawMessage("null")}
+		if cp.Prog != nil {
+			b, _ := cp.Prog.JSON()
 			doc.Program = b
 		}
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(doc)
 	} else {
-		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
-		if cp.prog != nil {
-			writeProgram(c.stdout, cp.prog)
-			if cp.measured > 0 {
-				fmt.Fprintf(c.stdout, "Boot times of %s come from past runs against the %s sites (drplan runs lists them).\n", n(cp.measured, "VM"), targetWord(cp.target))
+		diagview.Text{Files: cp.Plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.Plan.Redact}.Write(c.stderr, cp.Diags)
+		if cp.Prog != nil {
+			writeProgram(c.stdout, cp.Prog)
+			if cp.Measured > 0 {
+				fmt.Fprintf(c.stdout, "Boot times of %s come from past runs against the %s sites (drplan runs lists them).\n", n(cp.Measured, "VM"), targetWord(cp.Target))
 			}
 		}
 	}
-	if cp.prog == nil {
+	if cp.Prog == nil {
 		return ExitError
 	}
 	if *out != "" {
 		abs, _ := filepath.Abs(dir)
-		cp.prog.Source = &steps.Source{Dir: abs, Target: cp.target.kind}
-		b, err := cp.prog.JSON()
+		cp.Prog.Source = &steps.Source{Dir: abs, Target: cp.Target.Kind}
+		b, err := cp.Prog.JSON()
 		if err == nil {
 			err = c.writeOutput(*out, b, 0o644)
 		}
@@ -95,7 +96,7 @@ func runPlan(c *cli, args []string) int {
 			fmt.Fprintf(c.stdout, "\nSaved the program to %s; run it with: drplan apply %s\n", *out, *out)
 		}
 	}
-	if *detailed && drift(cp.diags) {
+	if *detailed && operations.Drift(cp.Diags) {
 		return ExitDrift
 	}
 	return ExitOK

@@ -2,122 +2,14 @@ package command
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-
-	"github.com/drplan/drplan/compiler"
-	"github.com/drplan/drplan/internal/fsutil"
 	"github.com/drplan/drplan/internal/history"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/report"
-	"github.com/drplan/drplan/rundir"
 )
-
-// planOwner is the owner the plan's drplan block names, for its reports.
-func planOwner(p *plans.Plan) string {
-	if p.Meta == nil {
-		return ""
-	}
-	return p.Meta.Owner
-}
-
-// planFindings splits the warnings of a compilation into what a report
-// shows: every warning, and those that are drift.
-func planFindings(diags hcl.Diagnostics) (warnings, drift []string) {
-	for _, d := range diags {
-		if d.Severity != hcl.DiagWarning {
-			continue
-		}
-		w := d.Summary + ": " + d.Detail
-		warnings = append(warnings, w)
-		if compiler.IsDrift(d) {
-			drift = append(drift, w)
-		}
-	}
-	return warnings, drift
-}
-
-// runReport builds the report of the run in runDir from its journal and
-// the programs it ran. The run's earlier report, if any, gives what a
-// journal does not hold: a drill's checks, what plan warned about, the
-// target and the owner; in says what this invocation adds to them.
-func runReport(runDir string, in report.Input) (*report.Report, error) {
-	// A torn end is left out; damage inside the journal is an error, not
-	// a report of the records before it.
-	events, err := rundir.ReadJournal(runDir)
-	if err == nil && len(events) == 0 {
-		err = errors.New("the journal is empty")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the run's journal: %v", err)
-	}
-	in.Events, in.Programs = events, rundir.Programs(runDir, events)
-	if len(in.Programs) == 0 {
-		return nil, fmt.Errorf("%s holds no program that the journal ran", runDir)
-	}
-	if prev, err := report.ReadFile(filepath.Join(runDir, report.JSON.File())); err == nil {
-		if in.Target == "" {
-			in.Target = prev.Target
-		}
-		if in.Owner == "" {
-			in.Owner = prev.Owner
-		}
-		if in.Seed == 0 {
-			in.Seed = prev.Seed
-		}
-		for _, ch := range prev.Checks {
-			if !slices.ContainsFunc(in.Checks, func(c report.Check) bool { return c.Name == ch.Name }) {
-				in.Checks = append(in.Checks, ch)
-			}
-		}
-		in.Warnings = union(prev.Warnings, in.Warnings)
-		in.Drift = union(prev.Drift, in.Drift)
-	}
-	if in.Target == "" {
-		// A run whose process died before its report: the run record
-		// says where it ran.
-		if rec, err := rundir.ReadRecord(runDir); err == nil {
-			in.Target = rec.Target
-		}
-	}
-	rep := report.Build(in)
-	rep.RunID = filepath.Base(runDir)
-	return rep, nil
-}
-
-func union(a, b []string) []string {
-	out := slices.Clone(a)
-	for _, s := range b {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// writeReports scrubs the report of sensitive values and writes it into
-// the run's folder in every format. It returns the HTML report's path.
-func writeReports(runDir string, rep *report.Report, redact func(string) string) (string, error) {
-	rep.Scrub(redact)
-	var errs []error
-	for _, f := range report.Formats {
-		var buf bytes.Buffer
-		err := rep.Write(&buf, f)
-		if err == nil {
-			err = fsutil.WriteFile(filepath.Join(runDir, f.File()), buf.Bytes(), 0o644)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %v", f.File(), err))
-		}
-	}
-	return filepath.Join(runDir, report.HTML.File()), errors.Join(errs...)
-}
 
 func runReportVerb(c *cli, args []string) int {
 	f := c.newFlags("report", "[-format html|md|json|junit] [-o FILE] [-state-dir DIR] RUN_ID [DIR]",
@@ -150,7 +42,7 @@ func runReportVerb(c *cli, args []string) int {
 		}
 	}
 	dir := planDir(pos[1:])
-	runDir, err := c.findRun(pos[0], c.stateDir(*state, dir), dir)
+	runDir, err := operations.FindRun(pos[0], c.stateDir(*state, dir), dir)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan report: %v\n", err)
 		return ExitError
@@ -162,7 +54,7 @@ func runReportVerb(c *cli, args []string) int {
 	}
 	rep := run.Report
 	if rep == nil {
-		if rep, err = runReport(runDir, report.Input{}); err != nil {
+		if rep, err = operations.RunReport(runDir, report.Input{}); err != nil {
 			fmt.Fprintf(c.stderr, "drplan report: %v\n", err)
 			return ExitError
 		}
@@ -177,7 +69,7 @@ func runReportVerb(c *cli, args []string) int {
 		}
 	}
 	if fmtWanted == "" {
-		html, err := writeReports(runDir, rep, redact)
+		html, err := operations.WriteReports(runDir, rep, redact)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "drplan report: cannot write the reports: %v\n", err)
 			return ExitError
@@ -233,48 +125,4 @@ func runIDFirst(f *flags, args []string) []string {
 		}
 	}
 	return append(append(opts, args[0]), rest...)
-}
-
-// findRun resolves a run argument: a run id under the state directory,
-// latest, or the path of a run's folder. A path must end in a folder
-// named by a run id that holds a journal: a run id never climbs out of
-// the state directory, and a path names a run, not any folder.
-func (c *cli) findRun(arg, stateDir, dir string) (string, error) {
-	if arg == "latest" {
-		runs, err := history.List(stateDir)
-		if err != nil {
-			return "", err
-		}
-		if len(runs) == 0 {
-			return "", fmt.Errorf("no runs in %s yet", history.RunsDir(stateDir))
-		}
-		return runs[len(runs)-1].Dir, nil
-	}
-	if strings.ContainsAny(arg, `/\`) {
-		clean := filepath.Clean(arg)
-		if checkRunID(filepath.Base(clean)) != nil {
-			return "", fmt.Errorf("%s is not a run id (run ids look like 20261205T182740Z-5955), nor the path of a run's folder; list the runs with: drplan runs %s", arg, dir)
-		}
-		if st, err := os.Stat(filepath.Join(clean, rundir.JournalName)); err != nil || !st.Mode().IsRegular() {
-			return "", fmt.Errorf("%s is not a run's folder: it has no %s", arg, rundir.JournalName)
-		}
-		return clean, nil
-	}
-	return runFolder(stateDir, arg, dir)
-}
-
-// writeReport writes the report of everything run under the session's
-// run id so far, with the checks of its verification, in every format,
-// and returns the HTML report's path. A report that cannot be written is
-// a warning: the run itself is over.
-func (s *session) writeReport(checks []report.Check) string {
-	warnings, drift := planFindings(s.cp.diags)
-	rep, err := runReport(s.runDir, report.Input{Target: s.cp.target.kind, Seed: s.cp.target.seed, Owner: planOwner(s.cp.plan), Warnings: warnings, Drift: drift, Checks: checks})
-	if err == nil {
-		_, err = writeReports(s.runDir, rep, s.cp.prog.Redact)
-	}
-	if err != nil {
-		fmt.Fprintf(s.c.stderr, "drplan: cannot write the run's report: %v\n", err)
-	}
-	return filepath.Join(s.runDir, report.HTML.File())
 }

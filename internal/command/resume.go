@@ -1,22 +1,14 @@
 package command
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
-	"github.com/drplan/drplan/internal/history"
-	"github.com/drplan/drplan/plans"
-	"github.com/drplan/drplan/rundir"
-	"github.com/drplan/drplan/runner"
-	"github.com/drplan/drplan/steps"
+	"github.com/drplan/drplan/operations"
 )
 
 func runResume(c *cli, args []string) int {
@@ -45,110 +37,35 @@ func runResume(c *cli, args []string) int {
 	if !c.checkRunIDFlags(f, "force-unlock") {
 		return ExitError
 	}
-	runDir, err := runFolder(stateDir, id, dir)
+	r, err := operations.ReadResumable(stateDir, id, dir)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
 		return ExitError
 	}
-	rec, err := rundir.ReadRecord(runDir)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan resume: %s holds no run %s that can be resumed (no %s); drplan runs lists the runs.\n", history.RunsDir(stateDir), id, rundir.RecordName)
-		return ExitError
-	}
-	if rec.Target == "sim" {
-		fmt.Fprintf(c.stderr, "drplan resume: run %s ran against simulated sites built in its own process, which ended with it: there is nothing left to resume. Start a new run; to rehearse crashes, serve the sites with drplan sim serve and run with --live.\n", id)
-		return ExitError
-	}
-	events, err := rundir.ReadJournal(runDir)
-	if msg := noJournal(id, rec.Mode, dir, events, err); msg != "" {
-		fmt.Fprintln(c.stderr, msg)
-		return ExitError
-	}
-	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan resume: cannot read the journal of run %s: %v\n", id, err)
-		return ExitError
-	}
-	if last := lastResult(events, rec.Mode); last == "passed" {
-		fmt.Fprintf(c.stdout, "Run %s (%s) has passed already; there is nothing to resume.\n", id, rec.Mode)
+	if r.Passed {
+		fmt.Fprintf(c.stdout, "Run %s (%s) has passed already; there is nothing to resume.\n", id, r.Record.Mode)
 		return ExitOK
-	}
-	done, began := runner.Finished(events, rec.Mode)
-	saved, err := rundir.ReadProgram(runDir, rundir.ProgramName(rec.Mode))
-	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved program: %v\n", id, err)
-		return ExitError
-	}
-	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan resume: run %s: %v\n", id, err)
-		return ExitError
-	}
-	snap, err := rundir.ReadInventory(runDir)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan resume: run %s has no saved inventory (%s).\n", id, rundir.InventoryName)
-		return ExitError
-	}
-	plan, diags := plans.Load(dir, plans.LoadOptions{Vars: f.vars, Environ: c.environ})
-	if diags.HasErrors() {
-		c.validateView(f).Validated(plan, diags)
-		return ExitError
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	t, err := c.openServedTarget(ctx, plan, false, 0)
+	cp, err := r.Load(ctx, dir, c.options(f, false))
 	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan resume: %v\n", err)
+		return c.loadFailed(f, err)
+	}
+	defer cp.Target.Close()
+	advice := lockAdvice{verb: "resume", mode: r.Record.Mode, dir: dir, resumed: id}
+	if !c.precheckLocks(ctx, cp, stateDir, operations.PlanGroups(cp.Plan, r.Record.RecoveryPlan), id, *unlock, advice, true) {
 		return ExitError
 	}
-	cp, code := c.resolveAgainst(f, dir, plan, t, snap, nil)
-	if cp == nil {
-		return code
-	}
-	defer t.close()
-	advice := lockAdvice{verb: "resume", mode: rec.Mode, dir: dir, resumed: id}
-	if !c.precheckLocks(ctx, cp, stateDir, planGroups(cp.plan, rec.RecoveryPlan), id, *unlock, advice, true) {
+	err = r.Compile(cp)
+	if cp.Prog == nil {
+		diagview.Text{Files: cp.Plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.Plan.Redact}.Write(c.stderr, cp.Diags)
 		return ExitError
 	}
-	ropts := compiler.Options{Mode: plans.Mode(rec.Mode), Point: rec.Point, GroupPoints: rec.GroupPoints,
-		RecoveryPlan: rec.RecoveryPlan, BootTimes: rec.BootTimes}
-	if cp.diags = t.checkOptions(&ropts); !cp.diags.HasErrors() {
-		cp.prog, cp.diags = cp.target.compile(cp.plan, cp.snap, ropts)
-	}
-	if cp.prog == nil {
-		diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
-		return ExitError
-	}
-	if !sameProgram(saved, cp.prog) {
+	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan resume: the plan's files or variables differ from those run %s began with, so the program would not be the same; nothing was done. Resume with the plan as it was (and the same -var flags), or start a new run.\n", id)
 		return ExitError
 	}
-	return c.execute(ctx, "resume", cp, execution{stateDir: stateDir, dir: dir, runID: id, placeholder: rec.Placeholder,
-		auto: *auto, color: c.color(c.stdout, f.noColor), began: began, done: done})
-}
-
-// sameProgram reports whether two compiles made the same program: the
-// same steps with the same arguments. The hash is left out: it covers
-// every variable, vCenter passwords included, which may have changed.
-func sameProgram(a, b *steps.Program) bool {
-	ac, bc := *a, *b
-	ac.Hash, bc.Hash, ac.Source, bc.Source = "", "", nil, nil
-	aj, err1 := ac.JSON()
-	bj, err2 := bc.JSON()
-	return err1 == nil && err2 == nil && bytes.Equal(aj, bj)
-}
-
-// lastResult is how the last attempt of mode in a journal ended: passed,
-// failed, interrupted, or "" when it did not end (killed).
-func lastResult(events []rundir.Event, mode string) string {
-	result, in := "", false
-	for _, e := range events {
-		switch e.Type {
-		case rundir.EventRunStarted:
-			in, result = e.RunStart().Mode == mode, ""
-		case rundir.EventRunFinished:
-			if in {
-				result = e.Result
-			}
-		}
-	}
-	return result
+	return c.execute(ctx, "resume", cp, execution{stateDir: stateDir, dir: dir, runID: id, placeholder: r.Record.Placeholder,
+		auto: *auto, color: c.color(c.stdout, f.noColor), began: r.Began, done: r.Done})
 }

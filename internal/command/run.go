@@ -15,8 +15,10 @@ import (
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/diagview"
 	"github.com/drplan/drplan/internal/history"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/rundir"
+	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
 )
 
@@ -62,7 +64,7 @@ func runRun(c *cli, args []string) int {
 		}
 	}
 	stateDir := c.stateDir(*state, dir)
-	runID, placeholder := newRunID(), ""
+	runID, placeholder := operations.NewRunID(), ""
 	if m == plans.ModeCleanup {
 		if *cleanRun == "" {
 			if runs, _ := history.List(stateDir); history.Latest(runs, "test") != nil {
@@ -72,7 +74,7 @@ func runRun(c *cli, args []string) int {
 				fmt.Fprintf(c.stderr, "drplan run: no test run to clean up in %s; name one with -run RUN_ID (drplan runs lists them)\n", filepath.Join(stateDir, "runs"))
 				return ExitError
 			}
-		} else if _, err := runFolder(stateDir, *cleanRun, dir); err != nil {
+		} else if _, err := operations.RunFolder(stateDir, *cleanRun, dir); err != nil {
 			// A cleanup of a run that is not there would prove nothing.
 			fmt.Fprintf(c.stderr, "drplan run: -run: %v\n", err)
 			return ExitError
@@ -86,25 +88,25 @@ func runRun(c *cli, args []string) int {
 	if cp == nil {
 		return code
 	}
-	defer cp.target.close()
+	defer cp.Target.Close()
 	// The locks are looked at before the program is compiled: a run that
 	// another holds (a failover that has begun promoting, or crashed) is
 	// refused for that, naming it, not for what it changed meanwhile.
 	advice := lockAdvice{verb: "run", mode: string(m), sim: isSim, dir: dir}
-	if !c.precheckLocks(ctx, cp, stateDir, planGroups(cp.plan, *rp), runID, *unlock, advice, false) {
+	if !c.precheckLocks(ctx, cp, stateDir, operations.PlanGroups(cp.Plan, *rp), runID, *unlock, advice, false) {
 		return ExitError
 	}
-	c.compileLoaded(cp, stateDir, opts)
-	diagview.Text{Files: cp.plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.plan.Redact}.Write(c.stderr, cp.diags)
-	if cp.prog == nil {
+	cp.Compile(stateDir, opts)
+	diagview.Text{Files: cp.Plan.Files, Color: c.color(c.stderr, f.noColor), Redact: cp.Plan.Redact}.Write(c.stderr, cp.Diags)
+	if cp.Prog == nil {
 		return ExitError
 	}
 	if !isSim && needsConfirmation(m) && *confirm == "" && !c.askConfirmation(cp, dir) {
 		return ExitError
 	}
 	return c.execute(ctx, "run", cp, execution{stateDir: stateDir, dir: dir, runID: runID, placeholder: placeholder,
-		auto: *auto, color: c.color(c.stdout, f.noColor), record: &rundir.Record{Mode: string(m), Target: cp.target.kind, Point: point.def, GroupPoints: opts.GroupPoints, RecoveryPlan: *rp,
-			Placeholder: placeholder, BootTimes: cp.opts.BootTimes}})
+		auto: *auto, color: c.color(c.stdout, f.noColor), record: &rundir.Record{Mode: string(m), Target: cp.Target.Kind, Point: point.def, GroupPoints: opts.GroupPoints, RecoveryPlan: *rp,
+			Placeholder: placeholder, BootTimes: cp.Opts.BootTimes}})
 }
 
 // needsConfirmation reports whether a live run of the mode changes
@@ -115,10 +117,10 @@ func needsConfirmation(m plans.Mode) bool {
 
 // askConfirmation shows what a live run will do and asks the operator,
 // in a terminal, to type the plan's name; elsewhere it refuses.
-func (c *cli) askConfirmation(cp *compiled, dir string) bool {
-	m := cp.prog.Mode
+func (c *cli) askConfirmation(cp *operations.Compiled, dir string) bool {
+	m := cp.Prog.Mode
 	if !isTerminal(os.Stdin) {
-		fmt.Fprintf(c.stderr, "drplan run: a live %s changes production and needs confirmation; nothing was done. Review it with drplan plan -mode %s --live %s, then confirm it with --confirm %s.\n", m, m, dir, cp.plan.Name)
+		fmt.Fprintf(c.stderr, "drplan run: a live %s changes production and needs confirmation; nothing was done. Review it with drplan plan -mode %s --live %s, then confirm it with --confirm %s.\n", m, m, dir, cp.Plan.Name)
 		return false
 	}
 	// Asked on the terminal, as sudo and ssh ask, even when stdout goes
@@ -128,10 +130,10 @@ func (c *cli) askConfirmation(cp *compiled, dir string) bool {
 		defer tty.Close()
 		out = tty
 	}
-	writeProgram(out, cp.prog)
-	fmt.Fprintf(out, "\nThis %s changes production at the sites above. Type the plan's name (%s) to go on: ", m, cp.plan.Name)
+	writeProgram(out, cp.Prog)
+	fmt.Fprintf(out, "\nThis %s changes production at the sites above. Type the plan's name (%s) to go on: ", m, cp.Plan.Name)
 	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
-	if strings.TrimSpace(line) != cp.plan.Name {
+	if strings.TrimSpace(line) != cp.Plan.Name {
 		fmt.Fprintf(c.stderr, "drplan run: %q is not the plan's name; nothing was done.\n", strings.TrimSpace(line))
 		return false
 	}
@@ -153,76 +155,63 @@ type execution struct {
 	done  map[steps.Addr]bool
 }
 
-// execute runs a compiled program: takes its groups' locks, records what
-// resume needs, runs, and writes the report, interrupted runs included.
-func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e execution) int {
-	m := cp.prog.Mode
-	groups := programGroups(cp)
-	ses, err := c.newSession(cp, e.stateDir, e.dir, e.runID, e.auto, e.color)
+// execute runs a compiled program (operations.StartRun): takes its
+// groups' locks, records what resume needs, runs, verifies, and writes
+// the report, interrupted runs included; and shows it all.
+func (c *cli) execute(ctx context.Context, verb string, cp *operations.Compiled, e execution) int {
+	m := cp.Prog.Mode
+	ses := c.newSession(cp, e.auto, e.color)
+	defer ses.close()
+	r, err := operations.StartRun(cp, operations.RunOptions{StateDir: e.stateDir, PlanDir: e.dir, RunID: e.runID, Placeholder: e.placeholder,
+		Record: e.record, Began: e.began, Done: e.done, UI: ses.ui})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", verb, err)
 		return ExitError
 	}
-	defer ses.close()
-	ses.began, ses.done = e.began, e.done
-	if e.record != nil {
-		rundir.WriteProgram(ses.runDir, rundir.ProgramName(m), cp.prog)
-		e.record.Dir, _ = filepath.Abs(e.dir)
-		rundir.WriteRecord(ses.runDir, e.record)
-		if cp.snap != nil {
-			rundir.WriteInventory(ses.runDir, cp.snap)
-		}
-	}
+	defer r.Close(ctx)
+	ses.opened(r.Session)
 	switch {
 	case e.intro != "":
 		fmt.Fprintf(c.stdout, "Run %s: %s.\n", e.runID, e.intro)
 	case len(e.done) > 0:
-		fmt.Fprintf(c.stdout, "Run %s: resuming mode %s of plan %q against the %s sites; %d of %d steps were done.\n", e.runID, m, cp.plan.Name, targetWord(cp.target), len(e.done), len(cp.prog.Steps))
+		fmt.Fprintf(c.stdout, "Run %s: resuming mode %s of plan %q against the %s sites; %d of %d steps were done.\n", e.runID, m, cp.Plan.Name, targetWord(cp.Target), len(e.done), len(cp.Prog.Steps))
 	default:
-		fmt.Fprintf(c.stdout, "Run %s: mode %s of plan %q against the %s sites.\n", e.runID, m, cp.plan.Name, targetWord(cp.target))
+		fmt.Fprintf(c.stdout, "Run %s: mode %s of plan %q against the %s sites.\n", e.runID, m, cp.Plan.Name, targetWord(cp.Target))
 	}
-	lk, err := c.lockGroups(ctx, cp.target, e.stateDir, groups, e.runID, m)
+	warn, err := r.Lock(ctx, e.stateDir)
 	if err != nil {
-		c.refuseLockError(verb, cp, err, lockAdvice{verb: verb, mode: m, sim: cp.target.kind == "sim", dir: e.dir, resumed: e.runID})
-		if events, _ := rundir.ReadJournal(ses.runDir); len(events) == 0 {
-			// A run that never began leaves nothing behind.
-			ses.close()
-			os.RemoveAll(ses.runDir)
-		}
+		c.refuseLockError(verb, cp, err, lockAdvice{verb: verb, mode: m, sim: cp.Target.Kind == "sim", dir: e.dir, resumed: e.runID})
 		return ExitError
 	}
-	defer lk.release(ctx)
-	for _, w := range lk.warn {
-		fmt.Fprintf(c.stderr, "Warning: %s\n", cp.prog.Redact(w))
+	for _, w := range warn {
+		fmt.Fprintf(c.stderr, "Warning: %s\n", cp.Prog.Redact(w))
 	}
-	res, err := ses.run(ctx, cp.prog, e.placeholder)
+	res, err := ses.run(cp.Prog, e.done, func(o func(rundir.Event)) (*runner.Result, error) { return r.Execute(ctx, o) })
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", verb, err)
 		return ExitError
 	}
-	// The result is read back from the sites, not assumed (verify.go).
+	// The result is read back from the sites, not assumed.
 	checks := c.verifyRun(ctx, cp, res.Canceled)
-	html := ses.writeReport(checks)
-	failed := failedChecks(checks)
-	if ev := c.events; ev != nil {
-		for _, ch := range checks {
-			ev.check(ch)
-		}
-		result := rundir.ResultPassed
-		switch {
-		case res.Canceled:
-			result = rundir.ResultInterrupted
-		case !res.Passed || len(failed) > 0:
-			result = rundir.ResultFailed
-		}
-		ev.verdict(e.runID, result, nil, html)
+	html, err := r.WriteReport(checks)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "drplan: cannot write the run's report: %v\n", err)
 	}
+	failed := failedChecks(checks)
+	result := rundir.ResultPassed
+	switch {
+	case res.Canceled:
+		result = rundir.ResultInterrupted
+	case !res.Passed || len(failed) > 0:
+		result = rundir.ResultFailed
+	}
+	ses.view.verdict(e.runID, result, checks, nil, html)
 	if len(failed) > 0 {
 		fmt.Fprintf(c.stdout, "Verification %s: %s; see %s.\n", paintResult(e.color, "FAILED"), strings.Join(failed, ", "), html)
 	}
 	switch {
 	case res.Canceled:
-		fmt.Fprintf(c.stderr, "Interrupted. The journal is in %s; continue with: drplan resume %s %s\n", ses.runDir, e.runID, e.dir)
+		fmt.Fprintf(c.stderr, "Interrupted. The journal is in %s; continue with: drplan resume %s %s\n", r.Dir, e.runID, e.dir)
 		return ExitError
 	case !res.Passed:
 		fmt.Fprintf(c.stdout, "Run %s %s; see %s. After fixing the cause, continue with: drplan resume %s %s\n", e.runID, paintResult(e.color, "FAILED"), html, e.runID, e.dir)
@@ -233,7 +222,7 @@ func (c *cli) execute(ctx context.Context, verb string, cp *compiled, e executio
 	}
 	fmt.Fprintf(c.stdout, "Run %s %s.\n", e.runID, paintResult(e.color, "passed"))
 	if m == string(plans.ModeTest) {
-		fmt.Fprintf(c.stdout, "Clean up with: drplan run -mode cleanup -run %s %s %s\n", e.runID, targetFlag(cp.target.kind == "sim"), e.dir)
+		fmt.Fprintf(c.stdout, "Clean up with: drplan run -mode cleanup -run %s %s %s\n", e.runID, targetFlag(cp.Target.Kind == "sim"), e.dir)
 	}
 	return ExitOK
 }

@@ -4,38 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/simulate"
 )
-
-// SimState is what sim serve -state writes: how to reach each simulated
-// site.
-type SimState struct {
-	Plan  string         `json:"plan"`
-	Sites []SimSiteState `json:"sites"`
-	// Services is the loopback host:port of the world's service
-	// gateway: a live run with DRPLAN_SIM_SERVICES set to it has its http
-	// and tcp checks answered by the simulated VMs' services.
-	Services string `json:"services"`
-}
-
-// SimSiteState describes one simulated vCenter.
-type SimSiteState struct {
-	Name       string `json:"name"`
-	Datacenter string `json:"datacenter"`
-	URL        string `json:"url"` // with credentials, as GOVC_URL takes it
-	Username   string `json:"username"`
-	Password   string `json:"password"`
-	Thumbprint string `json:"thumbprint"`
-	// Certificate is the PEM certificate of the endpoint, for clients
-	// that verify TLS against a CA file (GOVC_TLS_CA_CERTS).
-	Certificate string `json:"certificate"`
-}
 
 func runSim(c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "serve" {
@@ -62,32 +38,14 @@ func runSim(c *cli, args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	w, err := simulate.New(ctx, plan, simulate.Options{})
+	sv, err := operations.Serve(ctx, plan)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan sim serve: cannot build the simulated world: %v\n", err)
+		fmt.Fprintf(c.stderr, "drplan sim serve: %v\n", err)
 		return ExitError
 	}
-	defer w.Close()
-	w.Begin() // site_down faults count from now
-
-	// The service gateway: runs in other processes reach the simulated
-	// VMs' services through it, on loopback only.
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintf(c.stderr, "drplan sim serve: cannot listen for the service gateway: %v\n", err)
-		return ExitError
-	}
-	gw := w.ServeChecks(gl)
-	defer gw.Close()
-
-	st := SimState{Plan: plan.Name, Services: gl.Addr().String()}
+	defer sv.Close()
+	w, st := sv.World, sv.State
 	for _, s := range w.Sites {
-		pass, _ := s.URL.User.Password()
-		st.Sites = append(st.Sites, SimSiteState{
-			Name: s.Name, Datacenter: s.Datacenter, URL: s.URL.String(),
-			Username: s.URL.User.Username(), Password: pass,
-			Thumbprint: s.Thumbprint, Certificate: string(s.CertificatePEM),
-		})
 		fmt.Fprintf(c.stdout, "site %s GOVC_URL=%s GOVC_INSECURE=1 GOVC_DATACENTER=%s\n", s.Name, s.URL, s.Datacenter)
 	}
 	fmt.Fprintf(c.stdout, "services %s=%s (for drplan … --live: checks answered by the simulated VMs)\n", simulate.ServicesEnv, st.Services)

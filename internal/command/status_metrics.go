@@ -3,9 +3,10 @@ package command
 import (
 	"bytes"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
-	dto "github.com/prometheus/client_model/go"
+	"github.com/drplan/drplan/operations"
 )
 
 // writeStatusMetrics renders the status as OpenMetrics text for
@@ -19,7 +20,7 @@ import (
 // one without drill_interval no drplan_drill_interval_seconds: absent
 // rather than NaN, so that `unless` (or absent()) alerts on them and no
 // comparison silently holds.
-func writeStatusMetrics(doc *statusDoc) ([]byte, error) {
+func writeStatusMetrics(doc *operations.StatusDoc) ([]byte, error) {
 	gauge := func(name, help string) *dto.MetricFamily {
 		return &dto.MetricFamily{Name: &name, Help: &help, Type: dto.MetricType_GAUGE.Enum()}
 	}

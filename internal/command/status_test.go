@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/history"
+	"github.com/drplan/drplan/operations"
 	"github.com/drplan/drplan/rundir"
 )
 
@@ -86,18 +87,18 @@ simulation {
 }
 
 // status runs drplan status -json and returns its exit code and document.
-func status(t *testing.T, dir string, args ...string) (int, *statusDoc, string) {
+func status(t *testing.T, dir string, args ...string) (int, *operations.StatusDoc, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := Run(append(append([]string{"status", "-json", "--sim"}, args...), dir), &out, &errOut)
-	var doc statusDoc
+	var doc operations.StatusDoc
 	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 		t.Fatalf("status -json exit %d, output is not JSON: %v\n%s\n%s", code, err, out.String(), errOut.String())
 	}
 	return code, &doc, errOut.String()
 }
 
-func group(doc *statusDoc, name string) *groupStatus {
+func group(doc *operations.StatusDoc, name string) *operations.GroupStatus {
 	for i := range doc.Groups {
 		if doc.Groups[i].Name == name {
 			return &doc.Groups[i]

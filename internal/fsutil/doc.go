@@ -5,7 +5,7 @@
 //
 // It is a package of its own, not a helper of internal/command, so that
 // any layer that writes whole files can use the same rules without
-// importing the verbs; today internal/command is its one user. The run's
+// importing the verbs; rundir, operations and internal/command use it. The run's
 // journal, appended to a record at a time, is rundir's (rundir.Journal).
 //
 // The rules, by what the path names when the write begins:

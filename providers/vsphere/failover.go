@@ -35,7 +35,32 @@ func (s *site) field(ctx context.Context, values []types.BaseCustomFieldValue, n
 		return "", err
 	}
 	k, ok := fields[name]
+	if !ok && unknownKey(fields, values) {
+		// Another session defined attributes since this one read the
+		// definitions (the first lock at a site defines drplan.lock):
+		// read them again.
+		s.setFields(nil)
+		if fields, err = s.fieldKeys(ctx); err != nil {
+			return "", err
+		}
+		k, ok = fields[name]
+	}
 	return fieldValue(values, k, ok), nil
+}
+
+// unknownKey reports whether a value in values is of an attribute that
+// fields does not define.
+func unknownKey(fields map[string]int32, values []types.BaseCustomFieldValue) bool {
+	known := map[int32]bool{}
+	for _, k := range fields {
+		known[k] = true
+	}
+	for _, v := range values {
+		if !known[v.GetCustomFieldValue().Key] {
+			return true
+		}
+	}
+	return false
 }
 
 // readField reads one drplan attribute of a VM the site may change (see

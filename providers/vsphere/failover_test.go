@@ -284,3 +284,25 @@ func TestPin(t *testing.T) {
 		t.Errorf("promote of a pinned replica: %+v %v, want point %v", done, err, chosen[0])
 	}
 }
+
+// TestReadLockFieldDefinedLater: a session that read the attribute
+// definitions (an inventory) before another session took the site's
+// first lock, defining drplan.lock, still reads the lock's holder (it
+// read none: a held lock looked left by a crash).
+func TestReadLockFieldDefinedLater(t *testing.T) {
+	w := newWorld(t, "")
+	a := open(t, w.Site("west"))
+	ro := open(t, w.Site("west"), func(c *providers.SiteConfig) { c.ReadOnly = true })
+	ctx := inPlanTime(t, w)
+	if _, err := ro.Inventory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	holder := providers.LockHolder{Run: "run-a", Mode: "failover", Host: "h1", PID: 1, Since: now, Expires: now.Add(time.Hour)}
+	if err := a.Lock(ctx, "web", holder); err != nil {
+		t.Fatal(err)
+	}
+	if h, found, err := ro.ReadLock(ctx, "web"); err != nil || !found || h.Run != "run-a" {
+		t.Errorf("ReadLock by the earlier session: %+v %v %v, want held by run-a", h, found, err)
+	}
+}

@@ -1,4 +1,4 @@
-package command
+package operations
 
 import (
 	"context"
@@ -24,55 +24,57 @@ import (
 	"github.com/drplan/drplan/steps"
 )
 
-// target is the world a verb acts on: the plan's simulated sites, built
-// in process (--sim), or its real vCenters (--live). Either way the sites
-// are reached through the vSphere provider over HTTPS.
-type target struct {
-	kind  string // "sim" or "live"
-	world *simulate.World
+// Target is the world an operation acts on: the plan's simulated sites,
+// built in process (sim), or its real vCenters and libvirt hosts (live).
+// The sites are reached through the providers.
+type Target struct {
+	// Kind is "sim" or "live".
+	Kind string
+	// World is the simulated world of a sim target, nil for a live one.
+	World *simulate.World
 	cfgs  map[string]providers.SiteConfig
 	conn  providers.Connector
-	// dial connects the run's http and tcp checks when the target is
+	// Dial connects the run's http and tcp checks when the target is
 	// simulated (services.go), nil (the network) for a real one; gateway
 	// is sim serve's service gateway.
-	dial    func(ctx context.Context, recoveryPlan, mode, address string) (net.Conn, error)
+	Dial    func(ctx context.Context, recoveryPlan, mode, address string) (net.Conn, error)
 	gateway string
 
 	mu    sync.Mutex
 	sites map[string]providers.Site
 
-	// clk is the target's time: the simulated world's virtual clock, or
+	// Clock is the target's time: the simulated world's virtual clock, or
 	// the wall clock. work is the verb's own busy Work on a virtual
 	// clock, from opening the target to closing it: the simulated world's
 	// time moves only while the verb waits (a run, a verification's
 	// re-reads), never while it compiles or reads inventories.
-	clk  clock.Clock
-	work *clock.Work
-	// seed is the simulated world's (-seed, or drawn at random).
-	seed int64
+	Clock clock.Clock
+	work  *clock.Work
+	// Seed is the simulated world's (given, or drawn at random).
+	Seed int64
 }
 
 // openTarget prepares the target of a verb. Sites are connected to on
 // first use.
-func openTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*target, error) {
-	t := &target{cfgs: map[string]providers.SiteConfig{}, sites: map[string]providers.Site{}, conn: connector{}, clk: clock.Real{}}
+func openTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*Target, error) {
+	t := &Target{cfgs: map[string]providers.SiteConfig{}, sites: map[string]providers.Site{}, conn: connector{}, Clock: clock.Real{}}
 	if sim {
-		t.kind = "sim"
+		t.Kind = "sim"
 		v := clock.NewVirtual(time.Now().UTC().Truncate(time.Second))
-		t.clk, t.work = v, v.NewWork()
+		t.Clock, t.work = v, v.NewWork()
 		for seed == 0 {
 			var b [8]byte
 			rand.Read(b[:])
 			seed = int64(binary.BigEndian.Uint64(b[:]) >> 1)
 		}
-		t.seed = seed
+		t.Seed = seed
 		w, err := simulate.New(ctx, p, simulate.Options{Clock: v, Seed: seed})
 		if err != nil {
 			t.work.Done()
 			v.Close()
 			return nil, fmt.Errorf("cannot build the simulated world: %v", err)
 		}
-		t.world = w
+		t.World = w
 		// The simulation's fault times count from here: the verb holds
 		// its Work until its run waits, so no plan time passes before the
 		// run starts, and a site down from the start is down for the
@@ -83,7 +85,7 @@ func openTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*targ
 		}
 		return t, nil
 	}
-	t.kind = "live"
+	t.Kind = "live"
 	for _, s := range p.Sites {
 		cfg := providers.SiteConfig{Name: s.Name, Datacenter: s.Datacenter}
 		if lv := s.Libvirt; lv != nil {
@@ -110,18 +112,18 @@ func (connector) Open(ctx context.Context, cfg providers.SiteConfig) (providers.
 	return vsphere.Connector{}.Open(ctx, cfg)
 }
 
-// busy returns ctx carrying the verb's Work, for what waits on the
+// Busy returns ctx carrying the operation's Work, for what waits on the
 // target's clock (a run, a verification).
-func (t *target) busy(ctx context.Context) context.Context {
+func (t *Target) Busy(ctx context.Context) context.Context {
 	if t.work == nil {
 		return ctx
 	}
 	return clock.WithWork(ctx, t.work)
 }
 
-// site connects to a site, once; readOnly opens it so that any change
+// Site connects to a site, once; readOnly opens it so that any change
 // is refused.
-func (t *target) site(ctx context.Context, name string, readOnly bool) (providers.Site, error) {
+func (t *Target) Site(ctx context.Context, name string, readOnly bool) (providers.Site, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	key := name
@@ -146,7 +148,7 @@ func (t *target) site(ctx context.Context, name string, readOnly bool) (provider
 
 // cached is a session to a site that is open already, read-only or
 // not; nil when there is none.
-func (t *target) cached(name string) providers.Site {
+func (t *Target) cached(name string) providers.Site {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s := t.sites[name+"/ro"]; s != nil {
@@ -155,10 +157,10 @@ func (t *target) cached(name string) providers.Site {
 	return t.sites[name]
 }
 
-// snapshot reads every site's inventory, in parallel. A site that cannot
+// Snapshot reads every site's inventory, in parallel. A site that cannot
 // be reached is in the snapshot as unreachable, with the reason.
-func (t *target) snapshot(ctx context.Context) (*inventory.Snapshot, map[string]error) {
-	snap := &inventory.Snapshot{Taken: t.clk.Now(), Sites: map[string]*inventory.Site{}}
+func (t *Target) Snapshot(ctx context.Context) (*inventory.Snapshot, map[string]error) {
+	snap := &inventory.Snapshot{Taken: t.Clock.Now(), Sites: map[string]*inventory.Site{}}
 	errs := map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -168,7 +170,7 @@ func (t *target) snapshot(ctx context.Context) (*inventory.Snapshot, map[string]
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer cancel()
-			inv, err := t.readSite(cctx, name)
+			inv, err := t.ReadSite(cctx, name)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -182,11 +184,11 @@ func (t *target) snapshot(ctx context.Context) (*inventory.Snapshot, map[string]
 	return snap, errs
 }
 
-// snapshotSites reads some sites' inventories; any failure is an error.
-func (t *target) snapshotSites(ctx context.Context, names []string) (*inventory.Snapshot, error) {
-	snap := &inventory.Snapshot{Taken: t.clk.Now(), Sites: map[string]*inventory.Site{}}
+// SnapshotSites reads some sites' inventories; any failure is an error.
+func (t *Target) SnapshotSites(ctx context.Context, names []string) (*inventory.Snapshot, error) {
+	snap := &inventory.Snapshot{Taken: t.Clock.Now(), Sites: map[string]*inventory.Site{}}
 	for _, n := range names {
-		inv, err := t.readSite(ctx, n)
+		inv, err := t.ReadSite(ctx, n)
 		if err != nil {
 			return nil, err
 		}
@@ -195,8 +197,9 @@ func (t *target) snapshotSites(ctx context.Context, names []string) (*inventory.
 	return snap, nil
 }
 
-func (t *target) readSite(ctx context.Context, name string) (*inventory.Site, error) {
-	s, err := t.site(ctx, name, true)
+// ReadSite reads one site's inventory through a read-only session.
+func (t *Target) ReadSite(ctx context.Context, name string) (*inventory.Site, error) {
+	s, err := t.Site(ctx, name, true)
 	if err != nil {
 		return nil, err
 	}
@@ -208,8 +211,8 @@ func (t *target) readSite(ctx context.Context, name string) (*inventory.Site, er
 	return inv, nil
 }
 
-// close ends every session and stops a simulated world.
-func (t *target) close() {
+// Close ends every session and stops a simulated world.
+func (t *Target) Close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -217,29 +220,30 @@ func (t *target) close() {
 	for _, s := range t.sites {
 		s.Close(ctx)
 	}
-	if t.world != nil {
-		t.world.Close()
+	if t.World != nil {
+		t.World.Close()
 	}
-	if v, ok := t.clk.(*clock.Virtual); ok {
+	if v, ok := t.Clock.(*clock.Virtual); ok {
 		t.work.Done()
 		v.Close()
 	}
 }
 
-// compile compiles a mode against the target and estimates its duration
+// compile compiles a mode against the target: the one call of
+// compiler.Compile in drplan, and estimates its duration
 // with the runner's scheduler (runner.Estimate). On a simulated target a
 // VM operation takes no plan time (the simulation's slow_api faults
 // aside), so its steps are estimated at zero unless opts says otherwise,
 // and so is a step of wall-clock work (a command, Terraform, a prompt),
 // during which the simulated world stands still; boot times come from the
 // simulation block or past runs as usual.
-func (t *target) compile(p *plans.Plan, snap *inventory.Snapshot, opts compiler.Options) (*steps.Program, hcl.Diagnostics) {
-	opts.FreeOperations = t.world != nil
+func (t *Target) compile(p *plans.Plan, snap *inventory.Snapshot, opts compiler.Options) (*steps.Program, hcl.Diagnostics) {
+	opts.FreeOperations = t.World != nil
 	prog, diags := compiler.Compile(p, snap, opts)
 	if prog == nil {
 		return nil, diags
 	}
-	if t.world == nil {
+	if t.World == nil {
 		runner.Estimate(prog)
 		return prog, diags
 	}
@@ -251,9 +255,9 @@ func (t *target) compile(p *plans.Plan, snap *inventory.Snapshot, opts compiler.
 	// The run starts now in the world's plan time (the verb holds it
 	// still); a final sync lasts until the replication schedule has a
 	// point after it, seen at the sync's next look.
-	runner.EstimateWith(prog, t.clk.Now(), func(s *steps.Step, start time.Time) time.Duration {
+	runner.EstimateWith(prog, t.Clock.Now(), func(s *steps.Step, start time.Time) time.Duration {
 		if s.Kind == steps.Sync {
-			if at, ok := t.world.PointsAfter(s.Group, start); ok {
+			if at, ok := t.World.PointsAfter(s.Group, start); ok {
 				return (at.Sub(start) + runner.SyncPoll - 1) / runner.SyncPoll * runner.SyncPoll
 			}
 		}

@@ -1,4 +1,4 @@
-package command
+package operations
 
 import (
 	"context"
@@ -13,35 +13,37 @@ import (
 )
 
 // A simulated run's http and tcp checks are answered by the simulation,
-// never by the network: with --sim by the world in process
-// (simulate.World.DialCheck); with --live against drplan sim serve by the
-// world's service gateway on loopback, which sim serve prints as
+// never by the network: with a sim target by the world in process
+// (simulate.World.DialCheck); with a live target against drplan sim serve
+// by the world's service gateway on loopback, which sim serve prints as
 // DRPLAN_SIM_SERVICES=127.0.0.1:PORT. Either way the compiler refuses a
 // check aimed at any other address than loopback or a simulated VM's.
 
-// openServedTarget opens the target of a verb (openTarget) with its
-// checks' connection attached (attachServices).
-func (c *cli) openServedTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64) (*target, error) {
+// OpenTarget opens the target of plan p: its simulated world when sim is
+// set (seed 0 draws one at random), else its live sites. Checks connect
+// as environ (KEY=VALUE, as os.Environ) says: through the service gateway
+// that DRPLAN_SIM_SERVICES names, else the network. Sites are connected
+// to on first use; the caller closes the target.
+func OpenTarget(ctx context.Context, p *plans.Plan, sim bool, seed int64, environ []string) (*Target, error) {
 	t, err := openTarget(ctx, p, sim, seed)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.attachServices(t); err != nil {
-		t.close()
+	if err := t.attachServices(Getenv(environ, simulate.ServicesEnv)); err != nil {
+		t.Close()
 		return nil, err
 	}
 	return t, nil
 }
 
 // attachServices sets how the target's checks connect: the world's
-// services for --sim, the gateway that DRPLAN_SIM_SERVICES names for a
-// live target, else the network.
-func (c *cli) attachServices(t *target) error {
-	if t.world != nil {
-		t.dial = t.world.DialCheck
+// services for a sim target, the gateway gw for a live one, else (gw
+// "") the network.
+func (t *Target) attachServices(gw string) error {
+	if t.World != nil {
+		t.Dial = t.World.DialCheck
 		return nil
 	}
-	gw := c.getenv(simulate.ServicesEnv)
 	if gw == "" {
 		return nil
 	}
@@ -49,12 +51,12 @@ func (c *cli) attachServices(t *target) error {
 	if err != nil {
 		return err
 	}
-	t.dial, t.gateway = dial, gw
+	t.Dial, t.gateway = dial, gw
 	// The run keeps the served world's plan time.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if clk, err := simulate.GatewayClock(ctx, gw); err == nil {
-		t.clk = clk
+		t.Clock = clk
 		for name, cfg := range t.cfgs {
 			cfg.Clock = clk
 			t.cfgs[name] = cfg
@@ -63,9 +65,9 @@ func (c *cli) attachServices(t *target) error {
 	return nil
 }
 
-// getenv reads a variable of the cli's environment.
-func (c *cli) getenv(name string) string {
-	for _, kv := range c.environ {
+// Getenv reads a variable of environ (KEY=VALUE, as os.Environ).
+func Getenv(environ []string, name string) string {
+	for _, kv := range environ {
 		if v, ok := strings.CutPrefix(kv, name+"="); ok {
 			return v
 		}
@@ -75,10 +77,10 @@ func (c *cli) getenv(name string) string {
 
 // checkOptions makes the compiler refuse checks aimed off the machine
 // when the target is simulated (in process or behind a gateway).
-func (t *target) checkOptions(opts *compiler.Options) hcl.Diagnostics {
+func (t *Target) checkOptions(opts *compiler.Options) hcl.Diagnostics {
 	switch {
-	case t.world != nil:
-		opts.Simulated, opts.SimHosts = true, t.world.Hosts()
+	case t.World != nil:
+		opts.Simulated, opts.SimHosts = true, t.World.Hosts()
 	case t.gateway != "":
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
