@@ -3,8 +3,6 @@ package simulate
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"hash/fnv"
 	"io"
 	"log"
 	"net/http"
@@ -20,6 +18,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/drplan/drplan/internal/clock"
+	"github.com/drplan/drplan/internal/seeded"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers/vsphere"
 )
@@ -176,7 +175,7 @@ func (fs *faultSet) apiError(method string, obj string) types.BaseMethodFault {
 		if f.count > 0 && f.fired >= f.count {
 			continue
 		}
-		if draw(fs.site.world.Seed, f.index, method, obj, attempt) < f.probability {
+		if seeded.New(fs.site.world.Seed).Int(uint64(f.index)).Word(method).Word(obj).Int(attempt).Float() < f.probability {
 			f.fired++
 			return &types.SystemErrorFault{Reason: apiErrorMessage(method)}
 		}
@@ -194,30 +193,6 @@ func (fs *faultSet) hasAPIError(method string) bool {
 		}
 	}
 	return false
-}
-
-// draw is a number in [0, 1) that depends only on its arguments.
-func draw(seed int64, index int, method string, obj string, attempt uint64) float64 {
-	h := fnv.New64a()
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(seed))
-	h.Write(b[:])
-	binary.LittleEndian.PutUint64(b[:], uint64(index))
-	h.Write(b[:])
-	for _, s := range []string{method, obj} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	binary.LittleEndian.PutUint64(b[:], attempt)
-	h.Write(b[:])
-	x := h.Sum64()
-	// splitmix64's finaliser, so that near inputs give far outputs.
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11) / (1 << 53)
 }
 
 // slowFor waits the plan-time latency slow_api faults add to method,

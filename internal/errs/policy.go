@@ -1,9 +1,9 @@
 package errs
 
 import (
-	"encoding/binary"
-	"hash/fnv"
 	"time"
+
+	"github.com/drplan/drplan/internal/seeded"
 )
 
 // Policy says whether and when a step that failed is tried again.
@@ -55,25 +55,6 @@ func (p Policy) Pause(key string, attempt int) time.Duration {
 		return d
 	}
 	// u in [0, 1): the top 53 bits of the hash.
-	u := float64(p.draw(key, attempt)>>11) / (1 << 53)
+	u := seeded.New(p.Seed).Word(key).Int(uint64(attempt)).Float()
 	return d - time.Duration(float64(d)*j*u)
-}
-
-// draw hashes the seed, the key and the attempt into 64 bits: FNV-1a,
-// then the SplitMix64 finalizer to spread FNV's weak low bits.
-func (p Policy) draw(key string, attempt int) uint64 {
-	h := fnv.New64a()
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(p.Seed))
-	h.Write(b[:])
-	h.Write([]byte(key))
-	binary.LittleEndian.PutUint64(b[:], uint64(attempt))
-	h.Write(b[:])
-	x := h.Sum64()
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
 }
