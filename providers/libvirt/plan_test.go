@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,13 +76,18 @@ recovery_plan "kvm" {
 func checkMigrated(t *testing.T, s *libvirttest.Sites, from, to string, vms []string, began time.Time) {
 	t.Helper()
 	for _, vm := range vms {
-		if st := strings.TrimSpace(s.Virsh(t, from, "domstate", vm)); st != "shut off" {
-			t.Errorf("%s at %s is %q after the migration", vm, from, st)
+		// A failback leaves the VM it moved away from as a replica.
+		left := vm
+		if !slices.Contains(strings.Fields(s.Virsh(t, from, "list", "--all", "--name")), vm) {
+			left = libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
+		}
+		if st := strings.TrimSpace(s.Virsh(t, from, "domstate", left)); st != "shut off" {
+			t.Errorf("%s at %s is %q after the migration", left, from, st)
 		}
 		if st := strings.TrimSpace(s.Virsh(t, to, "domstate", vm)); st != "running" {
 			t.Errorf("%s at %s is %q after the migration", vm, to, st)
 		}
-		if a, b := contentHash(t, diskOf(t, s, from, vm)), contentHash(t, diskOf(t, s, to, vm)); a != b {
+		if a, b := contentHash(t, diskOf(t, s, from, left)), contentHash(t, diskOf(t, s, to, vm)); a != b {
 			t.Errorf("%s's disk at %s (sha256 %s) differs from its disk at %s at the final sync (sha256 %s)", vm, to, b, from, a)
 		}
 		md := s.Virsh(t, to, "metadata", vm, libvirt.MetadataURI)
