@@ -121,10 +121,13 @@ func (r *run) ship(ctx context.Context, site providers.Site, s *steps.Step, vms 
 	if !ok {
 		return nil, nil
 	}
-	method := ""
+	method, members := "", map[string]bool{}
 	for _, g := range r.prog.Groups {
 		if g.Name == s.Group {
 			method = g.Method
+			for _, vm := range g.VMs {
+				members[vm] = true
+			}
 		}
 	}
 	if method != "snapshot" {
@@ -141,8 +144,8 @@ func (r *run) ship(ctx context.Context, site providers.Site, s *steps.Step, vms 
 	var bytes int64
 	full := 0
 	for i, v := range vms {
-		if v.Replica == nil {
-			continue
+		if v.Replica == nil || !members[v.Replica.Of] {
+			continue // not the plan's to ship
 		}
 		p := paths[v.Replica.Of]
 		if p == "" {

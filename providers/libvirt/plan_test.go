@@ -20,22 +20,27 @@ import (
 
 // planFor writes a plan whose two sites are the test's libvirt sites.
 func planFor(t *testing.T, s *libvirttest.Sites, vms []string) string {
+	return planForGroup(t, s, "apps", vms)
+}
+
+// planForGroup is planFor with the protection group's name.
+func planForGroup(t *testing.T, s *libvirttest.Sites, group string, vms []string) string {
 	dir := filepath.Join(t.TempDir(), "kvm")
 	os.MkdirAll(dir, 0o755)
 	src := fmt.Sprintf(`site "east" {
   role = "both"
-  libvirt { uri = %q }
+  libvirt { uri = %[1]q }
 }
 
 site "west" {
   role = "both"
-  libvirt { uri = %q }
+  libvirt { uri = %[2]q }
 }
 
-protection_group "apps" {
+protection_group "%[4]s" {
   site          = site.east
   recovery_site = site.west
-  vms           = [%s]
+  vms           = [%[3]s]
   replication {
     method = "snapshot"
     rpo    = "15m"
@@ -43,7 +48,7 @@ protection_group "apps" {
 }
 
 recovery_plan "kvm" {
-  protection_groups = [protection_group.apps]
+  protection_groups = [protection_group.%[4]s]
   rto               = "10m"
   network_mapping {
     from = "prod"
@@ -55,14 +60,14 @@ recovery_plan "kvm" {
     to_cidr   = "10.88.0.0/16"
   }
   tier "apps" {
-    vms = protection_group.apps.vms
+    vms = protection_group.%[4]s.vms
     startup {
       wait_for = "ip"
       timeout  = "3m"
     }
   }
 }
-`, s.URI("east"), s.URI("west"), `"`+strings.Join(vms, `", "`)+`"`)
+`, s.URI("east"), s.URI("west"), `"`+strings.Join(vms, `", "`)+`"`, group)
 	if err := os.WriteFile(filepath.Join(dir, "plan.drplan.hcl"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +133,8 @@ func drplan(t *testing.T, args ...string) (string, int) {
 // to the one it left, from a point taken during the run.
 func TestPlanMigrate(t *testing.T) {
 	vms := []string{"mig-01"}
-	s, east, _ := prepare(t, vms)
-	dir := planFor(t, s, vms)
+	s, east, _ := prepareGroup(t, "mig", vms)
+	dir := planForGroup(t, s, "mig", vms)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := east.RunInGuest(ctx, providers.VM{Site: "east", Path: vms[0]}, providers.GuestRequest{Program: "/bin/dd",

@@ -10,6 +10,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -583,6 +584,14 @@ func shipVolume(from, to *Site, fh, th *host, pool golibvirt.StoragePool, srcPat
 }
 
 // shipVolumeWith is shipVolume with the stream passed through filter.
+//
+// go-libvirt's download can wedge its connection at the end of a stream:
+// libvirtd ends it with an empty data packet and then a final one, and
+// when the final one arrives before the returning call has deregistered,
+// the connection's reader blocks for good delivering it. So each
+// download runs on a connection of its own, for exactly the volume's
+// physical size; once every byte has arrived the copy goes on without
+// waiting for the call, and a connection that then hangs is abandoned.
 func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, srcPath, name, format string, filter func(io.Writer) io.Writer) (int64, string, error) {
 	from.call()
 	sv, err := fh.l.StorageVolLookupByPath(srcPath)
@@ -591,6 +600,11 @@ func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, sr
 	}
 	from.call()
 	_, capacity, _, err := fh.l.StorageVolGetInfo(sv)
+	if err != nil {
+		return 0, "", err
+	}
+	from.call()
+	_, _, size, err := fh.l.StorageVolGetInfoFlags(sv, uint32(golibvirt.StorageVolGetPhysical))
 	if err != nil {
 		return 0, "", err
 	}
@@ -608,6 +622,11 @@ func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, sr
 			return 0, "", err
 		}
 	}
+	dl, err := dial(context.Background(), fh.uri)
+	if err != nil {
+		return 0, "", fmt.Errorf("a connection for the download: %w", err)
+	}
+	from.calls.Add(2)
 	pr, pw := io.Pipe()
 	counter := &countWriter{w: pw}
 	var w io.Writer = counter
@@ -616,12 +635,20 @@ func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, sr
 		w = filter(counter)
 		fl, _ = w.(*backingPatcher)
 	}
+	end := &endWriter{w: w, left: int64(size), done: func() error {
+		var err error
+		if fl != nil {
+			err = fl.flush()
+		}
+		pw.CloseWithError(err)
+		return err
+	}}
 	done := make(chan error, 1)
 	go func() {
 		from.call()
-		err := fh.l.StorageVolDownload(sv, w, 0, 0, 0)
-		if err == nil && fl != nil {
-			err = fl.flush()
+		err := dl.l.StorageVolDownload(sv, end, 0, size, 0)
+		if err == nil {
+			err = end.finish()
 		}
 		pw.CloseWithError(err)
 		done <- err
@@ -629,7 +656,22 @@ func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, sr
 	to.call()
 	uerr := th.l.StorageVolUpload(tv, pr, 0, 0, 0)
 	pr.CloseWithError(io.ErrClosedPipe)
-	derr := <-done
+	var derr error
+	if end.complete() || uerr != nil {
+		// Every byte arrived (or the upload failed): the call's own end
+		// is not waited for long.
+		select {
+		case derr = <-done:
+		case <-time.After(5 * time.Second):
+			derr = errors.New("the download did not end")
+		}
+		if end.complete() {
+			derr = end.err
+		}
+	} else {
+		derr = <-done
+	}
+	go dl.l.Disconnect()
 	if derr != nil {
 		return counter.n, "", fmt.Errorf("download %s: %w", srcPath, derr)
 	}
@@ -639,6 +681,56 @@ func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, sr
 	to.call()
 	p, err := th.l.StorageVolGetPath(tv)
 	return counter.n, p, err
+}
+
+// endWriter passes left bytes on and then calls done once.
+type endWriter struct {
+	w    io.Writer
+	left int64
+	done func() error
+	mu   sync.Mutex
+	end  bool
+	err  error
+}
+
+func (e *endWriter) Write(b []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.end {
+		return len(b), nil
+	}
+	if int64(len(b)) > e.left {
+		b = b[:e.left]
+	}
+	n, err := e.w.Write(b)
+	e.left -= int64(n)
+	if err != nil {
+		return n, err
+	}
+	if e.left == 0 {
+		e.end = true
+		e.err = e.done()
+	}
+	return n, e.err
+}
+
+// finish ends the stream when the download ended before its size (the
+// volume shrank): done is called all the same.
+func (e *endWriter) finish() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.end {
+		return e.err
+	}
+	e.end = true
+	e.err = e.done()
+	return e.err
+}
+
+func (e *endWriter) complete() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.end && e.left == 0
 }
 
 type countWriter struct {
