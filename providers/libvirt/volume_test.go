@@ -59,8 +59,20 @@ func TestDrillVolumeDiskAndGuestUser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
+	// The inventory says which disk a drill cannot copy (validate and
+	// preflight refuse such a drill, compiler.SummaryDiskNoCopy).
+	inv, err := west.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := inv.ReplicaOf("blk-01"); r == nil || len(r.Disks) != 1 || !strings.Contains(r.Disks[0].NoCopy, "neither a file nor a storage pool volume") {
+		t.Errorf("the block-device replica's disk is not marked as one a drill cannot copy: %+v", r)
+	}
+	if r := inv.ReplicaOf("vol-01"); r == nil || len(r.Disks) != 1 || r.Disks[0].NoCopy != "" {
+		t.Errorf("the volume replica's disk is marked as one a drill cannot copy: %+v", r)
+	}
 	run := fmt.Sprintf("v%d", time.Now().UnixNano()%1e9)
-	_, err := west.Clone(ctx, providers.CloneRequest{Replica: providers.VM{Site: "west", Path: libvirt.PathOf(blk)},
+	_, err = west.Clone(ctx, providers.CloneRequest{Replica: providers.VM{Site: "west", Path: libvirt.PathOf(blk)},
 		Name: "blk-01", Folder: "drplan-drill/" + run, Networks: []string{"dr-bubble"}, RunID: run})
 	if err == nil || !strings.Contains(err.Error(), "drill copies need disks that are files or volumes of a dir, fs or netfs storage pool") {
 		t.Errorf("a copy of a block-device replica: %v", err)
