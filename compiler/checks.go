@@ -27,6 +27,8 @@ const (
 	SummaryReplicaStale   = "Replica older than the RPO"
 	// SummaryDiskNotReplicated reports a disk its replica lacks.
 	SummaryDiskNotReplicated = "Disk not replicated"
+	// SummaryDiskNoCopy reports a replica disk a drill cannot copy.
+	SummaryDiskNoCopy = "Replica disk cannot be copied"
 )
 
 // IsDrift reports whether a diagnostic reports drift.
@@ -637,6 +639,24 @@ func (b *builder) checkDisks(g *plans.ProtectionGroup) {
 	if lost := b.lostDisks(g); len(lost) > 0 {
 		b.warnf(g.Replication.DeclRange, SummaryDiskNotReplicated, "The replication of group %q does not cover %s, so %s would be missing after recovery. Add %s to the replication (or its datastore to the replicated set).",
 			g.Name, strings.Join(lost, "; "), plural(len(lost), "that disk", "those disks"), plural(len(lost), "it", "them"))
+	}
+	if b.mode != plans.ModeTest {
+		return
+	}
+	// A drill copies the replicas: a disk the site cannot copy fails it.
+	var refused []string
+	for _, vm := range b.members(g) {
+		if rep := b.replica(g.RecoverySite, vm); rep != nil {
+			for _, d := range rep.Disks {
+				if d.NoCopy != "" {
+					refused = append(refused, fmt.Sprintf("%s: %s", vm, d.NoCopy))
+				}
+			}
+		}
+	}
+	if len(refused) > 0 {
+		b.errorf(g.DeclRange, SummaryDiskNoCopy, "A drill copies the replicas of group %q at site %q, and the site cannot copy %s. Put the replicas on disks it can copy, or leave the group out of the drill.",
+			g.Name, g.RecoverySite, strings.Join(refused, "; "))
 	}
 }
 

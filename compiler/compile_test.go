@@ -567,3 +567,35 @@ func TestCapacityCountsRunningVMs(t *testing.T) {
 		})
 	}
 }
+
+// TestDiskNoCopy: a replica disk the recovery site cannot copy (a
+// libvirt block device) fails a drill's compile, naming the VM and why;
+// a failover, which copies nothing, is not refused for it.
+func TestDiskNoCopy(t *testing.T) {
+	p, inv := load(t, shop, func(p *plans.Plan) *inventory.Snapshot {
+		return world(p, func(inv *inventory.Snapshot) {
+			for _, v := range inv.Sites["west"].VMs {
+				if v.Replica != nil && v.Replica.Of == "db-01" {
+					v.Disks = append(v.Disks, inventory.Disk{Datastore: "/dev/sdb", NoCopy: "disk /dev/sdb is a block device"})
+				}
+			}
+		})
+	})
+	_, diags := Compile(p, inv, Options{Mode: plans.ModeTest})
+	found := false
+	for _, d := range diags {
+		if d.Summary == SummaryDiskNoCopy {
+			found = true
+			if d.Severity != hcl.DiagError || !strings.Contains(d.Detail, "db-01: disk /dev/sdb is a block device") || strings.Contains(d.Detail, "app-01") {
+				t.Errorf("disk diagnostic: %v %s", d.Severity, d.Detail)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no %q diagnostic: %v", SummaryDiskNoCopy, diagSummaries(diags))
+	}
+	_, diags = Compile(p, inv, Options{Mode: plans.ModeFailover})
+	if slices.Contains(diagSummaries(diags), "error: "+SummaryDiskNoCopy) {
+		t.Errorf("a failover was refused for a disk it does not copy")
+	}
+}

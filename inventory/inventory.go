@@ -63,6 +63,10 @@ func (v *VM) Path() string {
 type Disk struct {
 	Datastore string
 	Bytes     int64
+	// NoCopy says why the provider cannot make a drill copy of the disk
+	// ("" when it can): a libvirt disk that is neither a file nor a pool
+	// volume gets no qcow2 overlay.
+	NoCopy string `json:",omitempty"`
 }
 
 // NIC is a virtual network adapter.

@@ -251,6 +251,28 @@ type Site interface {
 	Close(ctx context.Context) error
 }
 
+// Shipper is a recovery Site that takes recovery points into its
+// replicas itself, for a replication method whose points drplan ships
+// (the snapshot method on libvirt sites): a migration's final sync asks
+// it for a new point of each replica instead of waiting for one. A site
+// whose storage takes the points (array replication on vSphere) does not
+// implement it. The runner type-asserts a Site to it.
+type Shipper interface {
+	// ShipPoint copies the protected VM vm at site from (shut down or
+	// running) into its replica at this site and records a new recovery
+	// point, which it returns. from is a site of the same provider.
+	ShipPoint(ctx context.Context, from Site, vm, replica VM, group string) (Shipment, error)
+}
+
+// Shipment is what one ShipPoint did.
+type Shipment struct {
+	Point time.Time // the recovery point recorded
+	Bytes int64     // bytes sent from the protected site to the recovery site
+	// Full says every byte of the volumes was sent; otherwise only what
+	// changed since the replica's previous point.
+	Full bool
+}
+
 // Error, ErrorKind and its kinds are package errs's under the names they
 // had here, only until the code other work is rewriting is converted
 // (vsphere's wait.go; libvirt's agent, clone, replicas and ship): new

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
 )
@@ -62,7 +63,8 @@ const SyncPoll = 5 * time.Second
 // the sync began, which therefore holds everything the VMs wrote. The
 // replication itself is the storage's or vSphere Replication's; a
 // custom step ordered before the sync can trigger it where the method
-// needs that.
+// needs that. Where drplan ships the points itself (a recovery site that
+// is a providers.Shipper, method "snapshot"), the sync ships them first.
 func (r *run) sync(ctx context.Context, site providers.Site, s *steps.Step) (map[string]string, error) {
 	since := r.clk.Now()
 	inv, err := r.inventory(ctx, s.Site)
@@ -75,6 +77,10 @@ func (r *run) sync(ctx context.Context, site providers.Site, s *steps.Step) (map
 	}
 	if len(replicas) == 0 {
 		return map[string]string{"replicas": "0"}, nil
+	}
+	shipped, err := r.ship(ctx, site, s, inv.groups[s.Group], replicas)
+	if err != nil {
+		return nil, err
 	}
 	for {
 		points, err := site.Points(ctx, replicas)
@@ -93,12 +99,72 @@ func (r *run) sync(ctx context.Context, site providers.Site, s *steps.Step) (map
 			}
 		}
 		if len(behind) == 0 {
-			return map[string]string{"replicas": fmt.Sprint(len(replicas)), "point": oldest.UTC().Format(time.RFC3339Nano)}, nil
+			detail := map[string]string{"replicas": fmt.Sprint(len(replicas)), "point": oldest.UTC().Format(time.RFC3339Nano)}
+			for k, v := range shipped {
+				detail[k] = v
+			}
+			return detail, nil
 		}
 		if err := r.clk.Sleep(ctx, SyncPoll); err != nil {
 			return nil, fmt.Errorf("the replicas of %s have no recovery point after the shutdown yet: %s", strings.Join(behind, ", "), err)
 		}
 	}
+}
+
+// ship takes the final sync's points itself where the recovery site
+// ships them (providers.Shipper) and the group's method is drplan's own
+// snapshot shipping: each protected VM, shut down by now, is copied into
+// its replica. Elsewhere the replication takes the point, and ship does
+// nothing.
+func (r *run) ship(ctx context.Context, site providers.Site, s *steps.Step, vms []*inventory.VM, replicas []providers.VM) (map[string]string, error) {
+	sh, ok := site.(providers.Shipper)
+	if !ok {
+		return nil, nil
+	}
+	method, members := "", map[string]bool{}
+	for _, g := range r.prog.Groups {
+		if g.Name == s.Group {
+			method = g.Method
+			for _, vm := range g.VMs {
+				members[vm] = true
+			}
+		}
+	}
+	if method != "snapshot" {
+		return nil, nil
+	}
+	// The protected VMs' paths: the group's shutdown steps' targets, or
+	// what the replicas recorded.
+	paths := map[string]string{}
+	for _, st := range r.prog.Steps {
+		if st.Kind == steps.Shutdown && st.Group == s.Group {
+			paths[st.VM] = r.expand(st.Args.Target)
+		}
+	}
+	var bytes int64
+	full := 0
+	for i, v := range vms {
+		if v.Replica == nil || !members[v.Replica.Of] {
+			continue // not the plan's to ship
+		}
+		p := paths[v.Replica.Of]
+		if p == "" {
+			p = path.Join(v.Replica.Folder, v.Replica.Of)
+		}
+		from, err := r.site(ctx, v.Replica.Site)
+		if err != nil {
+			return nil, &providers.Error{Op: "open", Object: "site " + v.Replica.Site, Kind: providers.Transient, Err: err}
+		}
+		got, err := sh.ShipPoint(ctx, from, r.vm(v.Replica.Site, p), replicas[i], s.Group)
+		if err != nil {
+			return nil, err
+		}
+		bytes += got.Bytes
+		if got.Full {
+			full++
+		}
+	}
+	return map[string]string{"shipped_bytes": fmt.Sprint(bytes), "shipped_full": fmt.Sprint(full)}, nil
 }
 
 // reverse turns the VM a failover left behind into the replica of the VM

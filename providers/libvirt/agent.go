@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -243,19 +244,46 @@ func (s *Site) applyCustomize(ctx context.Context, h *host, d golibvirt.Domain) 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // RunInGuest runs a program in the guest through the agent's guest-exec
-// and waits for it to end. The agent runs it as its own user (root):
-// libvirt's agent has no guest login, so Username and Password are not
-// used.
+// and waits for it to end. The agent runs as root; with a Username
+// other than root the program runs as that user through su(1):
+// "/bin/su -s /bin/sh USER -c 'exec PROGRAM ARGS…'", every word quoted
+// for the shell, so that the plan's arguments arrive as the argv they
+// were. The agent's channel is the credential: root needs no password,
+// so Password is not used.
 func (s *Site) RunInGuest(ctx context.Context, vm providers.VM, req providers.GuestRequest) (providers.GuestResult, error) {
 	if err := s.checkWrite("guest", vm); err != nil {
 		return providers.GuestResult{}, err
+	}
+	program, args, err := asUser(req)
+	if err != nil {
+		return providers.GuestResult{}, &providers.Error{Op: "guest", Object: vm.String(), Kind: providers.Permanent, Err: err}
 	}
 	h, d, err := s.find(vm)
 	if err != nil {
 		return providers.GuestResult{}, s.fail("guest", vm, notFound(err))
 	}
-	res, err := s.guestExec(ctx, h, d, req.Program, req.Args)
+	res, err := s.guestExec(ctx, h, d, program, args)
 	return res, s.fail("guest", vm, err)
+}
+
+// guestUser is what RunInGuest accepts as a user name (POSIX portable
+// names, as useradd takes them): never an option to su.
+var guestUser = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*\$?$`)
+
+// asUser is the program and arguments guest-exec runs for req: req's own
+// for root (or no user), su(1) running it as req.Username otherwise.
+func asUser(req providers.GuestRequest) (string, []string, error) {
+	if req.Username == "" || req.Username == "root" {
+		return req.Program, req.Args, nil
+	}
+	if !guestUser.MatchString(req.Username) {
+		return "", nil, fmt.Errorf("guest user name %q is not a user name", req.Username)
+	}
+	words := []string{"exec", shellQuote(req.Program)}
+	for _, a := range req.Args {
+		words = append(words, shellQuote(a))
+	}
+	return "/bin/su", []string{"-s", "/bin/sh", req.Username, "-c", strings.Join(words, " ")}, nil
 }
 
 func (s *Site) guestExec(ctx context.Context, h *host, d golibvirt.Domain, program string, args []string) (providers.GuestResult, error) {

@@ -58,10 +58,11 @@ func (s *Site) Clone(ctx context.Context, req providers.CloneRequest) (providers
 		if d.Device != "" && d.Device != "disk" || d.Source == nil {
 			continue
 		}
-		if d.Source.File == nil {
-			return providers.VM{}, s.unsupported("clone", req.Replica, fmt.Sprintf("disk %s is not a file or volume of a storage pool (only file-backed disks get qcow2 overlays)", diskPath(*d)))
+		backing, err := s.diskFile(h, *d)
+		if err != nil {
+			s.dropVolumes(h, rec.Volumes)
+			return providers.VM{}, s.fail("clone", req.Replica, err)
 		}
-		backing := d.Source.File.File
 		format := "raw"
 		if d.Driver != nil && d.Driver.Type != "" {
 			format = d.Driver.Type
@@ -76,7 +77,9 @@ func (s *Site) Clone(ctx context.Context, req providers.CloneRequest) (providers
 			return providers.VM{}, s.fail("clone", target, err)
 		}
 		rec.Volumes = append(rec.Volumes, overlay)
-		d.Source.File.File = overlay
+		// The copy's disk is the overlay's file, whatever the replica's.
+		d.Source.Volume = nil
+		d.Source.File = &libvirtxml.DomainDiskSourceFile{File: overlay}
 		if d.Driver == nil {
 			d.Driver = &libvirtxml.DomainDiskDriver{Name: "qemu"}
 		}
@@ -107,6 +110,43 @@ func (s *Site) Clone(ctx context.Context, req providers.CloneRequest) (providers
 		return providers.VM{}, s.fail("clone", target, err)
 	}
 	return target, nil
+}
+
+// diskFile is the file a disk's data is in: a file disk's, or the path
+// of a volume disk's volume when the volume is a file (a dir, fs or
+// netfs pool). Other disks (block devices, RBD, iSCSI, LVM) get no qcow2
+// overlay, and a drill of them is refused, saying so.
+func (s *Site) diskFile(h *host, d libvirtxml.DomainDisk) (string, error) {
+	if d.Source.File != nil {
+		return d.Source.File.File, nil
+	}
+	refuse := func(why string) error {
+		return &providers.Error{Op: "clone", Kind: providers.Permanent, Err: fmt.Errorf("not supported on libvirt sites: disk %s %s; drill copies need disks that are files or volumes of a dir, fs or netfs storage pool (<disk type='file'> or <disk type='volume'>), which get qcow2 overlays", diskPath(d), why)}
+	}
+	v := d.Source.Volume
+	if v == nil {
+		return "", refuse("is neither a file nor a pool volume")
+	}
+	s.call()
+	pool, err := h.l.StoragePoolLookupByName(v.Pool)
+	if err != nil {
+		return "", fmt.Errorf("storage pool %s of disk %s: %w", v.Pool, diskPath(d), err)
+	}
+	s.call()
+	vol, err := h.l.StorageVolLookupByName(pool, v.Volume)
+	if err != nil {
+		return "", fmt.Errorf("volume of disk %s: %w", diskPath(d), err)
+	}
+	s.call()
+	typ, _, _, err := h.l.StorageVolGetInfo(vol)
+	if err != nil {
+		return "", err
+	}
+	if golibvirt.StorageVolType(typ) != golibvirt.StorageVolFile {
+		return "", refuse("is a pool volume that is not a file")
+	}
+	s.call()
+	return h.l.StorageVolGetPath(vol)
 }
 
 func hasPoint(r *Record, p time.Time) bool {

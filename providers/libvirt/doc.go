@@ -33,15 +33,23 @@
 // to drplan as a replica volume plus a replica domain definition
 // "drplan-replicas+VM" at the recovery site, with its recovery points in
 // the domain's metadata, written by whatever replicates. Ship is drplan's
-// own snapshot shipping: it streams a protected VM's volumes to the
-// recovery site's pool through libvirt's volume download and upload
-// streams and records the point.
+// own snapshot shipping: an external disk-only snapshot puts each disk
+// on a new qcow2 overlay; the first point streams the volume below it
+// whole to the recovery site's pool through libvirt's volume download
+// and upload streams, later points only the previous overlay (what
+// changed), block-committed into the replica's volume there; the
+// previous overlay is committed at the protected site too, so the chain
+// stays one overlay deep. Commits on domains that are not running run in
+// a paused transient helper domain. Site implements providers.Shipper,
+// so a migration's final sync ships its point with Ship.
 //
 // A drill copy is a new domain on qcow2 overlays whose backing files are
-// the replica's volumes, so the replica is never written; Destroy
-// undefines it and deletes its overlays. Readiness and guest operations
-// go through the QEMU guest agent (org.qemu.guest_agent.0): a heartbeat
-// is the agent answering guest-ping, an IP its guest-network-get-
-// interfaces, a guest step guest-exec, and a re-IP (Customize) is applied
-// by guest-exec of ip(8) as soon as the agent answers after power-on.
+// the replica's volumes (file disks, or pool volumes that are files), so
+// the replica is never written; Destroy undefines it and deletes its
+// overlays. Readiness and guest operations go through the QEMU guest
+// agent (org.qemu.guest_agent.0): a heartbeat is the agent answering
+// guest-ping, an IP its guest-network-get-interfaces, a guest step
+// guest-exec (as another user through su(1), every argument quoted), and
+// a re-IP (Customize) is applied by guest-exec of ip(8) as soon as the
+// agent answers after power-on.
 package libvirt

@@ -22,6 +22,11 @@ func prepare(t *testing.T, vms []string) (*libvirttest.Sites, *libvirt.Site, *li
 }
 
 func prepareB(t testing.TB, vms []string) (*libvirttest.Sites, *libvirt.Site, *libvirt.Site) {
+	return prepareGroup(t, "apps", vms)
+}
+
+// prepareGroup is prepare for the VMs of protection group group.
+func prepareGroup(t testing.TB, group string, vms []string) (*libvirttest.Sites, *libvirt.Site, *libvirt.Site) {
 	s := libvirttest.Start(t)
 	s.Network(t, "east", "prod", "drp-prod")
 	s.Network(t, "west", "dr-prod", "drw-prod")
@@ -46,7 +51,7 @@ func prepareB(t testing.TB, vms []string) (*libvirttest.Sites, *libvirt.Site, *l
 		}
 	}
 	for _, vm := range vms {
-		sh, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
+		sh, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: group, Pool: "drplan"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package libvirt
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -153,7 +154,11 @@ func (s *Site) inventoryVM(di domainInfo) *inventory.VM {
 			if d.Device != "" && d.Device != "disk" {
 				continue
 			}
-			v.Disks = append(v.Disks, inventory.Disk{Datastore: diskPath(d)})
+			disk := inventory.Disk{Datastore: diskPath(d)}
+			if d.Source != nil && d.Source.File == nil && d.Source.Volume == nil {
+				disk.NoCopy = fmt.Sprintf("disk %s is neither a file nor a storage pool volume (drill copies need <disk type='file'> or <disk type='volume'> in a dir, fs or netfs pool)", diskPath(d))
+			}
+			v.Disks = append(v.Disks, disk)
 		}
 		for _, n := range dev.Interfaces {
 			nic := inventory.NIC{Network: ifaceNetwork(n), Connected: n.Link == nil || n.Link.State != "down"}

@@ -61,6 +61,20 @@ type ReplicaRecord struct {
 	Site   string   `xml:"site,attr"`
 	Folder string   `xml:"folder,attr,omitempty"`
 	IPs    []string `xml:"ip"`
+	// Shipped says, per disk, what Ship last copied into the replica:
+	// the replica's volume holds the protected disk as it was when the
+	// overlay was created, so the next point ships only the overlay.
+	Shipped []ShippedDisk `xml:"shipped"`
+}
+
+// ShippedDisk is one disk's shipping state (ReplicaRecord.Shipped).
+type ShippedDisk struct {
+	Dev string `xml:"dev,attr"`
+	// Overlay is the protected disk's active overlay at the protected
+	// site, created at the replica's last point.
+	Overlay string `xml:"overlay,attr"`
+	// Volume is the replica's volume at the recovery site.
+	Volume string `xml:"volume,attr"`
 }
 
 // PromotedRecord says which run promoted a VM, from which point.

@@ -3,38 +3,44 @@ package libvirt_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/drplan/drplan/internal/command"
+	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/libvirt"
 	"github.com/drplan/drplan/providers/libvirt/libvirttest"
 )
 
 // planFor writes a plan whose two sites are the test's libvirt sites.
 func planFor(t *testing.T, s *libvirttest.Sites, vms []string) string {
+	return planForGroup(t, s, "apps", vms)
+}
+
+// planForGroup is planFor with the protection group's name.
+func planForGroup(t *testing.T, s *libvirttest.Sites, group string, vms []string) string {
 	dir := filepath.Join(t.TempDir(), "kvm")
 	os.MkdirAll(dir, 0o755)
 	src := fmt.Sprintf(`site "east" {
   role = "both"
-  libvirt { uri = %q }
+  libvirt { uri = %[1]q }
 }
 
 site "west" {
   role = "both"
-  libvirt { uri = %q }
+  libvirt { uri = %[2]q }
 }
 
-protection_group "apps" {
+protection_group "%[4]s" {
   site          = site.east
   recovery_site = site.west
-  vms           = [%s]
+  vms           = [%[3]s]
   replication {
     method = "snapshot"
     rpo    = "15m"
@@ -42,7 +48,7 @@ protection_group "apps" {
 }
 
 recovery_plan "kvm" {
-  protection_groups = [protection_group.apps]
+  protection_groups = [protection_group.%[4]s]
   rto               = "10m"
   network_mapping {
     from = "prod"
@@ -54,31 +60,62 @@ recovery_plan "kvm" {
     to_cidr   = "10.88.0.0/16"
   }
   tier "apps" {
-    vms = protection_group.apps.vms
+    vms = protection_group.%[4]s.vms
     startup {
       wait_for = "ip"
       timeout  = "3m"
     }
   }
 }
-`, s.URI("east"), s.URI("west"), `"`+strings.Join(vms, `", "`)+`"`)
+`, s.URI("east"), s.URI("west"), `"`+strings.Join(vms, `", "`)+`"`, group)
 	if err := os.WriteFile(filepath.Join(dir, "plan.drplan.hcl"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
-// syncStarted reports whether a failback run of the plan in dir has
-// started its sync step.
-func syncStarted(dir string) bool {
-	files, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", "journal.jsonl"))
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		if bytes.Contains(b, []byte(`"mode":"failback"`)) && bytes.Contains(b, []byte(`"step_started","step":"protection_group.apps/sync"`)) {
-			return true
+// checkMigrated checks, with virsh and qemu-img, that each VM migrated
+// from site from to site to runs there on a disk whose contents equal
+// the protected disk's (shut down since the final sync), from a recovery
+// point taken after the run began.
+func checkMigrated(t *testing.T, s *libvirttest.Sites, from, to string, vms []string, began time.Time) {
+	t.Helper()
+	for _, vm := range vms {
+		// A failback leaves the VM it moved away from as a replica.
+		left := vm
+		if !slices.Contains(strings.Fields(s.Virsh(t, from, "list", "--all", "--name")), vm) {
+			left = libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
+		}
+		if st := strings.TrimSpace(s.Virsh(t, from, "domstate", left)); st != "shut off" {
+			t.Errorf("%s at %s is %q after the migration", left, from, st)
+		}
+		if st := strings.TrimSpace(s.Virsh(t, to, "domstate", vm)); st != "running" {
+			t.Errorf("%s at %s is %q after the migration", vm, to, st)
+		}
+		if a, b := contentHash(t, diskOf(t, s, from, left)), contentHash(t, diskOf(t, s, to, vm)); a != b {
+			t.Errorf("%s's disk at %s (sha256 %s) differs from its disk at %s at the final sync (sha256 %s)", vm, to, b, from, a)
+		}
+		md := s.Virsh(t, to, "metadata", vm, libvirt.MetadataURI)
+		m := regexp.MustCompile(`<(?:drplan:)?promoted [^>]*point="([^"]+)"`).FindStringSubmatch(md)
+		if m == nil {
+			t.Errorf("%s at %s records no promoted point:\n%s", vm, to, md)
+			continue
+		}
+		if at, err := time.Parse(time.RFC3339Nano, m[1]); err != nil || !at.After(began) {
+			t.Errorf("%s at %s was recovered from point %s, not one taken after the migration began (%s)", vm, to, m[1], began.UTC().Format(time.RFC3339Nano))
 		}
 	}
-	return false
+}
+
+// journal is the text of the plan's run journals in dir.
+func journal(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", "journal.jsonl"))
+	var b bytes.Buffer
+	for _, f := range files {
+		x, _ := os.ReadFile(f)
+		b.Write(x)
+	}
+	return b.String()
 }
 
 func drplan(t *testing.T, args ...string) (string, int) {
@@ -87,6 +124,33 @@ func drplan(t *testing.T, args ...string) (string, int) {
 	code := command.Run(args, &out, &out)
 	t.Logf("drplan %s: exit %d in %s\n%s", strings.Join(args, " "), code, time.Since(start).Round(time.Millisecond), out.String())
 	return out.String(), code
+}
+
+// TestPlanMigrate migrates a VM with the CLI, east to west, after the
+// guest wrote to its disk since the replica's point: the final sync,
+// which the test leaves to drplan, ships only what changed (the journal
+// says so) into the replica, and the VM comes up at west on a disk equal
+// to the one it left, from a point taken during the run.
+func TestPlanMigrate(t *testing.T) {
+	vms := []string{"mig-01"}
+	s, east, _ := prepareGroup(t, "mig", vms)
+	dir := planForGroup(t, s, "mig", vms)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := east.RunInGuest(ctx, providers.VM{Site: "east", Path: vms[0]}, providers.GuestRequest{Program: "/bin/dd",
+		Args: []string{"if=/dev/urandom", "of=/dev/vda", "bs=65536", "count=2", "seek=40", "conv=fsync"}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("dd in the guest: exit %d, %v", res.ExitCode, err)
+	}
+	began := time.Now()
+	if _, code := drplan(t, "run", "-mode", "migrate", "--live", "--confirm", "kvm", dir); code != 0 {
+		t.Fatalf("migrate failed (exit %d)", code)
+	}
+	checkMigrated(t, s, "east", "west", vms, began)
+	j := journal(dir)
+	if !strings.Contains(j, `"shipped_full":"0"`) {
+		t.Errorf("the final sync did not ship only the changes:\n%s", j)
+	}
 }
 
 // TestPlanDrillAndFailover runs the CLI, as an operator would, against
@@ -159,37 +223,14 @@ func TestPlanDrillAndFailover(t *testing.T) {
 			t.Fatalf("%s at east is not a replica of west's:\n%s", vm, got)
 		}
 	}
-	// Failback: migrate back. Its sync step waits for a recovery point
-	// taken after west's VMs shut down and after the step started; here
-	// Ship is the replication that takes it, once the step has started
-	// (the run's journal says so).
-	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
-	shipped := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		for !syncStarted(dir) {
-			if ctx.Err() != nil {
-				shipped <- errors.New("the failback's sync step never started")
-				return
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		for _, vm := range vms {
-			if _, err := libvirt.Ship(ctx, west, east, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"}); err != nil {
-				shipped <- err
-				return
-			}
-		}
-		shipped <- nil
-	}()
+	// Failback: migrate back. Its sync step ships the recovery point
+	// itself (the group's method is snapshot): nothing else replicates.
+	began := time.Now()
 	_, code = drplan(t, "run", "-mode", "failback", "--live", "--confirm", "kvm", dir)
-	if err := <-shipped; err != nil {
-		t.Fatalf("shipping back: %v", err)
-	}
 	if code != 0 {
 		t.Fatalf("failback failed (exit %d)", code)
 	}
+	checkMigrated(t, s, "west", "east", vms, began)
 	for _, vm := range vms {
 		if st := strings.TrimSpace(s.Virsh(t, "east", "domstate", vm)); st != "running" {
 			t.Errorf("%s at east is %q after failback", vm, st)

@@ -1,0 +1,117 @@
+package libvirt_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drplan/drplan/providers"
+	"github.com/drplan/drplan/providers/libvirt"
+	"github.com/drplan/drplan/providers/libvirt/libvirttest"
+)
+
+// contentHash is the sha256 of a disk's contents as its guest sees them
+// (qemu-img reads the qcow2 chain; -U because the VM may be running).
+func contentHash(t testing.TB, file string) string {
+	t.Helper()
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	if out, err := exec.Command("qemu-img", "convert", "-U", "-O", "raw", file, raw).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img convert %s: %v\n%s", file, err, out)
+	}
+	b, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// diskOf is the file of a domain's disk vda, as virsh lists it.
+func diskOf(t testing.TB, s *libvirttest.Sites, site, domain string) string {
+	t.Helper()
+	for _, line := range strings.Split(s.Virsh(t, site, "domblklist", domain), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "vda" {
+			return f[1]
+		}
+	}
+	t.Fatalf("%s at %s has no disk vda:\n%s", domain, site, s.Virsh(t, site, "domblklist", domain))
+	return ""
+}
+
+// TestShipChangedBlocks ships a running VM twice: the first point copies
+// the whole volume, the second only the overlay of what the guest wrote
+// in between (64 KiB of a disk holding 8 MiB), merged into the replica's
+// volume at the recovery site by a block commit. The replica's disk then
+// holds, byte for byte, what the protected disk holds, and the protected
+// disk's chain is one overlay deep again.
+func TestShipChangedBlocks(t *testing.T) {
+	s := libvirttest.Start(t)
+	s.Network(t, "east", "prod", "drp-prod")
+	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
+	const vm = "ship-01"
+	s.ProtectedVM(t, "east", vm, "prod")
+	disk := diskOf(t, s, "east", vm)
+	if out, err := exec.Command("qemu-io", "-f", "qcow2", "-c", "write -P 0x6b 4M 8M", disk).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-io: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { s.Virsh(t, "east", "destroy", vm) })
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	ref := providers.VM{Site: "east", Path: vm}
+	if err := east.PowerOn(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	if r := east.WaitReady(ctx, []providers.VM{ref}, providers.WaitHeartbeat, 3*time.Minute, nil)[0]; !r.Ready {
+		t.Fatalf("%s did not answer through its guest agent: %v", vm, r.Err)
+	}
+	first, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.Full {
+		t.Errorf("the first point was not a whole copy")
+	}
+	// The guest writes 64 KiB at 2 MiB.
+	res, err := east.RunInGuest(ctx, ref, providers.GuestRequest{Program: "/bin/dd",
+		Args: []string{"if=/dev/urandom", "of=/dev/vda", "bs=65536", "count=1", "seek=32", "conv=fsync"}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("dd in the guest: exit %d, %v", res.ExitCode, err)
+	}
+	second, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first point %s: %d bytes shipped (whole volume); second point %s: %d bytes shipped (changes only)",
+		first.Point, first.Bytes, second.Point, second.Bytes)
+	if second.Full {
+		t.Errorf("the second point was a whole copy")
+	}
+	if second.Bytes*4 >= first.Bytes {
+		t.Errorf("the second point shipped %d bytes, not less than a quarter of the first's %d", second.Bytes, first.Bytes)
+	}
+	rep := libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
+	top := diskOf(t, s, "east", vm)
+	if !strings.Contains(top, ".drplan-ship-") {
+		t.Errorf("the protected disk is not on Ship's overlay: %s", top)
+	}
+	if got := s.Virsh(t, "east", "vol-list", "drplan"); len(regexp.MustCompile(`(?m)^\s*`+vm+`\.drplan-ship-`).FindAllString(got, -1)) != 1 {
+		t.Errorf("the protected disk's chain is not one overlay deep:\n%s", got)
+	}
+	if got := s.Virsh(t, "west", "vol-list", "drplan"); strings.Contains(got, ".delta") {
+		t.Errorf("the shipped overlay is left at the recovery site:\n%s", got)
+	}
+	if a, b := contentHash(t, top), contentHash(t, diskOf(t, s, "west", rep)); a != b {
+		t.Errorf("the replica's disk (sha256 %s) differs from the protected disk (sha256 %s)", b, a)
+	}
+	md := s.Virsh(t, "west", "metadata", rep, libvirt.MetadataURI)
+	if !strings.Contains(md, first.Point) || !strings.Contains(md, second.Point) {
+		t.Errorf("the replica's record lacks its points %s and %s:\n%s", first.Point, second.Point, md)
+	}
+}
