@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
@@ -153,7 +154,7 @@ func (r *run) ship(ctx context.Context, site providers.Site, s *steps.Step, vms 
 		}
 		from, err := r.site(ctx, v.Replica.Site)
 		if err != nil {
-			return nil, &providers.Error{Op: "open", Object: "site " + v.Replica.Site, Kind: providers.Transient, Err: err}
+			return nil, &errs.Error{Op: "open", Object: "site " + v.Replica.Site, Kind: errs.Transient, Err: err}
 		}
 		got, err := sh.ShipPoint(ctx, from, r.vm(v.Replica.Site, p), replicas[i], s.Group)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -124,7 +125,7 @@ func (s *Site) waitOne(ctx context.Context, vm providers.VM, waitFor providers.W
 		switch {
 		case err != nil:
 			last = err
-			if kindOf(err) == providers.Permanent {
+			if kindOf(err) == errs.Permanent {
 				r.Err = s.fail("wait_ready", vm, err)
 				return r
 			}
@@ -165,7 +166,7 @@ func (s *Site) waitOne(ctx context.Context, vm providers.VM, waitFor providers.W
 			return r
 		}
 		if err := s.clock.Sleep(ctx, s.PollInterval); err != nil {
-			r.Err = &providers.Error{Op: "wait_ready", Object: vm.String(), Kind: providers.Permanent,
+			r.Err = &errs.Error{Op: "wait_ready", Object: vm.String(), Kind: errs.Permanent,
 				Err: fmt.Errorf("not ready (%s) within %s: %v", waitFor, timeout, last)}
 			return r
 		}
@@ -256,7 +257,7 @@ func (s *Site) RunInGuest(ctx context.Context, vm providers.VM, req providers.Gu
 	}
 	program, args, err := asUser(req)
 	if err != nil {
-		return providers.GuestResult{}, &providers.Error{Op: "guest", Object: vm.String(), Kind: providers.Permanent, Err: err}
+		return providers.GuestResult{}, &errs.Error{Op: "guest", Object: vm.String(), Kind: errs.Permanent, Err: err}
 	}
 	h, d, err := s.find(vm)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -30,11 +31,11 @@ func (s *Site) Clone(ctx context.Context, req providers.CloneRequest) (providers
 		return providers.VM{}, s.fail("clone", req.Replica, notFound(err))
 	}
 	if rep.rec.Replica == nil {
-		return providers.VM{}, &providers.Error{Op: "clone", Object: req.Replica.String(), Kind: providers.Permanent,
+		return providers.VM{}, &errs.Error{Op: "clone", Object: req.Replica.String(), Kind: errs.Permanent,
 			Err: errors.New("the domain is not a replica: it has no drplan replica record in its metadata")}
 	}
 	if !req.Point.IsZero() && !hasPoint(rep.rec, req.Point) {
-		return providers.VM{}, &providers.Error{Op: "clone", Object: req.Replica.String(), Kind: providers.Permanent,
+		return providers.VM{}, &errs.Error{Op: "clone", Object: req.Replica.String(), Kind: errs.Permanent,
 			Err: fmt.Errorf("the replica holds no recovery point %s (it holds %v)", fmtTime(req.Point), rep.rec.Points)}
 	}
 	name := DomainName(target.Path)
@@ -44,7 +45,7 @@ func (s *Site) Clone(ctx context.Context, req providers.CloneRequest) (providers
 		if di.rec.Run == req.RunID {
 			return target, nil
 		}
-		return providers.VM{}, &providers.Error{Op: "clone", Object: target.String(), Kind: providers.Permanent,
+		return providers.VM{}, &errs.Error{Op: "clone", Object: target.String(), Kind: errs.Permanent,
 			Err: fmt.Errorf("a domain %s exists already and is not this run's", name)}
 	} else if !errors.Is(err, errNotFound) {
 		return providers.VM{}, s.fail("clone", target, err)
@@ -121,7 +122,7 @@ func (s *Site) diskFile(h *host, d libvirtxml.DomainDisk) (string, error) {
 		return d.Source.File.File, nil
 	}
 	refuse := func(why string) error {
-		return &providers.Error{Op: "clone", Kind: providers.Permanent, Err: fmt.Errorf("not supported on libvirt sites: disk %s %s; drill copies need disks that are files or volumes of a dir, fs or netfs storage pool (<disk type='file'> or <disk type='volume'>), which get qcow2 overlays", diskPath(d), why)}
+		return &errs.Error{Op: "clone", Kind: errs.Permanent, Err: fmt.Errorf("not supported on libvirt sites: disk %s %s; drill copies need disks that are files or volumes of a dir, fs or netfs storage pool (<disk type='file'> or <disk type='volume'>), which get qcow2 overlays", diskPath(d), why)}
 	}
 	v := d.Source.Volume
 	if v == nil {
@@ -252,7 +253,7 @@ func (s *Site) dropVolumes(h *host, paths []string) error {
 // notFound turns errNotFound into a permanent provider-facing error.
 func notFound(err error) error {
 	if errors.Is(err, errNotFound) {
-		return &providers.Error{Op: "lookup", Kind: providers.Permanent, Err: err}
+		return &errs.Error{Op: "lookup", Kind: errs.Permanent, Err: err}
 	}
 	return err
 }
@@ -268,7 +269,7 @@ func (s *Site) SetNetworks(ctx context.Context, vm providers.VM, networks []stri
 		return s.fail("set_networks", vm, notFound(err))
 	}
 	if di.def.Devices == nil || len(di.def.Devices.Interfaces) < len(networks) {
-		return &providers.Error{Op: "set_networks", Object: vm.String(), Kind: providers.Permanent,
+		return &errs.Error{Op: "set_networks", Object: vm.String(), Kind: errs.Permanent,
 			Err: fmt.Errorf("the VM has fewer NICs than the %d networks asked for", len(networks))}
 	}
 	changed := false
@@ -349,7 +350,7 @@ func (s *Site) Destroy(ctx context.Context, vm providers.VM) error {
 		return s.fail("destroy", vm, err)
 	}
 	if di.rec.Replica != nil && di.rec.Run == "" {
-		return &providers.Error{Op: "destroy", Object: vm.String(), Kind: providers.Permanent,
+		return &errs.Error{Op: "destroy", Object: vm.String(), Kind: errs.Permanent,
 			Err: errors.New("the domain is a replica; drplan never deletes replicas")}
 	}
 	if di.state != golibvirt.DomainShutoff {

@@ -109,7 +109,7 @@ func (s *Site) Promote(ctx context.Context, req providers.PromoteRequest) (provi
 	}
 	if di, err := s.lookup(target); err == nil {
 		if di.rec.Promoted == nil || di.rec.Promoted.Run != req.RunID {
-			return providers.Promoted{}, &providers.Error{Op: op, Object: target.String(), Kind: providers.Permanent,
+			return providers.Promoted{}, &errs.Error{Op: op, Object: target.String(), Kind: errs.Permanent,
 				Err: fmt.Errorf("a domain %s already exists: a recovered VM of another run, or a VM that should not be there; move it away before promoting the replica", target.Ref)}
 		}
 		at, _ := time.Parse(time.RFC3339Nano, di.rec.Promoted.Point)
@@ -122,12 +122,12 @@ func (s *Site) Promote(ctx context.Context, req providers.PromoteRequest) (provi
 		return providers.Promoted{}, s.fail(op, req.Replica, notFound(err))
 	}
 	if rep.rec.Replica == nil {
-		return providers.Promoted{}, &providers.Error{Op: op, Object: req.Replica.String(), Kind: providers.Permanent, Err: errors.New("the domain is not a replica")}
+		return providers.Promoted{}, &errs.Error{Op: op, Object: req.Replica.String(), Kind: errs.Permanent, Err: errors.New("the domain is not a replica")}
 	}
 	point := req.Point
 	if p := rep.rec.Promoted; p != nil {
 		if p.Run != req.RunID {
-			return providers.Promoted{}, &providers.Error{Op: op, Object: req.Replica.String(), Kind: providers.Permanent,
+			return providers.Promoted{}, &errs.Error{Op: op, Object: req.Replica.String(), Kind: errs.Permanent,
 				Err: fmt.Errorf("the replica is being promoted by run %s; continue that run with drplan resume %s", p.Run, p.Run)}
 		}
 		if at, err := time.Parse(time.RFC3339Nano, p.Point); err == nil {
@@ -135,7 +135,7 @@ func (s *Site) Promote(ctx context.Context, req providers.PromoteRequest) (provi
 		}
 	}
 	if !point.IsZero() && !hasPoint(rep.rec, point) {
-		return providers.Promoted{}, &providers.Error{Op: op, Object: req.Replica.String(), Kind: providers.Permanent,
+		return providers.Promoted{}, &errs.Error{Op: op, Object: req.Replica.String(), Kind: errs.Permanent,
 			Err: fmt.Errorf("the replica has no recovery point %s; its points are %v", fmtTime(point), rep.rec.Points)}
 	}
 	if point.IsZero() {
@@ -144,7 +144,7 @@ func (s *Site) Promote(ctx context.Context, req providers.PromoteRequest) (provi
 		}
 	}
 	if rep.state != golibvirt.DomainShutoff {
-		return providers.Promoted{}, &providers.Error{Op: op, Object: req.Replica.String(), Kind: providers.Permanent,
+		return providers.Promoted{}, &errs.Error{Op: op, Object: req.Replica.String(), Kind: errs.Permanent,
 			Err: errors.New("the replica domain is running; a replica must be off to be promoted")}
 	}
 	rec := rep.rec
@@ -178,14 +178,14 @@ func (s *Site) Demote(ctx context.Context, req providers.DemoteRequest) (provide
 		if di.rec.Replica != nil && di.rec.Replica.VM == req.Of {
 			return target, nil
 		}
-		return providers.VM{}, &providers.Error{Op: op, Object: target.String(), Kind: providers.Permanent, Err: errors.New("another domain holds the replica's name")}
+		return providers.VM{}, &errs.Error{Op: op, Object: target.String(), Kind: errs.Permanent, Err: errors.New("another domain holds the replica's name")}
 	}
 	di, err := s.lookup(req.VM)
 	if err != nil {
 		return providers.VM{}, s.fail(op, req.VM, notFound(err))
 	}
 	if di.state != golibvirt.DomainShutoff {
-		return providers.VM{}, &providers.Error{Op: op, Object: req.VM.String(), Kind: providers.Permanent, Err: errors.New("the VM must be off to become a replica")}
+		return providers.VM{}, &errs.Error{Op: op, Object: req.VM.String(), Kind: errs.Permanent, Err: errors.New("the VM must be off to become a replica")}
 	}
 	rec := di.rec
 	rec.Replica = &ReplicaRecord{VM: req.Of, Group: req.Group, Site: req.Site}

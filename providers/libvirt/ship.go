@@ -16,6 +16,7 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -118,10 +119,10 @@ func Ship(ctx context.Context, from, to *Site, req ShipRequest) (Shipped, error)
 	var old *domainInfo
 	if o, err := to.lookup(replica); err == nil {
 		if o.rec.Replica == nil {
-			return Shipped{}, &providers.Error{Op: op, Object: replica.String(), Kind: providers.Permanent, Err: errors.New("a domain of the replica's name exists and is not a replica")}
+			return Shipped{}, &errs.Error{Op: op, Object: replica.String(), Kind: errs.Permanent, Err: errors.New("a domain of the replica's name exists and is not a replica")}
 		}
 		if o.rec.Promoted != nil {
-			return Shipped{}, &providers.Error{Op: op, Object: replica.String(), Kind: providers.Permanent,
+			return Shipped{}, &errs.Error{Op: op, Object: replica.String(), Kind: errs.Permanent,
 				Err: fmt.Errorf("the replica is pinned by run %s: no new point is taken into it", o.rec.Promoted.Run)}
 		}
 		old, th = &o, o.h
@@ -164,7 +165,7 @@ func Ship(ctx context.Context, from, to *Site, req ShipRequest) (Shipped, error)
 		disks = append(disks, sd)
 	}
 	if len(disks) == 0 {
-		return Shipped{}, &providers.Error{Op: op, Object: src.String(), Kind: providers.Permanent, Err: errors.New("the VM has no disk to ship")}
+		return Shipped{}, &errs.Error{Op: op, Object: src.String(), Kind: errs.Permanent, Err: errors.New("the VM has no disk to ship")}
 	}
 	if err := from.snapshot(fh, di, disks); err != nil {
 		return Shipped{}, from.fail(op, src, fmt.Errorf("external snapshot: %w", err))
