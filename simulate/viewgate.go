@@ -46,7 +46,7 @@ const viewGrace = 2 * time.Millisecond
 
 var (
 	waitCall      = []byte("<WaitForUpdatesEx")
-	modifyCall    = []byte("<ModifyListView")
+	modifyCall    = regexp.MustCompile(`<(Modify|Reset)ListView`)
 	filterCall    = []byte("<CreateFilter")
 	listView      = []byte(`type="ListView"`)
 	collectorThis = regexp.MustCompile(`<_this type="PropertyCollector">([^<]+)</_this>`)
@@ -55,7 +55,7 @@ var (
 // serve serves a call of the session, gated when it is one of the two.
 // It reports false when the call is neither, for the caller to serve.
 func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, inner http.Handler) bool {
-	isWait, isModify := bytes.Contains(body, waitCall), bytes.Contains(body, modifyCall)
+	isWait, isModify := bytes.Contains(body, waitCall), modifyCall.Match(body)
 	isViewFilter := bytes.Contains(body, filterCall) && bytes.Contains(body, listView)
 	if !isWait && !isModify && !isViewFilter {
 		return false

@@ -4,122 +4,106 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/task"
-	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// taskMux waits for every task the site starts, together: the tasks go
-// into one ListView of the session (ModifyListView: at most one call per
-// task; the tasks started while a call is under way share the next), one
-// property filter on a collector of the site's own follows the
-// info.state, info.error and info.result of everything in the view, and
-// one goroutine waits on that collector (WaitForUpdatesEx, at most
-// taskMaxWait per call) while any task is pending, handing each task's
-// final state to its waiter. A task costs at most one call of its own;
-// the waits are shared by every task running at the time. Finished tasks
-// leave the view with the next ModifyListView (removal rides along), so
-// they cost no calls of their own either; only when many pile up with no
-// task added does the loop take them out, all in one call.
+// taskMux waits for every task the site starts, together, on govmomi's
+// building blocks: the pending tasks are the contents of one ListView of
+// the session (view.ListView), a property filter on a collector of the
+// site's own (property.WaitFilter over the view) follows their
+// info.state, info.error and info.result, and one goroutine, the loop,
+// waits on that collector (property.Collector.WaitForUpdatesEx) while
+// any task is pending, handing each task its final state. Another
+// goroutine, the adder, sets the view to the pending tasks (one
+// ResetListView: the tasks started while a call was under way share the
+// next, and finished tasks leave in the same call), so a task costs at
+// most one call of its own; the waits are shared.
 //
-// A task started while no other is being waited for, at a site whose
-// tasks are mostly over by the time they would be watched (a simulator,
-// or quick tasks on an idle vCenter), is read once first: one call where
-// the add and a wait of its own would be two. How often tasks were over
-// when first seen is kept as a moving average; against vCenter, where a
-// clone or power-on takes seconds, it stays low and every task is
-// watched.
+// A task started while no other is pending, at a site whose tasks are
+// mostly over by the time they would be watched (a simulator, or quick
+// tasks on an idle vCenter), is read once first: one call where the add
+// and a wait of its own would be two. How often tasks were over when
+// first seen is kept as a moving average; against vCenter, where a clone
+// or power-on takes seconds, it stays low and every task is watched.
 //
-// The view, filter and collector belong to a session. When the session
-// is gone (vCenter forgot it and the site logged in again, so calls on
-// them fail with NotAuthenticated or ManagedObjectNotFound) they are made
-// again in the new session, holding every pending task: a ListView
-// reports the objects that enter it with their current state, so a task
-// that finished meanwhile, or before it was ever added, is seen at once.
+// The view and collector belong to a session. When the session is gone
+// (vCenter forgot it and the site logged in again, so calls on them fail
+// with NotAuthenticated or ManagedObjectNotFound) the adder makes them
+// again in the new session with every pending task: a ListView reports
+// the objects that enter it with their current state, so a task that
+// finished meanwhile is seen at once.
 type taskMux struct {
 	s *site
 
-	// setup is held for reading while a task is added to the current
-	// view and for writing while a view is (re)built, so that no add
-	// goes to a view that is being replaced.
-	setup sync.RWMutex
-
-	mu       sync.Mutex
-	pending  map[types.ManagedObjectReference]*taskWaiter
-	toAdd    []*taskWaiter                  // tasks for the adder to put into the view
-	finished []types.ManagedObjectReference // done tasks still in the view
-	cur      *taskView                      // nil until made, and after it broke
-	builds   uint64                         // views made so far
-	running  bool                           // the goroutines were started
-	closed   bool
+	mu      sync.Mutex
+	pending map[types.ManagedObjectReference]*taskWaiter
+	cur     *taskView // nil until made, and after it was lost
+	builds  uint64    // views made so far
+	lost    int       // views lost in a row, without a wait that worked
+	fresh   bool      // tasks were added since the adder last looked
+	running bool      // the adder and the loop were started
+	closed  bool
 	// early is how often the site's tasks were over by the time they
 	// were watched (a moving average); see wait.
 	early float64
 
-	wake     chan struct{} // a task is pending: for the loop
-	addWake  chan struct{} // a task is to be added: for the adder
-	quit     chan struct{} // closed by close
-	loopDone chan struct{} // closed when the loop has ended
-	addDone  chan struct{} // closed when the adder has ended
-	ctx      context.Context
-	cancel   context.CancelFunc
+	addWake, loopWake chan struct{}
+	ctx               context.Context
+	cancel            context.CancelFunc
+	wg                sync.WaitGroup
 }
 
-// taskView is one session's ListView of tasks, and the collector whose
+// taskView is one session's ListView of tasks and the collector whose
 // filter follows it.
 type taskView struct {
-	id       uint64 // taskMux.builds when made
-	session  uint64 // the login it belongs to (reloginRoundTripper.session)
-	pc, view types.ManagedObjectReference
-	version  string // for the next WaitForUpdatesEx; only the loop uses it
-	initial  bool   // the first full report of the view is still to come
+	session uint64 // the login it belongs to (reloginRoundTripper.session)
+	pc      *property.Collector
+	lv      *view.ListView
+	filter  *property.WaitFilter
 }
 
 // taskWaiter is one task being waited for.
 type taskWaiter struct {
-	ref     types.ManagedObjectReference
-	view    uint64 // id of the view that holds the task; 0 when none does yet
-	created uint64 // id of the view that was made holding the task
-	seen    bool   // the view has reported the task
-	noted   bool   // counted in early (once per task, when first seen)
-	state   types.TaskInfoState
-	result  types.AnyType
-	fault   *types.LocalizedMethodFault
-	err     error // why the wait failed, when it did
-	done    chan struct{}
+	ref    types.ManagedObjectReference
+	noted  bool // counted in early
+	state  types.TaskInfoState
+	result types.AnyType
+	fault  *types.LocalizedMethodFault
+	err    error // why the wait failed, when it did
+	done   chan struct{}
 }
 
-// taskProps are what the multiplexer follows of each task.
+// taskProps are what the view's filter follows of each task.
 var taskProps = []string{"info.state", "info.error", "info.result"}
 
-// taskMaxWait bounds one WaitForUpdatesEx of the task loop (a variable
-// for tests).
-var taskMaxWait = maxWait
+// taskMaxWait bounds one WaitForUpdatesEx of the loop (a variable for
+// tests). govmomi's Collector.WaitForUpdatesEx starts each round from
+// version "" (the whole view reported again), so a long bound keeps a
+// long task from costing two calls per round; updates end a round at
+// once whatever the bound.
+var taskMaxWait = 30 * time.Second
 
-// Finished tasks wait for a ModifyListView of an added task to leave the
-// view; when this many have piled up with no task added, the loop takes
-// them out itself.
-const removeBatch = 64
+// addTimeout bounds one call of the adder.
+const addTimeout = 2 * time.Minute
 
 var (
 	errSiteClosed = errors.New("the site is closed")
-	// errNotInView says the view could not take the task (vCenter did not
-	// resolve it, or it left the view): the task is waited on alone.
+	// errNotInView says the view could not take the task (vCenter did
+	// not resolve it, or it left the view): the task is waited on alone.
 	errNotInView = errors.New("the task is not in the task view")
 )
 
 func newTaskMux(s *site) *taskMux {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &taskMux{s: s, pending: map[types.ManagedObjectReference]*taskWaiter{},
-		wake: make(chan struct{}, 1), addWake: make(chan struct{}, 1), quit: make(chan struct{}),
-		loopDone: make(chan struct{}), addDone: make(chan struct{}),
-		ctx: ctx, cancel: cancel}
+		addWake: make(chan struct{}, 1), loopWake: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
 }
 
 // wait waits for a task to finish and returns its result, or its fault as
@@ -127,53 +111,39 @@ func newTaskMux(s *site) *taskMux {
 func (m *taskMux) wait(ctx context.Context, ref types.ManagedObjectReference) (types.AnyType, error) {
 	w := &taskWaiter{ref: ref, done: make(chan struct{})}
 	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return nil, errSiteClosed
-	}
-	if m.pending[ref] != nil {
-		// Someone waits for this task already: rare enough to wait alone.
-		m.mu.Unlock()
-		return m.s.waitAlone(ctx, ref)
-	}
-	if len(m.pending) == 0 && m.early > earlyShare {
-		// A task on its own, at a site whose tasks are mostly over by the
-		// time they would be watched: one read is likely all it takes,
-		// where watching it costs the add and a wait of its own.
+	if len(m.pending) == 0 && m.early > earlyShare && !m.closed {
 		m.mu.Unlock()
 		if res, err, done := m.read(ctx, w); done {
 			return res, err
 		}
 		m.mu.Lock()
-		if m.closed {
-			m.mu.Unlock()
-			return nil, errSiteClosed
-		}
-		if m.pending[ref] != nil {
-			m.mu.Unlock()
-			return m.s.waitAlone(ctx, ref)
-		}
+	}
+	switch {
+	case m.closed:
+		m.mu.Unlock()
+		return nil, errSiteClosed
+	case m.pending[ref] != nil:
+		// Someone waits for this task already: rare enough to wait alone.
+		m.mu.Unlock()
+		return m.s.waitAlone(ctx, ref)
 	}
 	m.pending[ref] = w
-	m.toAdd = append(m.toAdd, w)
+	m.fresh = true
 	if !m.running {
 		m.running = true
+		m.wg.Add(2)
 		go m.adder()
 		go m.loop()
 	}
 	m.mu.Unlock()
 	kick(m.addWake)
-	kick(m.wake)
 
 	select {
 	case <-w.done:
 	case <-ctx.Done():
-		select {
-		case <-w.done:
-		default:
-			m.forget(w)
-			return nil, ctx.Err()
-		}
+		m.mu.Lock()
+		m.deliver(w, ctx.Err())
+		m.mu.Unlock()
 	}
 	switch {
 	case errors.Is(w.err, errNotInView):
@@ -198,8 +168,7 @@ func outcome(state types.TaskInfoState, f *types.LocalizedMethodFault, result ty
 
 // earlyShare is the share of tasks over by the time they would be
 // watched above which a task on its own is read once before it is
-// watched. Against vCenter, where a clone or power-on takes seconds, the
-// share stays near 0 and every task is watched.
+// watched.
 const earlyShare = 0.5
 
 // read reads a task once, before anyone else knows of w; done says it
@@ -211,8 +180,7 @@ func (m *taskMux) read(ctx context.Context, w *taskWaiter) (types.AnyType, error
 	}
 	final := t.Info.State == types.TaskInfoStateSuccess || t.Info.State == types.TaskInfoStateError
 	m.mu.Lock()
-	m.note(final)
-	w.noted = true // the view's first report of it is not a first sighting
+	m.note(w, final)
 	m.mu.Unlock()
 	if !final {
 		return nil, nil, false
@@ -221,9 +189,13 @@ func (m *taskMux) read(ctx context.Context, w *taskWaiter) (types.AnyType, error
 	return res, err, true
 }
 
-// note counts a task that was, or was not, over by the time it was first
-// seen; the caller holds m.mu.
-func (m *taskMux) note(over bool) {
+// note counts, once per task, whether it was over by the time it was
+// first seen; the caller holds m.mu.
+func (m *taskMux) note(w *taskWaiter, over bool) {
+	if w.noted {
+		return
+	}
+	w.noted = true
 	x := 0.0
 	if over {
 		x = 1
@@ -238,128 +210,148 @@ func kick(c chan struct{}) {
 	}
 }
 
-// adder puts the tasks that wait into the view. It adds every task that
-// came while it was busy in one call, so that tasks started together
-// share their ModifyListView.
+// adder sets the view to the pending tasks whenever tasks were added,
+// making the view first when there is none of the current session.
 func (m *taskMux) adder() {
-	defer close(m.addDone)
+	defer m.wg.Done()
 	for {
 		select {
 		case <-m.addWake:
-		case <-m.quit:
+		case <-m.ctx.Done():
 			return
 		}
-		for {
+		// One retry, for a view that went with its session (the call
+		// that found it gone logged in again): it is made anew.
+		for attempt := 0; attempt < 2; attempt++ {
 			m.mu.Lock()
-			batch := m.toAdd
-			m.toAdd = nil
+			v, refs := m.cur, make([]types.ManagedObjectReference, 0, len(m.pending))
+			for ref := range m.pending {
+				refs = append(refs, ref)
+			}
+			fresh := m.fresh || v == nil
+			m.fresh = false
 			m.mu.Unlock()
-			if len(batch) == 0 || m.ctx.Err() != nil {
+			if len(refs) == 0 || !fresh {
+				break // nothing new: the view holds every pending task
+			}
+			err := m.set(v, refs)
+			if err == nil || m.ctx.Err() != nil {
 				break
 			}
-			m.add(batch)
+			if attempt == 0 && m.viewLost(err, v) {
+				m.drop(v)
+				continue
+			}
+			m.failAll(err)
+			break
 		}
 	}
 }
 
-// addTimeout bounds one ModifyListView.
-const addTimeout = 2 * time.Minute
-
-// add puts tasks into the current view, making the view first when there
-// is none (or it belongs to a session that is gone); finished tasks leave
-// the view in the same call. A task the view cannot take is waited on
-// alone; when adding fails, so do the waits.
-func (m *taskMux) add(batch []*taskWaiter) {
-	for attempt := 0; ; attempt++ {
-		m.setup.RLock()
-		m.mu.Lock()
-		v := m.cur
-		var refs []types.ManagedObjectReference
-		live := batch[:0]
-		for _, w := range batch {
-			// Skip waits that ended and tasks a new view took in.
-			if m.pending[w.ref] == w && (v == nil || w.view != v.id) {
-				live = append(live, w)
-				refs = append(refs, w.ref)
-			}
-		}
-		batch = live
-		usable := v != nil && v.session == m.s.relogin.session()
-		var remove []types.ManagedObjectReference
-		if usable && len(batch) > 0 {
-			remove, m.finished = m.finished, nil
-		}
-		m.mu.Unlock()
-		if len(batch) == 0 {
-			m.setup.RUnlock()
-			return
-		}
-		if !usable {
-			m.setup.RUnlock()
-			err := m.rebuild(m.ctx, v)
-			if err == nil && attempt > 3 {
-				err = errors.New("the task view keeps breaking")
-			}
-			if err != nil {
-				m.failSome(batch, err)
-				return
-			}
-			continue
-		}
-		ctx, cancel := context.WithTimeout(m.ctx, addTimeout)
-		res, err := methods.ModifyListView(ctx, m.s.vc, &types.ModifyListView{This: v.view, Add: refs, Remove: remove})
-		cancel()
-		m.setup.RUnlock()
-		if err != nil {
-			m.mu.Lock()
-			if m.cur == v {
-				m.finished = append(m.finished, remove...)
-			}
-			m.mu.Unlock()
-			if m.ctx.Err() != nil {
-				return // closing: close ends the waits
-			}
-			if attempt < 3 && m.viewLost(err, v) {
-				if err := m.rebuild(m.ctx, v); err != nil {
-					m.failSome(batch, err)
-					return
-				}
-				continue
-			}
-			if attempt == 0 && connectionError(err) {
-				// Adding a task twice does no harm: try once more.
-				continue
-			}
-			m.failSome(batch, err)
-			return
-		}
-		m.mu.Lock()
-		for _, w := range batch {
-			switch {
-			case slices.Contains(res.Returnval, w.ref):
-				m.deliver(w, errNotInView)
-			case m.cur != v:
-				// A new view took the task in, if it still waits.
-			case m.pending[w.ref] == w:
-				w.view = v.id
-			default:
-				// It was reported finished (or its wait ended) before
-				// this call came back.
-				m.finished = append(m.finished, w.ref)
-			}
-		}
-		m.mu.Unlock()
-		return
+// set makes the view hold refs: a new view when there is none of the
+// current session, else one ResetListView. Tasks the server cannot
+// resolve are waited on alone.
+func (m *taskMux) set(v *taskView, refs []types.ManagedObjectReference) error {
+	ctx, cancel := context.WithTimeout(m.ctx, addTimeout)
+	defer cancel()
+	var unresolved []types.ManagedObjectReference
+	var err error
+	if v == nil || v.session != m.s.relogin.session() {
+		m.drop(v)
+		v, unresolved, err = m.build(ctx, refs)
+	} else {
+		unresolved, err = v.lv.Reset(ctx, refs)
 	}
-}
-
-// failSome ends the given waits with err.
-func (m *taskMux) failSome(batch []*taskWaiter, err error) {
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
-	for _, w := range batch {
-		m.deliver(w, err)
+	for _, ref := range unresolved {
+		if w := m.pending[ref]; w != nil {
+			m.deliver(w, errNotInView)
+		}
 	}
 	m.mu.Unlock()
+	kick(m.loopWake)
+	return nil
+}
+
+// build makes a view holding refs, and a collector with a filter over
+// it, and makes them current. It returns the refs the server could not
+// find.
+func (m *taskMux) build(ctx context.Context, refs []types.ManagedObjectReference) (*taskView, []types.ManagedObjectReference, error) {
+	v := &taskView{session: m.s.relogin.session()}
+	var unresolved []types.ManagedObjectReference
+	var err error
+	// vcsim refuses a view of an object it cannot find (vCenter
+	// reports it instead, as Reset does): that task is left out.
+	for v.lv == nil {
+		if v.lv, err = view.NewManager(m.s.vc).CreateListView(ctx, refs); err != nil {
+			var missing *types.ManagedObjectNotFound
+			i := -1
+			if asFault(err, &missing) {
+				for j, r := range refs {
+					if r == missing.Obj {
+						i = j
+					}
+				}
+			}
+			if i < 0 {
+				return nil, nil, err
+			}
+			unresolved = append(unresolved, refs[i])
+			refs = append(refs[:i:i], refs[i+1:]...)
+		}
+	}
+	if v.pc, err = property.DefaultCollector(m.s.vc).Create(ctx); err == nil {
+		v.filter = new(property.WaitFilter).Add(v.lv.Reference(), "Task", taskProps,
+			&types.TraversalSpec{Type: "ListView", Path: "view"})
+		v.filter.Spec.ObjectSet[0].Skip = types.NewBool(true) // the tasks, not the view
+		_, err = v.pc.CreateFilter(ctx, v.filter.CreateFilter)
+	}
+	m.mu.Lock()
+	if err == nil && m.closed {
+		err = errSiteClosed
+	}
+	if err == nil {
+		m.builds++
+		m.cur = v
+	}
+	m.mu.Unlock()
+	if err != nil {
+		m.destroy(v)
+		return nil, nil, err
+	}
+	return v, unresolved, nil
+}
+
+// drop forgets v, if it is still current, and takes it away on the
+// server when its session lives on.
+func (m *taskMux) drop(v *taskView) {
+	if v == nil {
+		return
+	}
+	m.mu.Lock()
+	if m.cur == v {
+		m.cur = nil
+	}
+	m.mu.Unlock()
+	if v.session == m.s.relogin.session() {
+		m.destroy(v)
+	}
+}
+
+// destroy takes a view's collector (with its filter) and the view away,
+// as far as it can.
+func (m *taskMux) destroy(v *taskView) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if v.pc != nil {
+		v.pc.Destroy(ctx)
+	}
+	if v.lv != nil {
+		v.lv.Destroy(ctx)
+	}
 }
 
 // viewLost reports whether err says that the view or its collector is
@@ -369,284 +361,99 @@ func (m *taskMux) viewLost(err error, v *taskView) bool {
 		return true
 	}
 	var missing *types.ManagedObjectNotFound
-	if asFault(err, &missing) {
-		switch missing.Obj.Type {
-		case "ListView", "PropertyCollector", "PropertyFilter":
-			return true
-		}
-		return v != nil && (missing.Obj == v.view || missing.Obj == v.pc)
+	if v == nil || !asFault(err, &missing) {
+		return false
+	}
+	switch missing.Obj.Type {
+	case "ListView", "PropertyCollector", "PropertyFilter":
+		return true
 	}
 	return false
 }
 
-// rebuild makes a new view, filter and collector holding every pending
-// task, unless someone already replaced old.
-func (m *taskMux) rebuild(ctx context.Context, old *taskView) error {
-	m.setup.Lock()
-	defer m.setup.Unlock()
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return errSiteClosed
-	}
-	if m.cur != old {
-		m.mu.Unlock()
-		return nil
-	}
-	m.cur, m.finished = nil, nil
-	m.mu.Unlock()
-	session := m.s.relogin.session()
-	if old != nil && old.session == session {
-		// The session lives on (the view broke some other way): do not
-		// leave its collector and view behind.
-		m.destroy(ctx, old)
-	}
-	vc := m.s.vc
-	pc, err := methods.CreatePropertyCollector(ctx, vc, &types.CreatePropertyCollector{This: vc.ServiceContent.PropertyCollector})
-	if err != nil {
-		return err
-	}
-	v := &taskView{session: session, pc: pc.Returnval, initial: true}
-	var refs []types.ManagedObjectReference
-	for {
-		m.mu.Lock()
-		refs = refs[:0]
-		for ref := range m.pending {
-			refs = append(refs, ref)
-		}
-		m.mu.Unlock()
-		lv, err := methods.CreateListView(ctx, vc, &types.CreateListView{This: *vc.ServiceContent.ViewManager, Obj: refs})
-		if err == nil {
-			v.view = lv.Returnval
-			break
-		}
-		// The simulator refuses a view of an object it cannot find; that
-		// task is waited on alone.
-		var missing *types.ManagedObjectNotFound
-		if asFault(err, &missing) && slices.Contains(refs, missing.Obj) {
-			m.mu.Lock()
-			if w := m.pending[missing.Obj]; w != nil {
-				m.deliver(w, errNotInView)
-			}
-			m.mu.Unlock()
-			continue
-		}
-		m.destroy(ctx, v)
-		return err
-	}
-	_, err = methods.CreateFilter(ctx, vc, &types.CreateFilter{This: v.pc, Spec: types.PropertyFilterSpec{
-		ObjectSet: []types.ObjectSpec{{
-			Obj:       v.view,
-			Skip:      types.NewBool(true),
-			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ListView", Path: "view"}},
-		}},
-		PropSet: []types.PropertySpec{{Type: "Task", PathSet: taskProps}},
-	}})
-	if err != nil {
-		m.destroy(ctx, v)
-		return err
-	}
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		m.destroy(ctx, v)
-		return errSiteClosed
-	}
-	m.builds++
-	v.id = m.builds
-	m.cur = v
-	for _, ref := range refs {
-		if w := m.pending[ref]; w != nil {
-			w.view, w.created, w.seen = v.id, v.id, false
-		}
-	}
-	m.mu.Unlock()
-	kick(m.wake)
-	return nil
-}
-
-// destroy takes a view's collector (with its filter) and the view away,
-// as far as it can.
-func (m *taskMux) destroy(ctx context.Context, v *taskView) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if v.pc.Value != "" {
-		methods.DestroyPropertyCollector(ctx, m.s.vc, &types.DestroyPropertyCollector{This: v.pc})
-	}
-	if v.view.Value != "" {
-		methods.DestroyView(ctx, m.s.vc, &types.DestroyView{This: v.view})
-	}
-}
-
-// forget drops a waiter that stopped waiting.
-func (m *taskMux) forget(w *taskWaiter) {
-	m.mu.Lock()
-	if m.pending[w.ref] == w {
-		delete(m.pending, w.ref)
-		m.leave(w)
-	}
-	m.mu.Unlock()
-}
-
-// leave notes that a waiter's task, if the current view holds it, is to
-// be taken out of it; the caller holds m.mu.
-func (m *taskMux) leave(w *taskWaiter) {
-	if w.view != 0 && m.cur != nil && w.view == m.cur.id {
-		m.finished = append(m.finished, w.ref)
-	}
-}
-
-// deliver ends a wait; the caller holds m.mu.
-func (m *taskMux) deliver(w *taskWaiter, err error) {
-	if m.pending[w.ref] != w {
-		return
-	}
-	delete(m.pending, w.ref)
-	m.leave(w)
-	w.err = err
-	close(w.done)
-}
-
-// failAll ends every pending wait with err.
-func (m *taskMux) failAll(err error) {
-	m.mu.Lock()
-	for _, w := range m.pending {
-		m.deliver(w, err)
-	}
-	m.mu.Unlock()
-}
-
 // loop follows the current view while tasks are pending, and sleeps
-// while none are.
+// while none are or there is no view.
 func (m *taskMux) loop() {
-	defer close(m.loopDone)
-	failures := 0
+	defer m.wg.Done()
 	for {
 		m.mu.Lock()
-		for !m.closed && len(m.pending) == 0 {
-			m.mu.Unlock()
-			select {
-			case <-m.wake:
-			case <-m.quit:
-			}
-			m.mu.Lock()
-		}
-		if m.closed {
-			m.mu.Unlock()
-			return
-		}
-		v := m.cur
-		var remove []types.ManagedObjectReference
-		if v != nil && len(m.finished) >= removeBatch {
-			remove, m.finished = m.finished, nil
-		}
+		v, idle := m.cur, len(m.pending) == 0
 		m.mu.Unlock()
-
-		if v == nil || v.session != m.s.relogin.session() {
-			if err := m.rebuild(m.ctx, v); err != nil {
-				if m.ctx.Err() != nil {
-					return
-				}
-				m.failAll(err)
+		if v == nil || idle {
+			select {
+			case <-m.loopWake:
+				continue
+			case <-m.ctx.Done():
+				return
 			}
-			continue
-		}
-		if len(remove) > 0 {
-			m.setup.RLock()
-			methods.ModifyListView(m.ctx, m.s.vc, &types.ModifyListView{This: v.view, Remove: remove})
-			m.setup.RUnlock()
 		}
 		secs := max(int32(taskMaxWait/time.Second), 1) // 0 would not wait at all
-		res, err := methods.WaitForUpdatesEx(m.ctx, m.s.vc, &types.WaitForUpdatesEx{This: v.pc, Version: v.version,
-			Options: &types.WaitOptions{MaxWaitSeconds: &secs}})
-		if m.ctx.Err() != nil {
+		opts := &property.WaitOptions{Options: &types.WaitOptions{MaxWaitSeconds: &secs}}
+		err := v.pc.WaitForUpdatesEx(m.ctx, opts, m.apply)
+		switch {
+		case m.ctx.Err() != nil:
 			return
-		}
-		if isFault(err, &types.RequestCanceled{}) && m.ctx.Err() == nil {
-			// Someone cancelled this wait (a simulated site does, to
-			// work around vcsim's locking); the view and version stand.
-			continue
-		}
-		if err != nil {
+		case err == nil || isFault(err, &types.RequestCanceled{}):
+			// The round ended (its bound), or someone
+			// cancelled it (a simulated site does, see
+			// simulate/viewgate.go): the view stands.
 			m.mu.Lock()
-			replaced := m.cur != v
+			m.lost = 0
 			m.mu.Unlock()
-			if replaced {
-				continue
+		case m.viewLost(err, v):
+			m.mu.Lock()
+			m.lost++
+			again := m.lost <= 3
+			m.mu.Unlock()
+			if !again {
+				m.failAll(fmt.Errorf("the task view keeps breaking: %w", err))
 			}
-			if failures++; failures <= 3 && (m.viewLost(err, v) || isFault(err, &types.InvalidCollectorVersion{}) || isFault(err, &types.RequestCanceled{})) {
-				if rerr := m.rebuild(m.ctx, v); rerr == nil {
-					continue
-				} else if m.ctx.Err() != nil {
-					return
-				}
-			}
+			m.drop(v)
+			kick(m.addWake) // the adder makes the view again
+		default:
 			// The wait itself failed (the connection, most likely): so do
 			// the waits on it, as a wait of their own would have.
-			failures = 0
 			m.failAll(fmt.Errorf("waiting for the task: %w", err))
-			continue
-		}
-		failures = 0
-		if res.Returnval != nil {
-			m.apply(v, res.Returnval)
 		}
 	}
 }
 
-// apply hands the updates of a view to the waiters.
-func (m *taskMux) apply(v *taskView, set *types.UpdateSet) {
-	v.version = set.Version
+// apply hands the updates of the view to the waiters. It never ends the
+// round: a task added while the round lasts is reported in it, where a
+// new round would cost a call to report the whole view again.
+func (m *taskMux) apply(updates []types.ObjectUpdate) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, fs := range set.FilterSet {
-		for _, ou := range fs.ObjectSet {
-			w := m.pending[ou.Obj]
-			if w == nil {
-				continue
+	for _, u := range updates {
+		w := m.pending[u.Obj]
+		if w == nil {
+			continue
+		}
+		if u.Kind == types.ObjectUpdateKindLeave {
+			m.deliver(w, errNotInView)
+			continue
+		}
+		for _, c := range u.ChangeSet {
+			val := c.Val
+			if c.Op == types.PropertyChangeOpRemove {
+				val = nil
 			}
-			if ou.Kind == types.ObjectUpdateKindLeave {
-				if w.view == v.id {
-					m.deliver(w, errNotInView)
-				}
-				continue
-			}
-			first := !w.seen
-			w.seen = true
-			for _, c := range ou.ChangeSet {
-				val := c.Val
-				if c.Op == types.PropertyChangeOpRemove {
-					val = nil
-				}
-				switch c.Name {
-				case "info.state":
-					w.state = taskState(val)
-				case "info.error":
-					w.fault = localizedFault(val)
-				case "info.result":
-					w.result = val
-				}
-			}
-			over := w.state == types.TaskInfoStateSuccess || w.state == types.TaskInfoStateError
-			if first && !w.noted {
-				w.noted = true
-				m.note(over)
-			}
-			if over {
-				m.deliver(w, nil)
+			switch c.Name {
+			case "info.state":
+				w.state = taskState(val)
+			case "info.error":
+				w.fault = localizedFault(val)
+			case "info.result":
+				w.result = val
 			}
 		}
-	}
-	if v.initial && (set.Truncated == nil || !*set.Truncated) {
-		// The view's first report holds everything in it: a task it was
-		// made with and did not report is not in it.
-		v.initial = false
-		for _, w := range m.pending {
-			if w.created == v.id && !w.seen {
-				m.deliver(w, errNotInView)
-			}
+		over := w.state == types.TaskInfoStateSuccess || w.state == types.TaskInfoStateError
+		m.note(w, over)
+		if over {
+			m.deliver(w, nil)
 		}
 	}
+	return false
 }
 
 func taskState(v any) types.TaskInfoState {
@@ -669,8 +476,27 @@ func localizedFault(v any) *types.LocalizedMethodFault {
 	return nil
 }
 
-// close ends every wait and the loop, and takes the view's collector
-// away.
+// deliver ends a wait; the caller holds m.mu.
+func (m *taskMux) deliver(w *taskWaiter, err error) {
+	if m.pending[w.ref] != w {
+		return
+	}
+	delete(m.pending, w.ref)
+	w.err = err
+	close(w.done)
+}
+
+// failAll ends every pending wait with err.
+func (m *taskMux) failAll(err error) {
+	m.mu.Lock()
+	for _, w := range m.pending {
+		m.deliver(w, err)
+	}
+	m.mu.Unlock()
+}
+
+// close ends every wait, the adder and the loop, and takes the view's
+// collector away.
 func (m *taskMux) close(ctx context.Context) {
 	m.mu.Lock()
 	if m.closed {
@@ -678,23 +504,17 @@ func (m *taskMux) close(ctx context.Context) {
 		return
 	}
 	m.closed = true
-	for _, w := range m.pending {
-		m.deliver(w, errSiteClosed)
-	}
+	m.mu.Unlock()
+	m.failAll(errSiteClosed)
+	m.cancel() // cuts a wait in flight short
+	m.wg.Wait()
+	m.mu.Lock()
 	v := m.cur
 	m.cur = nil
-	running := m.running
 	m.mu.Unlock()
-	close(m.quit)
-	m.cancel() // cuts a WaitForUpdatesEx in flight short
-	if running {
-		<-m.loopDone
-		<-m.addDone
-	}
 	if v != nil && v.session == m.s.relogin.session() {
-		// Also ends the server's side of a wait that was cut short.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		methods.DestroyPropertyCollector(dctx, m.s.vc, &types.DestroyPropertyCollector{This: v.pc})
+		v.pc.Destroy(dctx)
 	}
 }
