@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,29 +18,26 @@ import (
 
 // taskMux waits for every task the site starts, together, on govmomi's
 // building blocks: the pending tasks are the contents of one ListView of
-// the session (view.ListView), a property filter on a collector of the
-// site's own (property.WaitFilter over the view) follows their
-// info.state, info.error and info.result, and one goroutine, the loop,
-// waits on that collector (property.Collector.WaitForUpdatesEx) while
-// any task is pending, handing each task its final state. Another
-// goroutine, the adder, sets the view to the pending tasks (one
-// ResetListView: the tasks started while a call was under way share the
-// next, and finished tasks leave in the same call), so a task costs at
-// most one call of its own; the waits are shared.
+// the session (view.ListView), and one goroutine, the loop, follows
+// their info through a property.WaitFilter over the view on a collector
+// of its own (property.Collector.WaitForUpdatesEx), handing each task
+// its final state. Another, the adder, sets the view to the pending
+// tasks with one ResetListView for all the tasks added meanwhile (the
+// finished ones leave in the same call): a task costs at most one call
+// of its own, and the waits are shared.
 //
-// A task started while no other is pending, at a site whose tasks are
-// mostly over by the time they would be watched (a simulator, or quick
-// tasks on an idle vCenter), is read once first: one call where the add
-// and a wait of its own would be two. How often tasks were over when
-// first seen is kept as a moving average; against vCenter, where a clone
-// or power-on takes seconds, it stays low and every task is watched.
+// A task started while none is pending, at a site whose tasks are mostly
+// over by the time they would be watched (a simulator, quick tasks on an
+// idle vCenter), is read once first: one call instead of the add and a
+// wait. How often tasks were over when first seen is a moving average;
+// against vCenter, where a clone or power-on takes seconds, it stays low.
 //
-// The view and collector belong to a session. When the session is gone
-// (vCenter forgot it and the site logged in again, so calls on them fail
-// with NotAuthenticated or ManagedObjectNotFound) the adder makes them
-// again in the new session with every pending task: a ListView reports
-// the objects that enter it with their current state, so a task that
-// finished meanwhile is seen at once.
+// The view and collector live in a session. When it is gone (vCenter
+// forgot it and the site logged in again: calls on them fail with
+// NotAuthenticated or ManagedObjectNotFound) the adder makes them again
+// in the new session with every pending task; a ListView reports the
+// objects that enter it as they are, so a task that finished meanwhile
+// is seen at once.
 type taskMux struct {
 	s *site
 
@@ -46,13 +45,10 @@ type taskMux struct {
 	pending map[types.ManagedObjectReference]*taskWaiter
 	cur     *taskView // nil until made, and after it was lost
 	builds  uint64    // views made so far
-	lost    int       // views lost in a row, without a wait that worked
 	fresh   bool      // tasks were added since the adder last looked
 	running bool      // the adder and the loop were started
 	closed  bool
-	// early is how often the site's tasks were over by the time they
-	// were watched (a moving average); see wait.
-	early float64
+	early   float64 // how often tasks were over when first seen
 
 	addWake, loopWake chan struct{}
 	ctx               context.Context
@@ -63,40 +59,38 @@ type taskMux struct {
 // taskView is one session's ListView of tasks and the collector whose
 // filter follows it.
 type taskView struct {
-	session uint64 // the login it belongs to (reloginRoundTripper.session)
+	session uint64 // reloginRoundTripper.session when made
 	pc      *property.Collector
 	lv      *view.ListView
-	filter  *property.WaitFilter
 }
 
 // taskWaiter is one task being waited for.
 type taskWaiter struct {
-	ref    types.ManagedObjectReference
-	noted  bool // counted in early
-	state  types.TaskInfoState
-	result types.AnyType
-	fault  *types.LocalizedMethodFault
-	err    error // why the wait failed, when it did
-	done   chan struct{}
+	task  mo.Task // what the view reported of it
+	noted bool    // counted in early
+	err   error   // why the wait failed, when it did
+	done  chan struct{}
 }
 
-// taskProps are what the view's filter follows of each task.
 var taskProps = []string{"info.state", "info.error", "info.result"}
 
-// taskMaxWait bounds one WaitForUpdatesEx of the loop (a variable for
-// tests). govmomi's Collector.WaitForUpdatesEx starts each round from
-// version "" (the whole view reported again), so a long bound keeps a
-// long task from costing two calls per round; updates end a round at
-// once whatever the bound.
+// taskMaxWait bounds one WaitForUpdatesEx round of the loop (a variable
+// for tests). Collector.WaitForUpdatesEx starts each round at version ""
+// (the whole view reported again): a long bound keeps a long task from
+// costing two calls per round. Updates are handed over as they come.
 var taskMaxWait = 30 * time.Second
 
 // addTimeout bounds one call of the adder.
 const addTimeout = 2 * time.Minute
 
+// earlyShare is the share of tasks over when first seen above which a
+// task on its own is read once before it is watched.
+const earlyShare = 0.5
+
 var (
 	errSiteClosed = errors.New("the site is closed")
 	// errNotInView says the view could not take the task (vCenter did
-	// not resolve it, or it left the view): the task is waited on alone.
+	// not resolve it, or it left the view): it is waited on alone.
 	errNotInView = errors.New("the task is not in the task view")
 )
 
@@ -109,7 +103,7 @@ func newTaskMux(s *site) *taskMux {
 // wait waits for a task to finish and returns its result, or its fault as
 // a task.Error.
 func (m *taskMux) wait(ctx context.Context, ref types.ManagedObjectReference) (types.AnyType, error) {
-	w := &taskWaiter{ref: ref, done: make(chan struct{})}
+	w := &taskWaiter{task: mo.Task{ExtensibleManagedObject: mo.ExtensibleManagedObject{Self: ref}}, done: make(chan struct{})}
 	m.mu.Lock()
 	if len(m.pending) == 0 && m.early > earlyShare && !m.closed {
 		m.mu.Unlock()
@@ -151,56 +145,51 @@ func (m *taskMux) wait(ctx context.Context, ref types.ManagedObjectReference) (t
 	case w.err != nil:
 		return nil, w.err
 	}
-	return outcome(w.state, w.fault, w.result)
+	return outcome(w.task.Info)
 }
 
 // outcome is what a finished task gives its waiter: its result, or its
 // fault as a task.Error.
-func outcome(state types.TaskInfoState, f *types.LocalizedMethodFault, result types.AnyType) (types.AnyType, error) {
-	if state != types.TaskInfoStateError {
-		return result, nil
+func outcome(info types.TaskInfo) (types.AnyType, error) {
+	if info.State != types.TaskInfoStateError {
+		return info.Result, nil
 	}
+	f := info.Error
 	if f == nil {
 		f = &types.LocalizedMethodFault{Fault: &types.SystemError{}, LocalizedMessage: "the task failed without saying why"}
 	}
 	return nil, task.Error{LocalizedMethodFault: f}
 }
 
-// earlyShare is the share of tasks over by the time they would be
-// watched above which a task on its own is read once before it is
-// watched.
-const earlyShare = 0.5
-
 // read reads a task once, before anyone else knows of w; done says it
 // was over, and then gives its outcome.
 func (m *taskMux) read(ctx context.Context, w *taskWaiter) (types.AnyType, error, bool) {
 	var t mo.Task
-	if err := property.DefaultCollector(m.s.vc).RetrieveOne(ctx, w.ref, taskProps, &t); err != nil {
+	if err := property.DefaultCollector(m.s.vc).RetrieveOne(ctx, w.task.Self, taskProps, &t); err != nil {
 		return nil, nil, false // the view will tell
 	}
-	final := t.Info.State == types.TaskInfoStateSuccess || t.Info.State == types.TaskInfoStateError
 	m.mu.Lock()
-	m.note(w, final)
+	over := m.note(w, t.Info)
 	m.mu.Unlock()
-	if !final {
+	if !over {
 		return nil, nil, false
 	}
-	res, err := outcome(t.Info.State, t.Info.Error, t.Info.Result)
+	res, err := outcome(t.Info)
 	return res, err, true
 }
 
-// note counts, once per task, whether it was over by the time it was
-// first seen; the caller holds m.mu.
-func (m *taskMux) note(w *taskWaiter, over bool) {
-	if w.noted {
-		return
+// note reports whether a task is over, and counts, once per task,
+// whether it was by the time it was first seen; the caller holds m.mu.
+func (m *taskMux) note(w *taskWaiter, info types.TaskInfo) bool {
+	over := info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError
+	if !w.noted {
+		w.noted = true
+		m.early *= 0.75
+		if over {
+			m.early += 0.25
+		}
 	}
-	w.noted = true
-	x := 0.0
-	if over {
-		x = 1
-	}
-	m.early = 0.75*m.early + 0.25*x
+	return over
 }
 
 func kick(c chan struct{}) {
@@ -210,8 +199,10 @@ func kick(c chan struct{}) {
 	}
 }
 
-// adder sets the view to the pending tasks whenever tasks were added,
-// making the view first when there is none of the current session.
+// adder sets the view to the pending tasks whenever tasks were added:
+// one ResetListView, or a new view when there is none of the current
+// session. It tries once more when the view went with its session (the
+// call that found it gone logged in again): it is then made anew.
 func (m *taskMux) adder() {
 	defer m.wg.Done()
 	for {
@@ -220,25 +211,37 @@ func (m *taskMux) adder() {
 		case <-m.ctx.Done():
 			return
 		}
-		// One retry, for a view that went with its session (the call
-		// that found it gone logged in again): it is made anew.
 		for attempt := 0; attempt < 2; attempt++ {
 			m.mu.Lock()
-			v, refs := m.cur, make([]types.ManagedObjectReference, 0, len(m.pending))
-			for ref := range m.pending {
-				refs = append(refs, ref)
-			}
+			v, refs := m.cur, slices.Collect(maps.Keys(m.pending))
 			fresh := m.fresh || v == nil
 			m.fresh = false
 			m.mu.Unlock()
 			if len(refs) == 0 || !fresh {
-				break // nothing new: the view holds every pending task
+				break // the view holds every pending task
 			}
-			err := m.set(v, refs)
+			ctx, cancel := context.WithTimeout(m.ctx, addTimeout)
+			var unresolved []types.ManagedObjectReference
+			var err error
+			if v == nil || v.session != m.s.relogin.session() {
+				m.drop(v)
+				unresolved, err = m.build(ctx, refs)
+			} else {
+				unresolved, err = v.lv.Reset(ctx, refs)
+			}
+			cancel()
+			m.mu.Lock()
+			for _, ref := range unresolved {
+				if w := m.pending[ref]; w != nil {
+					m.deliver(w, errNotInView)
+				}
+			}
+			m.mu.Unlock()
+			kick(m.loopWake)
 			if err == nil || m.ctx.Err() != nil {
 				break
 			}
-			if attempt == 0 && m.viewLost(err, v) {
+			if attempt == 0 && viewLost(err) {
 				m.drop(v)
 				continue
 			}
@@ -248,38 +251,9 @@ func (m *taskMux) adder() {
 	}
 }
 
-// set makes the view hold refs: a new view when there is none of the
-// current session, else one ResetListView. Tasks the server cannot
-// resolve are waited on alone.
-func (m *taskMux) set(v *taskView, refs []types.ManagedObjectReference) error {
-	ctx, cancel := context.WithTimeout(m.ctx, addTimeout)
-	defer cancel()
-	var unresolved []types.ManagedObjectReference
-	var err error
-	if v == nil || v.session != m.s.relogin.session() {
-		m.drop(v)
-		v, unresolved, err = m.build(ctx, refs)
-	} else {
-		unresolved, err = v.lv.Reset(ctx, refs)
-	}
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	for _, ref := range unresolved {
-		if w := m.pending[ref]; w != nil {
-			m.deliver(w, errNotInView)
-		}
-	}
-	m.mu.Unlock()
-	kick(m.loopWake)
-	return nil
-}
-
-// build makes a view holding refs, and a collector with a filter over
-// it, and makes them current. It returns the refs the server could not
-// find.
-func (m *taskMux) build(ctx context.Context, refs []types.ManagedObjectReference) (*taskView, []types.ManagedObjectReference, error) {
+// build makes a view holding refs and a collector with a filter over it,
+// and makes them current; it returns the refs the view could not take.
+func (m *taskMux) build(ctx context.Context, refs []types.ManagedObjectReference) ([]types.ManagedObjectReference, error) {
 	v := &taskView{session: m.s.relogin.session()}
 	var unresolved []types.ManagedObjectReference
 	var err error
@@ -290,24 +264,20 @@ func (m *taskMux) build(ctx context.Context, refs []types.ManagedObjectReference
 			var missing *types.ManagedObjectNotFound
 			i := -1
 			if asFault(err, &missing) {
-				for j, r := range refs {
-					if r == missing.Obj {
-						i = j
-					}
-				}
+				i = slices.Index(refs, missing.Obj)
 			}
 			if i < 0 {
-				return nil, nil, err
+				return nil, err
 			}
 			unresolved = append(unresolved, refs[i])
-			refs = append(refs[:i:i], refs[i+1:]...)
+			refs = slices.Delete(slices.Clone(refs), i, i+1)
 		}
 	}
 	if v.pc, err = property.DefaultCollector(m.s.vc).Create(ctx); err == nil {
-		v.filter = new(property.WaitFilter).Add(v.lv.Reference(), "Task", taskProps,
+		filter := new(property.WaitFilter).Add(v.lv.Reference(), "Task", taskProps,
 			&types.TraversalSpec{Type: "ListView", Path: "view"})
-		v.filter.Spec.ObjectSet[0].Skip = types.NewBool(true) // the tasks, not the view
-		_, err = v.pc.CreateFilter(ctx, v.filter.CreateFilter)
+		filter.Spec.ObjectSet[0].Skip = types.NewBool(true) // the tasks, not the view
+		_, err = v.pc.CreateFilter(ctx, filter.CreateFilter)
 	}
 	m.mu.Lock()
 	if err == nil && m.closed {
@@ -320,9 +290,8 @@ func (m *taskMux) build(ctx context.Context, refs []types.ManagedObjectReference
 	m.mu.Unlock()
 	if err != nil {
 		m.destroy(v)
-		return nil, nil, err
 	}
-	return v, unresolved, nil
+	return unresolved, err
 }
 
 // drop forgets v, if it is still current, and takes it away on the
@@ -356,25 +325,15 @@ func (m *taskMux) destroy(v *taskView) {
 
 // viewLost reports whether err says that the view or its collector is
 // gone: the session that held them ended.
-func (m *taskMux) viewLost(err error, v *taskView) bool {
-	if isNotAuthenticated(err) {
-		return true
-	}
-	var missing *types.ManagedObjectNotFound
-	if v == nil || !asFault(err, &missing) {
-		return false
-	}
-	switch missing.Obj.Type {
-	case "ListView", "PropertyCollector", "PropertyFilter":
-		return true
-	}
-	return false
+func viewLost(err error) bool {
+	return isNotAuthenticated(err) || isFault(err, &types.ManagedObjectNotFound{})
 }
 
 // loop follows the current view while tasks are pending, and sleeps
 // while none are or there is no view.
 func (m *taskMux) loop() {
 	defer m.wg.Done()
+	lost := 0 // views lost in a row
 	for {
 		m.mu.Lock()
 		v, idle := m.cur, len(m.pending) == 0
@@ -394,18 +353,12 @@ func (m *taskMux) loop() {
 		case m.ctx.Err() != nil:
 			return
 		case err == nil || isFault(err, &types.RequestCanceled{}):
-			// The round ended (its bound), or someone
-			// cancelled it (a simulated site does, see
-			// simulate/viewgate.go): the view stands.
-			m.mu.Lock()
-			m.lost = 0
-			m.mu.Unlock()
-		case m.viewLost(err, v):
-			m.mu.Lock()
-			m.lost++
-			again := m.lost <= 3
-			m.mu.Unlock()
-			if !again {
+			// The round ended (its bound), or someone cancelled it (a
+			// simulated site does, see simulate/viewgate.go): the view
+			// stands.
+			lost = 0
+		case viewLost(err):
+			if lost++; lost > 3 {
 				m.failAll(fmt.Errorf("the task view keeps breaking: %w", err))
 			}
 			m.drop(v)
@@ -433,55 +386,20 @@ func (m *taskMux) apply(updates []types.ObjectUpdate) bool {
 			m.deliver(w, errNotInView)
 			continue
 		}
-		for _, c := range u.ChangeSet {
-			val := c.Val
-			if c.Op == types.PropertyChangeOpRemove {
-				val = nil
-			}
-			switch c.Name {
-			case "info.state":
-				w.state = taskState(val)
-			case "info.error":
-				w.fault = localizedFault(val)
-			case "info.result":
-				w.result = val
-			}
-		}
-		over := w.state == types.TaskInfoStateSuccess || w.state == types.TaskInfoStateError
-		m.note(w, over)
-		if over {
+		mo.ApplyPropertyChange(&w.task, u.ChangeSet)
+		if m.note(w, w.task.Info) {
 			m.deliver(w, nil)
 		}
 	}
 	return false
 }
 
-func taskState(v any) types.TaskInfoState {
-	switch v := v.(type) {
-	case types.TaskInfoState:
-		return v
-	case string:
-		return types.TaskInfoState(v)
-	}
-	return ""
-}
-
-func localizedFault(v any) *types.LocalizedMethodFault {
-	switch v := v.(type) {
-	case *types.LocalizedMethodFault:
-		return v
-	case types.LocalizedMethodFault:
-		return &v
-	}
-	return nil
-}
-
 // deliver ends a wait; the caller holds m.mu.
 func (m *taskMux) deliver(w *taskWaiter, err error) {
-	if m.pending[w.ref] != w {
+	if m.pending[w.task.Self] != w {
 		return
 	}
-	delete(m.pending, w.ref)
+	delete(m.pending, w.task.Self)
 	w.err = err
 	close(w.done)
 }
