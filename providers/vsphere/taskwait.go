@@ -75,10 +75,12 @@ type taskWaiter struct {
 var taskProps = []string{"info.state", "info.error", "info.result"}
 
 // taskMaxWait bounds one WaitForUpdatesEx round of the loop (a variable
-// for tests). Collector.WaitForUpdatesEx starts each round at version ""
-// (the whole view reported again): a long bound keeps a long task from
-// costing two calls per round. Updates are handed over as they come.
-var taskMaxWait = 30 * time.Second
+// for tests), as maxWait bounds a readiness wait's: no call outlives the
+// site's use of it for long (a simulated world that closes under a site
+// that was not closed waits for it). Collector.WaitForUpdatesEx starts
+// each round at version "", so a round that ends with no update costs
+// the next one an extra call, reporting the view whole.
+var taskMaxWait = maxWait
 
 // addTimeout bounds one call of the adder.
 const addTimeout = 2 * time.Minute
