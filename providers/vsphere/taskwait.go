@@ -12,6 +12,7 @@ import (
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -20,8 +21,7 @@ import (
 // building blocks: the pending tasks are the contents of one ListView of
 // the session (view.ListView), and one goroutine, the loop, follows
 // their info through a property.WaitFilter over the view on a collector
-// of its own (property.Collector.WaitForUpdatesEx), handing each task
-// its final state. Another, the adder, sets the view to the pending
+// of its own (WaitForUpdatesEx), handing each task its final state. Another, the adder, sets the view to the pending
 // tasks with one ResetListView for all the tasks added meanwhile (the
 // finished ones leave in the same call): a task costs at most one call
 // of its own, and the waits are shared.
@@ -74,12 +74,10 @@ type taskWaiter struct {
 
 var taskProps = []string{"info.state", "info.error", "info.result"}
 
-// taskMaxWait bounds one WaitForUpdatesEx round of the loop (a variable
-// for tests), as maxWait bounds a readiness wait's: no call outlives the
+// taskMaxWait bounds one WaitForUpdatesEx of the loop (a variable for
+// tests), as maxWait bounds a readiness wait's: no call outlives the
 // site's use of it for long (a simulated world that closes under a site
-// that was not closed waits for it). Collector.WaitForUpdatesEx starts
-// each round at version "", so a round that ends with no update costs
-// the next one an extra call, reporting the view whole.
+// that was not closed waits for it).
 var taskMaxWait = maxWait
 
 // addTimeout bounds one call of the adder.
@@ -336,6 +334,8 @@ func viewLost(err error) bool {
 func (m *taskMux) loop() {
 	defer m.wg.Done()
 	lost := 0 // views lost in a row
+	var seen *taskView
+	version := "" // of seen's last report
 	for {
 		m.mu.Lock()
 		v, idle := m.cur, len(m.pending) == 0
@@ -348,16 +348,33 @@ func (m *taskMux) loop() {
 				return
 			}
 		}
+		if v != seen {
+			seen, version = v, ""
+		}
+		// methods.WaitForUpdatesEx, not Collector.WaitForUpdatesEx: the
+		// wrapper starts each round at version "", so every round cut
+		// short (its bound, the simulated site's gate) would cost a call
+		// reporting the whole view again.
 		secs := max(int32(taskMaxWait/time.Second), 1) // 0 would not wait at all
-		opts := &property.WaitOptions{Options: &types.WaitOptions{MaxWaitSeconds: &secs}}
-		err := v.pc.WaitForUpdatesEx(m.ctx, opts, m.apply)
+		res, err := methods.WaitForUpdatesEx(m.ctx, m.s.vc, &types.WaitForUpdatesEx{This: v.pc.Reference(), Version: version,
+			Options: &types.WaitOptions{MaxWaitSeconds: &secs}})
+		if err == nil && res.Returnval != nil {
+			version = res.Returnval.Version
+			for _, fs := range res.Returnval.FilterSet {
+				m.apply(fs.ObjectSet)
+			}
+		}
 		switch {
 		case m.ctx.Err() != nil:
 			return
-		case err == nil || isFault(err, &types.RequestCanceled{}):
-			// The round ended (its bound), or someone cancelled it (a
-			// simulated site does, see simulate/viewgate.go): the view
-			// stands.
+		case err == nil || isFault(err, &types.RequestCanceled{}) || isFault(err, &types.InvalidCollectorVersion{}):
+			// The round ended (its bound), someone cancelled it (a
+			// simulated site does, see simulate/viewgate.go), or the
+			// collector forgot the version (the view is reported whole
+			// again): the view stands.
+			if err != nil && !isFault(err, &types.RequestCanceled{}) {
+				version = ""
+			}
 			lost = 0
 		case viewLost(err):
 			if lost++; lost > 3 {
@@ -373,10 +390,8 @@ func (m *taskMux) loop() {
 	}
 }
 
-// apply hands the updates of the view to the waiters. It never ends the
-// round: a task added while the round lasts is reported in it, where a
-// new round would cost a call to report the whole view again.
-func (m *taskMux) apply(updates []types.ObjectUpdate) bool {
+// apply hands the updates of the view to the waiters.
+func (m *taskMux) apply(updates []types.ObjectUpdate) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, u := range updates {
@@ -393,7 +408,6 @@ func (m *taskMux) apply(updates []types.ObjectUpdate) bool {
 			m.deliver(w, nil)
 		}
 	}
-	return false
 }
 
 // deliver ends a wait; the caller holds m.mu.
