@@ -3,27 +3,40 @@ package simulate
 import (
 	"bytes"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
-// viewGate keeps a client session's ModifyListView calls from running
-// while a WaitForUpdatesEx of the same session is being served. vcsim
-// v0.56.0 takes the locks of a ListView and of the PropertyFilter that
-// follows it in opposite orders in the two calls (ModifyListView: the
-// view, then the filter, to tell it of the change; WaitForUpdatesEx: the
-// filter, then the view, to collect it), so that the two deadlock when
-// they meet, and with them every later call on the view. The provider's
-// task multiplexer makes exactly these calls, as it should against
-// vCenter, which has no such problem; so the simulated site's front lets
-// a ModifyListView wait until the session's wait on a collector that
-// follows a ListView has returned (the wait returns as soon as anything
-// changes; after viewGrace it is cancelled, which its caller takes as a
-// wait to make again), and holds new such waits until the modification
-// is done. Waits on other collectors (readiness waits) are not touched.
+// viewGate keeps a client session's ModifyListView and ResetListView
+// calls from running while a WaitForUpdatesEx of the same session, on a
+// collector whose filter follows a ListView, is being served by vcsim's
+// own wait (a world not on a virtual clock: `drplan sim serve`).
+//
+// Upstream defect (govmomi v0.56.0, simulator): the two calls take the
+// locks of the ListView and of the PropertyFilter in opposite orders.
+// ListView.ModifyListView and ResetListView (view_manager.go) run with
+// the view locked (the handler lock of simulator.go) and call
+// ListView.update, whose ctx.Update reaches PropertyFilter.UpdateObject
+// (property_filter.go), which locks the filter. PropertyCollector
+// .WaitForUpdatesEx (property_collector.go) calls PropertyFilter.update,
+// which locks the filter and collects, and collect locks each object it
+// traverses, the ListView among them. When the two meet, both block,
+// and every later call on the view or the collector with them
+// (TestListViewDeadlock shows it on bare vcsim in a few dozen calls).
+// vCenter has no such problem, and the provider's task waiting makes
+// exactly these calls, as it should.
+//
+// So the site's front lets a modification wait until the session's
+// waits on such collectors have returned (a wait returns as soon as
+// anything changes; after viewGrace it is cancelled, which its caller
+// takes as a wait to make again) and holds new such waits until the
+// modification is done. Waits on other collectors (readiness waits) are
+// not touched.
 type viewGate struct {
 	mu       sync.Mutex
 	sessions map[string]*sessionGate
@@ -33,9 +46,8 @@ type sessionGate struct {
 	// views are the session's collectors with a filter that follows a
 	// ListView (learnt from CreateFilter); only waits on those are gated.
 	views     map[string]bool
-	waits     int           // WaitForUpdatesEx calls on them being served
-	collector string        // the collector they wait on
-	idle      chan struct{} // closed when waits drops to 0
+	waits     map[string]int // WaitForUpdatesEx calls on them being served, by collector
+	idle      chan struct{}  // closed when no wait is served
 	modifying bool
 	free      chan struct{} // closed when the modification is done
 }
@@ -46,7 +58,7 @@ const viewGrace = 2 * time.Millisecond
 
 var (
 	waitCall      = []byte("<WaitForUpdatesEx")
-	modifyCall    = []byte("<ModifyListView")
+	modifyCall    = regexp.MustCompile(`<(Modify|Reset)ListView`)
 	filterCall    = []byte("<CreateFilter")
 	listView      = []byte(`type="ListView"`)
 	collectorThis = regexp.MustCompile(`<_this type="PropertyCollector">([^<]+)</_this>`)
@@ -55,7 +67,7 @@ var (
 // serve serves a call of the session, gated when it is one of the two.
 // It reports false when the call is neither, for the caller to serve.
 func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, inner http.Handler) bool {
-	isWait, isModify := bytes.Contains(body, waitCall), bytes.Contains(body, modifyCall)
+	isWait, isModify := bytes.Contains(body, waitCall), modifyCall.Match(body)
 	isViewFilter := bytes.Contains(body, filterCall) && bytes.Contains(body, listView)
 	if !isWait && !isModify && !isViewFilter {
 		return false
@@ -74,7 +86,7 @@ func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, in
 	}
 	sg := g.sessions[key]
 	if sg == nil {
-		sg = &sessionGate{views: map[string]bool{}}
+		sg = &sessionGate{views: map[string]bool{}, waits: map[string]int{}}
 		g.sessions[key] = sg
 	}
 	if isViewFilter {
@@ -93,15 +105,17 @@ func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, in
 		g.mu.Lock()
 	}
 	if isWait {
-		sg.waits++
+		sg.waits[collector]++
 		if sg.idle == nil {
 			sg.idle = make(chan struct{})
 		}
-		sg.collector = collector
 		g.mu.Unlock()
 		defer func() {
 			g.mu.Lock()
-			if sg.waits--; sg.waits == 0 {
+			if sg.waits[collector]--; sg.waits[collector] == 0 {
+				delete(sg.waits, collector)
+			}
+			if len(sg.waits) == 0 {
 				close(sg.idle)
 				sg.idle = nil
 			}
@@ -111,7 +125,7 @@ func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, in
 		return true
 	}
 	sg.modifying, sg.free = true, make(chan struct{})
-	idle, collector := sg.idle, sg.collector
+	idle, waiting := sg.idle, slices.Collect(maps.Keys(sg.waits))
 	g.mu.Unlock()
 	defer func() {
 		g.mu.Lock()
@@ -123,7 +137,9 @@ func (g *viewGate) serve(w http.ResponseWriter, r *http.Request, body []byte, in
 		select {
 		case <-idle:
 		case <-time.After(viewGrace):
-			cancelWait(r, collector, inner)
+			for _, c := range waiting {
+				cancelWait(r, c, inner)
+			}
 			<-idle
 		}
 	}

@@ -34,18 +34,19 @@
 // property collector retrieval, and the VMs' tags through the vAPI
 // tagging endpoint in bulk (one call lists what every tag is attached
 // to). Tasks are waited on with the property collector, never by
-// polling, and together (taskwait.go): every task the site starts goes
-// into one ListView of the session (one ModifyListView, shared by the
-// tasks started at the same time), one property filter follows the state
-// of everything in it, and one goroutine waits on it for all of them, so
-// that a task costs about one call of its own (a task on its own, at a
-// site whose tasks are mostly over before they could be watched, is read
-// once instead). Finished tasks leave the view with the next add, in the
-// same call. Clones that start together read their replicas in one
-// call. When the session ends (a
-// re-login), the view is made again with the tasks still pending; a
-// ListView reports what enters it as it is, so a task that finished
-// meanwhile, or before it was added, is seen at once. WaitReady follows a
+// polling, and together (taskwait.go), on govmomi's view.ListView and
+// property.Collector: every task the site starts goes into one ListView
+// of the session (one ResetListView, shared by the tasks started at the
+// same time; finished tasks leave in the same call), one
+// property.WaitFilter follows the state of everything in it, and one
+// goroutine waits on it for all of them, so that a task costs about one
+// call of its own (a task on its own, at a site whose tasks are mostly
+// over before they could be watched, is read once instead). Clones that
+// start together read their replicas in one call (replicaread.go). When
+// the session ends (a re-login), the view is made again with the tasks
+// still pending; a ListView reports what enters it as it is, so a task
+// that finished meanwhile, or before it was added, is seen at once.
+// WaitReady follows a
 // whole batch of VMs with one property filter, and reports each VM as soon
 // as it is ready (or gone), not when the batch is done. Port group names, custom
 // attribute keys, folders the site made or found and the copies it made

@@ -36,7 +36,7 @@ func TaskView(ctx context.Context, s providers.Site) ([]types.ManagedObjectRefer
 		return nil, nil
 	}
 	var lv mo.ListView
-	err := property.DefaultCollector(st.vc).RetrieveOne(ctx, v.view, []string{"view"}, &lv)
+	err := property.DefaultCollector(st.vc).RetrieveOne(ctx, v.lv.Reference(), []string{"view"}, &lv)
 	return lv.View, err
 }
 

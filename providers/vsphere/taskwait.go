@@ -4,176 +4,140 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/task"
+	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// taskMux waits for every task the site starts, together: the tasks go
-// into one ListView of the session (ModifyListView: at most one call per
-// task; the tasks started while a call is under way share the next), one
-// property filter on a collector of the site's own follows the
-// info.state, info.error and info.result of everything in the view, and
-// one goroutine waits on that collector (WaitForUpdatesEx, at most
-// taskMaxWait per call) while any task is pending, handing each task's
-// final state to its waiter. A task costs at most one call of its own;
-// the waits are shared by every task running at the time. Finished tasks
-// leave the view with the next ModifyListView (removal rides along), so
-// they cost no calls of their own either; only when many pile up with no
-// task added does the loop take them out, all in one call.
+// taskMux waits for every task the site starts, together, on govmomi's
+// building blocks: the pending tasks are the contents of one ListView of
+// the session (view.ListView), and one goroutine, the loop, follows
+// their info through a property.WaitFilter over the view on a collector
+// of its own (WaitForUpdatesEx), handing each task its final state. Another, the adder, sets the view to the pending
+// tasks with one ResetListView for all the tasks added meanwhile (the
+// finished ones leave in the same call): a task costs at most one call
+// of its own, and the waits are shared.
 //
-// A task started while no other is being waited for, at a site whose
-// tasks are mostly over by the time they would be watched (a simulator,
-// or quick tasks on an idle vCenter), is read once first: one call where
-// the add and a wait of its own would be two. How often tasks were over
-// when first seen is kept as a moving average; against vCenter, where a
-// clone or power-on takes seconds, it stays low and every task is
-// watched.
+// A task started while none is pending, at a site whose tasks are mostly
+// over by the time they would be watched (a simulator, quick tasks on an
+// idle vCenter), is read once first: one call instead of the add and a
+// wait. How often tasks were over when first seen is a moving average;
+// against vCenter, where a clone or power-on takes seconds, it stays low.
 //
-// The view, filter and collector belong to a session. When the session
-// is gone (vCenter forgot it and the site logged in again, so calls on
-// them fail with NotAuthenticated or ManagedObjectNotFound) they are made
-// again in the new session, holding every pending task: a ListView
-// reports the objects that enter it with their current state, so a task
-// that finished meanwhile, or before it was ever added, is seen at once.
+// The view and collector live in a session. When it is gone (vCenter
+// forgot it and the site logged in again: calls on them fail with
+// NotAuthenticated or ManagedObjectNotFound) the adder makes them again
+// in the new session with every pending task; a ListView reports the
+// objects that enter it as they are, so a task that finished meanwhile
+// is seen at once.
 type taskMux struct {
 	s *site
 
-	// setup is held for reading while a task is added to the current
-	// view and for writing while a view is (re)built, so that no add
-	// goes to a view that is being replaced.
-	setup sync.RWMutex
+	mu      sync.Mutex
+	pending map[types.ManagedObjectReference]*taskWaiter
+	cur     *taskView // nil until made, and after it was lost
+	builds  uint64    // views made so far
+	fresh   bool      // tasks were added since the adder last looked
+	running bool      // the adder and the loop were started
+	closed  bool
+	early   float64 // how often tasks were over when first seen
 
-	mu       sync.Mutex
-	pending  map[types.ManagedObjectReference]*taskWaiter
-	toAdd    []*taskWaiter                  // tasks for the adder to put into the view
-	finished []types.ManagedObjectReference // done tasks still in the view
-	cur      *taskView                      // nil until made, and after it broke
-	builds   uint64                         // views made so far
-	running  bool                           // the goroutines were started
-	closed   bool
-	// early is how often the site's tasks were over by the time they
-	// were watched (a moving average); see wait.
-	early float64
-
-	wake     chan struct{} // a task is pending: for the loop
-	addWake  chan struct{} // a task is to be added: for the adder
-	quit     chan struct{} // closed by close
-	loopDone chan struct{} // closed when the loop has ended
-	addDone  chan struct{} // closed when the adder has ended
-	ctx      context.Context
-	cancel   context.CancelFunc
+	addWake, loopWake chan struct{}
+	ctx               context.Context
+	cancel            context.CancelFunc
+	wg                sync.WaitGroup
 }
 
-// taskView is one session's ListView of tasks, and the collector whose
+// taskView is one session's ListView of tasks and the collector whose
 // filter follows it.
 type taskView struct {
-	id       uint64 // taskMux.builds when made
-	session  uint64 // the login it belongs to (reloginRoundTripper.session)
-	pc, view types.ManagedObjectReference
-	version  string // for the next WaitForUpdatesEx; only the loop uses it
-	initial  bool   // the first full report of the view is still to come
+	session uint64 // reloginRoundTripper.session when made
+	pc      *property.Collector
+	lv      *view.ListView
 }
 
 // taskWaiter is one task being waited for.
 type taskWaiter struct {
-	ref     types.ManagedObjectReference
-	view    uint64 // id of the view that holds the task; 0 when none does yet
-	created uint64 // id of the view that was made holding the task
-	seen    bool   // the view has reported the task
-	noted   bool   // counted in early (once per task, when first seen)
-	state   types.TaskInfoState
-	result  types.AnyType
-	fault   *types.LocalizedMethodFault
-	err     error // why the wait failed, when it did
-	done    chan struct{}
+	task  mo.Task // what the view reported of it
+	noted bool    // counted in early
+	err   error   // why the wait failed, when it did
+	done  chan struct{}
 }
 
-// taskProps are what the multiplexer follows of each task.
 var taskProps = []string{"info.state", "info.error", "info.result"}
 
-// taskMaxWait bounds one WaitForUpdatesEx of the task loop (a variable
-// for tests).
+// taskMaxWait bounds one WaitForUpdatesEx of the loop (a variable for
+// tests), as maxWait bounds a readiness wait's: no call outlives the
+// site's use of it for long (a simulated world that closes under a site
+// that was not closed waits for it).
 var taskMaxWait = maxWait
 
-// Finished tasks wait for a ModifyListView of an added task to leave the
-// view; when this many have piled up with no task added, the loop takes
-// them out itself.
-const removeBatch = 64
+// addTimeout bounds one call of the adder.
+const addTimeout = 2 * time.Minute
+
+// earlyShare is the share of tasks over when first seen above which a
+// task on its own is read once before it is watched.
+const earlyShare = 0.5
 
 var (
 	errSiteClosed = errors.New("the site is closed")
-	// errNotInView says the view could not take the task (vCenter did not
-	// resolve it, or it left the view): the task is waited on alone.
+	// errNotInView says the view could not take the task (vCenter did
+	// not resolve it, or it left the view): it is waited on alone.
 	errNotInView = errors.New("the task is not in the task view")
 )
 
 func newTaskMux(s *site) *taskMux {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &taskMux{s: s, pending: map[types.ManagedObjectReference]*taskWaiter{},
-		wake: make(chan struct{}, 1), addWake: make(chan struct{}, 1), quit: make(chan struct{}),
-		loopDone: make(chan struct{}), addDone: make(chan struct{}),
-		ctx: ctx, cancel: cancel}
+		addWake: make(chan struct{}, 1), loopWake: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
 }
 
 // wait waits for a task to finish and returns its result, or its fault as
 // a task.Error.
 func (m *taskMux) wait(ctx context.Context, ref types.ManagedObjectReference) (types.AnyType, error) {
-	w := &taskWaiter{ref: ref, done: make(chan struct{})}
+	w := &taskWaiter{task: mo.Task{ExtensibleManagedObject: mo.ExtensibleManagedObject{Self: ref}}, done: make(chan struct{})}
 	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return nil, errSiteClosed
-	}
-	if m.pending[ref] != nil {
-		// Someone waits for this task already: rare enough to wait alone.
-		m.mu.Unlock()
-		return m.s.waitAlone(ctx, ref)
-	}
-	if len(m.pending) == 0 && m.early > earlyShare {
-		// A task on its own, at a site whose tasks are mostly over by the
-		// time they would be watched: one read is likely all it takes,
-		// where watching it costs the add and a wait of its own.
+	if len(m.pending) == 0 && m.early > earlyShare && !m.closed {
 		m.mu.Unlock()
 		if res, err, done := m.read(ctx, w); done {
 			return res, err
 		}
 		m.mu.Lock()
-		if m.closed {
-			m.mu.Unlock()
-			return nil, errSiteClosed
-		}
-		if m.pending[ref] != nil {
-			m.mu.Unlock()
-			return m.s.waitAlone(ctx, ref)
-		}
+	}
+	switch {
+	case m.closed:
+		m.mu.Unlock()
+		return nil, errSiteClosed
+	case m.pending[ref] != nil:
+		// Someone waits for this task already: rare enough to wait alone.
+		m.mu.Unlock()
+		return m.s.waitAlone(ctx, ref)
 	}
 	m.pending[ref] = w
-	m.toAdd = append(m.toAdd, w)
+	m.fresh = true
 	if !m.running {
 		m.running = true
+		m.wg.Add(2)
 		go m.adder()
 		go m.loop()
 	}
 	m.mu.Unlock()
 	kick(m.addWake)
-	kick(m.wake)
 
 	select {
 	case <-w.done:
 	case <-ctx.Done():
-		select {
-		case <-w.done:
-		default:
-			m.forget(w)
-			return nil, ctx.Err()
-		}
+		m.mu.Lock()
+		m.deliver(w, ctx.Err())
+		m.mu.Unlock()
 	}
 	switch {
 	case errors.Is(w.err, errNotInView):
@@ -181,54 +145,51 @@ func (m *taskMux) wait(ctx context.Context, ref types.ManagedObjectReference) (t
 	case w.err != nil:
 		return nil, w.err
 	}
-	return outcome(w.state, w.fault, w.result)
+	return outcome(w.task.Info)
 }
 
 // outcome is what a finished task gives its waiter: its result, or its
 // fault as a task.Error.
-func outcome(state types.TaskInfoState, f *types.LocalizedMethodFault, result types.AnyType) (types.AnyType, error) {
-	if state != types.TaskInfoStateError {
-		return result, nil
+func outcome(info types.TaskInfo) (types.AnyType, error) {
+	if info.State != types.TaskInfoStateError {
+		return info.Result, nil
 	}
+	f := info.Error
 	if f == nil {
 		f = &types.LocalizedMethodFault{Fault: &types.SystemError{}, LocalizedMessage: "the task failed without saying why"}
 	}
 	return nil, task.Error{LocalizedMethodFault: f}
 }
 
-// earlyShare is the share of tasks over by the time they would be
-// watched above which a task on its own is read once before it is
-// watched. Against vCenter, where a clone or power-on takes seconds, the
-// share stays near 0 and every task is watched.
-const earlyShare = 0.5
-
 // read reads a task once, before anyone else knows of w; done says it
 // was over, and then gives its outcome.
 func (m *taskMux) read(ctx context.Context, w *taskWaiter) (types.AnyType, error, bool) {
 	var t mo.Task
-	if err := property.DefaultCollector(m.s.vc).RetrieveOne(ctx, w.ref, taskProps, &t); err != nil {
+	if err := property.DefaultCollector(m.s.vc).RetrieveOne(ctx, w.task.Self, taskProps, &t); err != nil {
 		return nil, nil, false // the view will tell
 	}
-	final := t.Info.State == types.TaskInfoStateSuccess || t.Info.State == types.TaskInfoStateError
 	m.mu.Lock()
-	m.note(final)
-	w.noted = true // the view's first report of it is not a first sighting
+	over := m.note(w, t.Info)
 	m.mu.Unlock()
-	if !final {
+	if !over {
 		return nil, nil, false
 	}
-	res, err := outcome(t.Info.State, t.Info.Error, t.Info.Result)
+	res, err := outcome(t.Info)
 	return res, err, true
 }
 
-// note counts a task that was, or was not, over by the time it was first
-// seen; the caller holds m.mu.
-func (m *taskMux) note(over bool) {
-	x := 0.0
-	if over {
-		x = 1
+// note reports whether a task is over, and counts, once per task,
+// whether it was by the time it was first seen; the caller holds m.mu.
+func (m *taskMux) note(w *taskWaiter, info types.TaskInfo) bool {
+	over := info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError
+	if !w.noted {
+		w.noted = true
+		m.early *= 0.75
+		if over {
+			m.early += 0.25
+		}
 	}
-	m.early = 0.75*m.early + 0.25*x
+	return over
 }
 
 func kick(c chan struct{}) {
@@ -238,271 +199,223 @@ func kick(c chan struct{}) {
 	}
 }
 
-// adder puts the tasks that wait into the view. It adds every task that
-// came while it was busy in one call, so that tasks started together
-// share their ModifyListView.
+// adder sets the view to the pending tasks whenever tasks were added:
+// one ResetListView, or a new view when there is none of the current
+// session. It tries once more when the view went with its session (the
+// call that found it gone logged in again): it is then made anew.
 func (m *taskMux) adder() {
-	defer close(m.addDone)
+	defer m.wg.Done()
 	for {
 		select {
 		case <-m.addWake:
-		case <-m.quit:
+		case <-m.ctx.Done():
 			return
 		}
-		for {
+		for attempt := 0; attempt < 2; attempt++ {
 			m.mu.Lock()
-			batch := m.toAdd
-			m.toAdd = nil
+			v, refs := m.cur, slices.Collect(maps.Keys(m.pending))
+			fresh := m.fresh || v == nil
+			m.fresh = false
 			m.mu.Unlock()
-			if len(batch) == 0 || m.ctx.Err() != nil {
+			if len(refs) == 0 || !fresh {
+				break // the view holds every pending task
+			}
+			ctx, cancel := context.WithTimeout(m.ctx, addTimeout)
+			var unresolved []types.ManagedObjectReference
+			var err error
+			if v == nil || v.session != m.s.relogin.session() {
+				m.drop(v)
+				unresolved, err = m.build(ctx, refs)
+			} else {
+				unresolved, err = v.lv.Reset(ctx, refs)
+			}
+			cancel()
+			m.mu.Lock()
+			for _, ref := range unresolved {
+				if w := m.pending[ref]; w != nil {
+					m.deliver(w, errNotInView)
+				}
+			}
+			m.mu.Unlock()
+			kick(m.loopWake)
+			if err == nil || m.ctx.Err() != nil {
 				break
 			}
-			m.add(batch)
-		}
-	}
-}
-
-// addTimeout bounds one ModifyListView.
-const addTimeout = 2 * time.Minute
-
-// add puts tasks into the current view, making the view first when there
-// is none (or it belongs to a session that is gone); finished tasks leave
-// the view in the same call. A task the view cannot take is waited on
-// alone; when adding fails, so do the waits.
-func (m *taskMux) add(batch []*taskWaiter) {
-	for attempt := 0; ; attempt++ {
-		m.setup.RLock()
-		m.mu.Lock()
-		v := m.cur
-		var refs []types.ManagedObjectReference
-		live := batch[:0]
-		for _, w := range batch {
-			// Skip waits that ended and tasks a new view took in.
-			if m.pending[w.ref] == w && (v == nil || w.view != v.id) {
-				live = append(live, w)
-				refs = append(refs, w.ref)
-			}
-		}
-		batch = live
-		usable := v != nil && v.session == m.s.relogin.session()
-		var remove []types.ManagedObjectReference
-		if usable && len(batch) > 0 {
-			remove, m.finished = m.finished, nil
-		}
-		m.mu.Unlock()
-		if len(batch) == 0 {
-			m.setup.RUnlock()
-			return
-		}
-		if !usable {
-			m.setup.RUnlock()
-			err := m.rebuild(m.ctx, v)
-			if err == nil && attempt > 3 {
-				err = errors.New("the task view keeps breaking")
-			}
-			if err != nil {
-				m.failSome(batch, err)
-				return
-			}
-			continue
-		}
-		ctx, cancel := context.WithTimeout(m.ctx, addTimeout)
-		res, err := methods.ModifyListView(ctx, m.s.vc, &types.ModifyListView{This: v.view, Add: refs, Remove: remove})
-		cancel()
-		m.setup.RUnlock()
-		if err != nil {
-			m.mu.Lock()
-			if m.cur == v {
-				m.finished = append(m.finished, remove...)
-			}
-			m.mu.Unlock()
-			if m.ctx.Err() != nil {
-				return // closing: close ends the waits
-			}
-			if attempt < 3 && m.viewLost(err, v) {
-				if err := m.rebuild(m.ctx, v); err != nil {
-					m.failSome(batch, err)
-					return
-				}
+			if attempt == 0 && viewLost(err) {
+				m.drop(v)
 				continue
 			}
-			if attempt == 0 && connectionError(err) {
-				// Adding a task twice does no harm: try once more.
-				continue
-			}
-			m.failSome(batch, err)
-			return
-		}
-		m.mu.Lock()
-		for _, w := range batch {
-			switch {
-			case slices.Contains(res.Returnval, w.ref):
-				m.deliver(w, errNotInView)
-			case m.cur != v:
-				// A new view took the task in, if it still waits.
-			case m.pending[w.ref] == w:
-				w.view = v.id
-			default:
-				// It was reported finished (or its wait ended) before
-				// this call came back.
-				m.finished = append(m.finished, w.ref)
-			}
-		}
-		m.mu.Unlock()
-		return
-	}
-}
-
-// failSome ends the given waits with err.
-func (m *taskMux) failSome(batch []*taskWaiter, err error) {
-	m.mu.Lock()
-	for _, w := range batch {
-		m.deliver(w, err)
-	}
-	m.mu.Unlock()
-}
-
-// viewLost reports whether err says that the view or its collector is
-// gone: the session that held them ended.
-func (m *taskMux) viewLost(err error, v *taskView) bool {
-	if isNotAuthenticated(err) {
-		return true
-	}
-	var missing *types.ManagedObjectNotFound
-	if asFault(err, &missing) {
-		switch missing.Obj.Type {
-		case "ListView", "PropertyCollector", "PropertyFilter":
-			return true
-		}
-		return v != nil && (missing.Obj == v.view || missing.Obj == v.pc)
-	}
-	return false
-}
-
-// rebuild makes a new view, filter and collector holding every pending
-// task, unless someone already replaced old.
-func (m *taskMux) rebuild(ctx context.Context, old *taskView) error {
-	m.setup.Lock()
-	defer m.setup.Unlock()
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return errSiteClosed
-	}
-	if m.cur != old {
-		m.mu.Unlock()
-		return nil
-	}
-	m.cur, m.finished = nil, nil
-	m.mu.Unlock()
-	session := m.s.relogin.session()
-	if old != nil && old.session == session {
-		// The session lives on (the view broke some other way): do not
-		// leave its collector and view behind.
-		m.destroy(ctx, old)
-	}
-	vc := m.s.vc
-	pc, err := methods.CreatePropertyCollector(ctx, vc, &types.CreatePropertyCollector{This: vc.ServiceContent.PropertyCollector})
-	if err != nil {
-		return err
-	}
-	v := &taskView{session: session, pc: pc.Returnval, initial: true}
-	var refs []types.ManagedObjectReference
-	for {
-		m.mu.Lock()
-		refs = refs[:0]
-		for ref := range m.pending {
-			refs = append(refs, ref)
-		}
-		m.mu.Unlock()
-		lv, err := methods.CreateListView(ctx, vc, &types.CreateListView{This: *vc.ServiceContent.ViewManager, Obj: refs})
-		if err == nil {
-			v.view = lv.Returnval
+			m.failAll(err)
 			break
 		}
-		// The simulator refuses a view of an object it cannot find; that
-		// task is waited on alone.
-		var missing *types.ManagedObjectNotFound
-		if asFault(err, &missing) && slices.Contains(refs, missing.Obj) {
-			m.mu.Lock()
-			if w := m.pending[missing.Obj]; w != nil {
-				m.deliver(w, errNotInView)
-			}
-			m.mu.Unlock()
-			continue
-		}
-		m.destroy(ctx, v)
-		return err
 	}
-	_, err = methods.CreateFilter(ctx, vc, &types.CreateFilter{This: v.pc, Spec: types.PropertyFilterSpec{
-		ObjectSet: []types.ObjectSpec{{
-			Obj:       v.view,
-			Skip:      types.NewBool(true),
-			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ListView", Path: "view"}},
-		}},
-		PropSet: []types.PropertySpec{{Type: "Task", PathSet: taskProps}},
-	}})
-	if err != nil {
-		m.destroy(ctx, v)
-		return err
+}
+
+// build makes a view holding refs and a collector with a filter over it,
+// and makes them current; it returns the refs the view could not take.
+func (m *taskMux) build(ctx context.Context, refs []types.ManagedObjectReference) ([]types.ManagedObjectReference, error) {
+	v := &taskView{session: m.s.relogin.session()}
+	var unresolved []types.ManagedObjectReference
+	var err error
+	// vcsim refuses a view of an object it cannot find (vCenter
+	// reports it instead, as Reset does): that task is left out.
+	for v.lv == nil {
+		if v.lv, err = view.NewManager(m.s.vc).CreateListView(ctx, refs); err != nil {
+			var missing *types.ManagedObjectNotFound
+			i := -1
+			if asFault(err, &missing) {
+				i = slices.Index(refs, missing.Obj)
+			}
+			if i < 0 {
+				return nil, err
+			}
+			unresolved = append(unresolved, refs[i])
+			refs = slices.Delete(slices.Clone(refs), i, i+1)
+		}
+	}
+	if v.pc, err = property.DefaultCollector(m.s.vc).Create(ctx); err == nil {
+		filter := new(property.WaitFilter).Add(v.lv.Reference(), "Task", taskProps,
+			&types.TraversalSpec{Type: "ListView", Path: "view"})
+		filter.Spec.ObjectSet[0].Skip = types.NewBool(true) // the tasks, not the view
+		_, err = v.pc.CreateFilter(ctx, filter.CreateFilter)
 	}
 	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		m.destroy(ctx, v)
-		return errSiteClosed
+	if err == nil && m.closed {
+		err = errSiteClosed
 	}
-	m.builds++
-	v.id = m.builds
-	m.cur = v
-	for _, ref := range refs {
-		if w := m.pending[ref]; w != nil {
-			w.view, w.created, w.seen = v.id, v.id, false
-		}
+	if err == nil {
+		m.builds++
+		m.cur = v
 	}
 	m.mu.Unlock()
-	kick(m.wake)
-	return nil
+	if err != nil {
+		m.destroy(v)
+	}
+	return unresolved, err
+}
+
+// drop forgets v, if it is still current, and takes it away on the
+// server when its session lives on.
+func (m *taskMux) drop(v *taskView) {
+	if v == nil {
+		return
+	}
+	m.mu.Lock()
+	if m.cur == v {
+		m.cur = nil
+	}
+	m.mu.Unlock()
+	if v.session == m.s.relogin.session() {
+		m.destroy(v)
+	}
 }
 
 // destroy takes a view's collector (with its filter) and the view away,
 // as far as it can.
-func (m *taskMux) destroy(ctx context.Context, v *taskView) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+func (m *taskMux) destroy(v *taskView) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if v.pc.Value != "" {
-		methods.DestroyPropertyCollector(ctx, m.s.vc, &types.DestroyPropertyCollector{This: v.pc})
+	if v.pc != nil {
+		v.pc.Destroy(ctx)
 	}
-	if v.view.Value != "" {
-		methods.DestroyView(ctx, m.s.vc, &types.DestroyView{This: v.view})
+	if v.lv != nil {
+		v.lv.Destroy(ctx)
 	}
 }
 
-// forget drops a waiter that stopped waiting.
-func (m *taskMux) forget(w *taskWaiter) {
+// viewLost reports whether err says that the view or its collector is
+// gone: the session that held them ended.
+func viewLost(err error) bool {
+	return isNotAuthenticated(err) || isFault(err, &types.ManagedObjectNotFound{})
+}
+
+// loop follows the current view while tasks are pending, and sleeps
+// while none are or there is no view.
+func (m *taskMux) loop() {
+	defer m.wg.Done()
+	lost := 0 // views lost in a row
+	var seen *taskView
+	version := "" // of seen's last report
+	for {
+		m.mu.Lock()
+		v, idle := m.cur, len(m.pending) == 0
+		m.mu.Unlock()
+		if v == nil || idle {
+			select {
+			case <-m.loopWake:
+				continue
+			case <-m.ctx.Done():
+				return
+			}
+		}
+		if v != seen {
+			seen, version = v, ""
+		}
+		// methods.WaitForUpdatesEx, not Collector.WaitForUpdatesEx: the
+		// wrapper starts each round at version "", so every round cut
+		// short (its bound, the simulated site's gate) would cost a call
+		// reporting the whole view again.
+		secs := max(int32(taskMaxWait/time.Second), 1) // 0 would not wait at all
+		res, err := methods.WaitForUpdatesEx(m.ctx, m.s.vc, &types.WaitForUpdatesEx{This: v.pc.Reference(), Version: version,
+			Options: &types.WaitOptions{MaxWaitSeconds: &secs}})
+		if err == nil && res.Returnval != nil {
+			version = res.Returnval.Version
+			for _, fs := range res.Returnval.FilterSet {
+				m.apply(fs.ObjectSet)
+			}
+		}
+		switch {
+		case m.ctx.Err() != nil:
+			return
+		case err == nil || isFault(err, &types.RequestCanceled{}) || isFault(err, &types.InvalidCollectorVersion{}):
+			// The round ended (its bound), someone cancelled it (a
+			// simulated site does, see simulate/viewgate.go), or the
+			// collector forgot the version (the view is reported whole
+			// again): the view stands.
+			if err != nil && !isFault(err, &types.RequestCanceled{}) {
+				version = ""
+			}
+			lost = 0
+		case viewLost(err):
+			if lost++; lost > 3 {
+				m.failAll(fmt.Errorf("the task view keeps breaking: %w", err))
+			}
+			m.drop(v)
+			kick(m.addWake) // the adder makes the view again
+		default:
+			// The wait itself failed (the connection, most likely): so do
+			// the waits on it, as a wait of their own would have.
+			m.failAll(fmt.Errorf("waiting for the task: %w", err))
+		}
+	}
+}
+
+// apply hands the updates of the view to the waiters.
+func (m *taskMux) apply(updates []types.ObjectUpdate) {
 	m.mu.Lock()
-	if m.pending[w.ref] == w {
-		delete(m.pending, w.ref)
-		m.leave(w)
-	}
-	m.mu.Unlock()
-}
-
-// leave notes that a waiter's task, if the current view holds it, is to
-// be taken out of it; the caller holds m.mu.
-func (m *taskMux) leave(w *taskWaiter) {
-	if w.view != 0 && m.cur != nil && w.view == m.cur.id {
-		m.finished = append(m.finished, w.ref)
+	defer m.mu.Unlock()
+	for _, u := range updates {
+		w := m.pending[u.Obj]
+		if w == nil {
+			continue
+		}
+		if u.Kind == types.ObjectUpdateKindLeave {
+			m.deliver(w, errNotInView)
+			continue
+		}
+		mo.ApplyPropertyChange(&w.task, u.ChangeSet)
+		if m.note(w, w.task.Info) {
+			m.deliver(w, nil)
+		}
 	}
 }
 
 // deliver ends a wait; the caller holds m.mu.
 func (m *taskMux) deliver(w *taskWaiter, err error) {
-	if m.pending[w.ref] != w {
+	if m.pending[w.task.Self] != w {
 		return
 	}
-	delete(m.pending, w.ref)
-	m.leave(w)
+	delete(m.pending, w.task.Self)
 	w.err = err
 	close(w.done)
 }
@@ -516,161 +429,8 @@ func (m *taskMux) failAll(err error) {
 	m.mu.Unlock()
 }
 
-// loop follows the current view while tasks are pending, and sleeps
-// while none are.
-func (m *taskMux) loop() {
-	defer close(m.loopDone)
-	failures := 0
-	for {
-		m.mu.Lock()
-		for !m.closed && len(m.pending) == 0 {
-			m.mu.Unlock()
-			select {
-			case <-m.wake:
-			case <-m.quit:
-			}
-			m.mu.Lock()
-		}
-		if m.closed {
-			m.mu.Unlock()
-			return
-		}
-		v := m.cur
-		var remove []types.ManagedObjectReference
-		if v != nil && len(m.finished) >= removeBatch {
-			remove, m.finished = m.finished, nil
-		}
-		m.mu.Unlock()
-
-		if v == nil || v.session != m.s.relogin.session() {
-			if err := m.rebuild(m.ctx, v); err != nil {
-				if m.ctx.Err() != nil {
-					return
-				}
-				m.failAll(err)
-			}
-			continue
-		}
-		if len(remove) > 0 {
-			m.setup.RLock()
-			methods.ModifyListView(m.ctx, m.s.vc, &types.ModifyListView{This: v.view, Remove: remove})
-			m.setup.RUnlock()
-		}
-		secs := max(int32(taskMaxWait/time.Second), 1) // 0 would not wait at all
-		res, err := methods.WaitForUpdatesEx(m.ctx, m.s.vc, &types.WaitForUpdatesEx{This: v.pc, Version: v.version,
-			Options: &types.WaitOptions{MaxWaitSeconds: &secs}})
-		if m.ctx.Err() != nil {
-			return
-		}
-		if isFault(err, &types.RequestCanceled{}) && m.ctx.Err() == nil {
-			// Someone cancelled this wait (a simulated site does, to
-			// work around vcsim's locking); the view and version stand.
-			continue
-		}
-		if err != nil {
-			m.mu.Lock()
-			replaced := m.cur != v
-			m.mu.Unlock()
-			if replaced {
-				continue
-			}
-			if failures++; failures <= 3 && (m.viewLost(err, v) || isFault(err, &types.InvalidCollectorVersion{}) || isFault(err, &types.RequestCanceled{})) {
-				if rerr := m.rebuild(m.ctx, v); rerr == nil {
-					continue
-				} else if m.ctx.Err() != nil {
-					return
-				}
-			}
-			// The wait itself failed (the connection, most likely): so do
-			// the waits on it, as a wait of their own would have.
-			failures = 0
-			m.failAll(fmt.Errorf("waiting for the task: %w", err))
-			continue
-		}
-		failures = 0
-		if res.Returnval != nil {
-			m.apply(v, res.Returnval)
-		}
-	}
-}
-
-// apply hands the updates of a view to the waiters.
-func (m *taskMux) apply(v *taskView, set *types.UpdateSet) {
-	v.version = set.Version
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, fs := range set.FilterSet {
-		for _, ou := range fs.ObjectSet {
-			w := m.pending[ou.Obj]
-			if w == nil {
-				continue
-			}
-			if ou.Kind == types.ObjectUpdateKindLeave {
-				if w.view == v.id {
-					m.deliver(w, errNotInView)
-				}
-				continue
-			}
-			first := !w.seen
-			w.seen = true
-			for _, c := range ou.ChangeSet {
-				val := c.Val
-				if c.Op == types.PropertyChangeOpRemove {
-					val = nil
-				}
-				switch c.Name {
-				case "info.state":
-					w.state = taskState(val)
-				case "info.error":
-					w.fault = localizedFault(val)
-				case "info.result":
-					w.result = val
-				}
-			}
-			over := w.state == types.TaskInfoStateSuccess || w.state == types.TaskInfoStateError
-			if first && !w.noted {
-				w.noted = true
-				m.note(over)
-			}
-			if over {
-				m.deliver(w, nil)
-			}
-		}
-	}
-	if v.initial && (set.Truncated == nil || !*set.Truncated) {
-		// The view's first report holds everything in it: a task it was
-		// made with and did not report is not in it.
-		v.initial = false
-		for _, w := range m.pending {
-			if w.created == v.id && !w.seen {
-				m.deliver(w, errNotInView)
-			}
-		}
-	}
-}
-
-func taskState(v any) types.TaskInfoState {
-	switch v := v.(type) {
-	case types.TaskInfoState:
-		return v
-	case string:
-		return types.TaskInfoState(v)
-	}
-	return ""
-}
-
-func localizedFault(v any) *types.LocalizedMethodFault {
-	switch v := v.(type) {
-	case *types.LocalizedMethodFault:
-		return v
-	case types.LocalizedMethodFault:
-		return &v
-	}
-	return nil
-}
-
-// close ends every wait and the loop, and takes the view's collector
-// away.
+// close ends every wait, the adder and the loop, and takes the view's
+// collector away.
 func (m *taskMux) close(ctx context.Context) {
 	m.mu.Lock()
 	if m.closed {
@@ -678,23 +438,17 @@ func (m *taskMux) close(ctx context.Context) {
 		return
 	}
 	m.closed = true
-	for _, w := range m.pending {
-		m.deliver(w, errSiteClosed)
-	}
+	m.mu.Unlock()
+	m.failAll(errSiteClosed)
+	m.cancel() // cuts a wait in flight short
+	m.wg.Wait()
+	m.mu.Lock()
 	v := m.cur
 	m.cur = nil
-	running := m.running
 	m.mu.Unlock()
-	close(m.quit)
-	m.cancel() // cuts a WaitForUpdatesEx in flight short
-	if running {
-		<-m.loopDone
-		<-m.addDone
-	}
 	if v != nil && v.session == m.s.relogin.session() {
-		// Also ends the server's side of a wait that was cut short.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		methods.DestroyPropertyCollector(dctx, m.s.vc, &types.DestroyPropertyCollector{This: v.pc})
+		v.pc.Destroy(dctx)
 	}
 }

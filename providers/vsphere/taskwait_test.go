@@ -198,9 +198,9 @@ func TestTaskWaitShared(t *testing.T) {
 		}
 	}
 	served := diff(w.Site("west").Calls(), server)
-	t.Logf("%d tasks: %d ModifyListView, %d WaitForUpdatesEx", n, served["ModifyListView"], served["WaitForUpdatesEx"])
-	if adds := served["ModifyListView"]; adds > n {
-		t.Errorf("%d ModifyListView for %d tasks", adds, n)
+	t.Logf("%d tasks: %d ResetListView, %d WaitForUpdatesEx", n, served["ResetListView"], served["WaitForUpdatesEx"])
+	if adds := served["ResetListView"]; adds > n {
+		t.Errorf("%d ResetListView for %d tasks", adds, n)
 	}
 	if waitCalls := served["WaitForUpdatesEx"]; waitCalls > n {
 		t.Errorf("%d WaitForUpdatesEx for %d tasks", waitCalls, n)
@@ -224,8 +224,8 @@ func TestTaskWaitShared(t *testing.T) {
 	if n := vsphere.TaskViews(site); n != 1 {
 		t.Errorf("%d task views made, want 1", n)
 	}
-	if d := diff(w.Site("west").Calls(), server)["ModifyListView"]; d > n+1 {
-		t.Errorf("%d ModifyListView for %d tasks", d, n+1)
+	if d := diff(w.Site("west").Calls(), server)["ResetListView"]; d > n+1 {
+		t.Errorf("%d ResetListView for %d tasks", d, n+1)
 	}
 
 	// A wait whose context ends gives up; the task leaves the view later.
@@ -421,7 +421,7 @@ func TestTaskWaitQuickTasks(t *testing.T) {
 	for i := range 6 {
 		quick(i)
 	}
-	adds := s.Calls()["ModifyListView"]
+	adds := s.Calls()["ResetListView"]
 
 	// Running after all: read, then watched.
 	slow := ts.create()
@@ -433,8 +433,8 @@ func TestTaskWaitQuickTasks(t *testing.T) {
 	if got := receive(t, ch, 5*time.Second); got.err != nil || got.res != "slow" {
 		t.Errorf("running task: %+v", got)
 	}
-	if d := s.Calls()["ModifyListView"] - adds; d != 1 {
-		t.Errorf("%d ModifyListView for the running task, want 1", d)
+	if d := s.Calls()["ResetListView"] - adds; d != 1 {
+		t.Errorf("%d ResetListView for the running task, want 1", d)
 	}
 
 	// A quick task that failed gives its fault.

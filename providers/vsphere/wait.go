@@ -234,6 +234,8 @@ func (s *site) waitBatch(ctx context.Context, states map[types.ManagedObjectRefe
 				continue
 			}
 		}
+		// The collector went with its session (a re-login, not a
+		// transient failure): the wait starts again in the new one.
 		if isNotAuthenticated(err) || notFound(err) {
 			if restarts++; restarts <= 2 {
 				continue
@@ -244,26 +246,25 @@ func (s *site) waitBatch(ctx context.Context, states map[types.ManagedObjectRefe
 	return nil
 }
 
-// waitOnce makes a property filter over the VMs not done yet and follows
-// it until all are done or the deadline passes.
+// waitOnce makes a property filter (a property.WaitFilter) over the VMs
+// not done yet, on a pooled collector, and follows it until all are done
+// or the deadline passes.
 func (s *site) waitOnce(ctx context.Context, states map[types.ManagedObjectReference]*readiness,
 	onUpdates func([]types.ObjectUpdate) bool, pending *int, deadline time.Time) error {
-	var objects []types.ObjectSpec
+	filter := &property.WaitFilter{}
 	for ref, st := range states {
 		if !st.done {
-			objects = append(objects, types.ObjectSpec{Obj: ref})
+			filter.Spec.ObjectSet = append(filter.Spec.ObjectSet, types.ObjectSpec{Obj: ref})
 		}
 	}
+	filter.Spec.PropSet = []types.PropertySpec{{Type: "VirtualMachine", PathSet: waitProps}}
 	c, err := s.collector(ctx)
 	if err != nil {
 		return err
 	}
 	clean := false
 	defer func() { s.release(c, clean) }()
-	pf, err := c.pc.CreateFilter(ctx, types.CreateFilter{Spec: types.PropertyFilterSpec{
-		ObjectSet: objects,
-		PropSet:   []types.PropertySpec{{Type: "VirtualMachine", PathSet: waitProps}},
-	}})
+	pf, err := c.pc.CreateFilter(ctx, filter.CreateFilter)
 	if err != nil {
 		return err
 	}
@@ -273,9 +274,9 @@ func (s *site) waitOnce(ctx context.Context, states map[types.ManagedObjectRefer
 			break
 		}
 		secs := max(int32(min(left, maxWait).Round(time.Second)/time.Second), 1)
-		opts := &property.WaitOptions{Options: &types.WaitOptions{MaxWaitSeconds: &secs}}
+		filter.Options = &types.WaitOptions{MaxWaitSeconds: &secs}
 		wctx, cancel := s.clk.WithTimeout(ctx, left)
-		err := c.pc.WaitForUpdatesEx(wctx, opts, onUpdates)
+		err := c.pc.WaitForUpdatesEx(wctx, &filter.WaitOptions, onUpdates)
 		cancel()
 		if err != nil {
 			if ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
