@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/clock"
-	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/inventory"
 )
 
@@ -272,21 +271,3 @@ type Shipment struct {
 	// changed since the replica's previous point.
 	Full bool
 }
-
-// Error, ErrorKind and its kinds are package errs's under the names they
-// had here, only until the code other work is rewriting is converted
-// (vsphere's wait.go; libvirt's agent, clone, replicas and ship): new
-// code uses errs.E, errs.Error and errs.Kind. Whether an error is worth a
-// retry is errs.Retryable's to say, not this package's.
-type (
-	Error     = errs.Error
-	ErrorKind = errs.Kind
-)
-
-// The kinds, as above: errs.Permanent, errs.Transient and
-// errs.ReadOnlyViolation.
-const (
-	Permanent         = errs.Permanent
-	Transient         = errs.Transient
-	ReadOnlyViolation = errs.ReadOnlyViolation
-)

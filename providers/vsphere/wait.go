@@ -9,6 +9,7 @@ import (
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/internal/units"
 	"github.com/drplan/drplan/providers"
 )
@@ -162,7 +163,7 @@ func (s *site) WaitReady(ctx context.Context, vms []providers.VM, waitFor provid
 		case waitErr != nil:
 			out[i].Err = fail(op, obj, fmt.Errorf("waiting for %s: %w (last seen: %s)", what, waitErr, st.seen(waitFor)))
 		default:
-			out[i].Err = &providers.Error{Op: op, Object: obj, Kind: providers.Transient,
+			out[i].Err = &errs.Error{Op: op, Object: obj, Kind: errs.Transient,
 				Err: &notReady{fmt.Sprintf("no %s after %s: %s", what, units.FormatDuration(timeout), st.seen(waitFor))}}
 		}
 		tell(i)
