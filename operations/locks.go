@@ -126,10 +126,8 @@ func PlanGroups(p *plans.Plan, rp string) map[string]string {
 func (cp *Compiled) Groups() map[string]string {
 	groups := map[string]string{}
 	for _, g := range cp.Plan.ProtectionGroups {
-		for _, pg := range cp.Prog.Groups {
-			if pg.Name == g.Name {
-				groups[g.Name] = g.RecoverySite
-			}
+		if cp.Prog.Group(g.Name) != nil {
+			groups[g.Name] = g.RecoverySite
 		}
 	}
 	return groups

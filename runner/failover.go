@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/drplan/drplan/internal/errs"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/steps"
@@ -122,17 +121,13 @@ func (r *run) ship(ctx context.Context, site providers.Site, s *steps.Step, vms 
 	if !ok {
 		return nil, nil
 	}
-	method, members := "", map[string]bool{}
-	for _, g := range r.prog.Groups {
-		if g.Name == s.Group {
-			method = g.Method
-			for _, vm := range g.VMs {
-				members[vm] = true
-			}
-		}
-	}
-	if method != "snapshot" {
+	g := r.prog.Group(s.Group)
+	if g == nil || g.Method != "snapshot" {
 		return nil, nil
+	}
+	members := map[string]bool{}
+	for _, vm := range g.VMs {
+		members[vm] = true
 	}
 	// The protected VMs' paths: the group's shutdown steps' targets, or
 	// what the replicas recorded.
@@ -154,7 +149,7 @@ func (r *run) ship(ctx context.Context, site providers.Site, s *steps.Step, vms 
 		}
 		from, err := r.site(ctx, v.Replica.Site)
 		if err != nil {
-			return nil, &errs.Error{Op: "open", Object: "site " + v.Replica.Site, Kind: errs.Transient, Err: err}
+			return nil, openFailed(v.Replica.Site, err)
 		}
 		got, err := sh.ShipPoint(ctx, from, r.vm(v.Replica.Site, p), replicas[i], s.Group)
 		if err != nil {

@@ -301,12 +301,8 @@ func (r *run) choosePoints(ctx context.Context, site providers.Site, s *steps.St
 	for i, v := range replicas {
 		vms[i] = providers.VM{Site: s.Site, Path: v.Path(), Ref: v.Ref}
 	}
-	consistent := false
-	for _, g := range r.prog.Groups {
-		if g.Name == s.Group {
-			consistent = g.Consistency == "group"
-		}
-	}
+	g := r.prog.Group(s.Group)
+	consistent := g != nil && g.Consistency == "group"
 	promote := s.Kind == steps.Promote
 	var pinned []time.Time
 	if promote {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/internal/errs"
+	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
@@ -214,5 +215,44 @@ func TestOpenFailureKeepsItsKind(t *testing.T) {
 		if sr := res.Steps[steps.MustParseAddr("tier.app/vm.a/power_on")]; sr.Attempts != c.attempts || !strings.Contains(sr.Err.Error(), c.err.Error()) || strings.Count(sr.Err.Error(), "open") != 1 {
 			t.Errorf("%s: %d attempts (%v), want %d", c.name, sr.Attempts, sr.Err, c.attempts)
 		}
+	}
+}
+
+// shipSite is a recovery site that ships its replicas' points
+// (providers.Shipper) and holds one replica, of a at east.
+type shipSite struct{ providers.Site }
+
+func (shipSite) Name() string { return "west" }
+func (shipSite) Calls() int64 { return 0 }
+func (shipSite) Inventory(context.Context) (*inventory.Site, error) {
+	return &inventory.Site{Name: "west", Reachable: true, VMs: []*inventory.VM{{Name: "a", Folder: "replicas",
+		Replica: &inventory.Replica{Of: "a", Group: "g", Site: "east", Folder: "prod"}}}}, nil
+}
+func (shipSite) ShipPoint(context.Context, providers.Site, providers.VM, providers.VM, string) (providers.Shipment, error) {
+	return providers.Shipment{}, errors.New("not reached: the protected site could not be opened")
+}
+
+// TestShipOpenFailureKeepsItsKind: a final sync that ships its points
+// and cannot open the protected site for good (a refused login) fails
+// once, as any step whose site cannot be opened; it was made Transient
+// and tried again.
+func TestShipOpenFailureKeepsItsKind(t *testing.T) {
+	refused := errs.E("open", `site "east" (https://vc/sdk)`, errs.Permanent, errors.New("vCenter refused the login"))
+	sync := steps.GroupStep("g", "", "sync")
+	p := &steps.Program{Mode: "migrate", MaxParallel: 8, Sites: []steps.Site{{Name: "west"}, {Name: "east"}},
+		Groups: []steps.Group{{Name: "g", Site: "east", RecoverySite: "west", Method: "snapshot", VMs: []string{"a"}}},
+		Steps:  []*steps.Step{{Addr: sync, Kind: steps.Sync, Phase: steps.PhasePrepare, Group: "g", Site: "west", Retries: 2}}}
+	open := func(_ context.Context, site string, _ bool) (providers.Site, error) {
+		if site == "west" {
+			return shipSite{}, nil
+		}
+		return nil, refused
+	}
+	res, err := runner.Run(context.Background(), p, runner.Options{RunID: "r", Open: open, Clock: clock.NewVirtual(time.Unix(0, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr := res.Steps[sync]; sr.Attempts != 1 || !strings.Contains(sr.Err.Error(), "refused the login") || errs.KindOf(sr.Err) != errs.Permanent {
+		t.Errorf("sync: %d attempts (%v, kind %v), want 1 attempt of a permanent failure", sr.Attempts, sr.Err, errs.KindOf(sr.Err))
 	}
 }

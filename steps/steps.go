@@ -288,6 +288,16 @@ func (p *Program) Step(addr Addr) *Step {
 	return nil
 }
 
+// Group returns the group with the given name, or nil.
+func (p *Program) Group(name string) *Group {
+	for i := range p.Groups {
+		if p.Groups[i].Name == name {
+			return &p.Groups[i]
+		}
+	}
+	return nil
+}
+
 // SetSecrets gives the program the sensitive values of its plan
 // (plans.Plan.Secrets); the compiler calls it. A program read from its
 // JSON form has none: its values are masked already.
