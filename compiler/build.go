@@ -636,7 +636,7 @@ func customEstimate(s *plans.Step) time.Duration {
 func (b *builder) finish() {
 	var ends []steps.Addr
 	for _, s := range b.order {
-		if s.Kind == steps.Barrier && s.Addr.Action == steps.ActionDone || s.Kind == steps.Custom {
+		if s.Addr == steps.TierDone(s.Addr.Name) || s.Kind == steps.Custom {
 			ends = append(ends, s.Addr)
 		}
 	}

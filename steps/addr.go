@@ -29,12 +29,6 @@ func (s Scope) named() bool {
 	return false
 }
 
-// The actions of a tier's two barriers.
-const (
-	ActionStart = "start" // tier.web/start: the tier may begin
-	ActionDone  = "done"  // tier.web/done: every step of the tier is over
-)
-
 // Addr is the address of a step: its scope (and the scope's name), the
 // VM it acts on if any, and its action. It is comparable, so it serves
 // as a map key; its text form (String, and in JSON) is what operators
@@ -50,10 +44,10 @@ type Addr struct {
 }
 
 // TierStart is the barrier a tier begins at.
-func TierStart(tier string) Addr { return Addr{Scope: ScopeTier, Name: tier, Action: ActionStart} }
+func TierStart(tier string) Addr { return Addr{Scope: ScopeTier, Name: tier, Action: "start"} }
 
 // TierDone is the barrier a tier ends at.
-func TierDone(tier string) Addr { return Addr{Scope: ScopeTier, Name: tier, Action: ActionDone} }
+func TierDone(tier string) Addr { return Addr{Scope: ScopeTier, Name: tier, Action: "done"} }
 
 // TierVM is a step of a VM in a tier.
 func TierVM(tier, vm, action string) Addr {
@@ -76,11 +70,6 @@ func VMStep(scope Scope, vm, action string) Addr { return Addr{Scope: scope, VM:
 
 // IsZero reports whether a is the zero address.
 func (a Addr) IsZero() bool { return a == Addr{} }
-
-// IsTierBarrier reports whether a is a tier's start or done barrier.
-func (a Addr) IsTierBarrier() bool {
-	return a.Scope == ScopeTier && a.VM == "" && (a.Action == ActionStart || a.Action == ActionDone)
-}
 
 // String is the address as written: scope[.name][/vm.VM][/action].
 func (a Addr) String() string {

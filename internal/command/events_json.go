@@ -101,7 +101,7 @@ func (s *eventStream) observe(e rundir.Event) {
 			level, typ = "error", "step_failed"
 		}
 		s.write(level, e.Step.String()+": "+e.Result, typ, "step", p)
-		if e.Step.IsTierBarrier() && e.Step.Action == steps.ActionDone && e.Result == rundir.StatusOK {
+		if e.Step == steps.TierDone(e.Step.Name) && e.Result == rundir.StatusOK {
 			name := e.Step.Name
 			s.write("info", "tier "+name+" done", "tier_done", "tier", map[string]any{"tier": name, "at": e.Time})
 		}

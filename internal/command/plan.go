@@ -129,7 +129,7 @@ func writeProgram(w io.Writer, p *steps.Program) {
 	late := map[steps.Addr]bool{}
 	for _, s := range p.Steps {
 		for _, d := range s.After {
-			if late[d] || d.IsTierBarrier() && d.Action == steps.ActionDone {
+			if late[d] || d == steps.TierDone(d.Name) {
 				late[s.Addr] = true
 			}
 		}

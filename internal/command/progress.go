@@ -159,9 +159,9 @@ func (pr *progress) observe(e rundir.Event) {
 		return
 	}
 	switch {
-	case e.Step.IsTierBarrier() && e.Step.Action == steps.ActionStart:
+	case e.Step == steps.TierStart(e.Step.Name):
 		pr.line("  tier.%s started at %s", e.Step.Name, pr.planSeconds(e.Time))
-	case e.Step.IsTierBarrier() && e.Step.Action == steps.ActionDone:
+	case e.Step == steps.TierDone(e.Step.Name):
 		t := e.Step.Name
 		if pr.mode == "cleanup" {
 			pr.line("  tier.%s cleaned up at %s", t, pr.planSeconds(e.Time))
@@ -191,12 +191,11 @@ func (pr *progress) follow(e rundir.Event) {
 			return // a retry is timed from the first attempt
 		}
 		if s.Kind == steps.Barrier {
-			switch t := e.Step.Name; {
-			case !e.Step.IsTierBarrier():
-			case e.Step.Action == steps.ActionStart:
+			switch t := e.Step.Name; e.Step {
+			case steps.TierStart(t):
 				pr.tiers = append(pr.tiers, t)
 				pr.tierAt[t] = e.Time
-			case e.Step.Action == steps.ActionDone:
+			case steps.TierDone(t):
 				pr.tiers = without(pr.tiers, t)
 			}
 			return
