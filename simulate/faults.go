@@ -492,8 +492,11 @@ func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Refere
 			s.world.engine.fieldSet(s, body.Entity, name, body.Value)
 		}
 	}
-	if m.Name == "AddCustomFieldDef" {
+	switch m.Name {
+	case "AddCustomFieldDef":
 		return &typedFields{CustomFieldsManager: ctx.Map.CustomFieldsManager(), site: s}, nil
+	case "FindChild", "FindByInventoryPath":
+		return lockedSearch{ctx.Map.SearchIndex()}, nil
 	}
 	return nil, nil
 }
