@@ -20,9 +20,9 @@ import (
 // (simulator/folder.go) shifts that slice, so a path lookup made while
 // another VM of the same folder is moved out or destroyed can miss a VM
 // that is there: a reprotect reversing VMs in parallel found "no VM" for
-// one of them (once, in a CI run of TestCrashResume). TestFindChildDuringMoves
-// checks lookups through the site during moves; no test here has made
-// bare vcsim miss.
+// one of them (once, in a CI run of TestCrashResume). TestFindChildRace
+// shows bare vcsim missing and lockedSearch not; TestFindChildDuringMoves
+// checks that the site serves lookups through it.
 type lockedSearch struct{ *simulator.SearchIndex }
 
 // FindChild is vcsim's, with a folder's children read under its lock.

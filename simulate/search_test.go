@@ -17,8 +17,8 @@ import (
 
 // TestFindChildDuringMoves: through the site's lockedSearch, a path
 // lookup of a VM finds it every time while other VMs of its folder are
-// moved out and back. (The miss it guards against is a narrow race in
-// bare vcsim; this test has not been seen to show it there.)
+// moved out and back. (TestFindChildRace shows the miss it guards
+// against in bare vcsim, where the window is wider.)
 func TestFindChildDuringMoves(t *testing.T) {
 	const lookups = 3000
 	t.Run("site", func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -586,13 +587,18 @@ func shipVolume(from, to *Site, fh, th *host, pool golibvirt.StoragePool, srcPat
 
 // shipVolumeWith is shipVolume with the stream passed through filter.
 //
-// go-libvirt's download can wedge its connection at the end of a stream:
-// libvirtd ends it with an empty data packet and then a final one, and
-// when the final one arrives before the returning call has deregistered,
-// the connection's reader blocks for good delivering it. So each
+// go-libvirt can wedge a download's connection: its reader delivers each
+// packet to the call under the connection's lock, so once the call stops
+// taking packets (libvirtd ended the stream with an empty data packet
+// before the final one, or a packet came after the call returned) the
+// reader and the call's own clean-up wait for each other for good. It
+// has happened at a stream's end and before its first byte. So each
 // download runs on a connection of its own, for exactly the volume's
 // physical size; once every byte has arrived the copy goes on without
-// waiting for the call, and a connection that then hangs is abandoned.
+// waiting for the call, and a download that delivers no byte for
+// stallAfter is abandoned with its connection and streamed once more on a
+// new one (the upload starts again at offset 0 and rewrites what the
+// first attempt wrote).
 func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, srcPath, name, format string, filter func(io.Writer) io.Writer) (int64, string, error) {
 	from.call()
 	sv, err := fh.l.StorageVolLookupByPath(srcPath)
@@ -623,10 +629,41 @@ func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, sr
 			return 0, "", err
 		}
 	}
+	var n int64
+	for attempt := 1; ; attempt++ {
+		n, err = streamVolume(from, to, fh, th, sv, tv, size, filter)
+		if err == nil || !errors.Is(err, errStalled) || attempt == 2 {
+			break
+		}
+	}
+	if err != nil {
+		return n, "", fmt.Errorf("%s to %s: %w", srcPath, name, err)
+	}
+	to.call()
+	p, err := th.l.StorageVolGetPath(tv)
+	return n, p, err
+}
+
+// stallAfter is how long a download may deliver no byte before it is
+// abandoned (a variable so that a test can shorten it).
+var stallAfter = 30 * time.Second
+
+// errStalled ends a download that delivered no byte for stallAfter.
+var errStalled = errors.New("the download delivered no data")
+
+// downloadFault, when set (by tests only), wraps the writer a download
+// delivers into, so that a test can wedge a real connection as
+// go-libvirt's defect does.
+var downloadFault func(io.Writer) io.Writer
+
+// streamVolume streams size bytes of sv into tv once, on a download
+// connection of its own, and returns the bytes that reached the upload.
+func streamVolume(from, to *Site, fh, th *host, sv, tv golibvirt.StorageVol, size uint64, filter func(io.Writer) io.Writer) (int64, error) {
 	dl, err := dial(context.Background(), fh.uri)
 	if err != nil {
-		return 0, "", fmt.Errorf("a connection for the download: %w", err)
+		return 0, fmt.Errorf("a connection for the download: %w", err)
 	}
+	defer func() { go dl.l.Disconnect() }()
 	from.calls.Add(2)
 	pr, pw := io.Pipe()
 	counter := &countWriter{w: pw}
@@ -644,19 +681,35 @@ func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, sr
 		pw.CloseWithError(err)
 		return err
 	}}
+	var into io.Writer = end
+	if downloadFault != nil {
+		into = downloadFault(end)
+	}
 	done := make(chan error, 1)
 	go func() {
 		from.call()
-		err := dl.l.StorageVolDownload(sv, end, 0, size, 0)
+		err := dl.l.StorageVolDownload(sv, into, 0, size, 0)
 		if err == nil {
 			err = end.finish()
 		}
 		pw.CloseWithError(err)
 		done <- err
 	}()
+	stop := make(chan struct{})
+	stalled := make(chan struct{})
+	go watchStall(counter, end, stop, func() {
+		close(stalled)
+		pw.CloseWithError(errStalled)
+	})
 	to.call()
 	uerr := th.l.StorageVolUpload(tv, pr, 0, 0, 0)
+	close(stop)
 	pr.CloseWithError(io.ErrClosedPipe)
+	select {
+	case <-stalled:
+		return counter.bytes(), fmt.Errorf("download: %w for %s", errStalled, stallAfter)
+	default:
+	}
 	var derr error
 	if end.complete() || uerr != nil {
 		// Every byte arrived (or the upload failed): the call's own end
@@ -672,16 +725,36 @@ func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, sr
 	} else {
 		derr = <-done
 	}
-	go dl.l.Disconnect()
 	if derr != nil {
-		return counter.n, "", fmt.Errorf("download %s: %w", srcPath, derr)
+		return counter.bytes(), fmt.Errorf("download: %w", derr)
 	}
 	if uerr != nil {
-		return counter.n, "", fmt.Errorf("upload %s: %w", name, uerr)
+		return counter.bytes(), fmt.Errorf("upload: %w", uerr)
 	}
-	to.call()
-	p, err := th.l.StorageVolGetPath(tv)
-	return counter.n, p, err
+	return counter.bytes(), nil
+}
+
+// watchStall calls stalled once when counter has not grown for
+// stallAfter and the stream has not ended, until stop is closed.
+func watchStall(counter *countWriter, end *endWriter, stop <-chan struct{}, stalled func()) {
+	tick := time.NewTicker(stallAfter / 10)
+	defer tick.Stop()
+	last, since := int64(-1), time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		if n := counter.bytes(); n != last || end.complete() {
+			last, since = n, time.Now()
+			continue
+		}
+		if time.Since(since) >= stallAfter {
+			stalled()
+			return
+		}
+	}
 }
 
 // endWriter passes left bytes on and then calls done once.
@@ -734,13 +807,17 @@ func (e *endWriter) complete() bool {
 	return e.end && e.left == 0
 }
 
+// countWriter counts the bytes written through it; the count may be
+// read while writes go on.
 type countWriter struct {
 	w io.Writer
-	n int64
+	n atomic.Int64
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
+
+func (c *countWriter) bytes() int64 { return c.n.Load() }

@@ -115,3 +115,57 @@ func TestShipChangedBlocks(t *testing.T) {
 		t.Errorf("the replica's record lacks its points %s and %s:\n%s", first.Point, second.Point, md)
 	}
 }
+
+// TestShipStalledDownload wedges the first download's connection before
+// its first byte, as go-libvirt's defect did in CI (the whole test run
+// then hung for 10 minutes): Ship abandons the download after the stall
+// limit, streams the volume again on a new connection and the replica
+// holds what the protected disk holds.
+func TestShipStalledDownload(t *testing.T) {
+	s := libvirttest.Start(t)
+	s.Network(t, "east", "prod", "drp-prod")
+	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
+	const vm = "stall-01"
+	s.ProtectedVM(t, "east", vm, "prod")
+	disk := diskOf(t, s, "east", vm)
+	if out, err := exec.Command("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 2M", disk).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-io: %v\n%s", err, out)
+	}
+	wedged := libvirt.WedgeDownloads(t, 1, 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	shipped, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
+	if err != nil {
+		t.Fatalf("a wedged download failed the ship: %v", err)
+	}
+	if got := wedged.Load(); got != 1 {
+		t.Fatalf("%d downloads were wedged, want 1 (the fault did not bite)", got)
+	}
+	if !shipped.Full || shipped.Bytes == 0 {
+		t.Errorf("shipped %+v, want a whole copy", shipped)
+	}
+	rep := libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
+	if a, b := contentHash(t, diskOf(t, s, "east", vm)), contentHash(t, diskOf(t, s, "west", rep)); a != b {
+		t.Errorf("the replica's disk (sha256 %s) differs from the protected disk (sha256 %s)", b, a)
+	}
+}
+
+// TestShipStalledTwice: a download wedged on its new connection too
+// fails the ship, saying so, instead of hanging.
+func TestShipStalledTwice(t *testing.T) {
+	s := libvirttest.Start(t)
+	s.Network(t, "east", "prod", "drp-prod")
+	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
+	const vm = "stall-02"
+	s.ProtectedVM(t, "east", vm, "prod")
+	wedged := libvirt.WedgeDownloads(t, 2, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
+	if err == nil || !strings.Contains(err.Error(), "delivered no data") {
+		t.Fatalf("two wedged downloads: error %v, want one saying the download delivered no data", err)
+	}
+	if got := wedged.Load(); got != 2 {
+		t.Errorf("%d downloads were wedged, want 2", got)
+	}
+}
