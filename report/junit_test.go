@@ -3,7 +3,11 @@ package report
 import (
 	"bytes"
 	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/drplan/drplan/steps"
@@ -107,5 +111,56 @@ func TestJUnitWallTime(t *testing.T) {
 				t.Errorf("testcase %s has no plan_seconds of an hour or more: %v", c.Name, c.Props)
 			}
 		}
+	}
+}
+
+// TestJUnitSchema validates JUnit files against the format CI reporters
+// read (testdata/junit.xsd, checked with libxml2's xmllint): the drill
+// fixture (failures, a skip, checks), the same run live (times from the
+// plan span), one interrupted (errors) and one with nothing run.
+func TestJUnitSchema(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Fatalf("the JUnit files are validated with xmllint, and it is not installed: install Debian's libxml2-utils package (apt-get install -y libxml2-utils; make test does as root)")
+	}
+	live := fixture(t)
+	live.Target = "vcenter-east"
+	interrupted := fixture(t)
+	for i := range interrupted.VMs {
+		if interrupted.VMs[i].Status == "ready" {
+			interrupted.VMs[i].Status = "interrupted"
+			break
+		}
+	}
+	for i := range interrupted.Steps {
+		if interrupted.Steps[i].Kind == "custom" {
+			interrupted.Steps[i].Status = "interrupted"
+		}
+	}
+	empty := &Report{Plan: "shop", RecoveryPlan: "shop", Mode: "test", Target: "sim", Result: "failed"}
+	dir := t.TempDir()
+	for name, r := range map[string]*Report{"drill": fixture(t), "live": live, "interrupted": interrupted, "empty": empty} {
+		var buf bytes.Buffer
+		if err := r.WriteJUnit(&buf); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, name+".xml")
+		if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("testdata", "junit.xsd"), file).CombinedOutput(); err != nil {
+			t.Errorf("%s: the JUnit file does not validate: %v\n%s\n%s", name, err, out, buf.String())
+		}
+		if name == "interrupted" && !strings.Contains(buf.String(), "<error ") {
+			t.Errorf("an interrupted run's JUnit has no <error>:\n%s", buf.String())
+		}
+	}
+	// The schema is not a rubber stamp: a time with a unit is refused.
+	bad := filepath.Join(dir, "bad.xml")
+	if err := os.WriteFile(bad, []byte(`<testsuites tests="1"><testsuite name="t" tests="1"><testcase name="c" classname="k" time="2h"/></testsuite></testsuites>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("testdata", "junit.xsd"), bad).CombinedOutput(); err == nil {
+		t.Errorf("the schema accepted a testcase time of \"2h\":\n%s", out)
 	}
 }

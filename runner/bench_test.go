@@ -197,7 +197,11 @@ func BenchmarkDrill(b *testing.B) {
 				cpu := cpuTime() - cpu0
 				achieved := res.End.Sub(res.Start)
 				b.ReportMetric(wall.Seconds(), "wall-s")
-				b.ReportMetric(float64(achieved)/float64(prog.Estimate.Total), "achieved/estimate")
+				ratio := float64(achieved) / float64(prog.Estimate.Total)
+				b.ReportMetric(ratio, "achieved/estimate")
+				if ratio < 0.98 || ratio > 1.02 {
+					b.Errorf("%d VMs: achieved RTO %s is not the estimate %s within ±2%% (%.3f)", n, achieved, time.Duration(prog.Estimate.Total), ratio)
+				}
 				b.ReportMetric(float64(callsOf(env)-calls)/float64(n), "calls/VM")
 				b.ReportMetric(float64(cpu.Milliseconds())/float64(n), "CPU-ms/VM")
 				b.ReportMetric(peakRSS()/(1<<20), "peak-RSS-MiB")
