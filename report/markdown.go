@@ -86,7 +86,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		m.f("\n</details>\n")
 	}
-	m.f("\n<sub>%s API calls: %d (%.1f per VM).</sub>\n", durationsNote, r.Figures.APICalls, r.Figures.APICallsPerVM)
+	m.f("\n<sub>%s API calls: %s.</sub>\n", durationsNote, r.CallsSummary())
 	return m.err
 }
 

@@ -567,3 +567,14 @@ func (r *Report) Title() string {
 func FormatSeconds(s float64) string {
 	return units.FormatDuration(time.Duration(s * float64(time.Second)).Round(time.Second))
 }
+
+// CallsSummary says how many API calls the run made: "89 (63 in the
+// recovery, 15.8 per VM)" when a cleanup's calls are in the total, "63
+// (15.8 per VM)" otherwise. The per-VM figure is always the recovery's.
+func (r *Report) CallsSummary() string {
+	if len(r.Runs) > 1 {
+		return fmt.Sprintf("%d (%d in the recovery, %.1f per VM)", r.Figures.APICalls, r.Runs[0].APICalls, r.Figures.APICallsPerVM)
+	}
+	return fmt.Sprintf("%d (%.1f per VM)", r.Figures.APICalls, r.Figures.APICallsPerVM)
+}
+

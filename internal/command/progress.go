@@ -470,10 +470,5 @@ func writeSummaryTo(w io.Writer, r *report.Report, took time.Duration, color boo
 		}
 		fmt.Fprintf(w, "  tiers: %s\n", strings.Join(tiers, "; "))
 	}
-	if len(r.Runs) > 1 {
-		// The per-VM figure is the recovery's; the total has the cleanup too.
-		fmt.Fprintf(w, "  API calls: %d (%d in the recovery, %.1f per VM)\n", r.Figures.APICalls, r.Runs[0].APICalls, r.Figures.APICallsPerVM)
-	} else {
-		fmt.Fprintf(w, "  API calls: %d (%.1f per VM)\n", r.Figures.APICalls, r.Figures.APICallsPerVM)
-	}
+	fmt.Fprintf(w, "  API calls: %s\n", r.CallsSummary())
 }
