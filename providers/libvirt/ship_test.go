@@ -45,6 +45,17 @@ func diskOf(t testing.TB, s *libvirttest.Sites, site, domain string) string {
 	return ""
 }
 
+// shipSites starts the two test sites with vm, a protected VM on network
+// prod at east, and opens both for writing.
+func shipSites(t *testing.T, vm string) (s *libvirttest.Sites, east, west *libvirt.Site) {
+	t.Helper()
+	s = libvirttest.Start(t)
+	s.Network(t, "east", "prod", "drp-prod")
+	east, west = s.Open(t, "east", false), s.Open(t, "west", false)
+	s.ProtectedVM(t, "east", vm, "prod")
+	return s, east, west
+}
+
 // TestShipChangedBlocks ships a running VM twice: the first point copies
 // the whole volume, the second only the overlay of what the guest wrote
 // in between (64 KiB of a disk holding 8 MiB), merged into the replica's
@@ -52,11 +63,8 @@ func diskOf(t testing.TB, s *libvirttest.Sites, site, domain string) string {
 // holds, byte for byte, what the protected disk holds, and the protected
 // disk's chain is one overlay deep again.
 func TestShipChangedBlocks(t *testing.T) {
-	s := libvirttest.Start(t)
-	s.Network(t, "east", "prod", "drp-prod")
-	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
 	const vm = "ship-01"
-	s.ProtectedVM(t, "east", vm, "prod")
+	s, east, west := shipSites(t, vm)
 	disk := diskOf(t, s, "east", vm)
 	if out, err := exec.Command("qemu-io", "-f", "qcow2", "-c", "write -P 0x6b 4M 8M", disk).CombinedOutput(); err != nil {
 		t.Fatalf("qemu-io: %v\n%s", err, out)
@@ -122,11 +130,8 @@ func TestShipChangedBlocks(t *testing.T) {
 // limit, streams the volume again on a new connection and the replica
 // holds what the protected disk holds.
 func TestShipStalledDownload(t *testing.T) {
-	s := libvirttest.Start(t)
-	s.Network(t, "east", "prod", "drp-prod")
-	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
 	const vm = "stall-01"
-	s.ProtectedVM(t, "east", vm, "prod")
+	s, east, west := shipSites(t, vm)
 	disk := diskOf(t, s, "east", vm)
 	if out, err := exec.Command("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 2M", disk).CombinedOutput(); err != nil {
 		t.Fatalf("qemu-io: %v\n%s", err, out)
@@ -151,13 +156,10 @@ func TestShipStalledDownload(t *testing.T) {
 }
 
 // TestShipStalledTwice: a download wedged on its new connection too
-// fails the ship, saying so, instead of hanging.
+// fails the ship, saying so, instead of hanging; the next ship succeeds.
 func TestShipStalledTwice(t *testing.T) {
-	s := libvirttest.Start(t)
-	s.Network(t, "east", "prod", "drp-prod")
-	east, west := s.Open(t, "east", false), s.Open(t, "west", false)
 	const vm = "stall-02"
-	s.ProtectedVM(t, "east", vm, "prod")
+	s, east, west := shipSites(t, vm)
 	wedged := libvirt.WedgeDownloads(t, 2, time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -167,5 +169,14 @@ func TestShipStalledTwice(t *testing.T) {
 	}
 	if got := wedged.Load(); got != 2 {
 		t.Errorf("%d downloads were wedged, want 2", got)
+	}
+	// The failed ship loses nothing: the next one (the runner's retry)
+	// makes a whole, equal replica.
+	if _, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"}); err != nil {
+		t.Fatalf("the ship after the stalled one: %v", err)
+	}
+	rep := libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
+	if a, b := contentHash(t, diskOf(t, s, "east", vm)), contentHash(t, diskOf(t, s, "west", rep)); a != b {
+		t.Errorf("the replica's disk (sha256 %s) differs from the protected disk (sha256 %s)", b, a)
 	}
 }
