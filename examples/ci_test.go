@@ -2,6 +2,7 @@ package examples
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -116,6 +117,43 @@ func TestCIVersionsAgree(t *testing.T) {
 	gl := mapAt(t, ciFile(t, ".gitlab-ci.yml"), "variables")["DRPLAN_VERSION"]
 	if gh != gl {
 		t.Errorf("DRPLAN_VERSION is %v on GitHub, %v on GitLab", gh, gl)
+	}
+}
+
+// TestCIVersionExists: the pinned DRPLAN_VERSION is one this repository
+// provides: a tag, or a Go pseudo-version whose commit is in main's
+// history and whose time is that commit's (go install refuses a
+// pseudo-version whose time is not its commit's).
+func TestCIVersionExists(t *testing.T) {
+	v, _ := mapAt(t, ciFile(t, "drplan.yml"), "env")["DRPLAN_VERSION"].(string)
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatalf("git is needed to check DRPLAN_VERSION %q against this repository's history: %v", v, err)
+	}
+	// The check needs the history: a source tree without one, or a
+	// shallow clone, cannot tell.
+	out, err := exec.Command(git, "rev-parse", "--is-shallow-repository").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "false" {
+		t.Skipf("no whole git history here (%s %v): DRPLAN_VERSION %q cannot be checked against it", strings.TrimSpace(string(out)), err, v)
+	}
+	m := regexp.MustCompile(`^v0\.0\.0-(\d{14})-([0-9a-f]{12})$`).FindStringSubmatch(v)
+	if m == nil {
+		if out, err := exec.Command(git, "rev-parse", "--verify", "refs/tags/"+v).CombinedOutput(); err != nil {
+			t.Fatalf("DRPLAN_VERSION %q is neither a tag of this repository nor a pseudo-version of a commit: %v\n%s", v, err, out)
+		}
+		return
+	}
+	cmd := exec.Command(git, "log", "-1", "--format=%cd", "--date=format-local:%Y%m%d%H%M%S", m[2])
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	out, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("DRPLAN_VERSION %q names commit %s, which this repository does not have: %v\n%s", v, m[2], err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != m[1] {
+		t.Errorf("DRPLAN_VERSION %q: commit %s was made at %s (UTC), not %s: go install would refuse it", v, m[2], got, m[1])
+	}
+	if out, err := exec.Command(git, "merge-base", "--is-ancestor", m[2], "HEAD").CombinedOutput(); err != nil {
+		t.Errorf("DRPLAN_VERSION %q: commit %s is not in this branch's history: %v\n%s", v, m[2], err, out)
 	}
 }
 
