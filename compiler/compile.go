@@ -199,27 +199,21 @@ func modeWords() string {
 }
 
 func (b *builder) pickPlan() *plans.RecoveryPlan {
-	if len(b.p.RecoveryPlans) == 0 {
+	if rp := b.p.RecoveryPlan(b.opts.RecoveryPlan); rp != nil {
+		return rp
+	}
+	switch {
+	case len(b.p.RecoveryPlans) == 0:
 		b.errorf(hcl.Range{}, "No recovery plan", "The plan has no recovery_plan block, so there is nothing to run. Add one that lists protection groups and tiers.")
-		return nil
-	}
-	if b.opts.RecoveryPlan == "" {
-		if len(b.p.RecoveryPlans) > 1 {
-			var names []string
-			for _, rp := range b.p.RecoveryPlans {
-				names = append(names, rp.Name)
-			}
-			b.errorf(hcl.Range{}, "Several recovery plans", "The plan has recovery plans %s; name the one to run with -recovery-plan NAME.", strings.Join(names, ", "))
-			return nil
+	case b.opts.RecoveryPlan == "":
+		var names []string
+		for _, rp := range b.p.RecoveryPlans {
+			names = append(names, rp.Name)
 		}
-		return b.p.RecoveryPlans[0]
+		b.errorf(hcl.Range{}, "Several recovery plans", "The plan has recovery plans %s; name the one to run with -recovery-plan NAME.", strings.Join(names, ", "))
+	default:
+		b.errorf(hcl.Range{}, "No such recovery plan", "There is no recovery_plan %q in the plan.", b.opts.RecoveryPlan)
 	}
-	for _, rp := range b.p.RecoveryPlans {
-		if rp.Name == b.opts.RecoveryPlan {
-			return rp
-		}
-	}
-	b.errorf(hcl.Range{}, "No such recovery plan", "There is no recovery_plan %q in the plan.", b.opts.RecoveryPlan)
 	return nil
 }
 

@@ -101,21 +101,14 @@ func age(d time.Duration) string {
 // recovery plan a run of p with -recovery-plan rp runs, as the compiler
 // picks it; nil when it cannot tell (the compiler then says why).
 func PlanGroups(p *plans.Plan, rp string) map[string]string {
-	var pick *plans.RecoveryPlan
-	for _, r := range p.RecoveryPlans {
-		if r.Name == rp || rp == "" && len(p.RecoveryPlans) == 1 {
-			pick = r
-		}
-	}
+	pick := p.RecoveryPlan(rp)
 	if pick == nil {
 		return nil
 	}
 	groups := map[string]string{}
 	for _, g := range p.ProtectionGroups {
-		for _, name := range pick.ProtectionGroups {
-			if g.Name == name {
-				groups[g.Name] = g.RecoverySite
-			}
+		if slices.Contains(pick.ProtectionGroups, g.Name) {
+			groups[g.Name] = g.RecoverySite
 		}
 	}
 	return groups

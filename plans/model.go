@@ -37,6 +37,25 @@ type Plan struct {
 	secrets *redact.Set
 }
 
+// RecoveryPlan is the recovery plan a run with -recovery-plan name runs:
+// the one of that name, or, when name is "", the only one. It is nil when
+// there is no such plan, or name is "" and there are none or several
+// (the compiler says which).
+func (p *Plan) RecoveryPlan(name string) *RecoveryPlan {
+	if name == "" {
+		if len(p.RecoveryPlans) == 1 {
+			return p.RecoveryPlans[0]
+		}
+		return nil
+	}
+	for _, rp := range p.RecoveryPlans {
+		if rp.Name == name {
+			return rp
+		}
+	}
+	return nil
+}
+
 // Meta is the optional drplan block.
 type Meta struct {
 	Name            string
