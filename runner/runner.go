@@ -33,7 +33,9 @@ type Options struct {
 	// Done lists steps a previous attempt of the run finished (resume):
 	// they are not run again. See Finished.
 	Done map[steps.Addr]bool
-	// Observer, if set, is told of every event as it is journaled.
+	// Observer, if set, is told of every event as it is journaled: one
+	// call at a time, in the journal's order, so it needs no lock of its
+	// own (and should return quickly: steps wait to emit meanwhile).
 	Observer func(rundir.Event)
 	// Began is when the run first began: for a resumed run, the start of
 	// its first attempt. Recovery point ages (the achieved RPO) are
@@ -93,6 +95,10 @@ type run struct {
 	index      map[steps.Addr]int
 	dependents [][]int
 	waiting    []int
+
+	// emitting orders events: each is journaled and observed before the
+	// next.
+	emitting sync.Mutex
 
 	mu       sync.Mutex
 	results  []*StepResult
@@ -175,6 +181,8 @@ func (r *run) emit(e rundir.Event) {
 	// The observer shows events to people: it sees them as journaled,
 	// secrets scrubbed.
 	e = r.opts.Journal.Scrub(e)
+	r.emitting.Lock()
+	defer r.emitting.Unlock()
 	if r.opts.Journal != nil {
 		if err := r.opts.Journal.Write(e); err != nil {
 			// A run that cannot journal must not go on blind.
