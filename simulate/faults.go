@@ -274,7 +274,7 @@ func (s *Site) wrapHTTP() {
 		}
 		serialise, body := s.serialised(r)
 		method := soapMethod(body)
-		if fs := s.faults; fs != nil {
+		if fs := s.builtFaults(); fs != nil {
 			if !fs.slowFor(r, method) {
 				return
 			}
@@ -301,6 +301,24 @@ func (s *Site) wrapHTTP() {
 	})
 }
 
+// builtFaults is the site's fault set once the world is built (nil while
+// it is being built, when the server already serves).
+func (s *Site) builtFaults() *faultSet {
+	if !s.armed.Load() {
+		return nil
+	}
+	return s.faults
+}
+
+// builtWaits is the site's own waits once the world is built (nil while
+// it is being built, and on a scaled clock).
+func (s *Site) builtWaits() *waits {
+	if !s.armed.Load() {
+		return nil
+	}
+	return s.waits
+}
+
 // serve passes a call on to the simulator, by way of the front's
 // special cases.
 func serve(s *Site, w http.ResponseWriter, r *http.Request, body []byte, serialise bool, inner http.Handler) {
@@ -308,10 +326,10 @@ func serve(s *Site, w http.ResponseWriter, r *http.Request, body []byte, seriali
 		s.serveSerially(w, r, body, inner)
 		return
 	}
-	if s.waits != nil {
+	if ws := s.builtWaits(); ws != nil {
 		// On a virtual clock the site serves waits itself (collector.go);
 		// the view gate is for vcsim's own.
-		if s.waits.serve(w, r, body, inner) {
+		if ws.serve(w, r, body, inner) {
 			return
 		}
 	} else if s.views.serve(w, r, body, inner) {
@@ -469,6 +487,9 @@ func (s *Site) fieldName(key int32) string {
 // before reads that may return them, and tells the replication engine of
 // changes to replicas.
 func (s *Site) intercept(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+	if !s.armed.Load() {
+		return nil, nil // the world is being built
+	}
 	c, ok := s.calls.Load(m.Name)
 	if !ok {
 		c, _ = s.calls.LoadOrStore(m.Name, new(atomic.Int64))

@@ -93,6 +93,10 @@ type Site struct {
 	boot           *bootModel
 	faults         *faultSet
 	guest          *guestProcesses
+	// armed is set once the world is built and the fields above (waits,
+	// boot, faults, guest) are: the site's server already serves then, so
+	// its handlers look at them only after reading armed.
+	armed atomic.Bool
 	// bootedAt holds when each VM's guest last came up (services.go).
 	bootedAt sync.Map // types.ManagedObjectReference -> time.Time
 }
@@ -158,7 +162,7 @@ func New(ctx context.Context, p *plans.Plan, opts Options) (*World, error) {
 			site.waits = newWaits(site, v)
 			site.Model.Map().AddHandler(site.waits)
 		}
-		site.Model.Map().Handler = site.intercept
+		site.armed.Store(true)
 	}
 	return w, nil
 }
@@ -264,6 +268,9 @@ func (w *World) startSite(ss *siteSpec, opts Options) (*Site, error) {
 		URL: srv.URL, CertificatePEM: pemBytes, Thumbprint: thumb, fields: map[string]int32{},
 	}
 	site.wrapHTTP()
+	// Set before any client calls; it lets calls through untouched until
+	// the world is built (armed).
+	m.Map().Handler = site.intercept
 	site.tasks = newTaskWatch(ss.name)
 	m.Map().AddHandler(site.tasks)
 	m.Map().AddHandler(newDefaults(site))
