@@ -577,4 +577,3 @@ func (r *Report) CallsSummary() string {
 	}
 	return fmt.Sprintf("%d (%.1f per VM)", r.Figures.APICalls, r.Figures.APICallsPerVM)
 }
-
