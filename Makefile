@@ -7,7 +7,7 @@ BIN                 := $(CURDIR)/bin
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME            ?= 60s
 
-.PHONY: build dist test drill-offline chromium pyvmomi xmllint lint fuzz bench bench-validate bench-drill soak clean
+.PHONY: build dist test drill-offline chromium pyvmomi xmllint shells lint fuzz bench bench-validate bench-drill soak clean
 
 build: ## build bin/drplan
 	$(GO) build -o $(BIN)/drplan ./cmd/drplan
@@ -26,7 +26,7 @@ dist: ## build static release binaries for linux and darwin (amd64, arm64) into 
 	done
 	cd dist && sha256sum drplan_* > SHA256SUMS
 
-test: chromium pyvmomi xmllint ## run every test: unit, fixtures, golden files, CLI scripts
+test: chromium pyvmomi xmllint shells ## run every test: unit, fixtures, golden files, CLI scripts
 	$(GO) test ./...
 
 # Every example's drill inside a network namespace with only loopback up:
@@ -75,6 +75,19 @@ xmllint:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null; \
 	else \
 		echo "the JUnit schema test needs xmllint: install it with 'sudo apt-get install -y libxml2-utils'" >&2; exit 1; \
+	fi
+
+# The completion scripts are run in their shells
+# (testscript/testdata/cli_version_completion.txtar): zsh and fish found on
+# PATH; else installed from Debian's packages when this runs as root with
+# apt-get; else the target says how.
+shells:
+	@if command -v zsh >/dev/null && command -v fish >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's zsh and fish for the completion script test" >&2; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh fish >/dev/null; \
+	else \
+		echo "the completion script test needs zsh and fish: install them with 'sudo apt-get install -y zsh fish'" >&2; exit 1; \
 	fi
 
 # A second vSphere client reads a simulated site in the CLI scripts
