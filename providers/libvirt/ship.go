@@ -587,18 +587,20 @@ func shipVolume(from, to *Site, fh, th *host, pool golibvirt.StoragePool, srcPat
 
 // shipVolumeWith is shipVolume with the stream passed through filter.
 //
-// go-libvirt can wedge a download's connection: its reader delivers each
-// packet to the call under the connection's lock, so once the call stops
-// taking packets (libvirtd ended the stream with an empty data packet
-// before the final one, or a packet came after the call returned) the
-// reader and the call's own clean-up wait for each other for good. It
-// has happened at a stream's end and before its first byte. So each
-// download runs on a connection of its own, for exactly the volume's
-// physical size; once every byte has arrived the copy goes on without
-// waiting for the call, and a download that delivers no byte for
-// stallAfter is abandoned with its connection and streamed once more on a
-// new one (the upload starts again at offset 0 and rewrites what the
-// first attempt wrote).
+// go-libvirt can wedge a streaming call's connection: its reader delivers
+// each packet to the call under the connection's lock, so once the call
+// stops taking packets (libvirtd ended the stream with an empty data
+// packet before the final one, or a packet came after the call returned)
+// the reader and the call's own clean-up wait for each other for good. It
+// has happened to downloads at a stream's end and before its first byte.
+// So the download and the upload each run on a connection of their own
+// (a wedge never reaches the site's connection); the download asks for
+// exactly the volume's physical size, and once every byte has arrived the
+// copy goes on without waiting for its call. A stream through which no
+// byte passes for stallAfter (or whose upload is not confirmed within
+// 4×stallAfter of its last byte) is abandoned with its connections and
+// streamed once more on new ones (the upload starts again at offset 0 and
+// rewrites what the first attempt wrote).
 func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, srcPath, name, format string, filter func(io.Writer) io.Writer) (int64, string, error) {
 	from.call()
 	sv, err := fh.l.StorageVolLookupByPath(srcPath)
@@ -651,20 +653,30 @@ var stallAfter = 30 * time.Second
 // errStalled ends a download that delivered no byte for stallAfter.
 var errStalled = errors.New("the download delivered no data")
 
-// downloadFault, when set (by tests only), wraps the writer a download
-// delivers into, so that a test can wedge a real connection as
-// go-libvirt's defect does.
-var downloadFault func(io.Writer) io.Writer
+// downloadFault and uploadFault, when set (by tests only), wrap the
+// writer a download delivers into and the upload call, so that a test
+// can wedge a stream as go-libvirt's defect does.
+var (
+	downloadFault func(io.Writer) io.Writer
+	uploadFault   func(upload func() error) error
+)
 
-// streamVolume streams size bytes of sv into tv once, on a download
-// connection of its own, and returns the bytes that reached the upload.
+// streamVolume streams size bytes of sv into tv once, on a download and
+// an upload connection of their own, and returns the bytes that reached
+// the upload.
 func streamVolume(from, to *Site, fh, th *host, sv, tv golibvirt.StorageVol, size uint64, filter func(io.Writer) io.Writer) (int64, error) {
 	dl, err := dial(context.Background(), fh.uri)
 	if err != nil {
 		return 0, fmt.Errorf("a connection for the download: %w", err)
 	}
 	defer func() { go dl.l.Disconnect() }()
+	ul, err := dial(context.Background(), th.uri)
+	if err != nil {
+		return 0, fmt.Errorf("a connection for the upload: %w", err)
+	}
+	defer func() { go ul.l.Disconnect() }()
 	from.calls.Add(2)
+	to.calls.Add(2)
 	pr, pw := io.Pipe()
 	counter := &countWriter{w: pw}
 	var w io.Writer = counter
@@ -695,20 +707,34 @@ func streamVolume(from, to *Site, fh, th *host, sv, tv golibvirt.StorageVol, siz
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	stop := make(chan struct{})
-	stalled := make(chan struct{})
+	uploaded := make(chan error, 1)
+	go func() {
+		to.call()
+		upload := func() error { return ul.l.StorageVolUpload(tv, pr, 0, 0, 0) }
+		var err error
+		if uploadFault != nil {
+			err = uploadFault(upload)
+		} else {
+			err = upload()
+		}
+		pr.CloseWithError(io.ErrClosedPipe)
+		uploaded <- err
+	}()
+	stop, stalled := make(chan struct{}), make(chan struct{})
 	go watchStall(counter, end, stop, func() {
 		close(stalled)
 		pw.CloseWithError(errStalled)
+		pr.CloseWithError(errStalled)
 	})
-	to.call()
-	uerr := th.l.StorageVolUpload(tv, pr, 0, 0, 0)
-	close(stop)
-	pr.CloseWithError(io.ErrClosedPipe)
+	var uerr error
 	select {
+	case uerr = <-uploaded:
 	case <-stalled:
-		return counter.bytes(), fmt.Errorf("download: %w for %s", errStalled, stallAfter)
-	default:
+		uerr = errStalled
+	}
+	close(stop)
+	if uerr != nil && isClosed(stalled) {
+		return counter.bytes(), fmt.Errorf("%w for %s", errStalled, stallAfter)
 	}
 	var derr error
 	if end.complete() || uerr != nil {
@@ -734,8 +760,9 @@ func streamVolume(from, to *Site, fh, th *host, sv, tv golibvirt.StorageVol, siz
 	return counter.bytes(), nil
 }
 
-// watchStall calls stalled once when counter has not grown for
-// stallAfter and the stream has not ended, until stop is closed.
+// watchStall calls stalled once when no byte has passed counter for
+// stallAfter (4×stallAfter once the last byte has passed: the upload's
+// confirmation may wait for the target's disk), until stop is closed.
 func watchStall(counter *countWriter, end *endWriter, stop <-chan struct{}, stalled func()) {
 	tick := time.NewTicker(stallAfter / 10)
 	defer tick.Stop()
@@ -746,14 +773,28 @@ func watchStall(counter *countWriter, end *endWriter, stop <-chan struct{}, stal
 			return
 		case <-tick.C:
 		}
-		if n := counter.bytes(); n != last || end.complete() {
+		if n := counter.bytes(); n != last {
 			last, since = n, time.Now()
 			continue
 		}
-		if time.Since(since) >= stallAfter {
+		limit := stallAfter
+		if end.complete() {
+			limit = 4 * stallAfter
+		}
+		if time.Since(since) >= limit {
 			stalled()
 			return
 		}
+	}
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

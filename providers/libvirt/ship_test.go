@@ -180,3 +180,24 @@ func TestShipStalledTwice(t *testing.T) {
 		t.Errorf("the replica's disk (sha256 %s) differs from the protected disk (sha256 %s)", b, a)
 	}
 }
+
+// TestShipUploadWedgedAtItsEnd: an upload whose call never returns once
+// every byte went through is abandoned 4×stallAfter after its last byte
+// and streamed again; the ship succeeds with an equal replica.
+func TestShipUploadWedgedAtItsEnd(t *testing.T) {
+	const vm = "stall-03"
+	s, east, west := shipSites(t, vm)
+	wedged := libvirt.WedgeUploadEnds(t, 1, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"}); err != nil {
+		t.Fatalf("an upload wedged at its end failed the ship: %v", err)
+	}
+	if got := wedged.Load(); got != 1 {
+		t.Fatalf("%d uploads were wedged, want 1 (the fault did not bite)", got)
+	}
+	rep := libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
+	if a, b := contentHash(t, diskOf(t, s, "east", vm)), contentHash(t, diskOf(t, s, "west", rep)); a != b {
+		t.Errorf("the replica's disk (sha256 %s) differs from the protected disk (sha256 %s)", b, a)
+	}
+}
