@@ -279,12 +279,16 @@ func (e *Executor) dialer(env *Env) dialFunc {
 	}
 }
 
-// pause waits before a check tries again: pollEvery, or 5 s of plan
-// time on a virtual clock (a simulated world's checks).
+// VirtualCheckPoll is how often, in plan time, an http or tcp check tries
+// again on a virtual clock (a simulated world's checks).
+const VirtualCheckPoll = 5 * time.Second
+
+// pause waits before a check tries again: pollEvery, or VirtualCheckPoll
+// of plan time on a virtual clock.
 func (e *Executor) pause(ctx context.Context) error {
 	c := clock.Of(e.Clock)
 	if c.Virtual() {
-		return c.Sleep(ctx, 5*time.Second)
+		return c.Sleep(ctx, VirtualCheckPoll)
 	}
 	return c.Sleep(ctx, pollEvery)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/drplan/drplan/compiler"
 	"github.com/drplan/drplan/internal/clock"
 	"github.com/drplan/drplan/inventory"
+	"github.com/drplan/drplan/local"
 	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/providers"
 	"github.com/drplan/drplan/providers/libvirt"
@@ -254,14 +256,53 @@ func (t *Target) compile(p *plans.Plan, snap *inventory.Snapshot, opts compiler.
 	}
 	// The run starts now in the world's plan time (the verb holds it
 	// still); a final sync lasts until the replication schedule has a
-	// point after it, seen at the sync's next look.
-	runner.EstimateWith(prog, t.Clock.Now(), func(s *steps.Step, start time.Time) time.Duration {
-		if s.Kind == steps.Sync {
+	// point after it, seen at the sync's next look; a check of a
+	// simulated service until the service answers, seen at the check's
+	// next try.
+	hosts := checkHosts(prog)
+	runner.EstimateWith(prog, t.Clock.Now(), func(s *steps.Step, start time.Time, readyAt func(string) (time.Time, bool)) time.Duration {
+		switch {
+		case s.Kind == steps.Sync:
 			if at, ok := t.World.PointsAfter(s.Group, start); ok {
-				return (at.Sub(start) + runner.SyncPoll - 1) / runner.SyncPoll * runner.SyncPoll
+				return pollsUntil(start, at, runner.SyncPoll)
+			}
+		case s.Args.HTTP != nil || s.Args.TCP != nil:
+			host, port := s.Args.CheckAddress()
+			vm := hosts[host]
+			after, ok := t.World.ServiceAfter(vm, port)
+			if booted, up := readyAt(vm); ok && up {
+				return pollsUntil(start, booted.Add(after), local.VirtualCheckPoll)
 			}
 		}
 		return time.Duration(s.Estimate)
 	})
 	return prog, diags
+}
+
+// pollsUntil is how long something that looks at start and then every
+// poll waits to see what happens at at.
+func pollsUntil(start, at time.Time, poll time.Duration) time.Duration {
+	if !at.After(start) {
+		return 0
+	}
+	return (at.Sub(start) + poll - 1) / poll * poll
+}
+
+// checkHosts maps the hosts a simulated run's checks may name to the VMs
+// that answer for them: each VM's name, and the addresses the program
+// gives VMs (re-IP).
+func checkHosts(prog *steps.Program) map[string]string {
+	hosts := map[string]string{}
+	for _, s := range prog.Steps {
+		if s.VM == "" {
+			continue
+		}
+		hosts[s.VM] = s.VM
+		if ip := s.Args.IP; ip != nil {
+			if p, err := netip.ParsePrefix(ip.Address); err == nil {
+				hosts[p.Addr().String()] = s.VM
+			}
+		}
+	}
+	return hosts
 }

@@ -23,14 +23,18 @@ func Estimate(prog *steps.Program) {
 
 // A Model says how long a step takes when it starts at a given instant
 // of plan time, where its Estimate cannot: a migration's final sync
-// waits for the replication schedule.
-type Model func(s *steps.Step, start time.Time) time.Duration
+// waits for the replication schedule, a check for a service that starts
+// some time after its VM is ready. readyAt says when, in the estimated
+// run, a VM of the program (by name) finished its wait for readiness.
+type Model func(s *steps.Step, start time.Time, readyAt func(vm string) (time.Time, bool)) time.Duration
 
 // EstimateWith is Estimate with the run starting at epoch and each
 // step's duration from model (nil: the step's Estimate).
 func EstimateWith(prog *steps.Program, epoch time.Time, model Model) {
 	if model == nil {
-		model = func(s *steps.Step, _ time.Time) time.Duration { return time.Duration(s.Estimate) }
+		model = func(s *steps.Step, _ time.Time, _ func(string) (time.Time, bool)) time.Duration {
+			return time.Duration(s.Estimate)
+		}
 	}
 	v := clock.NewVirtual(epoch)
 	defer v.Close()
@@ -38,10 +42,29 @@ func EstimateWith(prog *steps.Program, epoch time.Time, model Model) {
 	if err != nil {
 		return // a program the runner would refuse has no estimate
 	}
+	waits := map[string]int{} // VM name -> its wait_ready step
+	for i, s := range prog.Steps {
+		if s.Kind == steps.WaitReady && s.VM != "" {
+			waits[s.VM] = i
+		}
+	}
+	readyAt := func(vm string) (time.Time, bool) {
+		i, ok := waits[vm]
+		if !ok {
+			return time.Time{}, false
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		end := r.results[i].End
+		return end, !end.IsZero()
+	}
 	r.step = func(ctx context.Context, s *steps.Step, res *StepResult) error {
 		res.Start = v.Now()
-		v.Sleep(ctx, model(s, res.Start))
-		res.End, res.Status = v.Now(), rundir.StatusOK
+		v.Sleep(ctx, model(s, res.Start, readyAt))
+		end := v.Now()
+		r.mu.Lock() // readyAt may read it from another step
+		res.End, res.Status = end, rundir.StatusOK
+		r.mu.Unlock()
 		return nil
 	}
 	work := v.NewWork()

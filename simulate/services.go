@@ -172,6 +172,18 @@ func (w *World) servicesOf(name string) map[int]*plans.SimService {
 	return out
 }
 
+// ServiceAfter is how long after its guest boots the simulated service of
+// the VM named vm on port starts answering (its after); ok is false when
+// the simulation gives the VM no service there. The estimate of a
+// simulated run models a check's wait with it.
+func (w *World) ServiceAfter(vm string, port int) (after time.Duration, ok bool) {
+	svc := w.servicesOf(vm)[port]
+	if svc == nil {
+		return 0, false
+	}
+	return svc.After, true
+}
+
 // serviceFaults are the service_down and service_slow faults that
 // concern a service of a VM at a site: whether it is down, and how much
 // later (plan time) it answers.

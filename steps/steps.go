@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -341,17 +342,38 @@ func Read(b []byte) (*Program, error) {
 // CheckHost is the host an http or tcp check aims at ("" for other
 // steps, or an address that does not parse).
 func (a Args) CheckHost() string {
+	host, _ := a.CheckAddress()
+	return host
+}
+
+// CheckAddress is the host and port an http or tcp check connects to (an
+// http URL without a port: 80, or 443 for https); "" and 0 for other
+// steps and for addresses that do not parse.
+func (a Args) CheckAddress() (host string, port int) {
 	switch {
 	case a.HTTP != nil:
-		if u, err := url.Parse(a.HTTP.URL); err == nil {
-			return u.Hostname()
+		u, err := url.Parse(a.HTTP.URL)
+		if err != nil {
+			return "", 0
 		}
+		p := u.Port()
+		if p == "" {
+			p = map[string]string{"https": "443"}[u.Scheme]
+			if p == "" {
+				p = "80"
+			}
+		}
+		port, _ = strconv.Atoi(p)
+		return u.Hostname(), port
 	case a.TCP != nil:
-		if host, _, err := net.SplitHostPort(a.TCP.Address); err == nil {
-			return host
+		h, p, err := net.SplitHostPort(a.TCP.Address)
+		if err != nil {
+			return "", 0
 		}
+		port, _ = strconv.Atoi(p)
+		return h, port
 	}
-	return ""
+	return "", 0
 }
 
 // IsLoopback reports whether host (an address or "localhost") is this
