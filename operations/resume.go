@@ -2,9 +2,12 @@ package operations
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/drplan/drplan/compiler"
@@ -21,8 +24,11 @@ import (
 type Resumable struct {
 	ID, Dir string
 	Record  *rundir.Record
-	// Passed says the run's last attempt passed: there is nothing to
-	// resume.
+	// Passed says the run's last attempt passed and its report, written
+	// after the sites were verified, says so: there is nothing to
+	// resume. A run whose steps all passed but which died before its
+	// report (verification, the report, releasing its locks) is
+	// resumable: resuming it runs no step and does the rest.
 	Passed bool
 	// Done are the steps it finished, Began when it first began.
 	Done  map[steps.Addr]bool
@@ -67,7 +73,7 @@ func ReadResumable(stateDir, id, planDir string) (*Resumable, error) {
 		return refuse("cannot read the journal of run %s: %v", id, err)
 	}
 	r := &Resumable{ID: id, Dir: runDir, Record: rec}
-	if lastResult(events, rec.Mode) == "passed" {
+	if lastResult(events, rec.Mode) == "passed" && reportResult(runDir) == "passed" {
 		r.Passed = true
 		return r, nil
 	}
@@ -134,6 +140,22 @@ func noJournal(id, mode, dir string, events []rundir.Event, err error) string {
 		return ""
 	}
 	return fmt.Sprintf("run %s has no journal events (%s): it never started a step, so there is nothing to continue and nothing was resumed. Start a new run with: drplan run -mode %s %s (should locks run %s took before it died refuse it, add -force-unlock %s: that run changed nothing)", id, why, mode, dir, id, id)
+}
+
+// reportResult is the result the run's report gives ("" without a
+// readable report).
+func reportResult(runDir string) string {
+	b, err := os.ReadFile(filepath.Join(runDir, rundir.ReportJSON))
+	if err != nil {
+		return ""
+	}
+	var rep struct {
+		Result string `json:"result"`
+	}
+	if json.Unmarshal(b, &rep) != nil {
+		return ""
+	}
+	return rep.Result
 }
 
 // lastResult is how the last attempt of mode in a journal ended: passed,

@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -24,6 +25,9 @@ import (
 // binary itself, told so by DRPLAN_TEST_CHILD, runs the CLI.
 func TestMain(m *testing.M) {
 	if os.Getenv("DRPLAN_TEST_CHILD") == "1" {
+		if os.Getenv("DRPLAN_TEST_DIE_AFTER_STEPS") == "1" {
+			afterSteps = func() { os.Exit(3) } // as a kill: no deferred clean-up
+		}
 		os.Exit(Run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
@@ -344,4 +348,54 @@ func settled(t *testing.T, w *simulate.World, want map[string]string) map[string
 		prev = cur
 	}
 	return prev
+}
+
+// TestResumeAfterDeathBeforeReport: a failover that dies once its steps
+// are done (its journal says passed) but before it verified the sites,
+// wrote its report and released its locks is finished by resume: no
+// step runs again, the sites are verified, the report says passed and
+// the locks are gone (a reprotect runs). Before, resume said "passed
+// already; nothing to resume" and left no report and the locks held.
+func TestResumeAfterDeathBeforeReport(t *testing.T) {
+	dir, w, vars := crashWorld(t)
+	defer w.Close()
+	args := append(append([]string{"run", "-mode", "failover"}, vars...), "--confirm", "crash", dir)
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "DRPLAN_TEST_CHILD=1", "DRPLAN_TEST_DIE_AFTER_STEPS=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("the failover did not die after its steps: %v\n%s", err, out)
+	}
+	records, _ := filepath.Glob(filepath.Join(dir, ".drplan", "runs", "*", rundir.RecordName))
+	if len(records) != 1 {
+		t.Fatalf("%d runs recorded, want 1", len(records))
+	}
+	runDir := filepath.Dir(records[0])
+	id := filepath.Base(runDir)
+	if _, err := os.Stat(filepath.Join(runDir, rundir.ReportJSON)); err == nil {
+		t.Fatalf("the run that died has a report")
+	}
+	code, rout := runCLI(t, append(append([]string{"resume"}, vars...), id, dir)...)
+	if code != ExitOK {
+		t.Fatalf("resume %s: exit %d\n%s", id, code, rout)
+	}
+	if !strings.Contains(rout, "resuming mode failover") {
+		t.Errorf("resume did not continue the run:\n%s", rout)
+	}
+	b, err := os.ReadFile(filepath.Join(runDir, rundir.ReportJSON))
+	if err != nil {
+		t.Fatalf("no report after resume: %v\n%s", err, rout)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	verified := slices.ContainsFunc(rep.Checks, func(c report.Check) bool { return strings.HasPrefix(c.Name, "every VM running") && c.Passed })
+	if rep.Result != "passed" || !verified {
+		t.Errorf("report after resume: %s, checks %+v; want passed with the sites verified", rep.Result, rep.Checks)
+	}
+	if code, rout := runCLI(t, append(append([]string{"run", "-mode", "reprotect"}, vars...), dir)...); code != ExitOK {
+		t.Errorf("reprotect after the resumed failover: exit %d (its locks still held?)\n%s", code, rout)
+	}
 }

@@ -155,6 +155,12 @@ type execution struct {
 	done  map[steps.Addr]bool
 }
 
+// afterSteps, when set (only by the crash tests' child process), is
+// called once a run's steps are done, before it is verified and
+// reported: the moment where a crash leaves a journal that passed and no
+// report.
+var afterSteps func()
+
 // execute runs a compiled program (operations.StartRun): takes its
 // groups' locks, records what resume needs, runs, verifies, and writes
 // the report, interrupted runs included; and shows it all.
@@ -190,6 +196,9 @@ func (c *cli) execute(ctx context.Context, verb string, cp *operations.Compiled,
 	if err != nil {
 		fmt.Fprintf(c.stderr, "drplan %s: %v\n", verb, err)
 		return ExitError
+	}
+	if afterSteps != nil {
+		afterSteps()
 	}
 	// The result is read back from the sites, not assumed.
 	checks := c.verifyRun(ctx, cp, res.Canceled)
