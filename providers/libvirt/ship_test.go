@@ -56,6 +56,16 @@ func shipSites(t *testing.T, vm string) (s *libvirttest.Sites, east, west *libvi
 	return s, east, west
 }
 
+// checkReplica fails t unless vm's replica at west holds, as its guest
+// sees it, what vm's disk at east holds.
+func checkReplica(t *testing.T, s *libvirttest.Sites, vm string) {
+	t.Helper()
+	rep := libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
+	if a, b := contentHash(t, diskOf(t, s, "east", vm)), contentHash(t, diskOf(t, s, "west", rep)); a != b {
+		t.Errorf("the replica's disk (sha256 %s) differs from the protected disk (sha256 %s)", b, a)
+	}
+}
+
 // TestShipChangedBlocks ships a running VM twice: the first point copies
 // the whole volume, the second only the overlay of what the guest wrote
 // in between (64 KiB of a disk holding 8 MiB), merged into the replica's
@@ -149,10 +159,7 @@ func TestShipStalledDownload(t *testing.T) {
 	if !shipped.Full || shipped.Bytes == 0 {
 		t.Errorf("shipped %+v, want a whole copy", shipped)
 	}
-	rep := libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
-	if a, b := contentHash(t, diskOf(t, s, "east", vm)), contentHash(t, diskOf(t, s, "west", rep)); a != b {
-		t.Errorf("the replica's disk (sha256 %s) differs from the protected disk (sha256 %s)", b, a)
-	}
+	checkReplica(t, s, vm)
 }
 
 // TestShipStalledTwice: a download wedged on its new connection too
@@ -175,10 +182,7 @@ func TestShipStalledTwice(t *testing.T) {
 	if _, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"}); err != nil {
 		t.Fatalf("the ship after the stalled one: %v", err)
 	}
-	rep := libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
-	if a, b := contentHash(t, diskOf(t, s, "east", vm)), contentHash(t, diskOf(t, s, "west", rep)); a != b {
-		t.Errorf("the replica's disk (sha256 %s) differs from the protected disk (sha256 %s)", b, a)
-	}
+	checkReplica(t, s, vm)
 }
 
 // TestShipUploadWedgedAtItsEnd: an upload whose call never returns once
@@ -196,8 +200,5 @@ func TestShipUploadWedgedAtItsEnd(t *testing.T) {
 	if got := wedged.Load(); got != 1 {
 		t.Fatalf("%d uploads were wedged, want 1 (the fault did not bite)", got)
 	}
-	rep := libvirt.DomainName(libvirt.ReplicaFolder + "/" + vm)
-	if a, b := contentHash(t, diskOf(t, s, "east", vm)), contentHash(t, diskOf(t, s, "west", rep)); a != b {
-		t.Errorf("the replica's disk (sha256 %s) differs from the protected disk (sha256 %s)", b, a)
-	}
+	checkReplica(t, s, vm)
 }
