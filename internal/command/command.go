@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -220,7 +221,12 @@ func (c *cli) parse(f *flags, args []string, maxPos int) (pos []string, code int
 	pos = f.Args()
 	for _, p := range pos {
 		if strings.HasPrefix(p, "-") && p != "-" {
-			fmt.Fprintf(c.stderr, "drplan %s: flag %s comes after the directory; flags go before it, as in drplan %s %s %s.\n", f.verb, p, f.verb, p, pos[0])
+			// The same words with the directory moved to the end.
+			fixed := append(append(slices.Clone(args[:len(args)-len(pos)]), pos[1:]...), pos[0])
+			for i, a := range fixed {
+				fixed[i] = shellWord(a)
+			}
+			fmt.Fprintf(c.stderr, "drplan %s: flag %s comes after the directory; flags go before it, as in: drplan %s %s\n", f.verb, p, f.verb, strings.Join(fixed, " "))
 			return nil, ExitError, false
 		}
 	}
@@ -267,3 +273,13 @@ func (c *cli) startEvents(f *flags) {
 		c.stdout = io.Discard
 	}
 }
+
+// shellWord is a as a POSIX shell word: as it is when it holds nothing a
+// shell would read differently, else single-quoted.
+func shellWord(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@%+,-") == "" {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+}
+
