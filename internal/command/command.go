@@ -282,4 +282,3 @@ func shellWord(a string) string {
 	}
 	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
-
