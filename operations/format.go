@@ -18,6 +18,9 @@ import (
 // Format returns src in canonical style, or the syntax errors that stop
 // it from being formatted safely.
 func Format(name string, src []byte) ([]byte, hcl.Diagnostics) {
+	if diags := plans.CheckNesting(src, name); diags.HasErrors() {
+		return nil, diags
+	}
 	if _, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos); diags.HasErrors() {
 		return nil, diags
 	}

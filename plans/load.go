@@ -186,6 +186,18 @@ var rootSchema = &hcl.BodySchema{
 	},
 }
 
+// parse parses one plan or variable file, HCL JSON when its name ends in
+// .json, once CheckNesting lets it through.
+func (l *loader) parse(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
+	if diags := CheckNesting(src, name); diags.HasErrors() {
+		return nil, diags
+	}
+	if strings.HasSuffix(name, ".json") {
+		return l.parser.ParseJSON(src, name)
+	}
+	return l.parser.ParseHCL(src, name)
+}
+
 func (l *loader) load(sources map[string][]byte) {
 	names := make([]string, 0, len(sources))
 	for n := range sources {
@@ -195,13 +207,7 @@ func (l *loader) load(sources map[string][]byte) {
 
 	var blocks hcl.Blocks
 	for _, name := range names {
-		var f *hcl.File
-		var diags hcl.Diagnostics
-		if strings.HasSuffix(name, ".json") {
-			f, diags = l.parser.ParseJSON(sources[name], name)
-		} else {
-			f, diags = l.parser.ParseHCL(sources[name], name)
-		}
+		f, diags := l.parse(sources[name], name)
 		l.diags = append(l.diags, diags...)
 		if f == nil || diags.HasErrors() {
 			continue

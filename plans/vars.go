@@ -195,6 +195,10 @@ func (l *loader) setRaw(d *variableDecl, raw, from string) {
 		}
 		return
 	}
+	if diags := CheckNesting([]byte(raw), from); diags.HasErrors() {
+		l.errorf(d.v.DeclRange, "Invalid value for variable", "The value given for var.%s with %s nests deeper than %d levels; no variable needs this many.", d.v.Name, from, MaxNesting)
+		return
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), from, hcl.InitialPos)
 	if diags.HasErrors() {
 		l.errorf(d.v.DeclRange, "Invalid value for variable", "The value given for var.%s with %s is not a valid expression for a %s. Write it in HCL syntax, such as [\"a\", \"b\"] or {key = \"value\"}.", d.v.Name, from, ty.FriendlyName())
@@ -254,13 +258,7 @@ func (l *loader) applyVarFile(decls map[string]*variableDecl, path string) {
 		l.errorf(hcl.Range{}, "Variable file not readable", "Cannot read the -var-file %s: %v. Check the path.", path, unwrapPathErr(err))
 		return
 	}
-	var f *hcl.File
-	var diags hcl.Diagnostics
-	if strings.HasSuffix(path, ".json") {
-		f, diags = l.parser.ParseJSON(src, path)
-	} else {
-		f, diags = l.parser.ParseHCL(src, path)
-	}
+	f, diags := l.parse(src, path)
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() {
 		return

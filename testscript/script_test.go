@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,7 @@ func TestScripts(t *testing.T) {
 			"cprun":    cmdCopyRun,
 			"sleep":    cmdSleep,
 			"pyvmomi":  cmdPyVmomi,
+			"repeat":   cmdRepeat,
 		},
 		RequireExplicitExec: true,
 	})
@@ -235,4 +237,21 @@ func cmdPyVmomi(s *ts.TestScript, neg bool, args []string) {
 	if !neg && err != nil {
 		s.Fatalf("%s: %v", strings.Join(args, " "), err)
 	}
+}
+
+// cmdRepeat appends TEXT to FILE COUNT times, for inputs too large to
+// keep in a script: repeat FILE COUNT TEXT.
+func cmdRepeat(s *ts.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		s.Fatalf("usage: repeat FILE COUNT TEXT")
+	}
+	n, err := strconv.Atoi(args[1])
+	if err != nil {
+		s.Fatalf("repeat: count %q: %v", args[1], err)
+	}
+	f, err := os.OpenFile(s.MkAbs(args[0]), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	s.Check(err)
+	_, err = f.WriteString(strings.Repeat(args[2], n))
+	s.Check(err)
+	s.Check(f.Close())
 }

@@ -1,0 +1,67 @@
+package plans
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// MaxNesting is how deeply drplan lets a file it parses (a plan file, a
+// -var-file, a -var value) nest: brackets, braces, parentheses and
+// template interpolations, and runs of unary operators (!!!x, - - -x).
+// HCL's parsers, native and JSON, read each level by recursion, so a
+// file of a few megabytes of "[[[[" would exhaust the stack, which in Go
+// is a crash with a stack trace, not an error. Real plans nest a few
+// levels; 1,000 leaves room for generated ones and keeps the stack small.
+const MaxNesting = 1000
+
+// CheckNesting refuses src, from the file (or flag) named filename, when
+// it nests deeper than MaxNesting, with an error at the first byte past
+// the limit. It reads bytes, not tokens, so that it costs no memory and
+// runs before any parser: brackets inside strings and comments count
+// too, which only a file with a thousand unclosed brackets in its text
+// would notice.
+func CheckNesting(src []byte, filename string) hcl.Diagnostics {
+	depth, run := 0, 0
+	pos := hcl.Pos{Line: 1, Column: 1}
+	for i, b := range src {
+		switch b {
+		case '[', '{', '(':
+			depth++
+		case ']', '}', ')':
+			depth = max(depth-1, 0)
+		}
+		switch b {
+		case '!', '-':
+			run++
+		case ' ', '\t':
+		default:
+			run = 0
+		}
+		if depth > MaxNesting || run > MaxNesting {
+			what := fmt.Sprintf("%d brackets, braces, parentheses or interpolations open at once", depth)
+			if run > MaxNesting {
+				what = fmt.Sprintf("a run of %d unary operators (! or -)", run)
+			}
+			end := pos
+			end.Column++
+			end.Byte++
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Nesting too deep",
+				Detail: fmt.Sprintf("At column %d the text holds %s, more than the %d levels drplan reads: HCL reads each level by recursion, and no plan needs this many. Flatten the expression (a local value for an inner part), or check that this is the file you meant.",
+					pos.Column, what, MaxNesting),
+				Subject: &hcl.Range{Filename: filename, Start: pos, End: end},
+			}}
+		}
+		pos.Byte = i + 1
+		switch {
+		case b == '\n':
+			pos.Line++
+			pos.Column = 1
+		case i+1 < len(src) && src[i+1]&0xC0 != 0x80:
+			pos.Column++ // columns count characters, not UTF-8 bytes
+		}
+	}
+	return nil
+}
