@@ -38,7 +38,7 @@ func functions(dir string) map[string]function.Function {
 		"format":       stdlib.FormatFunc,
 		"formatlist":   stdlib.FormatListFunc,
 		"join":         stdlib.JoinFunc,
-		"jsondecode":   stdlib.JSONDecodeFunc,
+		"jsondecode":   jsonDecodeFunc,
 		"jsonencode":   stdlib.JSONEncodeFunc,
 		"keys":         stdlib.KeysFunc,
 		"length":       lengthFunc,
@@ -192,3 +192,22 @@ var cidrNetmaskFunc = function.New(&function.Spec{
 		return cty.StringVal(net.IP(n.Mask).String()), nil
 	},
 })
+
+// jsonDecodeFunc is cty's jsondecode refusing JSON nested deeper than
+// MaxNesting: its decoder recurses once per level, and a file() of a few
+// megabytes of "[" would crash drplan with a stack overflow.
+var jsonDecodeFunc = function.New(&function.Spec{
+	Params: stdlib.JSONDecodeFunc.Params(),
+	Type: func(args []cty.Value) (cty.Type, error) {
+		if v := args[0]; v.IsKnown() && !v.IsNull() {
+			if at, what, deep := tooDeep([]byte(v.AsString())); deep {
+				return cty.NilType, function.NewArgErrorf(0, "the JSON nests deeper than %d levels: at line %d, column %d it holds %s; no plan needs this many", MaxNesting, at.Line, at.Column, what)
+			}
+		}
+		return stdlib.JSONDecodeFunc.ReturnTypeForValues(args)
+	},
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return stdlib.JSONDecodeFunc.Call(args)
+	},
+})
+

@@ -7,21 +7,41 @@ import (
 )
 
 // MaxNesting is how deeply drplan lets a file it parses (a plan file, a
-// -var-file, a -var value) nest: brackets, braces, parentheses and
-// template interpolations, and runs of unary operators (!!!x, - - -x).
-// HCL's parsers, native and JSON, read each level by recursion, so a
-// file of a few megabytes of "[[[[" would exhaust the stack, which in Go
-// is a crash with a stack trace, not an error. Real plans nest a few
-// levels; 1,000 leaves room for generated ones and keeps the stack small.
+// -var-file, a -var value, a string given to jsondecode) nest: brackets,
+// braces, parentheses and template interpolations, and runs of unary
+// operators (!!!x, - - -x). HCL's parsers, native and JSON, and cty's
+// JSON decoder read each level by recursion, so a file of a few megabytes
+// of "[[[[" would exhaust the stack, which in Go is a crash with a stack
+// trace, not an error. Real plans nest a few levels; 1,000 leaves room
+// for generated ones and keeps the stack small.
 const MaxNesting = 1000
 
 // CheckNesting refuses src, from the file (or flag) named filename, when
 // it nests deeper than MaxNesting, with an error at the first byte past
-// the limit. It reads bytes, not tokens, so that it costs no memory and
-// runs before any parser: brackets inside strings and comments count
-// too, which only a file with a thousand unclosed brackets in its text
-// would notice.
+// the limit.
 func CheckNesting(src []byte, filename string) hcl.Diagnostics {
+	pos, what, deep := tooDeep(src)
+	if !deep {
+		return nil
+	}
+	end := pos
+	end.Column++
+	end.Byte++
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Nesting too deep",
+		Detail: fmt.Sprintf("At column %d the text holds %s, more than the %d levels drplan reads: HCL reads each level by recursion, and no plan needs this many. Flatten the expression (a local value for an inner part), or check that this is the file you meant.",
+			pos.Column, what, MaxNesting),
+		Subject: &hcl.Range{Filename: filename, Start: pos, End: end},
+	}}
+}
+
+// tooDeep finds the first byte of src past MaxNesting levels and says
+// what nests there. It reads bytes, not tokens, so that it costs no
+// memory and runs before any parser: brackets inside strings and
+// comments count too, which only a text with a thousand unclosed
+// brackets would notice.
+func tooDeep(src []byte) (at hcl.Pos, what string, deep bool) {
 	depth, run := 0, 0
 	pos := hcl.Pos{Line: 1, Column: 1}
 	for i, b := range src {
@@ -38,21 +58,11 @@ func CheckNesting(src []byte, filename string) hcl.Diagnostics {
 		default:
 			run = 0
 		}
-		if depth > MaxNesting || run > MaxNesting {
-			what := fmt.Sprintf("%d brackets, braces, parentheses or interpolations open at once", depth)
-			if run > MaxNesting {
-				what = fmt.Sprintf("a run of %d unary operators (! or -)", run)
-			}
-			end := pos
-			end.Column++
-			end.Byte++
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Nesting too deep",
-				Detail: fmt.Sprintf("At column %d the text holds %s, more than the %d levels drplan reads: HCL reads each level by recursion, and no plan needs this many. Flatten the expression (a local value for an inner part), or check that this is the file you meant.",
-					pos.Column, what, MaxNesting),
-				Subject: &hcl.Range{Filename: filename, Start: pos, End: end},
-			}}
+		switch {
+		case depth > MaxNesting:
+			return pos, fmt.Sprintf("%d brackets, braces, parentheses or interpolations open at once", depth), true
+		case run > MaxNesting:
+			return pos, fmt.Sprintf("a run of %d unary operators (! or -)", run), true
 		}
 		pos.Byte = i + 1
 		switch {
@@ -63,5 +73,5 @@ func CheckNesting(src []byte, filename string) hcl.Diagnostics {
 			pos.Column++ // columns count characters, not UTF-8 bytes
 		}
 	}
-	return nil
+	return pos, "", false
 }

@@ -10,7 +10,8 @@ import (
 
 // TestNestingTooDeep: files and values that nest deeper than MaxNesting
 // (a few megabytes of brackets, a run of unary operators, a JSON plan's
-// arrays or a template inside a JSON string, a -var-file, a -var) are
+// arrays or a template inside a JSON string, a -var-file, a -var, JSON
+// given to jsondecode) are
 // refused with an error at the place, where HCL's parsers would exhaust
 // the stack and crash the process (this test's process, before the
 // check). A file nested MaxNesting deep still loads.
@@ -28,6 +29,7 @@ func TestNestingTooDeep(t *testing.T) {
 		{name: "json template", file: "main.drplan.json", src: `{"locals": {"x": "${` + strings.Repeat("(", n) + "1" + strings.Repeat(")", n) + `}"}}`, at: "main.drplan.json:1"},
 		{name: "var file", file: "main.drplan.hcl", src: "variable \"v\" {\n  type = any\n  default = 1\n}\n",
 			vars: []VarArg{{File: true, Value: "deep.tfvars"}}, at: "deep.tfvars:1"},
+		{name: "jsondecode", file: "main.drplan.hcl", src: "locals {\n  x = jsondecode(file(\"deep.json\"))\n}\n", at: "main.drplan.hcl:2"},
 		{name: "var", file: "main.drplan.hcl", src: "variable \"v\" {\n  type = list(any)\n  default = []\n}\n",
 			vars: []VarArg{{Value: "v=" + strings.Repeat("[", 5000) + strings.Repeat("]", 5000)}}, at: "main.drplan.hcl:1"},
 	}
@@ -35,6 +37,9 @@ func TestNestingTooDeep(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, "deep.tfvars"), []byte("v = "+deep+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "deep.json"), []byte(deep), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			for i := range c.vars {
