@@ -210,4 +210,3 @@ var jsonDecodeFunc = function.New(&function.Spec{
 		return stdlib.JSONDecodeFunc.Call(args)
 	},
 })
-
