@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -111,4 +112,9 @@ func (c *cli) refuseLockError(verb string, cp *operations.Compiled, err error, a
 		return
 	}
 	fmt.Fprintf(c.stderr, "drplan %s: cannot take the group locks: %v\n", verb, cp.Prog.Redact(err.Error()))
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		// The state directory is not usable: nothing was changed.
+		fmt.Fprintf(c.stderr, "Nothing was changed. The state directory (locks, runs, reports) must be a directory this user can write: give one with -state-dir DIR or DRPLAN_HOME.\n")
+	}
 }
