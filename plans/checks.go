@@ -728,14 +728,39 @@ func (l *loader) planUncertain(p *RecoveryPlan) bool {
 
 func (l *loader) checkHTTP(h *HTTPCheck, a attrs) {
 	if h.URL != "" {
-		if u, err := url.Parse(h.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		u, err := url.Parse(h.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			l.errorf(a.rng("url"), "Invalid URL", "%q is not an http or https URL, such as \"http://web-01:8080/health\".", h.URL)
+		} else if pw, ok := u.User.Password(); ok && pw != "" {
+			l.credential(a, "url", "The url carries a password", pw)
+		}
+	}
+	for _, k := range keys(h.Headers) {
+		switch strings.ToLower(k) {
+		case "authorization", "proxy-authorization", "cookie":
+			v := h.Headers[k]
+			if _, cred, ok := strings.Cut(v, " "); ok && strings.TrimSpace(cred) != "" {
+				v = strings.TrimSpace(cred) // "Bearer TOKEN": the token
+			}
+			l.credential(a, "headers", fmt.Sprintf("The %s header carries a credential", k), v)
 		}
 	}
 	if h.ExpectBody != "" {
 		if _, err := regexp.Compile(h.ExpectBody); err != nil {
 			l.errorf(a.rng("expect_body"), "Invalid regular expression", "expect_body is not a valid regular expression: %v.", err)
 		}
+	}
+}
+
+// credential makes value, a credential given in the attribute name, a
+// secret of the plan (never printed, journaled or reported, as a
+// password is) and warns when the attribute is a literal, which version
+// control and reviews see.
+func (l *loader) credential(a attrs, name, what, value string) {
+	l.plan.secrets.Add(value)
+	if at := a.m[name]; at != nil && len(at.Expr.Variables()) == 0 {
+		l.warnf(at.Expr.Range(), "Credential given as a literal",
+			"%s, written into the plan, where version control and reviews will see it. Declare a variable with sensitive = true and use it here; drplan never prints the credential either way.", what)
 	}
 }
 
