@@ -646,12 +646,13 @@ func shipVolumeWith(from, to *Site, fh, th *host, pool golibvirt.StoragePool, sr
 	return n, p, err
 }
 
-// stallAfter is how long a download may deliver no byte before it is
-// abandoned (a variable so that a test can shorten it).
+// stallAfter is how long a stream may pass no byte before it is abandoned
+// (a variable so that a test can shorten it).
 var stallAfter = 30 * time.Second
 
-// errStalled ends a download that delivered no byte for stallAfter.
-var errStalled = errors.New("the download delivered no data")
+// errStalled ends a stream through which no byte passed for stallAfter
+// (or whose upload was not confirmed in time).
+var errStalled = errors.New("the volume's stream stalled")
 
 // downloadFault and uploadFault, when set (by tests only), wrap the
 // writer a download delivers into and the upload call, so that a test

@@ -171,8 +171,8 @@ func TestShipStalledTwice(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
-	if err == nil || !strings.Contains(err.Error(), "delivered no data") {
-		t.Fatalf("two wedged downloads: error %v, want one saying the download delivered no data", err)
+	if err == nil || !strings.Contains(err.Error(), "stream stalled") {
+		t.Fatalf("two wedged downloads: error %v, want one saying the stream stalled", err)
 	}
 	if got := wedged.Load(); got != 2 {
 		t.Errorf("%d downloads were wedged, want 2", got)
