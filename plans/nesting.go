@@ -8,12 +8,13 @@ import (
 
 // MaxNesting is how deeply drplan lets a file it parses (a plan file, a
 // -var-file, a -var value, a string given to jsondecode) nest: brackets,
-// braces, parentheses and template interpolations, and runs of unary
-// operators (!!!x, - - -x). HCL's parsers, native and JSON, and cty's
-// JSON decoder read each level by recursion, so a file of a few megabytes
-// of "[[[[" would exhaust the stack, which in Go is a crash with a stack
-// trace, not an error. Real plans nest a few levels; 1,000 leaves room
-// for generated ones and keeps the stack small.
+// braces, parentheses and template interpolations, runs of unary
+// operators (!!!x, - - -x) and chains of conditionals (a ? b : c ? …).
+// HCL's parsers, native and JSON, and cty's JSON decoder read each level
+// by recursion, so a file of a few megabytes of "[[[[" would exhaust the
+// stack, which in Go is a crash with a stack trace, not an error. Real
+// plans nest a few levels; 1,000 leaves room for generated ones and keeps
+// the stack small.
 const MaxNesting = 1000
 
 // CheckNesting refuses src, from the file (or flag) named filename, when
@@ -42,14 +43,35 @@ func CheckNesting(src []byte, filename string) hcl.Diagnostics {
 // comments count too, which only a text with a thousand unclosed
 // brackets would notice.
 func tooDeep(src []byte) (at hcl.Pos, what string, deep bool) {
-	depth, run := 0, 0
+	// open holds, per bracket open, its kind and the conditionals of the
+	// element around it; conditionals counts those of the element now
+	// read: a ? b : c ? d : … nests one level per ?, until a comma, or a
+	// newline where newlines end an element (outside brackets, in braces).
+	type level struct {
+		bracket      byte
+		conditionals int
+	}
+	var open []level
+	run, conditionals := 0, 0
 	pos := hcl.Pos{Line: 1, Column: 1}
 	for i, b := range src {
 		switch b {
 		case '[', '{', '(':
-			depth++
+			open = append(open, level{b, conditionals})
+			conditionals = 0
 		case ']', '}', ')':
-			depth = max(depth-1, 0)
+			if len(open) > 0 {
+				conditionals = open[len(open)-1].conditionals
+				open = open[:len(open)-1]
+			}
+		case '?':
+			conditionals++
+		case ',':
+			conditionals = 0
+		case '\n':
+			if len(open) == 0 || open[len(open)-1].bracket == '{' {
+				conditionals = 0
+			}
 		}
 		switch b {
 		case '!', '-':
@@ -59,10 +81,12 @@ func tooDeep(src []byte) (at hcl.Pos, what string, deep bool) {
 			run = 0
 		}
 		switch {
-		case depth > MaxNesting:
-			return pos, fmt.Sprintf("%d brackets, braces, parentheses or interpolations open at once", depth), true
+		case len(open) > MaxNesting:
+			return pos, fmt.Sprintf("%d brackets, braces, parentheses or interpolations open at once", len(open)), true
 		case run > MaxNesting:
 			return pos, fmt.Sprintf("a run of %d unary operators (! or -)", run), true
+		case conditionals > MaxNesting:
+			return pos, fmt.Sprintf("a chain of %d conditionals (? :)", conditionals), true
 		}
 		pos.Byte = i + 1
 		switch {

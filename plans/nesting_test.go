@@ -9,7 +9,8 @@ import (
 )
 
 // TestNestingTooDeep: files and values that nest deeper than MaxNesting
-// (a few megabytes of brackets, a run of unary operators, a JSON plan's
+// (a few megabytes of brackets, a run of unary operators, a chain of
+// conditionals, a JSON plan's
 // arrays or a template inside a JSON string, a -var-file, a -var, JSON
 // given to jsondecode) are
 // refused with an error at the place, where HCL's parsers would exhaust
@@ -24,6 +25,8 @@ func TestNestingTooDeep(t *testing.T) {
 		at              string // what the error names: file and line
 	}{
 		{name: "brackets", file: "main.drplan.hcl", src: "locals {\n  x = " + deep + "\n}\n", at: "main.drplan.hcl:2"},
+		{name: "conditionals", file: "main.drplan.hcl", src: "locals {\n  x = " + strings.Repeat("true ? 1 : ", n/8) + "2\n}\n", at: "main.drplan.hcl:2"},
+		{name: "conditionals in parentheses", file: "main.drplan.hcl", src: "locals {\n  x = (\n" + strings.Repeat("true ? 1 :\n", n/8) + "2)\n}\n", at: "main.drplan.hcl:1003"},
 		{name: "unary", file: "main.drplan.hcl", src: "locals {\n  x = " + strings.Repeat("!", n) + "true\n}\n", at: "main.drplan.hcl:2"},
 		{name: "json arrays", file: "main.drplan.json", src: `{"locals": {"x": ` + deep + `}}`, at: "main.drplan.json:1"},
 		{name: "json template", file: "main.drplan.json", src: `{"locals": {"x": "${` + strings.Repeat("(", n) + "1" + strings.Repeat(")", n) + `}"}}`, at: "main.drplan.json:1"},
@@ -61,6 +64,17 @@ func TestNestingTooDeep(t *testing.T) {
 			}
 		})
 	}
+	t.Run("many conditionals side by side", func(t *testing.T) {
+		// An object of 1,500 attributes, each a conditional, and a list
+		// of as many: nothing nests.
+		obj := "locals {\n  o = {\n" + strings.Repeat("    a = true ? 1 : 2\n", 1500) + "  }\n  l = [" + strings.Repeat("true ? 1 : 2, ", 1500) + "]\n}\n"
+		_, diags := LoadSources(t.TempDir(), map[string][]byte{"main.drplan.hcl": []byte(obj)}, LoadOptions{})
+		for _, d := range diags {
+			if d.Summary == "Nesting too deep" {
+				t.Fatalf("conditionals side by side were refused: %s", d.Detail)
+			}
+		}
+	})
 	t.Run("at the limit", func(t *testing.T) {
 		ok := "locals {\n  x = " + strings.Repeat("[", MaxNesting-2) + strings.Repeat("]", MaxNesting-2) + "\n}\n"
 		if _, diags := LoadSources(t.TempDir(), map[string][]byte{"main.drplan.hcl": []byte(ok)}, LoadOptions{}); diags.HasErrors() {
