@@ -9,13 +9,18 @@ import (
 // MaxNesting is how deeply drplan lets a file it parses (a plan file, a
 // -var-file, a -var value, a string given to jsondecode) nest: brackets,
 // braces, parentheses and template interpolations, runs of unary
-// operators (!!!x, - - -x) and chains of conditionals (a ? b : c ? …).
-// HCL's parsers, native and JSON, and cty's JSON decoder read each level
-// by recursion, so a file of a few megabytes of "[[[[" would exhaust the
-// stack, which in Go is a crash with a stack trace, not an error. Real
-// plans nest a few levels; 1,000 leaves room for generated ones and keeps
-// the stack small.
+// operators (!!!x, - - -x). HCL's parsers, native and JSON, and cty's
+// JSON decoder read each level by recursion, so a file of a few megabytes
+// of "[[[[" would exhaust the stack, which in Go is a crash with a stack
+// trace, not an error. Real plans nest a few levels; 1,000 leaves room
+// for generated ones and keeps the stack small.
 const MaxNesting = 1000
+
+// MaxOperators is how many operators one expression may chain
+// (a + b + …, a && b && …, a ? b : c ? …): HCL evaluates such a chain by
+// recursion too. The operator characters of strings count as well (this
+// is a byte scan), hence a limit far above any real expression.
+const MaxOperators = 20000
 
 // CheckNesting refuses src, from the file (or flag) named filename, when
 // it nests deeper than MaxNesting, with an error at the first byte past
@@ -43,34 +48,34 @@ func CheckNesting(src []byte, filename string) hcl.Diagnostics {
 // comments count too, which only a text with a thousand unclosed
 // brackets would notice.
 func tooDeep(src []byte) (at hcl.Pos, what string, deep bool) {
-	// open holds, per bracket open, its kind and the conditionals of the
-	// element around it; conditionals counts those of the element now
-	// read: a ? b : c ? d : … nests one level per ?, until a comma, or a
-	// newline where newlines end an element (outside brackets, in braces).
+	// open holds, per bracket open, its kind and the operators of the
+	// element around it; operators counts those of the element now read,
+	// until a comma, or a newline where newlines end an element (outside
+	// brackets, and in braces).
 	type level struct {
-		bracket      byte
-		conditionals int
+		bracket   byte
+		operators int
 	}
 	var open []level
-	run, conditionals := 0, 0
+	run, operators := 0, 0
 	pos := hcl.Pos{Line: 1, Column: 1}
 	for i, b := range src {
 		switch b {
 		case '[', '{', '(':
-			open = append(open, level{b, conditionals})
-			conditionals = 0
+			open = append(open, level{b, operators})
+			operators = 0
 		case ']', '}', ')':
 			if len(open) > 0 {
-				conditionals = open[len(open)-1].conditionals
+				operators = open[len(open)-1].operators
 				open = open[:len(open)-1]
 			}
-		case '?':
-			conditionals++
+		case '?', '+', '-', '*', '/', '%', '<', '>', '=', '!', '&', '|':
+			operators++
 		case ',':
-			conditionals = 0
+			operators = 0
 		case '\n':
 			if len(open) == 0 || open[len(open)-1].bracket == '{' {
-				conditionals = 0
+				operators = 0
 			}
 		}
 		switch b {
@@ -85,8 +90,8 @@ func tooDeep(src []byte) (at hcl.Pos, what string, deep bool) {
 			return pos, fmt.Sprintf("%d brackets, braces, parentheses or interpolations open at once", len(open)), true
 		case run > MaxNesting:
 			return pos, fmt.Sprintf("a run of %d unary operators (! or -)", run), true
-		case conditionals > MaxNesting:
-			return pos, fmt.Sprintf("a chain of %d conditionals (? :)", conditionals), true
+		case operators > MaxOperators:
+			return pos, fmt.Sprintf("an expression of over %d operators", MaxOperators), true
 		}
 		pos.Byte = i + 1
 		switch {

@@ -10,7 +10,7 @@ import (
 
 // TestNestingTooDeep: files and values that nest deeper than MaxNesting
 // (a few megabytes of brackets, a run of unary operators, a chain of
-// conditionals, a JSON plan's
+// conditionals or of binary operators, a JSON plan's
 // arrays or a template inside a JSON string, a -var-file, a -var, JSON
 // given to jsondecode) are
 // refused with an error at the place, where HCL's parsers would exhaust
@@ -26,7 +26,9 @@ func TestNestingTooDeep(t *testing.T) {
 	}{
 		{name: "brackets", file: "main.drplan.hcl", src: "locals {\n  x = " + deep + "\n}\n", at: "main.drplan.hcl:2"},
 		{name: "conditionals", file: "main.drplan.hcl", src: "locals {\n  x = " + strings.Repeat("true ? 1 : ", n/8) + "2\n}\n", at: "main.drplan.hcl:2"},
-		{name: "conditionals in parentheses", file: "main.drplan.hcl", src: "locals {\n  x = (\n" + strings.Repeat("true ? 1 :\n", n/8) + "2)\n}\n", at: "main.drplan.hcl:1003"},
+		{name: "conditionals in parentheses", file: "main.drplan.hcl", src: "locals {\n  x = (\n" + strings.Repeat("true ? 1 :\n", n/8) + "2)\n}\n", at: "main.drplan.hcl:20003"},
+		{name: "sum", file: "main.drplan.hcl", src: "locals {\n  x = " + strings.Repeat("1 + ", n/8) + "1\n}\n", at: "main.drplan.hcl:2"},
+		{name: "and", file: "main.drplan.hcl", src: "locals {\n  x = " + strings.Repeat("true && ", n/8) + "true\n}\n", at: "main.drplan.hcl:2"},
 		{name: "unary", file: "main.drplan.hcl", src: "locals {\n  x = " + strings.Repeat("!", n) + "true\n}\n", at: "main.drplan.hcl:2"},
 		{name: "json arrays", file: "main.drplan.json", src: `{"locals": {"x": ` + deep + `}}`, at: "main.drplan.json:1"},
 		{name: "json template", file: "main.drplan.json", src: `{"locals": {"x": "${` + strings.Repeat("(", n) + "1" + strings.Repeat(")", n) + `}"}}`, at: "main.drplan.json:1"},
@@ -65,9 +67,9 @@ func TestNestingTooDeep(t *testing.T) {
 		})
 	}
 	t.Run("many conditionals side by side", func(t *testing.T) {
-		// An object of 1,500 attributes, each a conditional, and a list
-		// of as many: nothing nests.
-		obj := "locals {\n  o = {\n" + strings.Repeat("    a = true ? 1 : 2\n", 1500) + "  }\n  l = [" + strings.Repeat("true ? 1 : 2, ", 1500) + "]\n}\n"
+		// An object of 30,000 attributes, each a conditional, and a list
+		// of as many: nothing chains.
+		obj := "locals {\n  o = {\n" + strings.Repeat("    a = true ? 1 : 2\n", 30000) + "  }\n  l = [" + strings.Repeat("true ? 1 : 2, ", 30000) + "]\n}\n"
 		_, diags := LoadSources(t.TempDir(), map[string][]byte{"main.drplan.hcl": []byte(obj)}, LoadOptions{})
 		for _, d := range diags {
 			if d.Summary == "Nesting too deep" {
