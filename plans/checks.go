@@ -752,6 +752,21 @@ func (l *loader) checkHTTP(h *HTTPCheck, a attrs) {
 	}
 }
 
+// checkCommandEnv treats the values of a command step's environment
+// variables whose names say they hold a credential (…PASSWORD, …SECRET,
+// …TOKEN, …API_KEY, …PRIVATE_KEY) as credentials.
+func (l *loader) checkCommandEnv(cmd *Command, a attrs) {
+	for _, k := range keys(cmd.Env) {
+		up := strings.ToUpper(k)
+		for _, word := range []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY"} {
+			if strings.Contains(up, word) && cmd.Env[k] != "" {
+				l.credential(a, "env", fmt.Sprintf("The environment variable %s carries a credential", k), cmd.Env[k])
+				break
+			}
+		}
+	}
+}
+
 // credential makes value, a credential given in the attribute name, a
 // secret of the plan (never printed, journaled or reported, as a
 // password is) and warns when the attribute is a literal, which version

@@ -309,6 +309,7 @@ func (l *loader) decodeStep(b *hcl.Block, sc *scope) *Step {
 		ka.strmap("env", &cmd.Env)
 		ka.str("dir", &cmd.Dir)
 		l.remember(cmd, ka)
+		l.checkCommandEnv(cmd, ka)
 		if ka.has("run") && cmd.Run != nil && len(cmd.Run) == 0 {
 			l.errorf(ka.rng("run"), "Empty command", "run needs at least the program to start, such as [\"./scripts/promote.sh\", \"east\"].")
 		}
