@@ -2,11 +2,9 @@ package operations
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/drplan/drplan/internal/history"
 	"github.com/drplan/drplan/inventory"
 	"github.com/drplan/drplan/plans"
+	"github.com/drplan/drplan/report"
 	"github.com/drplan/drplan/rundir"
 	"github.com/drplan/drplan/runner"
 	"github.com/drplan/drplan/steps"
@@ -145,14 +144,8 @@ func noJournal(id, mode, dir string, events []rundir.Event, err error) string {
 // reportResult is the result the run's report gives ("" without a
 // readable report).
 func reportResult(runDir string) string {
-	b, err := os.ReadFile(filepath.Join(runDir, rundir.ReportJSON))
+	rep, err := report.ReadFile(filepath.Join(runDir, rundir.ReportJSON))
 	if err != nil {
-		return ""
-	}
-	var rep struct {
-		Result string `json:"result"`
-	}
-	if json.Unmarshal(b, &rep) != nil {
 		return ""
 	}
 	return rep.Result
