@@ -118,11 +118,6 @@ func (r *Resumable) Compile(cp *Compiled) error {
 	return nil
 }
 
-// Options are how StartRun resumes the run.
-func (r *Resumable) Options(stateDir, planDir string) RunOptions {
-	return RunOptions{StateDir: stateDir, PlanDir: planDir, RunID: r.ID, Placeholder: r.Record.Placeholder, Began: r.Began, Done: r.Done}
-}
-
 // noJournal is why a run cannot be resumed when its journal is missing or
 // holds no whole event ("" when it holds some, or cannot be read for
 // another reason): the run never started a step, and a resume must not
