@@ -13,6 +13,7 @@ import (
 	"github.com/agext/levenshtein"
 	"golang.org/x/term"
 
+	"github.com/drplan/drplan/internal/words"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -224,7 +225,7 @@ func (c *cli) parse(f *flags, args []string, maxPos int) (pos []string, code int
 			// The same words with the directory moved to the end.
 			fixed := append(append(slices.Clone(args[:len(args)-len(pos)]), pos[1:]...), pos[0])
 			for i, a := range fixed {
-				fixed[i] = shellWord(a)
+				fixed[i] = words.ShellWord(a)
 			}
 			fmt.Fprintf(c.stderr, "drplan %s: flag %s comes after the directory; flags go before it, as in: drplan %s %s\n", f.verb, p, f.verb, strings.Join(fixed, " "))
 			return nil, ExitError, false
@@ -272,13 +273,4 @@ func (c *cli) startEvents(f *flags) {
 		c.events = newEventStream(c.stdout, f.verb)
 		c.stdout = io.Discard
 	}
-}
-
-// shellWord is a as a POSIX shell word: as it is when it holds nothing a
-// shell would read differently, else single-quoted.
-func shellWord(a string) string {
-	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@%+,-") == "" {
-		return a
-	}
-	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }

@@ -14,6 +14,7 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 
 	"github.com/drplan/drplan/internal/errs"
+	"github.com/drplan/drplan/internal/words"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -218,18 +219,18 @@ func (s *Site) applyCustomize(ctx context.Context, h *host, d golibvirt.Domain) 
 	}
 	c := rec.Customize
 	script := "set -e; dev=$(ip -o link show | awk -F': ' '$2 != \"lo\" {print $2; exit}' | cut -d@ -f1); " +
-		"ip addr flush dev \"$dev\" scope global; ip addr add " + shellQuote(c.Address) + " dev \"$dev\"; ip link set \"$dev\" up"
+		"ip addr flush dev \"$dev\" scope global; ip addr add " + words.ShellWord(c.Address) + " dev \"$dev\"; ip link set \"$dev\" up"
 	if c.Gateway != "" {
-		script += "; ip route replace default via " + shellQuote(c.Gateway)
+		script += "; ip route replace default via " + words.ShellWord(c.Gateway)
 	}
 	if len(c.DNS) > 0 {
 		script += "; : > /etc/resolv.conf"
 		for _, n := range c.DNS {
-			script += "; echo nameserver " + shellQuote(n) + " >> /etc/resolv.conf"
+			script += "; echo nameserver " + words.ShellWord(n) + " >> /etc/resolv.conf"
 		}
 	}
 	if c.Hostname != "" {
-		script += "; hostname " + shellQuote(c.Hostname)
+		script += "; hostname " + words.ShellWord(c.Hostname)
 	}
 	res, err := s.guestExec(ctx, h, d, "/bin/sh", []string{"-c", script})
 	if err != nil {
@@ -241,8 +242,6 @@ func (s *Site) applyCustomize(ctx context.Context, h *host, d golibvirt.Domain) 
 	rec.Customize = nil
 	return s.writeRecord(h, d, rec)
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // RunInGuest runs a program in the guest through the agent's guest-exec
 // and waits for it to end. The agent runs as root; with a Username
@@ -280,11 +279,8 @@ func asUser(req providers.GuestRequest) (string, []string, error) {
 	if !guestUser.MatchString(req.Username) {
 		return "", nil, fmt.Errorf("guest user name %q is not a user name", req.Username)
 	}
-	words := []string{"exec", shellQuote(req.Program)}
-	for _, a := range req.Args {
-		words = append(words, shellQuote(a))
-	}
-	return "/bin/su", []string{"-s", "/bin/sh", req.Username, "-c", strings.Join(words, " ")}, nil
+	line := "exec " + words.ShellLine(append([]string{req.Program}, req.Args...)...)
+	return "/bin/su", []string{"-s", "/bin/sh", req.Username, "-c", line}, nil
 }
 
 func (s *Site) guestExec(ctx context.Context, h *host, d golibvirt.Domain, program string, args []string) (providers.GuestResult, error) {

@@ -298,21 +298,21 @@ func describe(err error) error {
 		if t = goTypeRE.FindStringSubmatch(t)[1]; t == name || t == name+"Fault" {
 			return "" // the fault's own name, said already
 		}
-		return words(t)
+		return faultWords(t)
 	}))
 	msg = strings.TrimSpace(strings.Trim(msg, ":;,. "))
-	if m := faultMessage(f); msg == "" || msg == name || msg == reflect.TypeOf(f).Elem().Name() || strings.EqualFold(msg, words(name)) {
+	if m := faultMessage(f); msg == "" || msg == name || msg == reflect.TypeOf(f).Elem().Name() || strings.EqualFold(msg, faultWords(name)) {
 		msg = m
 	}
-	return &faultError{name: words(name), msg: msg, err: err}
+	return &faultError{name: faultWords(name), msg: msg, err: err}
 }
 
 // goTypeRE finds Go type names in messages: *types.InvalidPowerState.
 var goTypeRE = regexp.MustCompile(`\*?(?:types|soap|methods|mo)\.([A-Z][A-Za-z0-9]*)`)
 
-// words spells a fault name as words: InvalidPowerState is "invalid
+// faultWords spells a fault name as words: InvalidPowerState is "invalid
 // power state"; acronyms (VM, IP) stay as they are.
-func words(name string) string {
+func faultWords(name string) string {
 	var out []string
 	r := []rune(name)
 	start := 0

@@ -2,12 +2,12 @@ package vsphere
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/vmware/govmomi/guest"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/drplan/drplan/internal/words"
 	"github.com/drplan/drplan/providers"
 )
 
@@ -39,7 +39,7 @@ func (s *site) RunInGuest(ctx context.Context, vm providers.VM, req providers.Gu
 		return providers.GuestResult{}, fail(op, obj, err)
 	}
 	auth := &types.NamePasswordAuthentication{Username: req.Username, Password: req.Password}
-	spec := &types.GuestProgramSpec{ProgramPath: req.Program, Arguments: shellQuote(req.Args)}
+	spec := &types.GuestProgramSpec{ProgramPath: req.Program, Arguments: words.ShellLine(req.Args...)}
 	pid, err := pm.StartProgram(ctx, auth, spec)
 	if err != nil {
 		return providers.GuestResult{}, fail(op, obj, err)
@@ -72,25 +72,4 @@ func terminate(ctx context.Context, pm *guest.ProcessManager, auth types.BaseGue
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	pm.TerminateProcess(tctx, auth, pid)
-}
-
-// shellQuote joins arguments into one command line for a POSIX shell,
-// quoting those that need it.
-func shellQuote(args []string) string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		safe := a != ""
-		for _, r := range a {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:=@%+,", r)) {
-				safe = false
-				break
-			}
-		}
-		if safe {
-			out[i] = a
-		} else {
-			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	return strings.Join(out, " ")
 }
