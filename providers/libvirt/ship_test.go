@@ -56,6 +56,14 @@ func shipSites(t *testing.T, vm string) (s *libvirttest.Sites, east, west *libvi
 	return s, east, west
 }
 
+// ship ships vm from east to west, into west's pool drplan, within two
+// minutes.
+func ship(east, west *libvirt.Site, vm string) (libvirt.Shipped, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
+}
+
 // checkReplica fails t unless vm's replica at west holds, as its guest
 // sees it, what vm's disk at east holds.
 func checkReplica(t *testing.T, s *libvirttest.Sites, vm string) {
@@ -147,9 +155,7 @@ func TestShipStalledDownload(t *testing.T) {
 		t.Fatalf("qemu-io: %v\n%s", err, out)
 	}
 	wedged := libvirt.WedgeDownloads(t, 1, 2*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	shipped, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
+	shipped, err := ship(east, west, vm)
 	if err != nil {
 		t.Fatalf("a wedged download failed the ship: %v", err)
 	}
@@ -168,9 +174,7 @@ func TestShipStalledTwice(t *testing.T) {
 	const vm = "stall-02"
 	s, east, west := shipSites(t, vm)
 	wedged := libvirt.WedgeDownloads(t, 2, time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	_, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"})
+	_, err := ship(east, west, vm)
 	if err == nil || !strings.Contains(err.Error(), "stream stalled") {
 		t.Fatalf("two wedged downloads: error %v, want one saying the stream stalled", err)
 	}
@@ -179,7 +183,7 @@ func TestShipStalledTwice(t *testing.T) {
 	}
 	// The failed ship loses nothing: the next one (the runner's retry)
 	// makes a whole, equal replica.
-	if _, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"}); err != nil {
+	if _, err := ship(east, west, vm); err != nil {
 		t.Fatalf("the ship after the stalled one: %v", err)
 	}
 	checkReplica(t, s, vm)
@@ -192,9 +196,7 @@ func TestShipUploadWedgedAtItsEnd(t *testing.T) {
 	const vm = "stall-03"
 	s, east, west := shipSites(t, vm)
 	wedged := libvirt.WedgeUploadEnds(t, 1, time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if _, err := libvirt.Ship(ctx, east, west, libvirt.ShipRequest{VM: vm, Group: "apps", Pool: "drplan"}); err != nil {
+	if _, err := ship(east, west, vm); err != nil {
 		t.Fatalf("an upload wedged at its end failed the ship: %v", err)
 	}
 	if got := wedged.Load(); got != 1 {
